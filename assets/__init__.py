@@ -1,0 +1,1 @@
+"""Source packages: one folder per source, plus the cross-source marts."""

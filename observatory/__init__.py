@@ -1,0 +1,1 @@
+"""The observatory framework: settings, resources, quality, publication (nothing source-specific)."""

@@ -1,0 +1,62 @@
+"""Command line: ``python -m observatory run`` materializes every asset and publishes the marts.
+
+Runs in-process against the persistent Dagster instance (``DAGSTER_HOME``, set by the Makefile),
+so the run also appears in the UI's run history. Exit status 1 if any step or blocking check failed
+(in which case nothing was published).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import dagster as dg
+
+from observatory.definitions import build_definitions
+from observatory.settings import Settings
+
+
+def run(settings: Settings, selection: str | None = None) -> bool:
+    defs = build_definitions(settings)
+    job = defs.resolve_implicit_global_asset_job_def()
+    instance = dg.DagsterInstance.get() if _has_home() else dg.DagsterInstance.ephemeral()
+    result = job.execute_in_process(
+        instance=instance,
+        raise_on_error=False,
+        asset_selection=dg.AssetSelection.from_coercible(selection).resolve(defs.resolve_asset_graph()) if selection else None,
+    )
+    failed = [e for e in result.all_events if e.event_type_value in ("STEP_FAILURE",)]
+    checks_failed = [
+        e.event_specific_data
+        for e in result.all_events
+        if e.event_type_value == "ASSET_CHECK_EVALUATION" and not e.event_specific_data.passed
+    ]
+    for e in failed:
+        print(f"FAILED step {e.step_key}: {e.event_specific_data.error.message.strip()}", file=sys.stderr)
+    for ev in checks_failed:
+        print(f"FAILED check {ev.asset_key.to_user_string()}:{ev.check_name} -> {getattr(dict(ev.metadata).get('failures'), 'value', '')}", file=sys.stderr)
+    ok = result.success and not failed and not checks_failed
+    print(("OK: every asset materialized and the marts are published in " + str(settings.marts_dir)) if ok
+          else "FAILED: nothing was published; the previous marts are untouched.", file=sys.stderr if not ok else sys.stdout)
+    return ok
+
+
+def _has_home() -> bool:
+    import os
+
+    return bool(os.environ.get("DAGSTER_HOME"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m observatory")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_run = sub.add_parser("run", help="materialize every asset and publish the marts")
+    p_run.add_argument("--select", default=None, help="Dagster asset selection (default: everything)")
+    args = parser.parse_args(argv)
+    if args.command == "run":
+        return 0 if run(Settings.from_env(), args.select) else 1
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

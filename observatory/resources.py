@@ -1,0 +1,194 @@
+"""Dagster resources: the DuckDB build warehouse and the HTTP downloader.
+
+Both are built once, from :class:`observatory.settings.Settings`, in ``definitions.py``.
+Every field carries a type annotation: an unannotated ``ConfigurableResource`` field would
+silently become an asset input.
+"""
+
+
+import contextlib
+import datetime as dt
+import hashlib
+import json
+import re
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+import dagster as dg
+import duckdb
+
+#: Tables are addressed as ``layer.name``; the layer is the DuckDB schema.
+LAYERS = ("raw", "stg", "int", "marts")
+_IDENT = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+def qualified(table: str) -> str:
+    """Validate a ``layer.name`` table identifier (never interpolate anything else into SQL)."""
+    layer, _, name = table.partition(".")
+    if layer not in LAYERS or not _IDENT.match(name):
+        raise ValueError(f"invalid table name {table!r}: expected '<layer>.<snake_case>' with layer in {LAYERS}")
+    return f"{layer}.{name}"
+
+
+def sha256_of(path: Path, chunk: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(chunk), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+class Warehouse(dg.ConfigurableResource):
+    """The private build database (DuckDB). Assets write here; ``publish`` copies the marts out.
+
+    DuckDB allows one writer per file across processes: every asset using it runs in the
+    ``duckdb`` pool (limit 1, see ``dagster.yaml``).
+    """
+
+    path: str
+    #: Where publication writes (``data/marts``); the build database itself is never published.
+    published_dir: str = ""
+    memory_limit: str = "6GB"
+    threads: int = 2
+
+    @contextlib.contextmanager
+    def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        con = duckdb.connect(self.path, read_only=read_only)
+        try:
+            con.execute(f"set memory_limit='{self.memory_limit}'")
+            con.execute(f"set threads={int(self.threads)}")
+            if not read_only:
+                for layer in LAYERS:
+                    con.execute(f"create schema if not exists {layer}")
+            yield con
+        finally:
+            con.close()
+
+    def run_sql_file(self, con: duckdb.DuckDBPyConnection, path: Path, params: dict[str, Any] | None = None) -> None:
+        """Run a SQL file beside an asset. Values are bound as ``$name`` parameters."""
+        sql = Path(path).read_text(encoding="utf-8")
+        con.execute(sql, params or {})
+
+    def table_metadata(self, con: duckdb.DuckDBPyConnection, table: str, preview_rows: int = 5) -> dict[str, Any]:
+        """Row count, schema and a small preview, for the asset's materialization metadata."""
+        t = qualified(table)
+        rows = con.execute(f"select count(*) from {t}").fetchone()[0]
+        cols = con.execute(f"describe {t}").fetchall()
+        preview = con.execute(f"select * from {t} limit {int(preview_rows)}").df()
+        return {
+            "dagster/row_count": dg.MetadataValue.int(int(rows)),
+            "dagster/column_schema": dg.TableSchema(
+                columns=[dg.TableColumn(name=c[0], type=str(c[1])) for c in cols]
+            ),
+            "table": dg.MetadataValue.text(t),
+            "preview": dg.MetadataValue.md(preview.to_markdown(index=False) if len(preview) else "(empty)"),
+        }
+
+
+class DownloadError(RuntimeError):
+    pass
+
+
+class Downloader(dg.ConfigurableResource):
+    """Fetches an official file into ``data/raw/<source>/<millesime>/`` with a ``manifest.json``.
+
+    A file already present whose size and validators (ETag / Last-Modified) are unchanged is not
+    downloaded again. ``offline=True`` never touches the network and fails with a clear message
+    when a needed file is missing.
+    """
+
+    raw_dir: str
+    #: ``embedded`` (committed compact copies) or ``official`` (publishers' files); see Settings.
+    source_mode: str = "embedded"
+    offline: bool = True
+    #: Optional directory of real INSEE SIRENE stock Parquet files (overrides the embedded sample).
+    sirene_dir: str = ""
+    timeout_s: int = 120
+
+    def target(self, source: str, millesime: str, filename: str) -> Path:
+        return Path(self.raw_dir) / source / millesime / filename
+
+    def fetch(
+        self,
+        *,
+        source: str,
+        millesime: str,
+        url: str,
+        filename: str,
+        licence: str,
+        log: Any = None,
+        expect_magic: Sequence[bytes] = (),
+    ) -> Path:
+        path = self.target(source, millesime, filename)
+        manifest_path = path.parent / "manifest.json"
+        manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {"files": {}}
+        entry = manifest["files"].get(filename)
+        if self.offline:
+            if not path.exists():
+                raise DownloadError(
+                    f"{path}: missing and OBSERVATORY_OFFLINE is set, so it is not downloaded. "
+                    f"Download {url} into {path.parent}/ or unset OBSERVATORY_OFFLINE."
+                )
+            return path
+
+        import requests  # imported here: only the online path needs it
+
+        if path.exists() and entry:
+            head = requests.head(url, allow_redirects=True, timeout=self.timeout_s)
+            same = head.ok and all(
+                head.headers.get(k) in (None, entry.get(k.lower()))
+                for k in ("ETag", "Last-Modified", "Content-Length")
+            )
+            if same and sha256_of(path) == entry["sha256"]:
+                if log:
+                    log.info(f"{path}: unchanged since {entry['downloaded_at']}, not downloaded")
+                return path
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(path.suffix + ".part")
+        with requests.get(url, stream=True, timeout=self.timeout_s) as resp:
+            if resp.status_code != 200:
+                raise DownloadError(f"{url}: HTTP {resp.status_code}, expected 200")
+            total = int(resp.headers.get("Content-Length") or 0)
+            done, next_report = 0, 0
+            with open(tmp, "wb") as fh:
+                for block in resp.iter_content(1 << 20):
+                    fh.write(block)
+                    done += len(block)
+                    if log and done >= next_report:
+                        log.info(f"{filename}: {done / 1e6:.1f} MB" + (f" of {total / 1e6:.1f} MB" if total else ""))
+                        next_report = done + 50_000_000
+            headers = resp.headers
+        check_not_html(tmp, url=url, expect_magic=expect_magic)
+        tmp.replace(path)
+        manifest["files"][filename] = {
+            "url": url,
+            "sha256": sha256_of(path),
+            "size": path.stat().st_size,
+            "downloaded_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "licence": licence,
+            "etag": headers.get("ETag"),
+            "last-modified": headers.get("Last-Modified"),
+            "content-length": headers.get("Content-Length"),
+        }
+        manifest_path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
+        return path
+
+
+def check_not_html(path: Path, *, url: str = "", expect_magic: Sequence[bytes] = ()) -> None:
+    """Reject an HTML error page or an empty file saved in place of the expected data file."""
+    with open(path, "rb") as fh:
+        head = fh.read(512)
+    where = f"{path}" + (f" (from {url})" if url else "")
+    if not head:
+        raise DownloadError(f"{where}: empty file, expected data")
+    if head.lstrip().lower().startswith((b"<!doctype html", b"<html")):
+        raise DownloadError(f"{where}: is an HTML page (an error page saved as a download?), expected data")
+    if expect_magic and not any(head.startswith(m) for m in expect_magic):
+        raise DownloadError(f"{where}: starts with {head[:8]!r}, expected one of {list(expect_magic)}")
+
+
+#: Magic numbers of the formats we download.
+ZIP_MAGIC = b"PK\x03\x04"
+PARQUET_MAGIC = b"PAR1"

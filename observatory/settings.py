@@ -1,0 +1,87 @@
+"""Run-time settings: the only module that reads ``os.environ``.
+
+Everything else receives a frozen :class:`Settings` (tests build their own, pointing at a tmp
+dir and at fixtures), so no code path depends on the environment at import time.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Mapping
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+#: Years of the territorial reference (commune -> EPCI on 1 January).
+TERRITORY_YEARS = tuple(range(2015, 2027))
+#: First year of the facility history (1 January 2010).
+FIRST_FACILITY_YEAR = 2010
+
+SOURCE_MODES = ("embedded", "official")
+
+
+def _flag(value: str | None, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where the pipeline reads and writes, and whether it may use the network.
+
+    ``source_mode``:
+      * ``embedded`` (default): read the compact copies committed under ``data/raw/<source>/``;
+        never touches the network.
+      * ``official``: read the files exactly as their publishers distribute them, from
+        ``data/raw/<source>/<millesime>/``, downloading them first unless ``offline``.
+    """
+
+    data_dir: Path = REPO_ROOT / "data"
+    source_mode: str = "embedded"
+    offline: bool = True
+    #: Directory holding real INSEE SIRENE stock Parquet files (StockEtablissement_utf8.parquet ...).
+    #: When set, the SIRENE source reads them instead of the embedded synthetic sample.
+    sirene_dir: Path | None = None
+    #: Seed of every random draw of the pipeline (bootstrap), for reproducible marts.
+    seed: int = 20170101
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.source_mode not in SOURCE_MODES:
+            raise ValueError(
+                f"OBSERVATORY_SOURCE_MODE={self.source_mode!r}: expected one of {SOURCE_MODES}"
+            )
+
+    @property
+    def raw_dir(self) -> Path:
+        return self.data_dir / "raw"
+
+    @property
+    def build_dir(self) -> Path:
+        """Private working area: the build database and intermediate files, never published."""
+        return self.data_dir / "build"
+
+    @property
+    def build_db(self) -> Path:
+        return self.build_dir / "observatory_build.duckdb"
+
+    @property
+    def marts_dir(self) -> Path:
+        return self.data_dir / "marts"
+
+    def with_(self, **changes) -> "Settings":
+        return replace(self, **changes)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
+        env = os.environ if environ is None else environ
+        sirene = env.get("OBSERVATORY_SIRENE_DIR")
+        return cls(
+            data_dir=Path(env.get("OBSERVATORY_DATA_DIR", str(REPO_ROOT / "data"))),
+            source_mode=env.get("OBSERVATORY_SOURCE_MODE", "embedded"),
+            offline=_flag(env.get("OBSERVATORY_OFFLINE"), default=True),
+            sirene_dir=Path(sirene) if sirene else None,
+            seed=int(env.get("OBSERVATORY_SEED", "20170101")),
+        )
