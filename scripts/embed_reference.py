@@ -106,5 +106,86 @@ def main(shared: Path) -> None:
         path.write_text(json.dumps(m, indent=2, ensure_ascii=False) + "\n")
 
 
+def _update_manifest(source: str, name: str, out: Path, origin: str, url: str, licence: str) -> None:
+    path = ROOT / "data" / "raw" / source / "embedded" / "manifest.json"
+    m = json.loads(path.read_text()) if path.exists() else {"synthetic": False, "data_date": "", "files": {}}
+    m.setdefault("files", {})[name] = {"sha256": sha256(out), "size": out.stat().st_size, "origin": origin, "url": url, "licence": licence}
+    path.write_text(json.dumps(m, indent=2, ensure_ascii=False) + "\n")
+
+
+def embed_etalab_rattachement(npm_dir: Path) -> None:
+    """Old commune code -> commune of 1 January 2024 / 2025 / 2026, from the npm packages' communes.json.
+
+    ``npm_dir/<version>/package/data/communes.json`` as unpacked by ``npm pack
+    @etalab/decoupage-administratif@<version>`` (4.1.0 for 2024, 5.3.0 for 2025, 6.0.0 for 2026).
+    The shared flattened CSV dropped ``chefLieu`` and ``anciensCodes``, which the 2024->2025 and
+    2025->2026 passage needs (2024's chefLieu tells which communes déléguées were restored in 2025).
+    """
+    sys.path.insert(0, str(ROOT))
+    import polars as pl
+
+    from assets.etalab_epci.parse import read_communes_json
+    from assets.etalab_epci.source import VERSIONS
+
+    frames = []
+    for year in (2024, 2025, 2026):
+        _, links = read_communes_json(npm_dir / VERSIONS[year] / "package" / "data" / "communes.json")
+        frames.append(links.with_columns(pl.lit(str(year)).alias("annee")).select("annee", "code", "type", "code_parent"))
+    name = "communes_rattachement_2024_2026.parquet"
+    out = ROOT / "data" / "raw" / "etalab_epci" / "embedded" / name
+    pl.concat(frames).sort("annee", "code", "type", "code_parent").write_parquet(out, compression="zstd", compression_level=19)
+    _update_manifest(
+        "etalab_epci", name, out,
+        "npm @etalab/decoupage-administratif 4.1.0 (2024), 5.3.0 (2025) and 6.0.0 (2026) data/communes.json: chefLieu of communes "
+        "déléguées/associées and anciensCodes of current communes",
+        "https://unpkg.com/@etalab/decoupage-administratif@<version>/data/communes.json", "Licence Ouverte 2.0 (package: MIT)",
+    )
+    print(f"{out.relative_to(ROOT)}: {pl.read_parquet(out).height} rows")
+
+
+#: (year, shared file, code property, keep DROM?) for the embedded commune polygons.
+CONTOURS = [
+    (2016, "france-geojson-communes/communes_geofla2016_cog2016_simplified.geojson.gz", "code", True,
+     "gregoiredavid/france-geojson@07449d8b (IGN GEOFLA 2.2, COG 2016)", "Licence Ouverte (IGN)"),
+    (2018, "france-geojson-communes/communes_adminexpress2018_cog2018_simplified.geojson.gz", "code", True,
+     "gregoiredavid/france-geojson@1e9e6603 (IGN ADMIN EXPRESS COG 2018)", "Licence Ouverte (IGN)"),
+    (2021, "cartelette-communes-geom/communes_cog2021_cartelette_simplified.geojson.gz", "INSEE_COM", False,
+     "antuki/CARTElette@8eed97c data/COMMUNES.RData (ADMIN EXPRESS COG CARTO 2021)", "ODbL: © ADMIN EXPRESS COG (IGN) et projet CARTElette"),
+    (2024, "cartelette-communes-geom/communes_cog2024_cartelette_simplified.geojson.gz", "INSEE_COM", False,
+     "antuki/CARTElette@aab78ee data/COMMUNES.RData (ADMIN EXPRESS COG CARTO 2024)", "ODbL: © ADMIN EXPRESS COG (IGN) et projet CARTElette"),
+]
+#: Coverage simplification (shared edges stay shared, so dissolves leave no slivers), in degrees,
+#: applied to the two denser france-geojson files to keep data/raw small; CARTElette is already light.
+CONTOUR_SIMPLIFY_DEG = 0.006
+
+
+def embed_contours(shared: Path) -> None:
+    """Compact GeoParquet (code_commune, geometry; EPSG:4326) of the commune polygons per COG year."""
+    import geopandas as gpd
+    import shapely
+
+    for year, rel, code, keep_drom, origin, licence in CONTOURS:
+        gdf = gpd.read_file(f"/vsigzip/{shared / rel}")
+        gdf = gdf.rename(columns={code: "code_commune"})[["code_commune", "geometry"]]
+        gdf["geometry"] = shapely.make_valid(gdf.geometry.values)
+        if not keep_drom:  # CARTElette moved the DROM next to metropolitan France for display
+            gdf = gdf[~gdf["code_commune"].str.startswith("97")]
+        if keep_drom:
+            gdf["geometry"] = shapely.coverage_simplify(gdf.geometry.values, CONTOUR_SIMPLIFY_DEG)
+        gdf["geometry"] = shapely.set_precision(gdf.geometry.values, 1e-5)
+        name = f"communes_{year}.parquet" if keep_drom else f"communes_{year}_metro.parquet"
+        out = ROOT / "data" / "raw" / "contours" / "embedded" / name
+        out.parent.mkdir(parents=True, exist_ok=True)
+        gdf.sort_values("code_commune").to_parquet(out, compression="zstd", index=False)
+        url = "https://github.com/gregoiredavid/france-geojson" if rel.startswith("france-geojson") else "https://github.com/antuki/CARTElette"
+        _update_manifest("contours", name, out, origin + f"; shared/data/{rel}", url, licence)
+        print(f"{out.relative_to(ROOT)}: {len(gdf)} polygons, {out.stat().st_size / 1e6:.1f} MB")
+
+
 if __name__ == "__main__":
-    main(Path(sys.argv[1] if len(sys.argv) > 1 else ROOT.parent / "shared" / "data").resolve())
+    if len(sys.argv) > 2 and sys.argv[1] == "--etalab-npm":
+        embed_etalab_rattachement(Path(sys.argv[2]).resolve())
+    elif len(sys.argv) > 2 and sys.argv[1] == "--contours":
+        embed_contours(Path(sys.argv[2]).resolve())
+    else:
+        main(Path(sys.argv[1] if len(sys.argv) > 1 else ROOT.parent / "shared" / "data").resolve())

@@ -1,0 +1,15 @@
+-- EPCI per year from the membership; population only when every member commune's is known.
+create or replace table stg.epci as
+select
+    m.annee,
+    m.epci_siren,
+    min(m.epci_nom) as epci_nom,
+    min(m.epci_nature) as epci_nature,
+    count(*) as nb_communes,
+    case when count(c.population) = count(*) then sum(c.population)::bigint end as population,
+    m.epci_siren <> $lyon as epci_a_fiscalite_propre
+from stg.epci_membership m
+join stg.communes c using (annee, code_commune)
+where m.epci_siren is not null
+group by m.annee, m.epci_siren
+order by m.annee, m.epci_siren;

@@ -1,0 +1,117 @@
+"""Invariants of the territory tables built from the real embedded data (checks included).
+
+One materialization for the module (about a minute on 2 cores), in a private data dir whose
+``raw`` points at the repository's embedded copies.
+"""
+
+import dagster as dg
+import duckdb
+import pytest
+
+import assets.cog.defs as cog_defs
+import assets.contours.defs as contours_defs
+import assets.dgcl_epci.defs as dgcl_defs
+import assets.etalab_epci.defs as etalab_defs
+import assets.insee_epci.defs as insee_defs
+import assets.territory.defs as territory_defs
+from assets.territory.checks import ISLANDS, OFFICIAL_EPCI_COUNT
+from observatory.definitions import resources_for
+from observatory.settings import REPO_ROOT, Settings
+
+RAW_ASSETS = [insee_defs.raw_insee_epci, etalab_defs.raw_etalab_epci, cog_defs.raw_cog, dgcl_defs.raw_dgcl_epci, contours_defs.raw_contours]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    data = tmp_path_factory.mktemp("territory") / "data"
+    data.mkdir()
+    (data / "raw").symlink_to(REPO_ROOT / "data" / "raw")
+    settings = Settings(data_dir=data)
+    result = dg.materialize([*RAW_ASSETS, *territory_defs.defs.assets, *territory_defs.defs.asset_checks],
+                            resources=resources_for(settings), raise_on_error=False)
+    con = duckdb.connect(str(settings.build_db), read_only=True)
+    yield result, con
+    con.close()
+
+
+def _meta(result, step: str, key: str):
+    return result.asset_materializations_for_node(step)[0].metadata[key].value
+
+
+def test_graph_and_every_blocking_check_pass(built):
+    result, _ = built
+    failed_steps = [e.step_key for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    assert failed_steps == []
+    evaluations = result.get_asset_check_evaluations()
+    assert len(evaluations) == len(territory_defs.defs.asset_checks)
+    assert [(e.asset_key.to_user_string(), e.check_name) for e in evaluations if not e.passed] == []
+
+
+def test_epci_count_per_year_is_the_official_count_plus_lyon(built):
+    _, con = built
+    rows = con.execute("select annee, count(*) filter (where epci_a_fiscalite_propre), count(*) from stg.epci group by 1 order by 1").fetchall()
+    assert rows == [(y, n, n + 1) for y, n in sorted(OFFICIAL_EPCI_COUNT.items())]
+
+
+def test_every_commune_belongs_to_one_epci_or_is_a_known_exception(built):
+    _, con = built
+    assert con.execute("select count(*) from stg.communes c anti join stg.epci_membership m using (annee, code_commune)").fetchall() == [(0,)]
+    outside = dict(con.execute("select annee, count(*) from stg.epci_membership where epci_siren is null group by 1").fetchall())
+    assert outside == {2015: 70, 2016: 27, 2017: 5, **{y: 4 for y in range(2018, 2027)}}
+    islands = con.execute("select distinct code_commune from stg.epci_membership where annee >= 2018 and epci_siren is null order by 1").fetchall()
+    assert [c for (c,) in islands] == sorted(ISLANDS)
+
+
+def test_2019_reconciliation_and_dgcl_cross_check(built):
+    result, _ = built
+    rec = _meta(result, "stg__epci_membership", "reconciliation_2019")
+    assert (rec["different_epci"], rec["only_in_insee"], rec["only_in_etalab"]) == (0, 4, 0)
+    assert sorted(rec["only_in_insee_examples"]) == sorted(ISLANDS)
+    dgcl = _meta(result, "stg__epci_membership", "dgcl_cross_check")
+    assert dgcl["2017"]["different_epci"] == 0 and dgcl["2017"]["communes_compared"] == 35411
+    assert dgcl["2016"]["different_epci"] <= 1
+    fixes = _meta(result, "stg__dgcl_epci_membership", "fixes")
+    assert fixes["insee: zero-padded to 5 characters"]["count"] > 3000  # départements 01-09 in every year
+    code_fixes = _meta(result, "stg__epci_membership", "code_fixes")
+    assert [(f["annee"], f["code_source"], f["code_commune"]) for f in code_fixes] == [(2015, "14697", "14472")]
+
+
+def test_pays_basque_is_a_2017_fusion_of_ten_epci(built):
+    _, con = built
+    row = con.execute("select nb_predecesseurs, nb_communes, perimetre_identique, list_contains(predecesseurs, '246400030') "
+                      "from marts.epci_mergers where annee = 2017 and type_evenement = 'fusion' and epci_siren = '200067106'").fetchall()
+    assert row == [(10, 158, True, True)]
+    assert con.execute("select count(*) from marts.epci_mergers where annee = 2017 and type_evenement = 'fusion'").fetchall()[0][0] > 400
+
+
+def test_commune_mergers_alone_are_not_epci_changes(built):
+    _, con = built
+    # 2018 -> 2019: 626 passage rows (communes nouvelles). A commune nouvelle inside one EPCI leaves no event:
+    # every commune named by a 2019 event changed EPCI (or came from none).
+    rows = con.execute("""
+        select count(*) from marts.epci_mergers m, unnest(m.communes) c(code)
+        where m.annee = 2019 and m.type_evenement in ('transfert', 'extension')
+          and exists (select 1 from marts.commune_epci x join stg.epci_membership p on p.annee = 2018 and p.code_commune = x.code_commune_annee
+                      where x.code_commune = c.code and x.annee = 2018 and p.epci_siren = m.epci_siren and x.methode = 'identique')
+    """).fetchall()
+    assert rows == [(0,)]
+
+
+def test_commune_x_in_year_y_for_every_year(built):
+    _, con = built
+    bayonne = con.execute("select annee, epci_siren from marts.commune_epci where code_commune = '64102' order by annee").fetchall()
+    assert bayonne == [(y, "246400030" if y <= 2016 else "200067106") for y in range(2015, 2027)]
+    parves = con.execute("select annee, code_commune_annee, methode, estimated from marts.commune_epci where code_commune = '01340' order by annee").fetchall()
+    assert parves[0] == (2015, "01340", "identique", False)
+    assert all(r[1:] == ("01015", "fusion", False) for r in parves[1:])
+    # restored on 1 January 2025 out of Neussargues en Pinatelle (15141): inside it before
+    assert con.execute("select code_commune_annee, methode, estimated from int.commune_code_map where code_commune = '15171' and annee = 2024").fetchall() == [("15141", "scission_origine", False)]
+
+
+def test_polygons_years_zones_and_crs(built):
+    _, con = built
+    rows = con.execute("select annee, zone, any_value(crs), count(*) from int.epci_polygons group by all order by all").fetchall()
+    assert {(y, z) for y, z, _, _ in rows} == {(y, z) for y in (2016, 2017, 2018, 2021, 2024) for z in ("metro", "971", "972", "973", "974", "976")}
+    assert {z: c for _, z, c, _ in rows} == {"metro": 2154, "971": 5490, "972": 5490, "973": 2972, "974": 2975, "976": 4471}
+    metro = dict(con.execute("select annee, sum(area_km2) from int.epci_polygons where zone = 'metro' group by 1").fetchall())
+    assert all(540_000 < a < 552_000 for a in metro.values())  # metropolitan France, about 549,000 km2

@@ -1,0 +1,140 @@
+"""EPCI merger typology on tiny hand-made compositions: every event type with its exact rows."""
+
+from assets.territory.mergers import YearInputs, compare_years
+from assets.territory.passage import PassageRow, complete_steps
+
+Y0, Y1 = 2016, 2017
+
+
+def _run(before: dict, after: dict, pop: dict, rows=(), names=None):
+    """``before``/``after``: commune -> EPCI (None = none); ``pop``: commune (before) -> population."""
+    steps = complete_steps({Y0: set(before), Y1: set(after)}, list(rows))
+    names = names or {}
+    ev, li = compare_years(
+        Y1,
+        YearInputs(before, pop, {e: names.get(e, f"nom {e}") for e in set(before.values()) if e}),
+        YearInputs(after, {}, {e: names.get(e, f"nom {e}") for e in set(after.values()) if e}),
+        steps[Y0],
+    )
+    return ev, li
+
+
+def _short(events):
+    return [(e["type_evenement"], e["epci_siren"], e["predecesseurs"], e["successeurs"], e["communes"], e["population"]) for e in events]
+
+
+A, B, C, N, S, T, X, Yy = "200000001", "200000002", "200000003", "200000009", "200000010", "200000011", "200000021", "200000022"
+
+
+def test_fusion_of_two_epci_into_a_new_one():
+    ev, li = _run({"01001": A, "01002": A, "01003": B, "01004": C}, {"01001": N, "01002": N, "01003": N, "01004": C},
+                  {"01001": 100, "01002": 50, "01003": 250, "01004": 10})
+    assert _short(ev) == [("fusion", N, [A, B], [N], ["01001", "01002", "01003"], 400)]
+    assert ev[0]["perimetre_identique"] is True and ev[0]["nb_predecesseurs"] == 2 and ev[0]["epci_nom"] == f"nom {N}"
+    edges = {(r["epci_siren_avant"], r["epci_siren_apres"]): (r["nb_communes"], r["population"], r["part_population_avant"], r["part_population_apres"]) for r in li}
+    assert edges == {(A, N): (2, 150, 1.0, 150 / 400), (B, N): (1, 250, 1.0, 250 / 400), (C, C): (1, 10, 1.0, 1.0)}
+
+
+def test_fusion_keeping_one_predecessor_siren_and_taking_an_isolated_commune():
+    ev, _ = _run({"01001": A, "01002": B, "01003": None}, {"01001": A, "01002": A, "01003": A}, {"01001": 10, "01002": 5, "01003": 1})
+    assert _short(ev) == [
+        ("extension", A, [], [A], ["01003"], 1),
+        ("fusion", A, [A, B], [A], ["01001", "01002"], 15),
+    ]
+    assert next(e for e in ev if e["type_evenement"] == "fusion")["perimetre_identique"] is False
+
+
+def test_extension_from_no_epci():
+    ev, li = _run({"01001": S, "01002": None}, {"01001": S, "01002": S}, {"01001": 10, "01002": 3})
+    assert _short(ev) == [("extension", S, [], [S], ["01002"], 3)]
+    assert {(r["epci_siren_avant"], r["epci_siren_apres"]) for r in li} == {(None, S), (S, S)}
+
+
+def test_transfert_between_two_surviving_epci():
+    ev, li = _run({"01001": S, "01002": S, "01003": T}, {"01001": S, "01002": T, "01003": T}, {"01001": 10, "01002": 4, "01003": 6})
+    assert _short(ev) == [("transfert", T, [S], [T], ["01002"], 4)]
+    edge = next(r for r in li if (r["epci_siren_avant"], r["epci_siren_apres"]) == (S, T))
+    assert (edge["part_population_avant"], edge["part_communes_avant"], edge["part_population_apres"]) == (4 / 14, 0.5, 0.4)
+
+
+def test_scission_into_two_new_epci():
+    ev, _ = _run({"01001": A, "01002": A, "01003": A, "01004": A}, {"01001": X, "01002": X, "01003": Yy, "01004": Yy},
+                 {"01001": 1, "01002": 1, "01003": 1, "01004": 2})
+    assert _short(ev) == [("scission", A, [A], [X, Yy], ["01001", "01002", "01003", "01004"], 5)]
+    assert ev[0]["epci_nom"] == f"nom {A}"  # named as it was before
+
+
+def test_dissolution_shared_between_neighbours():
+    ev, _ = _run({"01001": A, "01002": A, "01003": S, "01004": T}, {"01001": S, "01002": T, "01003": S, "01004": T},
+                 {"01001": 5, "01002": 5, "01003": 20, "01004": 20})
+    assert _short(ev) == [
+        ("dissolution", A, [A], [S, T], ["01001", "01002"], 10),
+        ("extension", S, [A], [S], ["01001"], 5),
+        ("extension", T, [A], [T], ["01002"], 5),
+    ]
+
+
+def test_changement_identifiant_same_perimeter():
+    ev, _ = _run({"01001": A, "01002": A}, {"01001": N, "01002": N}, {"01001": 7, "01002": 8})
+    assert _short(ev) == [("changement_identifiant", N, [A], [N], ["01001", "01002"], 15)]
+    assert ev[0]["perimetre_identique"] is True
+
+
+def test_creation_from_communes_in_no_epci():
+    ev, _ = _run({"01001": None, "01002": None, "01003": S}, {"01001": N, "01002": N, "01003": S}, {"01001": 2, "01002": 3, "01003": 1})
+    assert _short(ev) == [("creation", N, [], [N], ["01001", "01002"], 5)]
+
+
+def test_retrait_of_a_commune_leaving_every_epci():
+    ev, li = _run({"01001": S, "01002": S}, {"01001": S, "01002": None}, {"01001": 9, "01002": 1})
+    assert _short(ev) == [("retrait", S, [S], [], ["01002"], 1)]
+    assert {(r["epci_siren_avant"], r["epci_siren_apres"]) for r in li} == {(S, S), (S, None)}
+
+
+def test_commune_code_changes_and_mergers_inside_an_epci_are_not_epci_changes():
+    before = {"01001": S, "01002": S, "01003": T}
+    after = {"01001": S, "01009": T}
+    rows = [PassageRow(Y0, "01001", "01001", "f"), PassageRow(Y0, "01002", "01001", "f"), PassageRow(Y0, "01003", "01009", "c")]
+    ev, li = _run(before, after, {"01001": 1, "01002": 1, "01003": 1}, rows)
+    assert ev == []
+    assert {(r["epci_siren_avant"], r["epci_siren_apres"], r["nb_communes"], r["meme_siren"], r["part_population_avant"]) for r in li} == {
+        (S, S, 2, True, 1.0), (T, T, 1, True, 1.0)
+    }
+
+
+def test_commune_nouvelle_across_two_epci_moves_one_side():
+    # 01003 (in T) merges into 01001 (in S): its territory changes EPCI, a real perimeter change.
+    before = {"01001": S, "01002": S, "01003": T, "01004": T}
+    after = {"01001": S, "01002": S, "01004": T}
+    rows = [PassageRow(Y0, "01001", "01001", "f"), PassageRow(Y0, "01003", "01001", "f")]
+    ev, _ = _run(before, after, {"01001": 10, "01002": 10, "01003": 2, "01004": 10}, rows)
+    assert _short(ev) == [("transfert", S, [T], [S], ["01001"], 2)]
+
+
+def test_split_commune_pieces_follow_their_own_epci():
+    # 01001 (in S) splits: 01005 (40 %) is carved out and joins T.
+    before = {"01001": S, "01002": T}
+    after = {"01001": S, "01005": T, "01002": T}
+    rows = [PassageRow(Y0, "01001", "01001", "d", 0.6), PassageRow(Y0, "01001", "01005", "d", 0.4)]
+    ev, li = _run(before, after, {"01001": 100, "01002": 50}, rows)
+    assert _short(ev) == [("transfert", T, [S], [T], ["01005"], 40)]
+    edge = next(r for r in li if (r["epci_siren_avant"], r["epci_siren_apres"]) == (S, T))
+    assert edge["part_communes_avant"] == 0.4 and edge["part_population_avant"] == 0.4
+
+
+def test_unknown_populations_fall_back_to_commune_counts():
+    ev, li = _run({"01001": A, "01002": A, "01003": B}, {"01001": N, "01002": N, "01003": N}, {})
+    assert _short(ev) == [("fusion", N, [A, B], [N], ["01001", "01002", "01003"], None)]
+    assert all(r["part_population_avant"] is None for r in li)
+
+
+def test_an_epci_with_a_commune_of_unknown_population_is_weighed_by_commune_count():
+    # B's communes: 01003 (unknown population), 01004, 01005. By commune count, 2 of 3 go to S.
+    ev, li = _run({"01001": S, "01002": S, "01003": B, "01004": B, "01005": B},
+                  {"01001": S, "01002": S, "01003": S, "01004": S, "01005": T},
+                  {"01001": 5, "01002": 5, "01004": 1, "01005": 1000})
+    # (by population B would go to T, its 1000-inhabitant commune; by count, to S)
+    assert _short(ev) == [("creation", T, [B], [T], ["01005"], 1000), ("fusion", S, [B, S], [S], ["01001", "01002", "01003", "01004"], None)]
+    edge = next(r for r in li if (r["epci_siren_avant"], r["epci_siren_apres"]) == (B, S))
+    assert edge["part_population_avant"] is None and edge["population"] is None
+    assert next(r for r in li if (r["epci_siren_avant"], r["epci_siren_apres"]) == (S, S))["part_population_avant"] == 1.0
