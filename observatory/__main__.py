@@ -23,7 +23,7 @@ def run(settings: Settings, selection: str | None = None) -> bool:
     result = job.execute_in_process(
         instance=instance,
         raise_on_error=False,
-        asset_selection=dg.AssetSelection.from_coercible(selection).resolve(defs.resolve_asset_graph()) if selection else None,
+        asset_selection=list(dg.AssetSelection.from_coercible(selection).resolve(defs.resolve_asset_graph())) if selection else None,
     )
     failed = [e for e in result.all_events if e.event_type_value in ("STEP_FAILURE",)]
     checks_failed = [

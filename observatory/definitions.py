@@ -7,13 +7,15 @@ sensors). Adding a source is adding a folder; nothing here changes.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import pkgutil
 
 import dagster as dg
 
 import assets as assets_pkg
+from observatory.automation import cadence_automation
 from observatory.publish import publication_asset
-from observatory.resources import Downloader, Warehouse
+from observatory.resources import Downloader, Parameters, Warehouse
 from observatory.settings import Settings
 
 
@@ -26,13 +28,16 @@ def resources_for(settings: Settings) -> dict[str, dg.ConfigurableResource]:
             offline=settings.offline,
             sirene_dir=str(settings.sirene_dir or ""),
         ),
+        "parameters": Parameters(seed=settings.seed),
     }
 
 
 def source_definitions() -> list[dg.Definitions]:
     found = []
     for mod in sorted(pkgutil.iter_modules(assets_pkg.__path__), key=lambda m: m.name):
-        if mod.ispkg:
+        # A package without defs.py (shared helpers, or a source still being written) adds nothing;
+        # a defs.py that fails to import fails loudly.
+        if mod.ispkg and importlib.util.find_spec(f"assets.{mod.name}.defs") is not None:
             module = importlib.import_module(f"assets.{mod.name}.defs")
             found.append(module.defs)
     return found
@@ -44,10 +49,12 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         (k for a in merged.assets or [] if isinstance(a, dg.AssetsDefinition) for k in a.keys if k.path[0] == "marts"),
         key=lambda k: k.to_user_string(),
     )
-    return dg.Definitions.merge(
+    complete = dg.Definitions.merge(
         merged,
         dg.Definitions(assets=[publication_asset(mart_keys)], resources=resources_for(settings)),
     )
+    # Refresh jobs + schedules per source cadence, and the rebuild_marts job (observatory.automation).
+    return dg.Definitions.merge(complete, cadence_automation(complete))
 
 
 defs = build_definitions(Settings.from_env())

@@ -17,6 +17,8 @@ from typing import Any, Iterator, Sequence
 import dagster as dg
 import duckdb
 
+from observatory.progress import Progress
+
 #: Tables are addressed as ``layer.name``; the layer is the DuckDB schema.
 LAYERS = ("raw", "stg", "int", "marts")
 _IDENT = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -36,6 +38,21 @@ def sha256_of(path: Path, chunk: int = 1 << 20) -> str:
         for block in iter(lambda: fh.read(chunk), b""):
             h.update(block)
     return h.hexdigest()
+
+
+def run_sql_script(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any] | None = None) -> None:
+    """Run a multi-statement SQL script, binding ``$name`` parameters statement by statement.
+
+    DuckDB binds prepared parameters only in the last statement of a multi-statement ``execute``
+    and rejects parameters a statement does not use, so each statement gets exactly the ones it names.
+    """
+    params = params or {}
+    for statement in con.extract_statements(sql):
+        wanted = set(statement.named_parameters)
+        missing = wanted - params.keys()
+        if missing:
+            raise ValueError(f"SQL parameter(s) {sorted(missing)} not provided for: {statement.query.strip()[:120]}...")
+        con.execute(statement.query, {k: params[k] for k in wanted})
 
 
 class Warehouse(dg.ConfigurableResource):
@@ -67,8 +84,7 @@ class Warehouse(dg.ConfigurableResource):
 
     def run_sql_file(self, con: duckdb.DuckDBPyConnection, path: Path, params: dict[str, Any] | None = None) -> None:
         """Run a SQL file beside an asset. Values are bound as ``$name`` parameters."""
-        sql = Path(path).read_text(encoding="utf-8")
-        con.execute(sql, params or {})
+        run_sql_script(con, Path(path).read_text(encoding="utf-8"), params)
 
     def table_metadata(self, con: duckdb.DuckDBPyConnection, table: str, preview_rows: int = 5) -> dict[str, Any]:
         """Row count, schema and a small preview, for the asset's materialization metadata."""
@@ -84,6 +100,13 @@ class Warehouse(dg.ConfigurableResource):
             "table": dg.MetadataValue.text(t),
             "preview": dg.MetadataValue.md(preview.to_markdown(index=False) if len(preview) else "(empty)"),
         }
+
+
+class Parameters(dg.ConfigurableResource):
+    """Run parameters that are neither paths nor credentials (from Settings), e.g. the seed of every
+    random draw (the merger study's bootstrap), so that a run is reproducible."""
+
+    seed: int = 20170101
 
 
 class DownloadError(RuntimeError):
@@ -151,14 +174,13 @@ class Downloader(dg.ConfigurableResource):
             if resp.status_code != 200:
                 raise DownloadError(f"{url}: HTTP {resp.status_code}, expected 200")
             total = int(resp.headers.get("Content-Length") or 0)
-            done, next_report = 0, 0
+            # Progress in the run log: bytes, percent and rate, every 10 s at most.
+            progress = Progress(log, f"download {source}/{millesime}/{filename}", total=total or None, unit="bytes")
             with open(tmp, "wb") as fh:
                 for block in resp.iter_content(1 << 20):
                     fh.write(block)
-                    done += len(block)
-                    if log and done >= next_report:
-                        log.info(f"{filename}: {done / 1e6:.1f} MB" + (f" of {total / 1e6:.1f} MB" if total else ""))
-                        next_report = done + 50_000_000
+                    progress.advance(len(block))
+            progress.finish()
             headers = resp.headers
         check_not_html(tmp, url=url, expect_magic=expect_magic)
         tmp.replace(path)

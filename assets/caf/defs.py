@@ -1,0 +1,127 @@
+"""CAF source: raw files (embedded copy or data.caf.fr exports) -> stg places and coverage by commune."""
+
+import dagster as dg
+
+from assets.caf import load
+from assets.caf.source import DATASETS, EMBEDDED, SPEC
+from observatory.quality import COMMUNE_RE, EPCI_RE, Between, Columns, Matches, NotNull, RowCount, Sql, Unique, table_check
+from observatory.resources import Downloader, Warehouse
+from observatory.sources import embedded_path, official_path, raw_asset
+
+raw_caf = raw_asset(SPEC)
+
+PLACES = "stg.caf_places_commune"
+COVERAGE = "stg.caf_coverage_commune"
+_COMMON = dict(group_name="caf", kinds={"duckdb", "polars"}, owners=["team:data"], deps=[SPEC.raw_key])
+
+
+def _paths(downloader: Downloader) -> dict[str, list]:
+    """Files to read per kind: the embedded copy, or the official exports (current dataset first, then _hist)."""
+    if downloader.source_mode == "embedded":
+        return {kind: [embedded_path(downloader, SPEC, name)] for kind, name in EMBEDDED.items()}
+    remote = {r.filename.removesuffix(".csv"): r for r in SPEC.remote_files}
+    ordered = sorted(DATASETS, key=lambda d: d[0].endswith("_hist"))
+    return {kind: [official_path(downloader, SPEC, remote[d]) for d, k in ordered if k == kind] for kind in load.KINDS}
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(
+            key=dg.AssetKey(["stg", "caf_places_commune"]),
+            description=(
+                "CAF places by commune and year (caf_annee = December of that year), communes above 10,000 "
+                "inhabitants only. Paris, Lyon and Marseille arrondissements summed into their commune; "
+                "placeholder codes (XX) dropped; codes padded. Both the API field names and the republished "
+                "headers of the embedded copy are recognized."
+            ),
+            **_COMMON,
+        ),
+        dg.AssetSpec(
+            key=dg.AssetKey(["stg", "caf_coverage_commune"]),
+            description=(
+                "CAF coverage rates (places per 100 children under 3) by commune and year, with the number of "
+                "children under 3 derived as places / rate x 100; rates of Paris, Lyon and Marseille recomputed "
+                "from their arrondissements (taux_recalcule)."
+            ),
+            **_COMMON,
+        ),
+    ],
+    pool="duckdb",
+)
+def stg_caf(context: dg.AssetExecutionContext, warehouse: Warehouse, downloader: Downloader):
+    paths = _paths(downloader)
+    frames, read_stats = {}, {}
+    for kind in load.KINDS:
+        frames[kind], read_stats[kind] = load.read_kind(paths[kind], kind, source=downloader.source_mode)
+    with warehouse.connect() as con:
+        stats = load.load_caf(con, frames["places"], frames["coverage"])
+        if stats["caf_years_missing_inside_range"]:
+            context.log.warning(f"CAF years missing inside the published range: {stats['caf_years_missing_inside_range']}")
+        common = {
+            "normalization": dg.MetadataValue.json(read_stats),
+            "caf_years": dg.MetadataValue.json(stats["caf_years"]),
+            "caf_years_missing_inside_range": dg.MetadataValue.json(stats["caf_years_missing_inside_range"]),
+            "files": dg.MetadataValue.json({k: [str(p) for p in v] for k, v in paths.items()}),
+            "source_url": dg.MetadataValue.url(SPEC.homepage),
+            "licence": SPEC.licence,
+            "coverage_note": "Communes above 10,000 inhabitants only (about 1,040 a year): never a complete EPCI total.",
+        }
+        yield dg.MaterializeResult(
+            asset_key=dg.AssetKey(["stg", "caf_places_commune"]),
+            metadata={**warehouse.table_metadata(con, PLACES), **common, "communes_per_year": dg.MetadataValue.json(stats["communes_per_year"])},
+        )
+        yield dg.MaterializeResult(
+            asset_key=dg.AssetKey(["stg", "caf_coverage_commune"]),
+            metadata={**warehouse.table_metadata(con, COVERAGE), **common, "children_not_derivable": stats["children_not_derivable"]},
+        )
+
+
+_PLACES_COLS = [
+    "places_psu", "places_hors_psu", "places_eaje", "places_prescolarisation", "places_assistante_maternelle",
+    "places_garde_domicile", "places_accueil_individuel", "places_total",
+]
+_RATE_COLS = [
+    "taux_psu", "taux_hors_psu", "taux_eaje", "taux_prescolarisation", "taux_assistante_maternelle",
+    "taux_garde_domicile", "taux_accueil_individuel", "taux_global",
+]
+
+PLACES_SUITE = [
+    Columns({"caf_annee": "INTEGER", "code_commune": "VARCHAR", "nom_commune": "VARCHAR", "epci_siren_caf": "VARCHAR",
+             "code_departement_caf": "VARCHAR", **{c: "DOUBLE" for c in _PLACES_COLS}, "n_unites_publiees": "INTEGER",
+             "source": "VARCHAR"}),
+    RowCount(min_value=1),
+    Unique("caf_annee", "code_commune"),
+    NotNull("code_commune"),
+    Matches("code_commune", COMMUNE_RE),
+    Matches("epci_siren_caf", EPCI_RE),
+    Between("caf_annee", 2000, 2100),
+    *[Between(c, 0, None) for c in _PLACES_COLS],
+    Sql("EAJE places = PSU + outside PSU (to rounding)",
+        "select caf_annee, code_commune, places_eaje, places_psu, places_hors_psu from {table} "
+        "where abs(places_eaje - places_psu - places_hors_psu) > 1"),
+    Sql("no arrondissement code left (751xx, 6938x, 132xx belong to their commune)",
+        "select caf_annee, code_commune from {table} where code_commune between '75101' and '75120' "
+        "or code_commune between '69381' and '69389' or code_commune between '13201' and '13216'"),
+]
+
+COVERAGE_SUITE = [
+    Columns({"caf_annee": "INTEGER", "code_commune": "VARCHAR", "nom_commune": "VARCHAR", **{c: "DOUBLE" for c in _RATE_COLS},
+             "enfants_moins_3_ans": "DOUBLE", "enfants_methode": "VARCHAR", "taux_recalcule": "BOOLEAN",
+             "n_unites_publiees": "INTEGER", "source": "VARCHAR"}),
+    RowCount(min_value=1),
+    Unique("caf_annee", "code_commune"),
+    Matches("code_commune", COMMUNE_RE),
+    # Rates can exceed 100 (supply counted where it is, children where they live): never clamped.
+    *[Between(c, 0, None) for c in _RATE_COLS],
+    Between("enfants_moins_3_ans", 0, None),
+    Sql("derived children agree with the EAJE rate to rounding (rates are published to 0.1)",
+        "select c.caf_annee, c.code_commune, c.enfants_moins_3_ans, p.places_eaje, c.taux_eaje from {table} c "
+        "join stg.caf_places_commune p using (caf_annee, code_commune) "
+        "where c.taux_eaje >= 5 and p.places_eaje >= 50 and c.enfants_moins_3_ans is not null "
+        "and abs(100 * p.places_eaje / c.enfants_moins_3_ans - c.taux_eaje) > 0.1 + 0.01 * c.taux_eaje"),
+]
+
+places_check = table_check(PLACES, PLACES_SUITE)
+coverage_check = table_check(COVERAGE, COVERAGE_SUITE)
+
+defs = dg.Definitions(assets=[raw_caf, stg_caf], asset_checks=[places_check, coverage_check])

@@ -1,0 +1,66 @@
+"""DREES source: département tables of the childcare-supply survey -> stg.drees_offre_departement."""
+
+import dagster as dg
+
+from assets.drees.load import DreesFormatError, load_drees
+from assets.drees.source import OFFICIAL_DIR, SPEC, TABLES
+from observatory.quality import DEPARTEMENT_RE, Between, Columns, InSet, Matches, NotNull, RowCount, Sql, Unique, table_check
+from observatory.resources import Downloader, Warehouse
+from observatory.sources import embedded_path, raw_asset
+
+raw_drees = raw_asset(SPEC)
+TABLE = "stg.drees_offre_departement"
+
+
+@dg.asset(
+    key=dg.AssetKey(["stg", "drees_offre_departement"]),
+    deps=[SPEC.raw_key],
+    group_name="drees",
+    kinds={"duckdb", "polars"},
+    owners=["team:data"],
+    pool="duckdb",
+)
+def stg_drees_offre_departement(context: dg.AssetExecutionContext, warehouse: Warehouse, downloader: Downloader) -> dg.MaterializeResult:
+    """DREES indicators by département and year, long format (annee, code_departement, indicateur, valeur).
+
+    Sub-totals that are not départements (6AE Alsace = 67 + 68; 69D/69M = 69) are dropped and counted;
+    thousands separators removed; missing (secret) values are NULL, never 0.
+    """
+    if downloader.source_mode == "embedded":
+        paths = {n: embedded_path(downloader, SPEC, f"drees_tab{n}.parquet") for n in TABLES}
+    else:
+        paths = {n: downloader.target(SPEC.name, OFFICIAL_DIR, f"drees_tab{n}.csv") for n in TABLES}
+        missing = [str(p) for p in paths.values() if not p.exists()]
+        if missing:
+            raise DreesFormatError(
+                f"{missing}: missing. Save tables 23, 24, 27, 28, 32, 33 of {SPEC.homepage} as ';'-separated CSV "
+                "(Code région;Code département;Département;<year>...) there, or use OBSERVATORY_SOURCE_MODE=embedded"
+            )
+    with warehouse.connect() as con:
+        stats = load_drees(con, paths)
+        return dg.MaterializeResult(
+            metadata={
+                **warehouse.table_metadata(con, TABLE),
+                "tables": dg.MetadataValue.json(stats),
+                "source_url": dg.MetadataValue.url(SPEC.homepage),
+                "licence": SPEC.licence,
+            }
+        )
+
+
+SUITE = [
+    Columns({"annee": "INTEGER", "code_departement": "VARCHAR", "nom_departement": "VARCHAR", "code_region": "VARCHAR",
+             "indicateur": "VARCHAR", "unite": "VARCHAR", "valeur": "DOUBLE", "tableau": "VARCHAR"}),
+    RowCount(min_value=1),
+    Unique("indicateur", "annee", "code_departement"),
+    NotNull("code_departement"),
+    Matches("code_departement", DEPARTEMENT_RE),
+    InSet("indicateur", tuple(ind for ind, _ in TABLES.values())),
+    Between("valeur", 0, None),
+    Sql("about 100 départements per indicator and year (a lost row or a duplicated table shows here)",
+        "select indicateur, annee, count(*) as n from {table} group by all having count(*) not between 96 and 101"),
+]
+
+drees_check = table_check(TABLE, SUITE)
+
+defs = dg.Definitions(assets=[raw_drees, stg_drees_offre_departement], asset_checks=[drees_check])

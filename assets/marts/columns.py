@@ -1,0 +1,342 @@
+"""Column specifications of the tables built in ``assets/marts/``: one source for the table and
+column comments (copied by publication), the blocking type checks and ``docs/data_dictionary.md``.
+
+Each column: name, DuckDB type, meaning, unit. The unit is appended to the column comment
+(``... [unit: places]``) so that an analyst reading ``observatory.duckdb`` alone sees it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+
+import duckdb
+
+from observatory.resources import qualified
+
+
+@dataclass(frozen=True)
+class Col:
+    name: str
+    type: str
+    meaning: str
+    unit: str = ""
+
+    def comment(self) -> str:
+        return self.meaning + (f" [unit: {self.unit}]" if self.unit else "")
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    table: str
+    description: str
+    key: tuple[str, ...]
+    columns: tuple[Col, ...]
+
+    @property
+    def types(self) -> dict[str, str]:
+        return {c.name: c.type for c in self.columns}
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+
+#: Sectors and fine operator classes of ``int.operator_years`` (SIRENE classification contract).
+SECTORS = ("public", "ess", "lucratif", "autre_prive", "indetermine")
+OPERATOR_CLASSES = (
+    "public_commune", "public_intercommunal", "public_ccas", "public_hospital", "public_other",
+    "ess_association", "ess_cooperative", "ess_mutuelle", "ess_fondation", "ess_societe_commerciale",
+    "lucratif", "prive_non_lucratif_hors_ess", "indetermine",
+)
+GEOGRAPHIES = ("year", "latest")
+LEVELS = ("epci", "departement", "region", "france")
+PLACES_METHODS = ("observed", "estimated", "none")
+UNJOINED_REASONS = (
+    "no_year_geography",          # facility year before the first year of the territorial reference (2015)
+    "commune_unknown",            # SIRENE gave no usable commune code (see int.facility_years.code_commune_methode)
+    "code_not_in_passage_table",  # the code is not in int.commune_code_map for the target year
+    "commune_not_in_cog",         # the code is not a commune of that year's COG (stg.communes)
+    "commune_not_in_membership",  # the commune is missing from that year's EPCI composition
+    "commune_outside_epci",       # the commune belongs to no EPCI (the 4 island communes): département/région still set
+)
+
+_Y = Col("annee", "INTEGER", "Year; facilities and territories as of 1 January of this year", "year")
+_GEO = Col("geography", "VARCHAR", "Geography the territories are taken in: 'year' = as of 1 January of annee; 'latest' = perimeters of the latest year of the territorial reference, for time series on today's map")
+_GEO_Y = Col("geography_year", "INTEGER", "Year of the territorial perimeters used (= annee for geography 'year', the latest reference year for 'latest')", "year")
+_EPCI = "EPCI à fiscalité propre SIREN (9 digits)"
+
+FACILITY_TERRITORY_YEARS = TableSpec(
+    "int.facility_territory_years",
+    "One row per in-scope EAJE and year (1 January) with its operator's class and its territories: the "
+    "geography of that year, the fixed 2017 EPCI perimeters (merger study) and the latest perimeters "
+    "(dashboards). Rows that cannot be placed are kept with the reason.",
+    ("siret", "annee"),
+    (
+        Col("siret", "VARCHAR", "Establishment SIRET (14 digits)"),
+        Col("siren", "VARCHAR", "Operator (legal unit) SIREN (9 digits)"),
+        _Y,
+        Col("nom", "VARCHAR", "Establishment name or sign (SIRENE)"),
+        Col("type_structure", "VARCHAR", "Kind of structure as derived by the SIRENE stage"),
+        Col("date_creation", "DATE", "Establishment creation date (SIRENE)", "date"),
+        Col("date_fermeture", "DATE", "Establishment closure date (SIRENE), NULL if open", "date"),
+        Col("operator_class", "VARCHAR", "Operator class on 1 January of annee (int.operator_years); 'indetermine' when the legal unit is missing"),
+        Col("sector", "VARCHAR", "Operator sector on 1 January of annee: public, ess, lucratif, autre_prive, indetermine"),
+        Col("operator_rule", "VARCHAR", "Classification rule that decided the class ('unite_legale_absente' when the legal unit is absent)"),
+        Col("code_commune_releve", "VARCHAR", "Commune code as recorded in SIRENE (may be an arrondissement or an old code)"),
+        Col("code_commune", "VARCHAR", "Commune code in the geography of annee (2015 geography before 2015)"),
+        Col("epci_siren", "VARCHAR", f"{_EPCI} of the commune on 1 January of annee; NULL before 2015 or when unjoined"),
+        Col("code_departement", "VARCHAR", "Département of the commune on 1 January of annee"),
+        Col("code_region", "VARCHAR", "Région of the commune on 1 January of annee"),
+        Col("unjoined_reason", "VARCHAR", "Why the year's EPCI is NULL: " + ", ".join(UNJOINED_REASONS) + "; NULL when joined"),
+        Col("code_commune_2017", "VARCHAR", "Commune code in the 2017 geography"),
+        Col("epci_siren_2017", "VARCHAR", f"{_EPCI} of the commune on 1 January 2017 (fixed perimeter of the merger study)"),
+        Col("unjoined_reason_2017", "VARCHAR", "Why epci_siren_2017 is NULL (same values as unjoined_reason)"),
+        Col("latest_year", "INTEGER", "Latest year of the territorial reference (the 'latest' perimeters)", "year"),
+        Col("code_commune_latest", "VARCHAR", "Commune code in the latest geography"),
+        Col("epci_siren_latest", "VARCHAR", f"{_EPCI} of the commune in the latest geography"),
+        Col("code_departement_latest", "VARCHAR", "Département in the latest geography"),
+        Col("code_region_latest", "VARCHAR", "Région in the latest geography"),
+        Col("unjoined_reason_latest", "VARCHAR", "Why epci_siren_latest is NULL (same values as unjoined_reason)"),
+        Col("places_estimees", "DOUBLE", "Estimated places: CAF EAJE places of the commune in December of annee - 1 shared among the commune's in-scope facilities on 1 January of annee (a micro-crèche gets at most its legal maximum, 10 places, 12 from 2022; the others share the rest equally); NULL when the CAF does not publish the commune", "places"),
+        Col("places_method", "VARCHAR", "How places_estimees was obtained: observed, estimated or none"),
+    ),
+)
+
+ESS_MARKET_SHARE = TableSpec(
+    "marts.ess_market_share",
+    "Market shares of operator sectors and classes among EAJE, by territory (EPCI, département, région, France) "
+    "and year, in the geography of each year and on the latest perimeters. Every territory of the reference "
+    "appears, with every category: a territory without facility has n_facilities_total = 0 and NULL shares "
+    "(undefined, not zero). Shares sum to 1 per territory, year and breakdown.",
+    ("geography", "annee", "territory_level", "territory_code", "breakdown", "category"),
+    (
+        _GEO, _GEO_Y, _Y,
+        Col("territory_level", "VARCHAR", "epci, departement, region or france"),
+        Col("territory_code", "VARCHAR", "EPCI SIREN, département code, région code, or 'FR'"),
+        Col("territory_name", "VARCHAR", "Name of the territory (EPCI name, département name, région name, France) where known"),
+        Col("breakdown", "VARCHAR", "'sector' (public, ess, lucratif, autre_prive, indetermine) or 'operator_class' (fine classes)"),
+        Col("category", "VARCHAR", "The sector or operator class counted in this row"),
+        Col("n_facilities", "BIGINT", "In-scope EAJE of this category active on 1 January", "establishments"),
+        Col("n_facilities_total", "BIGINT", "In-scope EAJE of all categories in the territory that year", "establishments"),
+        Col("share_facilities", "DOUBLE", "n_facilities / n_facilities_total; NULL when the territory has no facility", "share (0-1)"),
+        Col("places", "DOUBLE", "Estimated places of this category's facilities (see places_method); NULL when no place is known in the territory", "places"),
+        Col("places_total", "DOUBLE", "Estimated places of all the territory's facilities whose places are known", "places"),
+        Col("share_places", "DOUBLE", "places / places_total, over facilities with known places only; NULL when none is known", "share (0-1)"),
+        Col("places_method", "VARCHAR", "observed (a source gives capacities), estimated (CAF commune places shared among the commune's facilities) or none"),
+        Col("places_coverage", "DOUBLE", "Share of the territory's facilities whose places are known (share_places describes only them)", "share (0-1)"),
+    ),
+)
+
+CHILDCARE_SUPPLY = TableSpec(
+    "marts.childcare_supply",
+    "Childcare supply by EPCI and year (geography of that year) from CAF open data, next to our own facility "
+    "counts. CAF publishes communes above 10,000 inhabitants only: CAF columns cover only those communes "
+    "(caf_population_coverage says which share of the EPCI population), never a complete EPCI total. "
+    "CAF figures describe December of caf_annee and are shown on 1 January of annee = caf_annee + 1. "
+    "A year without CAF data has caf_status = 'caf_year_missing' and NULL CAF columns.",
+    ("annee", "epci_siren"),
+    (
+        _Y,
+        Col("caf_annee", "INTEGER", "CAF reference year (supply in December of that year) = annee - 1", "year"),
+        Col("epci_siren", "VARCHAR", _EPCI),
+        Col("epci_nom", "VARCHAR", "EPCI name"),
+        Col("caf_status", "VARCHAR", "published (some communes of the EPCI are published), no_commune_published (CAF year exists, no commune of the EPCI above the threshold) or caf_year_missing"),
+        Col("n_communes", "BIGINT", "Member communes of the EPCI on 1 January of annee", "communes"),
+        Col("n_communes_caf", "BIGINT", "Member communes published by the CAF", "communes"),
+        Col("population", "DOUBLE", "Population of the EPCI (sum of its communes, stg.communes)", "inhabitants"),
+        Col("population_communes_caf", "DOUBLE", "Population of the member communes published by the CAF", "inhabitants"),
+        Col("caf_population_coverage", "DOUBLE", "population_communes_caf / population: how much of the EPCI the CAF columns describe", "share (0-1)"),
+        Col("places_psu", "DOUBLE", "Places in EAJE funded by the PSU (prestation de service unique), published communes only", "places"),
+        Col("places_hors_psu", "DOUBLE", "Places in EAJE outside the PSU (mostly for-profit micro-crèches funded through the CMG/PAJE), published communes only", "places"),
+        Col("places_eaje", "DOUBLE", "All EAJE places (PSU + outside PSU), published communes only", "places"),
+        Col("share_places_hors_psu", "DOUBLE", "places_hors_psu / places_eaje: the market-based segment indicator", "share (0-1)"),
+        Col("enfants_moins_3_ans", "DOUBLE", "Children under 3 in the published communes whose number is derivable (places / coverage rate x 100)", "children"),
+        Col("taux_couverture_eaje", "DOUBLE", "EAJE places per 100 children under 3, over the communes where children are derivable", "places per 100 children"),
+        Col("taux_couverture_psu", "DOUBLE", "PSU EAJE places per 100 children under 3, same communes", "places per 100 children"),
+        Col("taux_couverture_hors_psu", "DOUBLE", "EAJE places outside PSU per 100 children under 3, same communes", "places per 100 children"),
+        Col("n_facilities", "BIGINT", "Our count: in-scope EAJE of the EPCI on 1 January of annee (all communes)", "establishments"),
+        Col("n_facilities_communes_caf", "BIGINT", "Our count restricted to the communes published by the CAF (comparable with the CAF columns)", "establishments"),
+        Col("n_facilities_lucratif", "BIGINT", "Our count of in-scope EAJE run by for-profit operators", "establishments"),
+        Col("share_facilities_lucratif", "DOUBLE", "n_facilities_lucratif / n_facilities; NULL when the EPCI has no facility", "share (0-1)"),
+    ),
+)
+
+_COHORT = Col("cohort", "INTEGER", "Merger year: EPCIs formed by fusion on 1 January of this year are treated", "year")
+MERGER_EFFECT = TableSpec(
+    "marts.merger_effect",
+    "Effect of EPCI fusions on associative EAJE: event study and difference-in-differences on the fixed "
+    "perimeters of the merger year. Treated = EPCIs formed by fusion on 1 January of the cohort year; "
+    "control = EPCIs whose perimeter did not change from the previous year. Effects are relative to the "
+    "year before the merger (base_year); 95 % intervals by cluster bootstrap over EPCIs (seeded). "
+    "Cohorts with too few treated EPCIs have status 'not_estimable' and a note.",
+    ("cohort", "outcome", "estimand", "estimator", "annee"),
+    (
+        _COHORT,
+        Col("outcome", "VARCHAR", "associations_actives (in-scope EAJE run by associations), part_ess (ESS share of facilities) or places_associations (estimated places of associative EAJE)"),
+        Col("estimand", "VARCHAR", "ecart_relatif_pct: treated vs control change of the group totals since base_year, in %; ecart_par_epci: difference of mean changes per EPCI, in outcome units; ecart_points: difference of mean changes of the share, in percentage points"),
+        Col("estimator", "VARCHAR", "event_study (one row per year), did (mean of post-merger years' effects), pre_trend (mean of pre-merger years' effects except base_year: a placebo that should cover 0)"),
+        Col("annee", "INTEGER", "Year of the event-study coefficient; for did and pre_trend the last year of the averaged period", "year"),
+        Col("event_time", "INTEGER", "annee - cohort (event_study); NULL for did and pre_trend", "years"),
+        Col("period_start", "INTEGER", "First year averaged (did, pre_trend) or annee (event_study)", "year"),
+        Col("estimate", "DOUBLE", "Point estimate, in the unit of the estimand"),
+        Col("ci_low", "DOUBLE", "Lower bound of the 95 % cluster-bootstrap percentile interval"),
+        Col("ci_high", "DOUBLE", "Upper bound of the 95 % cluster-bootstrap percentile interval"),
+        Col("std_error", "DOUBLE", "Bootstrap standard deviation of the estimate"),
+        Col("n_treated", "INTEGER", "Treated EPCIs in the estimation", "EPCIs"),
+        Col("n_control", "INTEGER", "Control EPCIs in the estimation", "EPCIs"),
+        Col("n_bootstrap", "INTEGER", "Bootstrap replications", "replications"),
+        Col("seed", "BIGINT", "Seed of the bootstrap draws (Settings.seed)"),
+        Col("base_year", "INTEGER", "Reference year (cohort - 1): effects are changes since then", "year"),
+        Col("mean_treated", "DOUBLE", "Outcome mean over treated EPCIs in annee (event_study rows)"),
+        Col("mean_control", "DOUBLE", "Outcome mean over control EPCIs in annee (event_study rows)"),
+        Col("index_treated", "DOUBLE", "Treated group total in annee / total in base_year x 100 (count outcomes)", "index (base_year = 100)"),
+        Col("index_control", "DOUBLE", "Control group total in annee / total in base_year x 100 (count outcomes)", "index (base_year = 100)"),
+        Col("status", "VARCHAR", "estimated, reference (base year, 0 by construction) or not_estimable"),
+        Col("note", "VARCHAR", "Why a row is not estimable, or a caveat"),
+    ),
+)
+
+MERGER_EFFECT_EPCI = TableSpec(
+    "marts.merger_effect_epci",
+    "Per-EPCI panel behind marts.merger_effect, for dashboards: each EPCI of the cohort year's perimeters, its "
+    "group (treated, control or excluded with the reason) and its outcomes each year, indexed on base_year.",
+    ("cohort", "epci_siren", "annee"),
+    (
+        _COHORT,
+        Col("epci_siren", "VARCHAR", f"{_EPCI}, perimeter of 1 January of the cohort year"),
+        Col("epci_nom", "VARCHAR", "EPCI name"),
+        Col("groupe", "VARCHAR", "traite (formed by fusion that year), controle (perimeter unchanged from the previous year) or exclu"),
+        Col("exclusion_reason", "VARCHAR", "Why an EPCI is excluded (perimeter changed otherwise: extension, transfer, split, creation); NULL otherwise"),
+        Col("n_predecessors", "INTEGER", "EPCIs of the previous year whose communes it contains", "EPCIs"),
+        Col("base_year", "INTEGER", "Reference year (cohort - 1)", "year"),
+        _Y,
+        Col("associations_actives", "BIGINT", "In-scope EAJE run by associations (operator_class ess_association) on 1 January", "establishments"),
+        Col("n_facilities", "BIGINT", "All in-scope EAJE on 1 January", "establishments"),
+        Col("n_ess", "BIGINT", "In-scope EAJE run by ESS operators", "establishments"),
+        Col("part_ess", "DOUBLE", "n_ess / n_facilities; NULL without facility", "share (0-1)"),
+        Col("places_associations", "DOUBLE", "Estimated places of associative EAJE (NULL where no place is known)", "places"),
+        Col("index_associations", "DOUBLE", "associations_actives / associations_actives in base_year x 100; NULL when the base is 0", "index (base_year = 100)"),
+    ),
+)
+
+OPERATORS = TableSpec(
+    "marts.operators",
+    "One row per operator (legal unit) that ran at least one in-scope EAJE since 2010: its classification in "
+    "the last year it ran one, and its facilities and territories that year.",
+    ("siren",),
+    (
+        Col("siren", "VARCHAR", "Operator SIREN (9 digits)"),
+        Col("denomination", "VARCHAR", "Operator name (SIRENE), as of classification_year"),
+        Col("operator_class", "VARCHAR", "Operator class on 1 January of classification_year"),
+        Col("sector", "VARCHAR", "Operator sector on 1 January of classification_year"),
+        Col("rule", "VARCHAR", "Classification rule that decided (see docs/methodology)"),
+        Col("categorie_juridique", "VARCHAR", "Legal category (4 characters) on 1 January of classification_year"),
+        Col("ess_flag", "VARCHAR", "SIRENE ESS flag (O, N or NULL = not determined) on 1 January of classification_year"),
+        Col("classification_year", "INTEGER", "Last year the operator ran an in-scope EAJE (= last_year)", "year"),
+        Col("first_year", "INTEGER", "First year (1 January) the operator ran an in-scope EAJE, from 2010", "year"),
+        Col("last_year", "INTEGER", "Last year (1 January) the operator ran an in-scope EAJE", "year"),
+        Col("is_active", "BOOLEAN", "True if it runs an in-scope EAJE in the latest year"),
+        Col("n_facilities", "BIGINT", "In-scope EAJE it ran on 1 January of last_year", "establishments"),
+        Col("n_facilities_ever", "BIGINT", "In-scope EAJE it ran at any time since 2010", "establishments"),
+        Col("n_epci", "BIGINT", "EPCIs (latest perimeters) of its facilities in last_year", "EPCIs"),
+        Col("n_departements", "BIGINT", "Départements of its facilities in last_year", "départements"),
+        Col("departements", "VARCHAR", "Comma-separated départements of its facilities in last_year"),
+    ),
+)
+
+FACILITIES = TableSpec(
+    "marts.facilities",
+    "Current stock: every in-scope EAJE active on 1 January of the latest year, with its operator's class and "
+    "its commune, EPCI, département and région in that year's geography.",
+    ("siret",),
+    (
+        Col("siret", "VARCHAR", "Establishment SIRET (14 digits)"),
+        Col("siren", "VARCHAR", "Operator SIREN"),
+        Col("nom", "VARCHAR", "Establishment name or sign"),
+        Col("denomination", "VARCHAR", "Operator name"),
+        Col("operator_class", "VARCHAR", "Operator class on 1 January of annee"),
+        Col("sector", "VARCHAR", "Operator sector on 1 January of annee"),
+        Col("operator_rule", "VARCHAR", "Classification rule that decided"),
+        Col("type_structure", "VARCHAR", "Kind of structure as derived by the SIRENE stage"),
+        Col("date_creation", "DATE", "Establishment creation date", "date"),
+        Col("first_year", "INTEGER", "First year (1 January, from 2010) it is seen active in 88.91A", "year"),
+        _Y,
+        Col("code_commune", "VARCHAR", "Commune in the geography of annee"),
+        Col("nom_commune", "VARCHAR", "Commune name"),
+        Col("epci_siren", "VARCHAR", f"{_EPCI} in the geography of annee"),
+        Col("epci_nom", "VARCHAR", "EPCI name"),
+        Col("code_departement", "VARCHAR", "Département"),
+        Col("code_region", "VARCHAR", "Région"),
+        Col("unjoined_reason", "VARCHAR", "Why the EPCI is NULL, if it is"),
+        Col("places_estimees", "DOUBLE", "Estimated places (see int.facility_territory_years); NULL when unknown", "places"),
+        Col("places_method", "VARCHAR", "observed, estimated or none"),
+    ),
+)
+
+EPCI_INDICATORS = TableSpec(
+    "marts.epci_indicators",
+    "One row per EPCI of the latest perimeters with its latest indicators, the attribute table of the map "
+    "GeoParquet (data/marts/geo/epci_indicators_<zone>.parquet).",
+    ("epci_siren",),
+    (
+        Col("epci_siren", "VARCHAR", _EPCI),
+        Col("epci_nom", "VARCHAR", "EPCI name"),
+        Col("geography_year", "INTEGER", "Year of the perimeters", "year"),
+        _Y,
+        Col("n_facilities", "BIGINT", "In-scope EAJE on 1 January of annee", "establishments"),
+        Col("share_public", "DOUBLE", "Share of facilities run by public operators; NULL without facility", "share (0-1)"),
+        Col("share_ess", "DOUBLE", "Share run by ESS operators", "share (0-1)"),
+        Col("share_lucratif", "DOUBLE", "Share run by for-profit operators", "share (0-1)"),
+        Col("share_autre", "DOUBLE", "Share run by other private or undetermined operators", "share (0-1)"),
+        Col("associations_actives", "BIGINT", "In-scope EAJE run by associations", "establishments"),
+        Col("n_facilities_2015", "BIGINT", "In-scope EAJE on 1 January 2015, same perimeter", "establishments"),
+        Col("share_lucratif_2015", "DOUBLE", "Share run by for-profit operators on 1 January 2015, same perimeter", "share (0-1)"),
+        Col("change_share_lucratif_since_2015", "DOUBLE", "share_lucratif - share_lucratif_2015", "share points (0-1 scale)"),
+        Col("caf_annee", "INTEGER", "Latest CAF year with data for the EPCI", "year"),
+        Col("places_eaje_caf", "DOUBLE", "CAF EAJE places of its published communes (communes above 10,000 inhabitants), latest CAF year, communes brought to the latest perimeters", "places"),
+        Col("share_places_hors_psu", "DOUBLE", "Share of those places outside PSU", "share (0-1)"),
+        Col("taux_couverture_eaje", "DOUBLE", "EAJE places per 100 children under 3 (published communes)", "places per 100 children"),
+        Col("caf_population_coverage", "DOUBLE", "Share of the EPCI population in communes published by the CAF", "share (0-1)"),
+        Col("has_geometry", "BOOLEAN", "True if the EPCI has a polygon in the published GeoParquet"),
+    ),
+)
+
+SPECS: dict[str, TableSpec] = {
+    s.table: s
+    for s in (
+        FACILITY_TERRITORY_YEARS, ESS_MARKET_SHARE, CHILDCARE_SUPPLY, MERGER_EFFECT, MERGER_EFFECT_EPCI,
+        OPERATORS, FACILITIES, EPCI_INDICATORS,
+    )
+}
+
+
+def _lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def apply_comments(con: duckdb.DuckDBPyConnection, spec: TableSpec) -> None:
+    """Write the table and column comments; fail if the table's columns differ from the spec."""
+    t = qualified(spec.table)
+    actual = [r[0] for r in con.execute(f"describe {t}").fetchall()]
+    if actual != spec.names:
+        raise RuntimeError(f"{t}: columns {actual} differ from the specification {spec.names} (assets/marts/columns.py)")
+    con.execute(f"comment on table {t} is {_lit(spec.description)}")
+    for c in spec.columns:
+        con.execute(f'comment on column {t}."{c.name}" is {_lit(c.comment())}')
+
+
+def select_list(spec: TableSpec) -> str:
+    """``col1, col2, ...`` in spec order, cast to the spec types (so the SQL's final projection is the contract)."""
+    return ",\n    ".join(f'cast("{c.name}" as {c.type}) as "{c.name}"' for c in spec.columns)
+
+
+def markdown(specs: Iterable[TableSpec]) -> str:
+    out = []
+    for s in specs:
+        out.append(f"## `{s.table}`\n\n{s.description}\n\nKey: ({', '.join(s.key)})\n")
+        out.append("| column | type | meaning | unit |\n|---|---|---|---|")
+        for c in s.columns:
+            out.append(f"| `{c.name}` | {c.type} | {c.meaning.replace('|', '/')} | {c.unit} |")
+        out.append("")
+    return "\n".join(out)

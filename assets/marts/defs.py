@@ -1,0 +1,168 @@
+"""The observatory marts: facility -> territory, market shares, CAF supply, the merger study,
+operators, facilities and the map layer. Each asset calls one builder of ``build.py``."""
+
+from pathlib import Path
+
+import dagster as dg
+
+from assets.marts import build, merger, suites
+from assets.marts import columns as C
+from observatory.publish import GEO_STAGING
+from observatory.quality import table_check
+from observatory.resources import Parameters, Warehouse
+
+K = dg.AssetKey
+FACILITY_YEARS = K(["int", "facility_years"])
+OPERATOR_YEARS = K(["int", "operator_years"])
+CODE_MAP = K(["int", "commune_code_map"])
+COMMUNES = K(["stg", "communes"])
+MEMBERSHIP = K(["stg", "epci_membership"])
+EPCI = K(["stg", "epci"])
+MERGERS = K(["marts", "epci_mergers"])
+POLYGONS = K(["int", "epci_polygons"])
+CAF_PLACES = K(["stg", "caf_places_commune"])
+CAF_COVERAGE = K(["stg", "caf_coverage_commune"])
+DREES = K(["stg", "drees_offre_departement"])
+FTY = K(["int", "facility_territory_years"])
+
+_COMMON = dict(group_name="marts", owners=["team:data"], pool="duckdb")
+
+
+def _meta(warehouse: Warehouse, con, table: str, figures: dict) -> dict:
+    return {**warehouse.table_metadata(con, table), "summary": dg.MetadataValue.json(figures)}
+
+
+@dg.asset(key=FTY, deps=[FACILITY_YEARS, OPERATOR_YEARS, CODE_MAP, COMMUNES, MEMBERSHIP, CAF_PLACES], kinds={"duckdb", "sql"}, **_COMMON)
+def facility_territory_years(warehouse: Warehouse) -> dg.MaterializeResult:
+    """Every in-scope EAJE-year with its operator class and its territories: the geography of that year
+    (EPCI, département, région), the fixed 2017 EPCI perimeters (merger study) and the latest perimeters
+    (dashboards), plus places estimated from CAF commune data. Unplaced rows are kept with a reason;
+    the share joined per geography is in the metadata."""
+    with warehouse.connect() as con:
+        figures = build.build_facility_territory_years(con)
+        meta = _meta(warehouse, con, C.FACILITY_TERRITORY_YEARS.table, figures)
+        meta["share_joined_epci_year"] = figures["epci_year_geography"]["share_joined"]
+        meta["share_joined_epci_2017"] = figures["epci_2017"]["share_joined"]
+        meta["share_joined_epci_latest"] = figures["epci_latest"]["share_joined"]
+        return dg.MaterializeResult(metadata=meta)
+
+
+@dg.asset(key=K(["marts", "ess_market_share"]), deps=[FTY, EPCI, COMMUNES, DREES], kinds={"duckdb", "sql"}, **_COMMON)
+def ess_market_share(warehouse: Warehouse) -> dg.MaterializeResult:
+    """Shares of public, ESS and for-profit operators (and finer classes) among EAJE, by EPCI, département,
+    région and France, every year, in each year's geography and on the latest perimeters; facilities and,
+    where CAF data allow, estimated places. A territory without facility has NULL shares, not 0."""
+    with warehouse.connect() as con:
+        return dg.MaterializeResult(metadata=_meta(warehouse, con, C.ESS_MARKET_SHARE.table, build.build_ess_market_share(con)))
+
+
+@dg.asset(
+    key=K(["marts", "childcare_supply"]),
+    deps=[CAF_PLACES, CAF_COVERAGE, CODE_MAP, MEMBERSHIP, COMMUNES, EPCI, FTY],
+    kinds={"duckdb", "sql"},
+    **_COMMON,
+)
+def childcare_supply(warehouse: Warehouse) -> dg.MaterializeResult:
+    """CAF childcare supply by EPCI and year (places PSU / outside PSU / total EAJE, coverage rates, children
+    under 3 derived), next to our facility counts. CAF publishes communes above 10,000 inhabitants only: the
+    CAF columns describe those communes (caf_population_coverage), a missing CAF year is explicit."""
+    with warehouse.connect() as con:
+        return dg.MaterializeResult(metadata=_meta(warehouse, con, C.CHILDCARE_SUPPLY.table, build.build_childcare_supply(con)))
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(
+            key=K(["marts", "merger_effect"]),
+            deps=[FTY, MERGERS, MEMBERSHIP, CODE_MAP],
+            description=(
+                "Did the 2017 EPCI fusions change associative EAJE? Event study and difference-in-differences on the "
+                "fixed perimeters of each merger year (treated: formed by fusion; control: perimeter unchanged), "
+                "indexed on the year before, 95 % intervals by seeded cluster bootstrap over EPCIs; later merger "
+                "years estimated when they have enough cases, otherwise reported as not estimable with the reason."
+            ),
+            kinds={"duckdb", "python"},
+            group_name="marts",
+            owners=["team:data"],
+        ),
+        dg.AssetSpec(
+            key=K(["marts", "merger_effect_epci"]),
+            deps=[FTY, MERGERS, MEMBERSHIP, CODE_MAP],
+            description="Per-EPCI panel of the merger study for dashboards: group (treated / control / excluded and why) and outcomes by year.",
+            kinds={"duckdb", "python"},
+            group_name="marts",
+            owners=["team:data"],
+        ),
+    ],
+    pool="duckdb",
+)
+def merger_effect(warehouse: Warehouse, parameters: Parameters):
+    with warehouse.connect() as con:
+        figures = merger.build_merger_effect(con, parameters.seed, first_year=build.PANEL_FIRST_YEAR)
+        yield dg.MaterializeResult(asset_key=K(["marts", "merger_effect"]), metadata=_meta(warehouse, con, C.MERGER_EFFECT.table, figures))
+        yield dg.MaterializeResult(
+            asset_key=K(["marts", "merger_effect_epci"]),
+            metadata=_meta(warehouse, con, C.MERGER_EFFECT_EPCI.table, {"cohorts": figures["cohorts"]}),
+        )
+
+
+@dg.asset(key=K(["marts", "operators"]), deps=[FTY, OPERATOR_YEARS, K(["marts", "facilities"])], kinds={"duckdb", "sql"}, **_COMMON)
+def operators(warehouse: Warehouse) -> dg.MaterializeResult:
+    """One row per operator (legal unit) that ran an in-scope EAJE since 2010: name, class, sector, the rule that
+    decided, its facilities and territories in the last year it ran one."""
+    with warehouse.connect() as con:
+        return dg.MaterializeResult(metadata=_meta(warehouse, con, C.OPERATORS.table, build.build_operators(con)))
+
+
+@dg.asset(key=K(["marts", "facilities"]), deps=[FTY, OPERATOR_YEARS, COMMUNES, EPCI], kinds={"duckdb", "sql"}, **_COMMON)
+def facilities(warehouse: Warehouse) -> dg.MaterializeResult:
+    """Current stock: every in-scope EAJE active on 1 January of the latest year, with its operator's class and its
+    commune, EPCI, département and région."""
+    with warehouse.connect() as con:
+        return dg.MaterializeResult(metadata=_meta(warehouse, con, C.FACILITIES.table, build.build_facilities(con)))
+
+
+@dg.asset(
+    key=K(["marts", "epci_indicators"]),
+    deps=[K(["marts", "ess_market_share"]), CAF_PLACES, CAF_COVERAGE, CODE_MAP, MEMBERSHIP, COMMUNES, POLYGONS],
+    kinds={"duckdb", "geopandas", "parquet"},
+    **_COMMON,
+)
+def epci_indicators(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+    """Latest indicators of every EPCI of the latest perimeters (sector shares, associations, for-profit share change
+    since 2015, CAF places and coverage) and the map layer for dashboards: the latest EPCI polygons joined to these
+    indicators, one GeoParquet per zone (own CRS each) in data/build/geo_publish/, published to data/marts/geo/."""
+    build_dir = Path(warehouse.path).parent
+    geo_dir, out_dir = build_dir / "geo", build_dir / GEO_STAGING
+    with warehouse.connect() as con:
+        figures = build.build_epci_indicators(con, geo_dir, out_dir)
+        if figures["polygon_year"] is None:
+            raise FileNotFoundError(
+                f"{geo_dir}: no EPCI polygon file (epci_<annee>_<zone>.parquet) for the latest perimeters; "
+                "materialize int.epci_polygons first"
+            )
+        if figures["polygon_year"] != figures["perimeter_year"]:
+            context.log.warning(
+                f"EPCI polygons of {figures['polygon_year']} carry the indicators of the {figures['perimeter_year']} "
+                f"perimeters: {figures['epci_without_polygon']} EPCI(s) without a polygon"
+            )
+        meta = _meta(warehouse, con, C.EPCI_INDICATORS.table, figures)
+        meta["map_layers"] = dg.MetadataValue.json(figures.get("layers", {}))
+        return dg.MaterializeResult(metadata=meta)
+
+
+checks = [
+    table_check(C.FACILITY_TERRITORY_YEARS.table, suites.FACILITY_TERRITORY_YEARS),
+    table_check(C.ESS_MARKET_SHARE.table, suites.ESS_MARKET_SHARE),
+    table_check(C.CHILDCARE_SUPPLY.table, suites.CHILDCARE_SUPPLY),
+    table_check(C.MERGER_EFFECT.table, suites.MERGER_EFFECT),
+    table_check(C.MERGER_EFFECT_EPCI.table, suites.MERGER_EFFECT_EPCI),
+    table_check(C.OPERATORS.table, suites.OPERATORS),
+    table_check(C.FACILITIES.table, suites.FACILITIES),
+    table_check(C.EPCI_INDICATORS.table, suites.EPCI_INDICATORS),
+]
+
+defs = dg.Definitions(
+    assets=[facility_territory_years, ess_market_share, childcare_supply, merger_effect, operators, facilities, epci_indicators],
+    asset_checks=checks,
+)

@@ -1,0 +1,98 @@
+-- int.facility_territory_years: every in-scope facility-year placed in three geographies.
+-- Parameters: $first_geo_year (first year of stg.epci_membership), $latest_year (its last year),
+--             $merger_year (2017: fixed perimeters of the merger study).
+-- Nothing is dropped: a row that cannot be placed keeps NULL territories and an unjoined_reason.
+
+-- placed_in(target_year) is defined in placed_in.sql (run first by build.py).
+
+create or replace temp table _fty_year as
+select
+    f.siret,
+    f.annee,
+    com.code_departement,
+    com.code_region,
+    mem.epci_siren,
+    case
+        when f.annee < $first_geo_year or f.annee > $latest_year then 'no_year_geography'
+        when f.code_commune is null then 'commune_unknown'
+        when com.code_commune is null then 'commune_not_in_cog'
+        when mem.code_commune is null then 'commune_not_in_membership'
+        when mem.epci_siren is null then 'commune_outside_epci'
+    end as unjoined_reason
+from int.facility_years f
+left join stg.communes com on com.annee = f.annee and com.code_commune = f.code_commune
+left join stg.epci_membership mem on mem.annee = f.annee and mem.code_commune = f.code_commune;
+
+-- CAF places of December (Y - 1) on the geography of 1 January Y, shared among the commune's in-scope
+-- facilities of 1 January Y (SIRENE has no capacity; see docs/methodology/marts.md): a micro-crèche gets
+-- at most its legal maximum ($micro_cap_before_2022 places, $micro_cap_from_2022 from the decree of
+-- 30 August 2021), the other facilities share the rest equally.
+create or replace temp table _fty_places as
+with caf as (
+    select p.caf_annee + 1 as annee,
+           coalesce(m.code_commune_annee, p.code_commune) as code_commune,
+           sum(p.places_eaje) as places_eaje
+    from stg.caf_places_commune p
+    left join int.commune_code_map m on m.code_commune = p.code_commune and m.annee = p.caf_annee + 1
+    group by all
+),
+n as (
+    select annee, code_commune,
+           count(*) as n_all,
+           count(*) filter (where type_structure = 'micro_creche') as n_micro
+    from int.facility_years
+    where code_commune is not null
+    group by all
+),
+alloc as (
+    select annee, code_commune, caf.places_eaje, n.n_all, n.n_micro,
+           case when n.n_micro = n.n_all then caf.places_eaje / n.n_all
+                else least(case when annee >= 2022 then $micro_cap_from_2022 else $micro_cap_before_2022 end,
+                           caf.places_eaje / n.n_all) end as per_micro
+    from n join caf using (annee, code_commune)
+)
+select f.siret, f.annee,
+       case when f.type_structure = 'micro_creche' then a.per_micro
+            else (a.places_eaje - a.n_micro * a.per_micro) / (a.n_all - a.n_micro) end as places_estimees
+from int.facility_years f
+join alloc a using (annee, code_commune);
+
+create or replace table int.facility_territory_years as
+select
+    f.siret,
+    f.siren,
+    cast(f.annee as integer) as annee,
+    f.nom,
+    f.type_structure,
+    cast(f.date_creation as date) as date_creation,
+    cast(f.date_fermeture as date) as date_fermeture,
+    coalesce(o.operator_class, 'indetermine') as operator_class,
+    coalesce(o.sector, 'indetermine') as sector,
+    case when o.siren is null then 'unite_legale_absente' else o.rule end as operator_rule,
+    f.code_commune_releve,
+    f.code_commune,
+    y.epci_siren,
+    y.code_departement,
+    y.code_region,
+    y.unjoined_reason,
+    p17.code_commune_p as code_commune_2017,
+    p17.epci_siren_p as epci_siren_2017,
+    p17.reason_p as unjoined_reason_2017,
+    cast($latest_year as integer) as latest_year,
+    pl.code_commune_p as code_commune_latest,
+    pl.epci_siren_p as epci_siren_latest,
+    pl.code_departement_p as code_departement_latest,
+    pl.code_region_p as code_region_latest,
+    pl.reason_p as unjoined_reason_latest,
+    cast(pc.places_estimees as double) as places_estimees,
+    case when pc.places_estimees is null then 'none' else 'estimated' end as places_method
+from int.facility_years f
+left join int.operator_years o on o.siren = f.siren and o.annee = f.annee
+left join _fty_year y on y.siret = f.siret and y.annee = f.annee
+left join placed_in($merger_year) p17 on p17.siret = f.siret and p17.annee = f.annee
+left join placed_in($latest_year) pl on pl.siret = f.siret and pl.annee = f.annee
+left join _fty_places pc on pc.siret = f.siret and pc.annee = f.annee
+order by f.annee, f.siret;
+
+drop table _fty_year;
+drop table _fty_places;

@@ -1,0 +1,187 @@
+"""Quality suites of the marts tables (used by the blocking checks in defs.py and by the tests).
+
+Beyond types, keys and code formats, the ``Sql`` rules state the invariants an analyst relies on:
+shares sum to 1, a territory without facility has undefined (NULL) shares, totals agree across
+territorial levels, nothing is dropped between int.facility_years and the marts.
+"""
+
+from assets.marts import columns as C
+from observatory.quality import (
+    COMMUNE_RE, DEPARTEMENT_RE, EPCI_RE, SIREN_RE, SIRET_RE, Between, Columns, InSet, Matches, NotNull, RowCount, Sql, Unique,
+)
+
+FACILITY_TERRITORY_YEARS = [
+    Columns(C.FACILITY_TERRITORY_YEARS.types),
+    Unique("siret", "annee"),
+    Matches("siret", SIRET_RE),
+    Matches("siren", SIREN_RE),
+    NotNull("sector"),
+    NotNull("operator_class"),
+    InSet("sector", C.SECTORS),
+    InSet("places_method", C.PLACES_METHODS),
+    Matches("code_commune", COMMUNE_RE),
+    Matches("epci_siren", EPCI_RE),
+    Matches("epci_siren_2017", EPCI_RE),
+    Matches("epci_siren_latest", EPCI_RE),
+    Matches("code_departement", DEPARTEMENT_RE),
+    InSet("unjoined_reason", C.UNJOINED_REASONS),
+    InSet("unjoined_reason_2017", C.UNJOINED_REASONS),
+    InSet("unjoined_reason_latest", C.UNJOINED_REASONS),
+    Sql("no facility-year dropped or duplicated from int.facility_years",
+        "select a, b from (select (select count(*) from {table}) as a, (select count(*) from int.facility_years) as b) where a <> b"),
+    Sql("an EPCI or a reason, never both, never neither (year, 2017 and latest geographies)",
+        "select siret, annee from {table} where (epci_siren is null) = (unjoined_reason is null) "
+        "or (epci_siren_2017 is null) = (unjoined_reason_2017 is null) or (epci_siren_latest is null) = (unjoined_reason_latest is null)"),
+    Sql("places known exactly when places_method is not 'none'",
+        "select siret, annee from {table} where (places_estimees is null) <> (places_method = 'none')"),
+]
+
+_LEVEL_FORMATS = (
+    "select territory_level, territory_code from {table} where not ("
+    f"(territory_level = 'epci' and regexp_full_match(territory_code, '{EPCI_RE[1:-1]}')) or "
+    f"(territory_level = 'departement' and regexp_full_match(territory_code, '{DEPARTEMENT_RE[1:-1]}')) or "
+    "(territory_level = 'region' and regexp_full_match(territory_code, '[0-9]{2}')) or "
+    "(territory_level = 'france' and territory_code = 'FR'))"
+)
+
+ESS_MARKET_SHARE = [
+    Columns(C.ESS_MARKET_SHARE.types),
+    RowCount(min_value=1),
+    Unique(*C.ESS_MARKET_SHARE.key),
+    InSet("geography", C.GEOGRAPHIES),
+    InSet("territory_level", C.LEVELS),
+    InSet("breakdown", ("sector", "operator_class")),
+    InSet("places_method", C.PLACES_METHODS),
+    Between("share_facilities", 0, 1),
+    Between("share_places", 0, 1),
+    Between("places_coverage", 0, 1),
+    Sql("territory codes match their level", _LEVEL_FORMATS),
+    Sql("shares of facilities sum to 1 per territory, year and breakdown",
+        "select geography, annee, territory_level, territory_code, breakdown, sum(share_facilities) as s from {table} "
+        "where n_facilities_total > 0 group by all having abs(sum(share_facilities) - 1) > 1e-9"),
+    Sql("shares of places sum to 1 where places are known",
+        "select geography, annee, territory_level, territory_code, breakdown, sum(share_places) as s from {table} "
+        "where places_total > 0 group by all having abs(sum(share_places) - 1) > 1e-9"),
+    Sql("a territory without facility has NULL shares (undefined), one with facilities has shares",
+        "select * from {table} where (n_facilities_total = 0) <> (share_facilities is null)"),
+    Sql("category counts add up to the territory total",
+        "select geography, annee, territory_level, territory_code, breakdown from {table} "
+        "group by all having sum(n_facilities) <> any_value(n_facilities_total) or min(n_facilities_total) <> max(n_facilities_total)"),
+    Sql("France = sum of départements = sum of régions, for every category",
+        "select geography, annee, breakdown, category, "
+        "sum(n_facilities) filter (where territory_level = 'france') as fr, "
+        "sum(n_facilities) filter (where territory_level = 'departement') as dep, "
+        "sum(n_facilities) filter (where territory_level = 'region') as reg "
+        "from {table} group by all having fr <> dep or fr <> reg"),
+    Sql("sum of EPCIs + facilities in communes outside any EPCI = France",
+        "with epci as (select geography, annee, sum(n_facilities) as n from {table} where territory_level = 'epci' and breakdown = 'sector' group by all), "
+        "fr as (select geography, annee, n_facilities_total as n from {table} where territory_level = 'france' and breakdown = 'sector' and category = 'public'), "
+        "outside as ("
+        "  select 'year' as geography, annee, count(*) as n from int.facility_territory_years where code_departement is not null and epci_siren is null group by all"
+        "  union all select 'latest', annee, count(*) from int.facility_territory_years where code_departement_latest is not null and epci_siren_latest is null group by all) "
+        "select fr.geography, fr.annee, fr.n as france, epci.n as epci, outside.n as outside from fr "
+        "left join epci using (geography, annee) left join outside using (geography, annee) "
+        "where fr.n <> coalesce(epci.n, 0) + coalesce(outside.n, 0)"),
+    Sql("France = every facility-year placed in that geography (the territory grid loses nothing)",
+        "with fr as (select geography, annee, n_facilities_total as n from {table} where territory_level = 'france' and breakdown = 'sector' and category = 'public'), "
+        "placed as (select 'year' as geography, annee, count(*) as n from int.facility_territory_years "
+        "  where code_departement is not null and annee in (select annee from {table} where geography = 'year') group by all "
+        "  union all select 'latest', annee, count(*) from int.facility_territory_years where code_departement_latest is not null group by all) "
+        "select * from fr full join placed using (geography, annee) where fr.n is distinct from placed.n and coalesce(fr.n, placed.n) > 0"),
+]
+
+CHILDCARE_SUPPLY = [
+    Columns(C.CHILDCARE_SUPPLY.types),
+    RowCount(min_value=1),
+    Unique("annee", "epci_siren"),
+    Matches("epci_siren", EPCI_RE),
+    InSet("caf_status", ("published", "no_commune_published", "caf_year_missing")),
+    Between("caf_population_coverage", 0, 1),
+    Between("share_places_hors_psu", 0, 1),
+    Between("share_facilities_lucratif", 0, 1),
+    Sql("a missing CAF year has no CAF figure (never a silent 0)",
+        "select annee, epci_siren from {table} where caf_status = 'caf_year_missing' and "
+        "coalesce(places_eaje, places_psu, places_hors_psu, enfants_moins_3_ans, n_communes_caf, population_communes_caf) is not null"),
+    Sql("a published EPCI has places; others have none",
+        "select annee, epci_siren from {table} where (caf_status = 'published') <> (places_eaje is not null)"),
+    Sql("EAJE places = PSU + outside PSU (to rounding)",
+        "select annee, epci_siren from {table} where abs(places_eaje - places_psu - places_hors_psu) > 1"),
+    Sql("our counts in CAF communes never exceed our EPCI counts",
+        "select annee, epci_siren from {table} where n_facilities_communes_caf > n_facilities or n_facilities_lucratif > n_facilities"),
+    Sql("every EPCI of the reference appears every year",
+        "select e.annee, e.epci_siren from stg.epci e anti join {table} t using (annee, epci_siren) "
+        "where e.annee between (select min(annee) from {table}) and (select max(annee) from {table})"),
+]
+
+MERGER_EFFECT = [
+    Columns(C.MERGER_EFFECT.types),
+    RowCount(min_value=1),
+    Unique(*C.MERGER_EFFECT.key),
+    InSet("outcome", ("associations_actives", "part_ess", "places_associations")),
+    InSet("estimand", ("ecart_relatif_pct", "ecart_par_epci", "ecart_points")),
+    InSet("estimator", ("event_study", "did", "pre_trend")),
+    InSet("status", ("estimated", "reference", "not_estimable")),
+    Sql("the 2017 cohort is reported", "select 1 where not exists (select 1 from {table} where cohort = 2017)"),
+    Sql("an estimated row has an estimate and an ordered interval",
+        "select * from {table} where status = 'estimated' and (estimate is null or ci_low is null or ci_high is null or ci_low > ci_high)"),
+    Sql("a not-estimable row says why and carries no estimate",
+        "select * from {table} where status = 'not_estimable' and (note is null or estimate is not null)"),
+    Sql("the reference year is 0 by construction",
+        "select * from {table} where status = 'reference' and (estimate <> 0 or annee <> base_year)"),
+]
+
+MERGER_EFFECT_EPCI = [
+    Columns(C.MERGER_EFFECT_EPCI.types),
+    Unique("cohort", "epci_siren", "annee"),
+    Matches("epci_siren", EPCI_RE),
+    InSet("groupe", ("traite", "controle", "exclu")),
+    Between("part_ess", 0, 1),
+    Sql("an exclusion reason exactly for excluded EPCIs",
+        "select cohort, epci_siren from {table} where (groupe = 'exclu') <> (exclusion_reason is not null)"),
+    Sql("balanced panel: every EPCI of a cohort has every year",
+        "with n as (select cohort, count(distinct annee) as years from {table} group by 1) "
+        "select t.cohort, t.epci_siren, count(*) as n from {table} t join n using (cohort) "
+        "group by t.cohort, t.epci_siren, n.years having count(*) <> n.years"),
+    Sql("treated and control counts agree with marts.merger_effect",
+        "with m as (select distinct cohort, n_treated, n_control from marts.merger_effect "
+        "  where outcome = 'associations_actives' and status <> 'not_estimable' or (status = 'not_estimable' and n_treated > 0 and outcome = 'associations_actives')), "
+        "e as (select cohort, count(distinct epci_siren) filter (where groupe = 'traite') as t, "
+        "  count(distinct epci_siren) filter (where groupe = 'controle') as c from {table} group by 1) "
+        "select * from m join e using (cohort) where m.n_treated <> e.t or m.n_control <> e.c"),
+]
+
+OPERATORS = [
+    Columns(C.OPERATORS.types),
+    Unique("siren"),
+    Matches("siren", SIREN_RE),
+    InSet("sector", C.SECTORS),
+    Between("n_facilities", 1, None),
+    Sql("n_facilities <= n_facilities_ever", "select siren from {table} where n_facilities > n_facilities_ever"),
+    Sql("active operators run exactly the current stock (marts.facilities)",
+        "select a, b from (select (select sum(n_facilities) from {table} where is_active) as a, "
+        "(select count(*) from marts.facilities) as b) where a is distinct from b"),
+]
+
+FACILITIES = [
+    Columns(C.FACILITIES.types),
+    Unique("siret"),
+    Matches("siret", SIRET_RE),
+    Matches("siren", SIREN_RE),
+    Matches("epci_siren", EPCI_RE),
+    InSet("sector", C.SECTORS),
+    Sql("one stock date, the latest facility year, with all its facilities",
+        "select a, b from (select (select count(*) from {table}) as a, (select count(*) from int.facility_territory_years "
+        "where annee = (select max(annee) from int.facility_territory_years)) as b) where a <> b "
+        "union all select count(distinct annee), null from {table} having count(distinct annee) > 1"),
+]
+
+EPCI_INDICATORS = [
+    Columns(C.EPCI_INDICATORS.types),
+    Unique("epci_siren"),
+    Matches("epci_siren", EPCI_RE),
+    *[Between(c, 0, 1) for c in ("share_public", "share_ess", "share_lucratif", "share_autre", "share_places_hors_psu", "caf_population_coverage")],
+    Between("change_share_lucratif_since_2015", -1, 1),
+    Sql("sector shares sum to 1 where the EPCI has facilities",
+        "select epci_siren from {table} where n_facilities > 0 and abs(share_public + share_ess + share_lucratif + share_autre - 1) > 1e-9"),
+    Sql("no share without facility", "select epci_siren from {table} where n_facilities = 0 and share_ess is not null"),
+]

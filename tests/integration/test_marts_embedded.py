@@ -1,0 +1,136 @@
+"""The whole graph on the embedded data, in a private data directory: every asset and check passes,
+the marts are published, the merger study recovers the effect planted by the SIRENE sample generator
+(its truth is in data/raw/sirene/embedded/manifest.json), and the three README questions are answered
+by one query each, run exactly as documented in docs/methodology/marts.md.
+
+One run of the pipeline (a few minutes on 2 cores) is shared by the tests of this module.
+"""
+
+import json
+import re
+
+import dagster as dg
+import duckdb
+import geopandas as gpd
+import pyarrow.parquet as pq
+import pytest
+
+from assets.marts import columns as C
+from observatory.definitions import build_definitions
+from observatory.settings import REPO_ROOT, Settings
+
+SIRENE_MANIFEST = REPO_ROOT / "data" / "raw" / "sirene" / "embedded" / "manifest.json"
+QUERIES = REPO_ROOT / "docs" / "methodology" / "marts.md"
+CRS_BY_ZONE = {"metro": 2154, "971": 5490, "972": 5490, "973": 2972, "974": 2975, "976": 4471}
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory):
+    if not SIRENE_MANIFEST.exists():
+        pytest.fail(f"{SIRENE_MANIFEST}: the embedded SIRENE sample is missing (make sample); this test needs it")
+    data = tmp_path_factory.mktemp("data")
+    (data / "raw").symlink_to(REPO_ROOT / "data" / "raw", target_is_directory=True)
+    settings = Settings(data_dir=data)
+    defs = build_definitions(settings)
+    result = defs.resolve_implicit_global_asset_job_def().execute_in_process(
+        instance=dg.DagsterInstance.ephemeral(), raise_on_error=False
+    )
+    failed_checks = [(e.asset_key.to_user_string(), e.check_name) for e in result.get_asset_check_evaluations() if not e.passed]
+    con = duckdb.connect(str(settings.marts_dir / "observatory.duckdb"), read_only=True) if result.success else None
+    yield settings, result, failed_checks, con
+    if con is not None:
+        con.close()
+
+
+def test_pipeline_succeeds_with_every_check_passing(published):
+    settings, result, failed_checks, _ = published
+    failures = [e.step_key for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    assert result.success and not failures, failures
+    assert failed_checks == []
+    manifest = json.loads((settings.marts_dir / "manifest.json").read_text())
+    for table in C.SPECS:
+        if table.startswith("marts."):
+            assert manifest["row_counts"][table.split(".")[1]] > 0, table
+
+
+def test_merger_study_recovers_the_planted_effect(published):
+    _, _, _, con = published
+    planted = json.loads(SIRENE_MANIFEST.read_text())["planted_effect"]
+    truth = {int(y): 100 * v["ratio_total_minus_1"] for y, v in planted["true_effect_by_year"].items()}
+    rows = con.execute(
+        "select estimator, annee, period_start, estimate, ci_low, ci_high, n_treated from marts.merger_effect "
+        "where cohort = 2017 and outcome = 'associations_actives' and estimand = 'ecart_relatif_pct' and status = 'estimated'"
+    ).fetchall()
+    did = next(r for r in rows if r[0] == "did")
+    true_did = sum(truth[y] for y in range(did[2], did[1] + 1)) / (did[1] - did[2] + 1)
+    assert did[4] < true_did < did[5], (did, true_did)
+    assert did[5] < 0  # the planted effect is detected, not only covered
+    treated = {r[0] for r in con.execute(
+        "select distinct epci_siren from marts.merger_effect_epci where cohort = 2017 and groupe = 'traite'").fetchall()}
+    assert treated == set(planted["treated_epci_2017"])  # territory fusions = the generator's treated EPCIs
+    yearly = [r for r in rows if r[0] == "event_study" and r[1] >= 2017]
+    covered = [r[4] < truth[r[1]] < r[5] for r in yearly]
+    assert sum(covered) >= 0.8 * len(covered), [(r[1], r[3], r[4], r[5], truth[r[1]]) for r in yearly]
+    pre = next(r for r in rows if r[0] == "pre_trend")
+    assert pre[4] < 0 < pre[5]
+    # per-EPCI counts: the generator's ATT in facilities per EPCI, averaged over the same years
+    att = {int(y): v["att_count_per_epci"] for y, v in planted["true_effect_by_year"].items()}
+    lo, hi = con.execute(
+        "select ci_low, ci_high from marts.merger_effect where cohort = 2017 and outcome = 'associations_actives' "
+        "and estimand = 'ecart_par_epci' and estimator = 'did'").fetchone()
+    assert lo < sum(att[y] for y in range(did[2], did[1] + 1)) / (did[1] - did[2] + 1) < hi
+
+
+def _queries() -> dict[str, str]:
+    return dict(re.findall(r"<!-- query: (\w+) -->\n```sql\n(.*?)```", QUERIES.read_text(encoding="utf-8"), re.S))
+
+
+def test_the_three_readme_questions_have_one_query_answers(published):
+    _, _, _, con = published
+    queries = _queries()
+    assert set(queries) == {"ess_share", "for_profit_growth", "merger_effect"}
+    ess = con.execute(queries["ess_share"]).fetchall()
+    assert len(ess) == 1 and ess[0][0] == "Métropole de Lyon" and 0 <= ess[0][3] <= 1 and ess[0][2] > 0
+    growth = con.execute(queries["for_profit_growth"]).fetchall()
+    changes = [r[-1] for r in growth]
+    assert len(growth) == 5 and changes == sorted(changes, reverse=True) and all(r[2] >= 10 and r[3] >= 10 for r in growth)
+    best = con.execute("select max(change_share_lucratif_since_2015) from marts.epci_indicators "
+                       "where n_facilities_2015 >= 10 and n_facilities >= 10").fetchone()[0]
+    assert changes[0] == best
+    effect = con.execute(queries["merger_effect"]).fetchall()
+    assert len(effect) == 1 and effect[0][1] < effect[0][0] < effect[0][2] and effect[0][3:5] == (463, 671)
+
+
+def test_published_files_match_the_specifications(published):
+    settings, _, _, con = published
+    for table, spec in C.SPECS.items():
+        if not table.startswith("marts."):
+            continue
+        name = table.split(".")[1]
+        assert pq.read_schema(settings.marts_dir / "parquet" / f"{name}.parquet").names == spec.names
+        cols = con.execute("select column_name, data_type, comment from duckdb_columns() where schema_name = 'marts' "
+                           "and table_name = ? order by column_index", [name]).fetchall()
+        assert [(c[0], c[1]) for c in cols] == [(c.name, c.type) for c in spec.columns] and all(c[2] for c in cols)
+    layers = {p.stem.removeprefix("epci_indicators_"): p for p in (settings.marts_dir / "geo").glob("epci_indicators_*.parquet")}
+    assert set(layers) == set(CRS_BY_ZONE)
+    for zone, path in layers.items():
+        gdf = gpd.read_parquet(path)
+        assert gdf.crs.to_epsg() == CRS_BY_ZONE[zone] and gdf.columns[-1] == "geometry" and gdf["n_facilities"].notna().all()
+
+
+def test_embedded_invariants(published):
+    _, _, _, con = published
+    # every EPCI of the reference, every year 2015-2026, in the CAF mart; CAF 2017-2022 shown 2018-2023
+    years = dict(con.execute("select annee, count(*) from marts.childcare_supply group by 1 order by 1").fetchall())
+    assert list(years) == list(range(2015, 2027)) and years[2017] == 1267 and years[2026] == 1255
+    statuses = {r[0]: r[1] for r in con.execute(
+        "select annee, list(distinct caf_status order by caf_status) from marts.childcare_supply group by 1").fetchall()}
+    assert all(statuses[y] == ["caf_year_missing"] for y in (2015, 2016, 2017, 2024, 2025, 2026))
+    assert all(statuses[y] == ["no_commune_published", "published"] for y in range(2018, 2024))
+    # every current facility placed on today's map, France shares sum to 1
+    assert con.execute("select count(*) from marts.facilities where code_departement is null").fetchone()[0] == 0
+    total = con.execute("select sum(share_facilities) from marts.ess_market_share where geography = 'latest' "
+                        "and territory_level = 'france' and breakdown = 'sector' and annee = 2026").fetchone()[0]
+    assert total == pytest.approx(1.0)
+    # the map layer covers every EPCI of the latest perimeters
+    assert con.execute("select count(*) filter (where not has_geometry) from marts.epci_indicators").fetchone()[0] == 0

@@ -1,0 +1,131 @@
+"""The merger study end to end (groups, fixed perimeters, panel, estimation) on a generated territory
+with a planted effect: 40 EPCIs formed on 1 January 2017 by fusing pairs of 2016 EPCIs, 100 unchanged,
+10 that gained a commune (excluded), 5 pairs that merge in 2018 (their 10 EPCIs are excluded from the 2017 controls).
+Associative EAJE close with an annual hazard of 5 % everywhere, plus 10 points in the 2017 fusions
+from 2017; the true relative effect after k years is ((1 - 0.15) / (1 - 0.05))^k - 1."""
+
+import duckdb
+import numpy as np
+import polars as pl
+import pytest
+
+from assets.marts import build, merger
+
+H_BASE, H_EXTRA = 0.05, 0.10
+YEARS = range(2015, 2019)
+
+
+def _world(seed: int = 2017) -> duckdb.DuckDBPyConnection:
+    rng = np.random.default_rng(seed)
+    con = duckdb.connect()
+    for s in ("stg", "int", "marts"):
+        con.execute(f"create schema {s}")
+    membership = []  # annee, code_commune, epci_siren
+    communes = [f"01{c:03d}" for c in range(300)]
+    # 2016: one commune per EPCI 240000000 + c for c < 280, the last 20 communes outside EPCIs until extensions
+    for y in YEARS:
+        for c, code in enumerate(communes):
+            if c < 80:  # 40 fusions of pairs on 1 January 2017
+                epci = f"{240000000 + c}" if y < 2017 else f"{250000000 + c // 2}"
+            elif c < 180:  # 100 unchanged
+                epci = f"{240000000 + c}"
+            elif c < 190:  # 10 extensions in 2017: each gains commune c + 10
+                epci = f"{240000000 + c}"
+            elif c < 200:  # the communes they gain, outside any EPCI before
+                epci = None if y < 2017 else f"{240000000 + c - 10}"
+            elif c < 210:  # 5 pairs unchanged in 2017, merged on 1 January 2018
+                epci = f"{240000000 + c}" if y < 2018 else f"{260000000 + (c - 200) // 2}"
+            else:
+                epci = f"{240000000 + c}"
+            membership.append((y, code, epci))
+    m = pl.DataFrame(membership, schema={"annee": pl.Int32, "code_commune": pl.String, "epci_siren": pl.String}, orient="row")
+    con.register("m", m.to_arrow())
+    con.execute("create table stg.epci_membership as select annee, code_commune, epci_siren, 'EPCI ' || epci_siren as epci_nom, 'CC' as epci_nature, 'gen' as source from m")
+    con.execute("create table stg.communes as select annee, code_commune, 'C' || code_commune as nom_commune, '01' as code_departement, '84' as code_region, 1000::bigint as population, 'gen' as source from m")
+    con.execute("create table stg.epci as select annee, epci_siren, any_value(epci_nom) as epci_nom, 'CC' as epci_nature, count(*)::integer as nb_communes, 1000::bigint as population, true as epci_a_fiscalite_propre from stg.epci_membership where epci_siren is not null group by all")
+    con.execute("create table int.commune_code_map as select distinct code_commune, y.annee::integer as annee, code_commune as code_commune_annee, 'identique' as methode, false as estimated from m, range(2015, 2019) y(annee)")
+    fusions = [(2017, f"{250000000 + k}", [f"{240000000 + 2 * k}", f"{240000000 + 2 * k + 1}"], [communes[2 * k], communes[2 * k + 1]]) for k in range(40)]
+    fusions += [(2018, f"{260000000 + k}", [f"{240000200 + 2 * k}", f"{240000200 + 2 * k + 1}"], [communes[200 + 2 * k], communes[201 + 2 * k]]) for k in range(5)]
+    ext = [(2017, f"{240000000 + c}", [f"{240000000 + c}"], [communes[c], communes[c + 10]]) for c in range(180, 190)]
+    rows = [(y, "fusion", e, p, cs) for y, e, p, cs in fusions] + [(y, "extension", e, p, cs) for y, e, p, cs in ext]
+    ev = pl.DataFrame(rows, schema={"annee": pl.Int32, "type_evenement": pl.String, "epci_siren": pl.String,
+                                    "predecesseurs": pl.List(pl.String), "communes": pl.List(pl.String)}, orient="row")
+    con.register("ev", ev.to_arrow())
+    con.execute("create table marts.epci_mergers as select * from ev")
+
+    # facilities 2012-2018: 2 public per commune (stable), associations closing with the planted hazard
+    treated_communes = set(communes[:80])
+    facilities, n = [], 0
+    for code in communes:
+        for _ in range(2):
+            n += 1
+            facilities += [(f"{20000000000000 + n}", "200000002", y, code) for y in range(2012, 2019)]
+        for _ in range(int(rng.integers(4, 12))):
+            n += 1
+            for y in range(2012, 2019):
+                facilities.append((f"{10000000000000 + n}", "100000001", y, code))
+                hazard = H_BASE + (H_EXTRA if code in treated_communes and y >= 2016 else 0.0)  # closes during y -> absent on 1 January y + 1
+                if rng.random() < hazard:
+                    break
+    fy = pl.DataFrame(facilities, schema={"siret": pl.String, "siren": pl.String, "annee": pl.Int32, "code_commune": pl.String}, orient="row")
+    con.register("fy", fy.to_arrow())
+    con.execute("""create table int.facility_years as select siret, siren, annee, code_commune as code_commune_releve, code_commune,
+                   'identique' as code_commune_methode, 'EAJE ' || siret as nom, date '2000-01-01' as date_creation,
+                   null::date as date_fermeture, 'creche' as type_structure from fy""")
+    con.execute("""create table int.operator_years as select * from (values
+        ('100000001', 'ess_association', 'ess'), ('200000002', 'public_commune', 'public')) o(siren, operator_class, sector),
+        (select range::integer as annee from range(2010, 2019)) y
+        """)
+    con.execute("create or replace table int.operator_years as select siren, annee, '9220' as categorie_juridique, null as ess_flag, "
+                "siren as denomination, operator_class, sector, 'gen' as rule, 'gen' as rules_version from int.operator_years")
+    con.execute("create table stg.caf_places_commune (caf_annee integer, code_commune varchar, places_eaje double)")
+    build.build_facility_territory_years(con)
+    return con
+
+
+@pytest.fixture(scope="module")
+def study():
+    con = _world()
+    summary = merger.build_merger_effect(con, seed=99, n_boot=499)
+    return con, summary
+
+
+def test_groups_treated_control_and_excluded(study):
+    con, summary = study
+    # controls: 100 unchanged + 90 others never changed (communes 210-299); excluded: 10 extensions + 10 merging again in 2018
+    assert summary["cohorts"][2017] == {"fusions": 40, "traite": 40, "controle": 190, "exclu": 20}
+    groups = dict(con.execute("select groupe, count(distinct epci_siren) from marts.merger_effect_epci where cohort = 2017 group by 1").fetchall())
+    assert groups == {"traite": 40, "controle": 190, "exclu": 20}
+    reasons = dict(con.execute("select exclusion_reason, count(distinct epci_siren) from marts.merger_effect_epci "
+                               "where cohort = 2017 and groupe = 'exclu' group by 1").fetchall())
+    assert reasons == {"extension": 10, "fusion_ulterieure": 10}
+
+
+def test_planted_effect_is_recovered_within_the_interval(study):
+    con, _ = study
+    rows = con.execute("select annee, estimate, ci_low, ci_high, n_treated, n_control from marts.merger_effect where cohort = 2017 "
+                       "and outcome = 'associations_actives' and estimand = 'ecart_relatif_pct' and estimator = 'event_study' "
+                       "and status = 'estimated' order by annee").fetchall()
+    ratio = (1 - H_BASE - H_EXTRA) / (1 - H_BASE)
+    post = [r for r in rows if r[0] >= 2017]
+    assert [r[0] for r in post] == [2017, 2018]
+    for annee, est, lo, hi, n_t, n_c in post:
+        truth = 100 * (ratio ** (annee - 2016) - 1)
+        assert lo < truth < hi, (annee, est, lo, hi, truth)
+        assert (n_t, n_c) == (40, 190)
+    did = con.execute("select estimate, ci_low, ci_high from marts.merger_effect where cohort = 2017 and outcome = 'associations_actives' "
+                      "and estimand = 'ecart_relatif_pct' and estimator = 'did'").fetchone()
+    truth = 100 * np.mean([ratio - 1, ratio ** 2 - 1])
+    assert did[1] < truth < did[2] and did[2] < 0
+    pre = con.execute("select ci_low, ci_high from marts.merger_effect where cohort = 2017 and outcome = 'associations_actives' "
+                      "and estimand = 'ecart_relatif_pct' and estimator = 'pre_trend'").fetchone()
+    assert pre[0] < 0 < pre[1]
+
+
+def test_places_outcome_not_estimable_without_caf_history_and_small_cohort_reported(study):
+    con, _ = study
+    note = con.execute("select status, note from marts.merger_effect where cohort = 2017 and outcome = 'places_associations'").fetchall()
+    assert len(note) == 1 and note[0][0] == "not_estimable" and "places known from base year 2016" in note[0][1]
+    small = con.execute("select distinct status, n_treated, note from marts.merger_effect where cohort = 2018").fetchall()
+    assert small == [("not_estimable", 5, "5 EPCI(s) formed by fusion on 1 January 2018 and 240 control EPCIs: fewer than 10 treated "
+                                            "/ 10 control clusters, too few for a cluster bootstrap")]
