@@ -128,7 +128,10 @@ def _raw_metadata(files: dict[str, dict[str, Any]], data_date: str) -> dict[str,
     """The metadata every raw asset shows: per file sha256, size, rows; the data date; and, for a
     source of one file, its row count and schema as Dagster's standard row count / column schema."""
     meta: dict[str, Any] = {
-        "files": dg.MetadataValue.json({name: {k: v for k, v in f.items() if k != "preview"} for name, f in files.items()}),
+        "files": dg.MetadataValue.json(
+            {name: {**{k: v for k, v in f.items() if k not in ("preview", "columns")},
+                    **({"columns": len(f["columns"])} if "columns" in f else {})} for name, f in files.items()}
+        ),
         "data_date": data_date or "not recorded in manifest.json",
     }
     shas = {name: f["sha256"] for name, f in files.items() if f.get("sha256")}

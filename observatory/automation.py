@@ -1,0 +1,150 @@
+"""Schedules, refresh jobs and freshness policies, derived from each source's cadence.
+
+Nothing here names a source: a raw asset made by ``observatory.sources.raw_asset`` carries the tag
+``cadence`` of its :class:`~observatory.sources.SourceSpec`, and
+
+* gets a freshness policy (:func:`freshness_policy`): the freshness daemon of ``dagster dev``
+  marks it WARN, then FAIL, when its last materialization is older than its cadence allows;
+* belongs to the refresh job of its cadence (``refresh_monthly``, ``refresh_yearly``), which
+  selects every raw asset of that cadence *and everything downstream* - staging, marts and
+  publication - so the marts are rebuilt after their inputs, in the same run, where a failed
+  blocking check stops everything below it (declarative automation would launch the marts in
+  separate runs, where an upstream check failure no longer blocks them);
+* the job runs on the cadence's cron (:data:`CADENCES`), Europe/Paris time.
+
+Schedules start STOPPED (``dagster dev`` on a laptop must not launch a national run on its own):
+switch them on once in the UI (Automation), the state is kept in ``DAGSTER_HOME``.
+"""
+
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import dagster as dg
+
+from observatory.partitions import latest_year_key
+
+TIMEZONE = "Europe/Paris"
+CADENCE_TAG = "cadence"
+
+
+@dataclass(frozen=True)
+class Cadence:
+    name: str
+    cron: str
+    why: str
+    #: Freshness: WARN when the last materialization is older than this...
+    warn_after: dt.timedelta
+    #: ...and FAIL when older than this.
+    fail_after: dt.timedelta
+
+
+CADENCES: dict[str, Cadence] = {
+    c.name: c
+    for c in (
+        Cadence(
+            "monthly",
+            "0 6 3 * *",
+            "INSEE publishes the SIRENE stock files at the start of each month: refresh on the 3rd at 06:00",
+            warn_after=dt.timedelta(days=33),
+            fail_after=dt.timedelta(days=40),
+        ),
+        Cadence(
+            "yearly",
+            "0 6 15 1 *",
+            "the COG and the EPCI compositions are as of 1 January and published in January; CAF and DREES "
+            "publish once a year: refresh on 15 January at 06:00",
+            warn_after=dt.timedelta(days=370),
+            fail_after=dt.timedelta(days=400),
+        ),
+    )
+}
+
+#: Job rebuilding the marts and publishing them from the tables already in the build database.
+MARTS_JOB = "rebuild_marts"
+
+
+def cadence(name: str) -> Cadence:
+    try:
+        return CADENCES[name]
+    except KeyError:
+        raise ValueError(f"cadence {name!r}: expected one of {sorted(CADENCES)}") from None
+
+
+def freshness_policy(name: str) -> dg.FreshnessPolicy:
+    c = cadence(name)
+    return dg.FreshnessPolicy.time_window(fail_window=c.fail_after, warn_window=c.warn_after)
+
+
+def refresh_job_name(name: str) -> str:
+    return f"refresh_{name}"
+
+
+def cadence_automation(defs: dg.Definitions) -> dg.Definitions:
+    """The refresh jobs and schedules of every cadence used by an asset of ``defs``, plus the
+    ``rebuild_marts`` job (every ``marts.*`` asset and the ``marts`` group, i.e. with publication;
+    no schedule: for re-running the marts after a fix)."""
+    graph = defs.resolve_asset_graph()
+    used = sorted(
+        {
+            graph.get(k).tags[CADENCE_TAG]
+            for k in graph.get_all_asset_keys()
+            if CADENCE_TAG in graph.get(k).tags
+        }
+    )
+    jobs, schedules = [], []
+    for name in used:
+        c = cadence(name)
+        selection = dg.AssetSelection.tag(CADENCE_TAG, name).downstream()
+        keys = selection.resolve(graph)
+        partitioned = {}
+        for k in sorted(keys, key=lambda k: k.to_user_string()):
+            pdef = graph.get(k).partitions_def
+            if pdef is not None:
+                partitioned.setdefault(pdef, []).append(k.to_user_string())
+        if len(partitioned) > 1:
+            raise dg.DagsterInvalidDefinitionError(
+                f"refresh_{name}: the assets downstream of the {name} sources use {len(partitioned)} different "
+                f"partitions definitions ({'; '.join(', '.join(v) for v in partitioned.values())}); "
+                "yearly assets must share observatory.partitions.YEARS"
+            )
+        job = dg.define_asset_job(
+            refresh_job_name(name),
+            selection=selection,
+            description=f"Refresh the {name} sources and everything downstream (staging, marts, publication). {c.why}.",
+            tags={CADENCE_TAG: name},
+        )
+        jobs.append(job)
+        schedules.append(_schedule(job, c, next(iter(partitioned), None)))
+    marts = dg.AssetSelection.key_prefixes(["marts"]) | dg.AssetSelection.groups("marts")
+    if marts.resolve(graph):
+        jobs.append(
+            dg.define_asset_job(
+                MARTS_JOB,
+                selection=marts,
+                description="Rebuild every marts.* table (and the marts group, with publication) from the tables "
+                "already in the build database, check them and publish.",
+            )
+        )
+    return dg.Definitions(jobs=jobs, schedules=schedules)
+
+
+def _schedule(job: Any, c: Cadence, pdef: dg.PartitionsDefinition | None) -> dg.ScheduleDefinition:
+    name = f"{job.name}_schedule"
+    description = f"{c.why}."
+    if pdef is None:
+        return dg.ScheduleDefinition(
+            name=name, job=job, cron_schedule=c.cron, execution_timezone=TIMEZONE, description=description,
+        )
+
+    # A partitioned run needs a partition key: the latest year up to the tick's date.
+    @dg.schedule(
+        name=name, job=job, cron_schedule=c.cron, execution_timezone=TIMEZONE,
+        description=description + " Partitioned assets: the latest year up to the tick's date.",
+    )
+    def _tick(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+        key = latest_year_key(pdef, context.scheduled_execution_time)
+        return dg.RunRequest(partition_key=key, tags={CADENCE_TAG: c.name})
+
+    return _tick

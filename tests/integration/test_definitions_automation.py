@@ -1,0 +1,233 @@
+"""Schedules, refresh jobs, yearly partitions and freshness, derived from the sources' cadences, on a
+tiny self-contained graph: two embedded sources (monthly, yearly) -> staging -> mart -> publication."""
+
+import datetime as dt
+import json
+import textwrap
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+from observatory.automation import cadence_automation
+from observatory.definitions import resources_for
+from observatory.partitions import YEARS, replace_year, yearly_partitions, years_to_build
+from observatory.publish import publication_asset
+from observatory.quality import RowCount, table_check
+from observatory.resources import Warehouse, sha256_of
+from observatory.settings import REPO_ROOT, Settings
+from observatory.sources import SourceSpec, raw_asset
+
+
+def embed(raw_dir: Path, name: str, rows: str) -> SourceSpec:
+    """A source with one embedded Parquet file and its manifest."""
+    directory = raw_dir / name / "embedded"
+    directory.mkdir(parents=True)
+    path = directory / f"{name}.parquet"
+    with duckdb.connect() as con:
+        con.execute(f"copy (select * from (values {rows}) v(annee, code)) to '{path}' (format parquet)")
+    manifest = {
+        "synthetic": False,
+        "data_date": "2025-01-01",
+        "files": {path.name: {"sha256": sha256_of(path), "size": path.stat().st_size, "origin": "test", "url": "https://example.org"}},
+    }
+    (directory / "manifest.json").write_text(json.dumps(manifest))
+    cadence = "monthly" if name == "monthly_src" else "yearly"
+    return SourceSpec(name=name, title=name, publisher="test", licence="Licence Ouverte", homepage="https://example.org",
+                      cadence=cadence, description="A test source.", embedded_files=(path.name,))
+
+
+def build(tmp_path: Path, *, partitions: dg.PartitionsDefinition | None = None) -> tuple[dg.Definitions, Settings]:
+    settings = Settings(data_dir=tmp_path / "data")
+    monthly = embed(settings.raw_dir, "monthly_src", "(2024, 'a'), (2025, 'b')")
+    yearly = embed(settings.raw_dir, "yearly_src", "(2024, 'x'), (2025, 'y'), (2026, 'z')")
+    raws = [raw_asset(monthly), raw_asset(yearly)]
+
+    def stg_for(spec: SourceSpec, partitioned: bool):
+        @dg.asset(key=["stg", spec.name], deps=[spec.raw_key], group_name=spec.name, kinds={"duckdb"}, owners=["team:data"],
+                  pool="duckdb", partitions_def=partitions if partitioned else None)
+        def _stg(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+            """Rows of the source."""
+            path = str(settings.raw_dir / spec.name / "embedded" / f"{spec.name}.parquet")
+            with warehouse.connect() as con:
+                if partitioned:
+                    for year in years_to_build(context, [2024, 2025, 2026]):
+                        replace_year(con, f"stg.{spec.name}", year, "select * from read_parquet($p) where annee = $y",
+                                     {"p": path, "y": year})
+                else:
+                    con.execute(f"create or replace table stg.{spec.name} as select * from read_parquet($p)", {"p": path})
+                return dg.MaterializeResult(metadata=warehouse.table_metadata(con, f"stg.{spec.name}"))
+
+        return _stg
+
+    stgs = [stg_for(monthly, False), stg_for(yearly, partitions is not None)]
+
+    @dg.asset(key=["marts", "combined"], deps=[s.key for s in stgs], group_name="marts", kinds={"duckdb"}, owners=["team:data"],
+              pool="duckdb")
+    def combined(warehouse: Warehouse) -> dg.MaterializeResult:
+        """Both sources side by side."""
+        with warehouse.connect() as con:
+            con.execute("create or replace table marts.combined as select annee, code from stg.monthly_src "
+                        "union all select annee, code from stg.yearly_src")
+            return dg.MaterializeResult(metadata=warehouse.table_metadata(con, "marts.combined"))
+
+    base = dg.Definitions.merge(
+        dg.Definitions(assets=[*raws, *stgs, combined, publication_asset([combined.key])],
+                       asset_checks=[table_check("marts.combined", [RowCount(1)])]),
+        dg.Definitions(resources=resources_for(settings)),
+    )
+    return dg.Definitions.merge(base, cadence_automation(base)), settings
+
+
+def test_one_job_and_schedule_per_cadence_with_their_crons(tmp_path):
+    defs, _ = build(tmp_path)
+    schedules = {s.name: s for s in defs.schedules}
+    assert {n: s.cron_schedule for n, s in schedules.items()} == {
+        "refresh_monthly_schedule": "0 6 3 * *", "refresh_yearly_schedule": "0 6 15 1 *",
+    }
+    jobs = {name: {k.to_user_string() for k in defs.resolve_job_def(name).asset_layer.selected_asset_keys}
+            for name in ("refresh_monthly", "refresh_yearly", "rebuild_marts")}
+    assert jobs["refresh_monthly"] == {"raw/monthly_src", "stg/monthly_src", "marts/combined", "publish/observatory"}
+    assert jobs["refresh_yearly"] == {"raw/yearly_src", "stg/yearly_src", "marts/combined", "publish/observatory"}
+    assert jobs["rebuild_marts"] == {"marts/combined", "publish/observatory"}
+
+
+def test_monthly_tick_runs_the_source_then_the_mart_then_publication(tmp_path):
+    defs, settings = build(tmp_path)
+    schedule = defs.resolve_schedule_def("refresh_monthly_schedule")
+    with dg.build_schedule_context(scheduled_execution_time=dt.datetime(2026, 3, 3, 6), repository_def=defs.get_repository_def()) as context:
+        (request,) = schedule.evaluate_tick(context).run_requests
+    assert request.partition_key is None
+    # the yearly staging table must already exist (a first "materialize all" built it)
+    assert defs.resolve_job_def("refresh_yearly").execute_in_process(asset_selection=[dg.AssetKey(["stg", "yearly_src"])]).success
+    result = defs.resolve_job_def("refresh_monthly").execute_in_process()
+    assert result.success
+    order = [e.asset_key.to_user_string() for e in result.get_asset_materialization_events()]
+    assert order == ["raw/monthly_src", "stg/monthly_src", "marts/combined", "publish/observatory"]
+    with duckdb.connect(str(settings.marts_dir / "observatory.duckdb"), read_only=True) as con:
+        assert con.execute("select count(*) from marts.combined").fetchone()[0] == 5
+
+
+def test_yearly_tick_refreshes_the_latest_year_partition(tmp_path):
+    defs, settings = build(tmp_path, partitions=yearly_partitions([2024, 2025, 2026]))
+    schedule = defs.resolve_schedule_def("refresh_yearly_schedule")
+    keys = {}
+    for when in (dt.datetime(2025, 1, 15, 6), dt.datetime(2027, 1, 15, 6)):
+        with dg.build_schedule_context(scheduled_execution_time=when, repository_def=defs.get_repository_def()) as context:
+            (request,) = schedule.evaluate_tick(context).run_requests
+        keys[when.year] = request.partition_key
+    assert keys == {2025: "2025", 2027: "2026"}
+
+    # the monthly staging table must already exist (a first "materialize all" built it)
+    first = [dg.AssetKey(["raw", "monthly_src"]), dg.AssetKey(["stg", "monthly_src"])]
+    assert defs.resolve_job_def("refresh_monthly").execute_in_process(asset_selection=first).success
+    result = defs.resolve_job_def("refresh_yearly").execute_in_process(partition_key="2025")
+    assert result.success
+    with duckdb.connect(str(settings.build_db), read_only=True) as con:
+        assert con.execute("select annee, code from stg.yearly_src").fetchall() == [(2025, "y")]
+
+    # Without a partition key (python -m observatory run: the whole graph), every year is built.
+    assert defs.resolve_job_def("refresh_yearly").execute_in_process().success
+    with duckdb.connect(str(settings.build_db), read_only=True) as con:
+        assert con.execute("select annee, code from stg.yearly_src order by 1").fetchall() == [(2024, "x"), (2025, "y"), (2026, "z")]
+
+
+def test_backfill_of_several_years_fills_each_year_once(tmp_path):
+    """A backfill is one run per partition (the UI's "materialize partitions"); replace_year makes
+    each run write its year only, and re-running a year replaces it."""
+    defs, settings = build(tmp_path, partitions=yearly_partitions([2024, 2025, 2026]))
+    stg = [a for a in defs.assets if isinstance(a, dg.AssetsDefinition) and a.key == dg.AssetKey(["stg", "yearly_src"])]
+    raw = [a for a in defs.assets if isinstance(a, dg.AssetsDefinition) and a.key == dg.AssetKey(["raw", "yearly_src"])]
+    resources = resources_for(settings)
+    instance = dg.DagsterInstance.ephemeral()
+    for year in ("2026", "2024", "2025", "2024"):
+        assert dg.materialize([*raw, *stg], partition_key=year, resources=resources, instance=instance,
+                              selection=[dg.AssetKey(["stg", "yearly_src"])]).success
+    with duckdb.connect(str(settings.build_db), read_only=True) as con:
+        assert con.execute("select annee, code from stg.yearly_src order by annee").fetchall() == [(2024, "x"), (2025, "y"), (2026, "z")]
+    status = instance.get_status_by_partition(dg.AssetKey(["stg", "yearly_src"]), ["2024", "2025", "2026"],
+                                              yearly_partitions([2024, 2025, 2026]))
+    assert set(status.values()) == {dg.AssetPartitionStatus.MATERIALIZED}
+
+
+def test_mixed_partitions_definitions_are_refused_with_the_assets_named():
+    @dg.asset(key=["raw", "src"], tags={"cadence": "yearly"})
+    def raw():
+        """Raw."""
+
+    @dg.asset(key=["stg", "a"], deps=[raw], partitions_def=YEARS)
+    def a():
+        """A."""
+
+    @dg.asset(key=["stg", "b"], deps=[raw], partitions_def=yearly_partitions([2017, 2018]))
+    def b():
+        """B."""
+
+    with pytest.raises(dg.DagsterInvalidDefinitionError, match=r"2 different partitions definitions \(stg/a; stg/b\)"):
+        cadence_automation(dg.Definitions(assets=[raw, a, b]))
+
+
+def test_unknown_cadence_is_refused_when_the_spec_is_written():
+    with pytest.raises(ValueError, match=r"cadence 'weekly': expected one of \['monthly', 'yearly'\]"):
+        SourceSpec(name="x", title="x", publisher="x", licence="x", homepage="https://x", cadence="weekly", description="x")
+
+
+def test_raw_asset_metadata_shows_files_sha256_rows_schema_and_data_date(tmp_path):
+    settings = Settings(data_dir=tmp_path / "data")
+    spec = embed(settings.raw_dir, "yearly_src", "(2024, 'x'), (2025, 'y')")
+    result = dg.materialize([raw_asset(spec)], resources=resources_for(settings))
+    (mat,) = result.get_asset_materialization_events()
+    meta = mat.materialization.metadata
+    path = settings.raw_dir / "yearly_src" / "embedded" / "yearly_src.parquet"
+    assert meta["sha256"].value == sha256_of(path)
+    assert meta["data_date"].value == "2025-01-01"
+    assert meta["dagster/row_count"].value == 2
+    assert [c.name for c in meta["dagster/column_schema"].schema.columns] == ["annee", "code"]
+    assert {k: meta["files"].value["yearly_src.parquet"][k] for k in ("rows", "columns", "origin")} == {"rows": 2, "columns": 2, "origin": "test"}
+    preview = meta["preview"].value
+    assert preview.startswith("**yearly_src.parquet**")
+    assert [line.split("|")[1:3] for line in preview.splitlines()[-2:]] == [["    2024 ", " x      "], ["    2025 ", " y      "]]
+    assert meta["licence"].value == "Licence Ouverte" and meta["source_url"].value == "https://example.org"
+    assert meta["mode"].value == "embedded" and meta["synthetic"].value is False
+
+
+FRESHNESS_DEFS = textwrap.dedent(
+    """
+    import dagster as dg
+    from observatory.automation import freshness_policy
+
+    @dg.asset(key=["raw", "monthly_src"], freshness_policy=freshness_policy("monthly"))
+    def raw():
+        '''A monthly source.'''
+
+    defs = dg.Definitions(assets=[raw])
+    """
+)
+
+
+def test_freshness_daemon_flags_a_monthly_source_as_it_ages(tmp_path):
+    """The daemon `dagster dev` runs evaluates the policies: PASS, then WARN after 33 days, FAIL after 40.
+    (Dagster's own test utilities: the daemon loop is run once per frozen date.)"""
+    from dagster._core.definitions.freshness import FreshnessState
+    from dagster._core.test_utils import create_test_daemon_workspace_context, freeze_time, instance_for_test
+    from dagster._core.workspace.load_target import PythonFileTarget
+    from dagster._daemon.freshness import FreshnessDaemon
+
+    module = tmp_path / "freshness_defs.py"
+    module.write_text(FRESHNESS_DEFS)
+    key = dg.AssetKey(["raw", "monthly_src"])
+    t0 = dt.datetime(2026, 1, 3, 6, tzinfo=dt.timezone.utc)
+    states = {}
+    with instance_for_test() as instance:
+        target = PythonFileTarget(python_file=str(module), attribute="defs", working_directory=str(REPO_ROOT), location_name="t")
+        with create_test_daemon_workspace_context(target, instance) as workspace:
+            repo = workspace.create_request_context().get_code_location_entries()["t"].code_location
+            assert repo is not None, "the test code location did not load"
+            with freeze_time(t0):
+                instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=key))
+            for days in (1, 34, 41):
+                with freeze_time(t0 + dt.timedelta(days=days)):
+                    list(FreshnessDaemon().run_iteration(workspace))
+                states[days] = instance.get_freshness_state_records([key])[key].freshness_state
+    assert states == {1: FreshnessState.PASS, 34: FreshnessState.WARN, 41: FreshnessState.FAIL}
