@@ -82,6 +82,11 @@ TABLES = [
 ]
 
 
+#: The date each embedded source describes (its latest reference date), shown in the UI as data date.
+DATA_DATES = {"insee_epci": "2019-01-01", "etalab_epci": "2026-01-01", "cog": "2024-01-01", "dgcl_epci": "2017-01-01",
+              "contours": "2024-01-01", "caf": "2022-12-31", "drees": "2023-12-31", "nomenclatures": "2021-05-01"}
+
+
 def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -93,10 +98,10 @@ def main(shared: Path) -> None:
         out = ROOT / "data" / "raw" / source / "embedded" / name
         out.parent.mkdir(parents=True, exist_ok=True)
         con.execute(f"copy ({sql.format(d=shared)}) to '{out}' (format parquet, compression zstd, compression_level 19)")
-        m = manifests.setdefault(source, {"synthetic": False, "data_date": "", "built_by": "scripts/embed_reference.py",
+        m = manifests.setdefault(source, {"synthetic": False, "data_date": DATA_DATES[source], "built_by": "scripts/embed_reference.py",
                                           "built_at": dt.date.today().isoformat(), "files": {}})
         m["files"][name] = {"sha256": sha256(out), "size": out.stat().st_size, "origin": origin, "url": url, "licence": licence}
-        print(f"{out.relative_to(ROOT)}: {con.execute(f'select count(*) from read_parquet(?)', [str(out)]).fetchone()[0]} rows")
+        print(f"{out.relative_to(ROOT)}: {con.execute('select count(*) from read_parquet(?)', [str(out)]).fetchone()[0]} rows")
     for source, m in manifests.items():
         path = ROOT / "data" / "raw" / source / "embedded" / "manifest.json"
         if path.exists():  # keep entries written by other builders (e.g. geometry)
@@ -108,7 +113,7 @@ def main(shared: Path) -> None:
 
 def _update_manifest(source: str, name: str, out: Path, origin: str, url: str, licence: str) -> None:
     path = ROOT / "data" / "raw" / source / "embedded" / "manifest.json"
-    m = json.loads(path.read_text()) if path.exists() else {"synthetic": False, "data_date": "", "files": {}}
+    m = json.loads(path.read_text()) if path.exists() else {"synthetic": False, "data_date": DATA_DATES[source], "files": {}}
     m.setdefault("files", {})[name] = {"sha256": sha256(out), "size": out.stat().st_size, "origin": origin, "url": url, "licence": licence}
     path.write_text(json.dumps(m, indent=2, ensure_ascii=False) + "\n")
 
