@@ -3,6 +3,10 @@
 Runs in-process against the persistent Dagster instance (``DAGSTER_HOME``, set by the Makefile),
 so the run also appears in the UI's run history. Exit status 1 if any step or blocking check failed
 (in which case nothing was published).
+
+The yearly-partitioned assets (``observatory.partitions``) get every year in this one run: the run
+carries the partition range tags first year..last year, so each of them writes all its years at
+once and Dagster records every partition as materialized; unpartitioned assets run as usual.
 """
 
 from __future__ import annotations
@@ -13,18 +17,30 @@ import sys
 import dagster as dg
 
 from observatory.definitions import build_definitions
+from observatory.partitions import all_years_tags
 from observatory.settings import Settings
+
+
+def execute(defs: dg.Definitions, instance: dg.DagsterInstance, selection: str | None = None) -> dg.ExecuteInProcessResult:
+    """The whole graph (or ``selection``) in one in-process run, every year of the partitioned assets."""
+    job = defs.resolve_implicit_global_asset_job_def()
+    graph = defs.resolve_asset_graph()
+    keys = list(dg.AssetSelection.from_coercible(selection).resolve(graph)) if selection else None
+    partitioned = {graph.get(k).partitions_def for k in (keys or graph.get_all_asset_keys()) if graph.get(k).partitions_def}
+    if len(partitioned) > 1:
+        raise dg.DagsterInvalidDefinitionError("the partitioned assets must share observatory.partitions.YEARS")
+    return job.execute_in_process(
+        instance=instance,
+        raise_on_error=False,
+        asset_selection=keys,
+        tags=all_years_tags(next(iter(partitioned))) if partitioned else None,
+    )
 
 
 def run(settings: Settings, selection: str | None = None) -> bool:
     defs = build_definitions(settings)
-    job = defs.resolve_implicit_global_asset_job_def()
     instance = dg.DagsterInstance.get() if _has_home() else dg.DagsterInstance.ephemeral()
-    result = job.execute_in_process(
-        instance=instance,
-        raise_on_error=False,
-        asset_selection=list(dg.AssetSelection.from_coercible(selection).resolve(defs.resolve_asset_graph())) if selection else None,
-    )
+    result = execute(defs, instance, selection)
     failed = [e for e in result.all_events if e.event_type_value in ("STEP_FAILURE",)]
     checks_failed = [
         e.event_specific_data

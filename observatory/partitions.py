@@ -1,28 +1,54 @@
-"""Yearly partitions for sources that are naturally yearly, and the atomic "replace one year" write.
+"""Yearly partitions for sources that are naturally yearly, and the atomic "replace these years" write.
 
-How a source adopts them (the territory membership is the natural candidate: one file per year):
+Partitioned assets (all on the one shared :data:`YEARS`, keyed by the observatory's year: 1 January
+of ``annee``):
 
-1. give the yearly assets ``partitions_def=YEARS`` (one shared definition: Dagster refuses a
-   job mixing several partitions definitions, and the refresh schedules are built per cadence);
-2. in the asset, loop ``for year in years_to_build(context):`` (the partition's year, or every
-   year when the run has no partition key, as ``python -m observatory run``), build only that
-   year's rows and write them with
-   ``replace_year(con, "stg.x", year, "select ... where annee = $annee", {"annee": year})``:
-   the year's old rows are deleted and the new ones inserted in one transaction, so a failed run
-   leaves the previous rows and a backfill of several years can run year after year;
-3. downstream unpartitioned assets (marts) need no change: they read the whole table;
-4. the source's table check keeps checking the whole table (all years).
+* territory (``assets/territory/``): ``stg/communes``, ``stg/epci_membership``, ``stg/epci`` - one
+  official commune list and one commune -> EPCI composition per 1 January;
+* CAF (``assets/caf/``): ``stg/caf_places_commune``, ``stg/caf_coverage_commune`` - partition
+  ``annee`` holds CAF year ``caf_annee = annee - 1`` (supply in December of the previous year, shown
+  on 1 January of ``annee``, as in the marts); a partition whose CAF year the source does not
+  publish is written empty and says so (metadata ``caf_year_missing``).
 
-In the UI, *Materialize* on a partitioned asset offers a partition picker; selecting several
-years launches a backfill (one run per year; the ``duckdb`` pool runs them one at a time). The
-yearly schedule refreshes the latest year up to the schedule's date, see ``observatory.automation``.
+Everything else (raw files, passage tables, code map, polygons, marts, publication) is unpartitioned
+and reads the whole tables.
+
+How a partitioned asset is written:
+
+1. ``partitions_def=YEARS`` (one shared definition: Dagster refuses a job mixing several
+   partitions definitions, and the refresh schedules are built per cadence) and
+   ``backfill_policy=dg.BackfillPolicy.single_run()``: a backfill of a year range is ONE run
+   whose assets receive the whole range (run tags ``dagster/asset_partition_range_start`` /
+   ``_end``), so the range is written in one transaction and the run's blocking checks and
+   downstream marts see every year of it;
+2. the asset builds ``years_to_build(context)`` (the partition keys of the run: one year from a
+   schedule tick, a range from a backfill or ``python -m observatory run``, which launches the
+   full range with :func:`all_years_tags`) and writes them with
+   ``replace_years(con, "stg.x", years, "select ... where list_contains($years, annee)", {"years": years})``:
+   the old rows of those years are deleted and the new ones inserted in one transaction, other
+   years untouched; a failed run leaves the previous rows;
+3. the asset returns a ``MaterializeResult`` and no value: a ranged run cannot hand one value per
+   partition to an IO manager;
+4. downstream unpartitioned assets (marts) need no change: they read the whole table;
+5. the source's blocking table check keeps checking the WHOLE table (all years, not only the
+   partitions just written), once per run, after the asset: a failure stops every asset below it
+   in that run, and publication refuses to run while it is the latest outcome recorded.
+
+In the UI, *Materialize* on the ``refresh_yearly`` job offers a partition picker; selecting several
+years launches a backfill that is ONE run per contiguous range, sources to publication (the job's
+backfill policy is single-run). A backfill launched from the asset graph runs the partitioned
+assets in one run but the unpartitioned assets below them in separate runs (docs/operations.md,
+*Backfills*). The yearly schedule refreshes the latest year up to the schedule's date, see
+``observatory.automation``. A run holding two partitioned assets in a chain needs a partition
+key or range: Dagster refuses to run it without one.
 """
 
 
 import datetime as dt
 import re
 import uuid
-from typing import Any, Iterable, Mapping
+import warnings
+from typing import Any, Iterable, Mapping, Sequence
 
 import dagster as dg
 
@@ -30,6 +56,15 @@ from observatory.resources import qualified
 from observatory.settings import TERRITORY_YEARS
 
 _COLUMN = re.compile(r"^[a-z_][a-z0-9_]*$")
+_YEAR_KEY = re.compile(r"[0-9]{4}")
+
+# ``backfill_policy`` is flagged beta on every definitions load (UI, CLI, each test); the dagster
+# family is pinned to one version and tests cover the single-run backfills, so say it here once.
+warnings.filterwarnings("ignore", message="Parameter `backfill_policy` of function", category=dg.BetaWarning)
+
+#: The run tags by which Dagster hands a partition range to single-run backfill assets.
+RANGE_START_TAG = "dagster/asset_partition_range_start"
+RANGE_END_TAG = "dagster/asset_partition_range_end"
 
 
 def yearly_partitions(years: Iterable[int]) -> dg.StaticPartitionsDefinition:
@@ -44,27 +79,68 @@ def yearly_partitions(years: Iterable[int]) -> dg.StaticPartitionsDefinition:
 YEARS = yearly_partitions(TERRITORY_YEARS)
 
 
-def partition_year(context: Any) -> int:
-    """The year of a partitioned run (an asset's ``context.partition_key``), as an integer."""
-    key = context.partition_key
-    if not re.fullmatch(r"[0-9]{4}", str(key)):
+def _year(key: Any) -> int:
+    if not _YEAR_KEY.fullmatch(str(key)):
         raise ValueError(f"partition key {key!r}: expected a year such as '2017'")
     return int(key)
 
 
+def partition_year(context: Any) -> int:
+    """The year of a single-partition run (an asset's ``context.partition_key``), as an integer."""
+    return _year(context.partition_key)
+
+
+def partition_years(context: Any) -> list[int]:
+    """The years of a partitioned run, one key or a range (``context.partition_keys``), sorted."""
+    keys = getattr(context, "partition_keys", None)
+    if keys is None:  # a context that only knows its single key
+        keys = [context.partition_key]
+    years = sorted({_year(k) for k in keys})
+    if not years:
+        raise ValueError("partitioned run without any partition key")
+    return years
+
+
 def years_to_build(context: Any, years: Iterable[int] = TERRITORY_YEARS) -> list[int]:
-    """The year of a partitioned run (UI, schedule, backfill); every year of ``years`` in a run
-    without a partition key (``python -m observatory run`` materializes the whole graph at once)."""
-    if getattr(context, "has_partition_key", False):
-        return [partition_year(context)]
+    """The years a partitioned asset builds: its run's partition key or key range (schedule tick,
+    UI backfill, ``python -m observatory run``); every year of ``years`` in a run without any
+    partition (e.g. ``dg.materialize`` in a test), which Dagster then records as one
+    unpartitioned materialization (logged as a warning: the UI shows no partition as built)."""
+    if getattr(context, "has_partition_key_range", False) or getattr(context, "has_partition_key", False):
+        return partition_years(context)
+    log = getattr(context, "log", None)
+    if log is not None:
+        log.warning(
+            "run without partition key or range: building every year; Dagster records no partition as "
+            f"materialized. Launch with the tags {RANGE_START_TAG} / {RANGE_END_TAG} (python -m observatory run does)."
+        )
     return sorted({int(y) for y in years})
+
+
+def range_tags(first: Any, last: Any, partitions_def: dg.PartitionsDefinition = YEARS) -> dict[str, str]:
+    """Run tags that make one run build the partitions ``first``..``last`` (both included) of every
+    single-run partitioned asset it holds; unpartitioned assets of the run are built as usual."""
+    keys = list(partitions_def.get_partition_keys())
+    first, last = str(first), str(last)
+    unknown = [k for k in (first, last) if k not in keys]
+    if unknown:
+        raise ValueError(f"partition range {first}..{last}: {unknown} not among the partitions {keys[0]}..{keys[-1]}")
+    if keys.index(first) > keys.index(last):
+        raise ValueError(f"partition range {first}..{last}: the first key comes after the last")
+    return {RANGE_START_TAG: first, RANGE_END_TAG: last}
+
+
+def all_years_tags(partitions_def: dg.PartitionsDefinition = YEARS) -> dict[str, str]:
+    """Run tags covering every partition: what ``python -m observatory run`` launches."""
+    keys = list(partitions_def.get_partition_keys())
+    return range_tags(keys[0], keys[-1], partitions_def)
 
 
 def latest_year_key(partitions_def: dg.PartitionsDefinition, when: dt.datetime | None = None) -> str:
     """The partition a scheduled refresh targets: the latest year not after ``when``'s year
     (the last key if none is a year)."""
     keys = list(partitions_def.get_partition_keys())
-    years = [k for k in keys if re.fullmatch(r"[0-9]{4}", k)]
+    years = [k for k in keys if _YEAR_KEY.fullmatch(k)]
     if when is not None:
         years = [k for k in years if int(k) <= when.year] or years
     if years:
@@ -74,41 +150,47 @@ def latest_year_key(partitions_def: dg.PartitionsDefinition, when: dt.datetime |
     return keys[-1]
 
 
-def replace_year(
+def replace_years(
     con: Any,
     table: str,
-    year: int,
+    years: Sequence[int],
     query: str,
     params: Mapping[str, Any] | None = None,
     *,
     column: str = "annee",
-) -> int:
-    """Replace the rows of ``year`` in ``table`` by the rows of ``query``, atomically.
+) -> dict[int, int]:
+    """Replace the rows of ``years`` in ``table`` by the rows of ``query``, atomically.
 
-    ``query`` must return only rows of that year in ``column``; it may bind ``$params``. The table
-    is created from the first year written. Other years are untouched; if anything fails (a row of
-    another year, a column that does not match the table), the transaction is rolled back and the
-    table is as before. Returns the number of rows written. A DataFrame is written by registering
-    it first: ``con.register("new_rows", df)`` then ``query="select * from new_rows"``.
+    ``query`` must return only rows of those years in ``column`` (a year may get no row: its old
+    rows are deleted); it may bind ``$params``. The table is created from the first write. Other
+    years are untouched; if anything fails (a row of another year, a column that does not match
+    the table), the transaction is rolled back and the table is as before. Returns the rows
+    written per year. A DataFrame is written by registering it first:
+    ``con.register("new_rows", df)`` then ``query="select * from new_rows"``.
     """
     t = qualified(table)
     if not _COLUMN.match(column):
         raise ValueError(f"invalid year column {column!r}")
-    year = int(year)
+    years = sorted({int(y) for y in years})
+    if not years:
+        raise ValueError(f"replace_years({t}): no year given")
+    label = f"replace_years({t}, {years[0]}..{years[-1]})" if len(years) > 1 else f"replace_year({t}, {years[0]})"
     staged = f"_replace_{uuid.uuid4().hex[:12]}"
     con.execute("begin transaction")
     try:
-        con.execute(f"create temp table {staged} as {query}", dict(params or {}))
+        con.execute(f"create temp table {staged} as {query.strip().rstrip(';')}", dict(params or {}))
         cols = [r[0] for r in con.execute(f"describe {staged}").fetchall()]
         if column not in cols:
-            raise ValueError(f"replace_year({t}, {year}): the query has no column {column!r}; columns: {cols}")
+            raise ValueError(f"{label}: the query has no column {column!r}; columns: {cols}")
         others = con.execute(
-            f'select distinct "{column}" from {staged} where "{column}" is distinct from ? order by 1 limit 5', [year]
+            f'select distinct "{column}" from {staged} where "{column}" is null or not list_contains(?, "{column}") '
+            "order by 1 nulls first limit 5",
+            [years],
         ).fetchall()
         if others:
+            expected = f"only {years[0]}" if len(years) == 1 else f"only {years}"
             raise ValueError(
-                f"replace_year({t}, {year}): the query returned rows of other years in {column!r}: "
-                f"{[r[0] for r in others]}; expected only {year}"
+                f"{label}: the query returned rows of other years in {column!r}: {[r[0] for r in others]}; expected {expected}"
             )
         schema, name = t.split(".")
         exists = con.execute(
@@ -121,15 +203,40 @@ def replace_year(
         else:
             current = [r[0] for r in con.execute(f"describe {t}").fetchall()]
             if sorted(current) != sorted(cols):
-                raise ValueError(
-                    f"replace_year({t}, {year}): columns {sorted(cols)} do not match the table's {sorted(current)}"
-                )
-        con.execute(f'delete from {t} where "{column}" = ?', [year])
+                raise ValueError(f"{label}: columns {sorted(cols)} do not match the table's {sorted(current)}")
+        con.execute(f'delete from {t} where list_contains(?, "{column}")', [years])
         con.execute(f"insert into {t} by name select * from {staged}")
-        written = con.execute(f"select count(*) from {staged}").fetchone()[0]
+        per_year = dict(con.execute(f'select "{column}", count(*) from {staged} group by 1').fetchall())
         con.execute(f"drop table {staged}")
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
         raise
-    return int(written)
+    return {y: int(per_year.get(y, 0)) for y in years}
+
+
+def replace_year(
+    con: Any,
+    table: str,
+    year: int,
+    query: str,
+    params: Mapping[str, Any] | None = None,
+    *,
+    column: str = "annee",
+) -> int:
+    """:func:`replace_years` for one year; returns the number of rows written."""
+    return replace_years(con, table, [int(year)], query, params, column=column)[int(year)]
+
+
+def written_metadata(con: Any, table: str, written: Mapping[int, int], *, column: str = "annee") -> dict[str, Any]:
+    """What a partitioned write adds to ``table_metadata`` (whose row count is the whole table's,
+    all years): the years written by this run and their rows."""
+    t = qualified(table)
+    return {
+        "years_written": dg.MetadataValue.json(sorted(int(y) for y in written)),
+        "rows_written": dg.MetadataValue.int(int(sum(written.values()))),
+        f"rows_written_per_{column}": dg.MetadataValue.json({str(y): int(n) for y, n in sorted(written.items())}),
+        "table_years": dg.MetadataValue.json(
+            [r[0] for r in con.execute(f'select distinct "{column}" from {t} order by 1').fetchall()]
+        ),
+    }

@@ -3,7 +3,7 @@
 -- A commune published as one unit keeps its published rates. Paris/Lyon/Marseille are published by
 -- arrondissement: their rates are recomputed from the summed places and summed derived children
 -- (taux_recalcule = true), and only when every arrondissement's children could be derived.
-create or replace table stg.caf_coverage_commune as
+-- Inputs caf_coverage_src and caf_places_src hold the CAF years of the run only (see load.py).
 with units as (
     select
         c.caf_annee, c.code_commune, c.code_commune_publie, c.nom_commune,
@@ -63,4 +63,4 @@ select
     n_unites_publiees > 1 as taux_recalcule,
     n_unites_publiees,
     source
-from agg;
+from agg

@@ -1,6 +1,6 @@
 -- stg.caf_places_commune: CAF places by commune and year; Paris/Lyon/Marseille arrondissements summed
--- into their commune. Input: the normalized frame registered as caf_places_src (see defs.py).
-create or replace table stg.caf_places_commune as
+-- into their commune. Input: the normalized frame registered as caf_places_src, already restricted to
+-- the CAF years of the run (load.py writes the result with observatory.partitions.replace_years).
 select
     cast(caf_annee as integer) as caf_annee,
     code_commune,
@@ -20,4 +20,4 @@ select
     cast(count(*) as integer) as n_unites_publiees,
     min(source) as source
 from caf_places_src
-group by caf_annee, code_commune;
+group by caf_annee, code_commune

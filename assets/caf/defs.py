@@ -1,9 +1,16 @@
-"""CAF source: raw files (embedded copy or data.caf.fr exports) -> stg places and coverage by commune."""
+"""CAF source: raw files (embedded copy or data.caf.fr exports) -> stg places and coverage by commune.
+
+The two staging tables are partitioned by the observatory's year (``observatory.partitions.YEARS``,
+shared with the territory): partition ``annee`` holds CAF year ``caf_annee = annee - 1`` (supply in
+December of the previous year, shown on 1 January of ``annee`` as in the marts). A partition whose
+CAF year the source does not publish is written empty and listed in the metadata (``caf_year_missing``).
+"""
 
 import dagster as dg
 
 from assets.caf import load
 from assets.caf.source import DATASETS, EMBEDDED, SPEC
+from observatory.partitions import YEARS, written_metadata, years_to_build
 from observatory.quality import COMMUNE_RE, EPCI_RE, Between, Columns, Matches, NotNull, RowCount, Sql, Unique, table_check
 from observatory.resources import Downloader, Warehouse
 from observatory.sources import embedded_path, official_path, raw_asset
@@ -13,6 +20,10 @@ raw_caf = raw_asset(SPEC)
 PLACES = "stg.caf_places_commune"
 COVERAGE = "stg.caf_coverage_commune"
 _COMMON = dict(group_name="caf", kinds={"duckdb", "polars"}, owners=["team:data"], deps=[SPEC.raw_key])
+PARTITION_MEANING = (
+    "Partitioned by the observatory's year annee (1 January): partition annee holds caf_annee = annee - 1, "
+    "the CAF supply of December of the previous year."
+)
 
 
 def _paths(downloader: Downloader) -> dict[str, list]:
@@ -32,7 +43,7 @@ def _paths(downloader: Downloader) -> dict[str, list]:
                 "CAF places by commune and year (caf_annee = December of that year), communes above 10,000 "
                 "inhabitants only. Paris, Lyon and Marseille arrondissements summed into their commune; "
                 "placeholder codes (XX) dropped; codes padded. Both the API field names and the republished "
-                "headers of the embedded copy are recognized."
+                "headers of the embedded copy are recognized. " + PARTITION_MEANING
             ),
             **_COMMON,
         ),
@@ -41,23 +52,44 @@ def _paths(downloader: Downloader) -> dict[str, list]:
             description=(
                 "CAF coverage rates (places per 100 children under 3) by commune and year, with the number of "
                 "children under 3 derived as places / rate x 100; rates of Paris, Lyon and Marseille recomputed "
-                "from their arrondissements (taux_recalcule)."
+                "from their arrondissements (taux_recalcule). " + PARTITION_MEANING
             ),
             **_COMMON,
         ),
     ],
     pool="duckdb",
+    partitions_def=YEARS,
+    backfill_policy=dg.BackfillPolicy.single_run(),
 )
 def stg_caf(context: dg.AssetExecutionContext, warehouse: Warehouse, downloader: Downloader):
+    annees = years_to_build(context)
+    caf_years = load.caf_years_for(annees)
     paths = _paths(downloader)
     frames, read_stats = {}, {}
     for kind in load.KINDS:
         frames[kind], read_stats[kind] = load.read_kind(paths[kind], kind, source=downloader.source_mode)
+    # CAF years the source publishes that no partition can hold (before 2014 or after the last
+    # reference year - 1): not loaded, and said so.
+    partition_caf_years = load.caf_years_for(int(k) for k in YEARS.get_partition_keys())
+    published = sorted(set(frames["places"].get_column("caf_annee").to_list()))
+    outside = [y for y in published if y not in partition_caf_years]
+    if outside:
+        context.log.warning(f"CAF years {outside} are published but outside the partitions "
+                            f"(caf_annee {partition_caf_years[0]}-{partition_caf_years[-1]}): not loaded")
     with warehouse.connect() as con:
-        stats = load.load_caf(con, frames["places"], frames["coverage"])
+        stats = load.load_caf(con, frames["places"], frames["coverage"], caf_years)
         if stats["caf_years_missing_inside_range"]:
             context.log.warning(f"CAF years missing inside the published range: {stats['caf_years_missing_inside_range']}")
+        missing = {
+            kind: {str(y + load.CAF_YEAR_LAG): f"no CAF row for caf_annee {y} (December {y}) in the source: partition written empty"
+                   for y, n in stats["rows_written"][kind].items() if n == 0}
+            for kind in load.KINDS
+        }
+        if missing["places"]:
+            context.log.info(f"partitions without CAF data (written empty): {sorted(missing['places'])}")
         common = {
+            "partition_meaning": PARTITION_MEANING,
+            "caf_years_outside_partitions": dg.MetadataValue.json(outside),
             "normalization": dg.MetadataValue.json(read_stats),
             "caf_years": dg.MetadataValue.json(stats["caf_years"]),
             "caf_years_missing_inside_range": dg.MetadataValue.json(stats["caf_years_missing_inside_range"]),
@@ -68,11 +100,17 @@ def stg_caf(context: dg.AssetExecutionContext, warehouse: Warehouse, downloader:
         }
         yield dg.MaterializeResult(
             asset_key=dg.AssetKey(["stg", "caf_places_commune"]),
-            metadata={**warehouse.table_metadata(con, PLACES), **common, "communes_per_year": dg.MetadataValue.json(stats["communes_per_year"])},
+            metadata={**warehouse.table_metadata(con, PLACES), **common,
+                      **written_metadata(con, PLACES, stats["rows_written"]["places"], column="caf_annee"),
+                      "caf_year_missing": dg.MetadataValue.json(missing["places"]),
+                      "communes_per_year": dg.MetadataValue.json(stats["communes_per_year"])},
         )
         yield dg.MaterializeResult(
             asset_key=dg.AssetKey(["stg", "caf_coverage_commune"]),
-            metadata={**warehouse.table_metadata(con, COVERAGE), **common, "children_not_derivable": stats["children_not_derivable"]},
+            metadata={**warehouse.table_metadata(con, COVERAGE), **common,
+                      **written_metadata(con, COVERAGE, stats["rows_written"]["coverage"], column="caf_annee"),
+                      "caf_year_missing": dg.MetadataValue.json(missing["coverage"]),
+                      "children_not_derivable": stats["children_not_derivable"]},
         )
 
 

@@ -2,6 +2,11 @@
 
 Cross-source tables built from the five territorial sources (insee_epci, etalab_epci, cog,
 dgcl_epci, contours). Year plan and rules: ``inputs.py`` and docs/methodology/territory.md.
+
+``stg/communes``, ``stg/epci_membership`` and ``stg/epci`` are partitioned by year (1 January;
+``observatory.partitions.YEARS``): one official list and composition per year, so a year can be
+refreshed or backfilled alone. They replace only the years of their run; everything below them
+(passage, code map, polygons, marts) is unpartitioned and reads every year.
 """
 
 import json
@@ -15,11 +20,14 @@ from assets.territory import inputs, sql
 from assets.territory.checks import LYON_EXPLANATION, all_checks
 from assets.territory.mergers import YearInputs, compare_all
 from assets.territory.passage import PassageRow, code_map, complete_steps
+from observatory.partitions import YEARS, replace_years, written_metadata, years_to_build
 from observatory.resources import Downloader, Warehouse
 
 GROUP = "territory"
 OWNERS = ["team:data"]
 RAW = {name: dg.AssetKey(["raw", name]) for name in ("insee_epci", "etalab_epci", "cog", "dgcl_epci", "contours")}
+#: Yearly partitions, a backfill of a year range being one run (see observatory.partitions).
+YEARLY = dict(partitions_def=YEARS, backfill_policy=dg.BackfillPolicy.single_run())
 
 
 def _store(con, table: str, frame: pl.DataFrame) -> None:
@@ -29,6 +37,20 @@ def _store(con, table: str, frame: pl.DataFrame) -> None:
         con.execute(f"create or replace table {table} as select * from _frame")
     finally:
         con.unregister("_frame")
+
+
+def _replace(con, table: str, years: list[int], frame: pl.DataFrame) -> dict[int, int]:
+    """Replace the rows of ``years`` in ``table`` with ``frame`` (those years only), in one transaction."""
+    con.register("_frame", frame.to_arrow())
+    try:
+        return replace_years(con, table, years, "select * from _frame")
+    finally:
+        con.unregister("_frame")
+
+
+def _table_exists(con, table: str) -> bool:
+    schema, name = table.split(".")
+    return bool(con.execute("select count(*) from duckdb_tables() where schema_name = ? and table_name = ?", [schema, name]).fetchone()[0])
 
 
 def _sources(*names: str) -> dict:
@@ -67,16 +89,18 @@ def _steps(con):
 
 @dg.asset(
     key=["stg", "communes"], deps=[RAW["cog"], RAW["etalab_epci"], RAW["insee_epci"]], group_name=GROUP, kinds={"duckdb"},
-    owners=OWNERS, pool="duckdb",
+    owners=OWNERS, pool="duckdb", **YEARLY,
 )
 def stg_communes(context: dg.AssetExecutionContext, warehouse: Warehouse, downloader: Downloader) -> dg.MaterializeResult:
     """Communes (France: metropolitan and DROM) on 1 January of each year 2015-2026, with
-    département, région and population (COG population; NULL where the year's source has none)."""
-    frame, meta = inputs.load_communes(downloader)
+    département, région and population (COG population; NULL where the year's source has none).
+    Partitioned by year: a run replaces the rows of its years only."""
+    years = years_to_build(context)
+    frame, meta = inputs.load_communes(downloader, years)
     with warehouse.connect() as con:
-        _store(con, "stg.communes", frame)
+        written = _replace(con, "stg.communes", years, frame)
         counts = dict(con.execute("select annee, count(*) from stg.communes group by 1 order by 1").fetchall())
-        md = warehouse.table_metadata(con, "stg.communes")
+        md = {**warehouse.table_metadata(con, "stg.communes"), **written_metadata(con, "stg.communes", written)}
     return dg.MaterializeResult(metadata={**md, **_sources("cog", "etalab_epci", "insee_epci"), "mode": downloader.source_mode,
                                           "communes_per_year": _json(counts), "sources": _json(meta)})
 
@@ -96,27 +120,34 @@ def stg_dgcl_epci_membership(context: dg.AssetExecutionContext, warehouse: Wareh
 
 @dg.asset(
     key=["stg", "epci_membership"], deps=[dg.AssetKey(["stg", "communes"]), dg.AssetKey(["stg", "dgcl_epci_membership"]), RAW["insee_epci"], RAW["etalab_epci"], RAW["cog"]],
-    group_name=GROUP, kinds={"duckdb"}, owners=OWNERS, pool="duckdb",
+    group_name=GROUP, kinds={"duckdb"}, owners=OWNERS, pool="duckdb", **YEARLY,
 )
 def stg_epci_membership(context: dg.AssetExecutionContext, warehouse: Warehouse, downloader: Downloader) -> dg.MaterializeResult:
     """Commune -> EPCI on 1 January, every commune of every year 2015-2026 (epci_siren NULL: outside
     any EPCI). INSEE 2015-2019, Etalab 2020-2026 (embedded mode); the overlapping year 2019 is
-    reconciled and the differences are in the metadata, as is the DGCL cross-check of 2015-2017."""
+    reconciled and the differences are in the metadata, as is the DGCL cross-check of 2015-2017.
+    Partitioned by year: a run replaces the rows of its years only, aligned on the same years of
+    ``stg.communes``."""
+    years = years_to_build(context)
     with warehouse.connect() as con:
-        communes = _frame(con, "select annee, code_commune from stg.communes")
-        frame, meta = inputs.load_membership(downloader, communes)
-        _store(con, "stg.epci_membership", frame)
+        communes = _frame(con, "select annee, code_commune from stg.communes where list_contains(?, annee)", [years])
+        frame, meta = inputs.load_membership(downloader, communes, years)
+        written = _replace(con, "stg.epci_membership", years, frame)
         dgcl = {}
-        for y in (2015, 2016, 2017):
+        for y in sorted({2015, 2016, 2017} & set(years)):
+            if not _table_exists(con, "stg.dgcl_epci_membership"):
+                dgcl[str(y)] = "stg.dgcl_epci_membership not built yet: cross-check skipped"
+                continue
             a = frame.filter(pl.col("annee") == y)
             b = _frame(con, "select code_commune, epci_siren from stg.dgcl_epci_membership where annee = ?", [y])
             if b.height:
                 dgcl[str(y)] = inputs.reconcile(a.filter(pl.col("epci_siren").is_not_null()), b, "insee", "dgcl")
         outside = dict(con.execute("select annee, count(*) from stg.epci_membership where epci_siren is null group by 1 order by 1").fetchall())
-        md = warehouse.table_metadata(con, "stg.epci_membership")
+        md = {**warehouse.table_metadata(con, "stg.epci_membership"), **written_metadata(con, "stg.epci_membership", written)}
+    reconciliation = meta["reconciliation_2019"] if meta["reconciliation_2019"] is not None else "2019 not among the years of this run"
     return dg.MaterializeResult(metadata={
         **md, **_sources("insee_epci", "etalab_epci", "cog"), "mode": downloader.source_mode, "sources": _json(meta["years"]),
-        "reconciliation_2019": _json(meta["reconciliation_2019"]), "dgcl_cross_check": _json(dgcl),
+        "reconciliation_2019": _json(reconciliation), "dgcl_cross_check": _json(dgcl),
         "code_fixes": _json(meta["code_fixes"]), "zero_padding_fixes": _json(meta["fixes"]),
         "outside_any_epci_per_year": _json(outside),
         "absent_from_source_so_outside_any_epci": _json(meta["outside_any_epci_by_absence"]),
@@ -125,16 +156,18 @@ def stg_epci_membership(context: dg.AssetExecutionContext, warehouse: Warehouse,
 
 @dg.asset(
     key=["stg", "epci"], deps=[dg.AssetKey(["stg", "epci_membership"]), dg.AssetKey(["stg", "communes"])],
-    group_name=GROUP, kinds={"duckdb"}, owners=OWNERS, pool="duckdb",
+    group_name=GROUP, kinds={"duckdb"}, owners=OWNERS, pool="duckdb", **YEARLY,
 )
 def stg_epci(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
     """EPCI on 1 January of each year: name, nature, number of communes, population (sum of the
     communes' COG population), and whether it counts as an EPCI à fiscalité propre (the Métropole de
-    Lyon does not)."""
+    Lyon does not). Partitioned by year: a run replaces the rows of its years only."""
+    years = years_to_build(context)
     with warehouse.connect() as con:
-        warehouse.run_sql_file(con, sql.path("stg_epci"), {"lyon": inputs.METROPOLE_DE_LYON})
+        written = replace_years(con, "stg.epci", years, sql.path("stg_epci").read_text(encoding="utf-8"),
+                                {"lyon": inputs.METROPOLE_DE_LYON, "years": years})
         counts = con.execute("select annee, count(*) filter (where epci_a_fiscalite_propre), count(*) from stg.epci group by 1 order by 1").fetchall()
-        md = warehouse.table_metadata(con, "stg.epci")
+        md = {**warehouse.table_metadata(con, "stg.epci"), **written_metadata(con, "stg.epci", written)}
     return dg.MaterializeResult(metadata={
         **md, "epci_per_year": _json({str(y): {"epci_a_fiscalite_propre": a, "rows_incl_lyon": b} for y, a, b in counts}),
         "metropole_de_lyon": LYON_EXPLANATION,

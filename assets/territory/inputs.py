@@ -22,6 +22,7 @@ passage       COGugaison 2015->2024 + Etalab links         COG v_mvt_commune (la
 """
 
 from pathlib import Path
+from typing import Iterable
 
 import polars as pl
 
@@ -109,10 +110,29 @@ def _regions(pairs: pl.DataFrame) -> pl.DataFrame:
     return pl.concat(frames)
 
 
-def load_communes(dl: Downloader) -> tuple[pl.DataFrame, dict]:
-    loader = _communes_embedded if dl.source_mode == "embedded" else _communes_official
-    frame, meta = loader(dl)
+def _years(years: Iterable[int] | None) -> list[int]:
+    """The years asked for (every reference year by default); a year outside the reference is an error."""
+    wanted = sorted({int(y) for y in (YEARS if years is None else years)})
+    unknown = [y for y in wanted if y not in YEARS]
+    if unknown or not wanted:
+        raise InputError(f"territory years {unknown or wanted}: expected years among {YEARS[0]}-{YEARS[-1]}")
+    return wanted
+
+
+def load_communes(dl: Downloader, years: Iterable[int] | None = None) -> tuple[pl.DataFrame, dict]:
+    """The communes of ``years`` (default: every year). Official mode reads only those years' files;
+    the embedded copies hold every year in one file and are filtered after reading."""
+    years = _years(years)
+    if dl.source_mode == "embedded":
+        frame, meta = _communes_embedded(dl)
+        meta["years"] = {k: v for k, v in meta["years"].items() if int(k) in years}
+    else:
+        frame, meta = _communes_official(dl, years)
     frame = _france(frame).with_columns(departement_of(pl.col("code_commune")).alias("code_departement"))
+    frame = frame.filter(pl.col("annee").is_in(years))
+    empty = sorted(set(years) - set(frame["annee"].unique().to_list()))
+    if empty:
+        raise InputError(f"communes: no commune for {empty} in {[meta['years'].get(str(y), '?') for y in empty]}")
     return frame.select([pl.col(c).cast(t) for c, t in COMMUNE_SCHEMA.items()]).sort("annee", "code_commune"), meta
 
 
@@ -146,14 +166,16 @@ def _communes_embedded(dl: Downloader) -> tuple[pl.DataFrame, dict]:
     return frame, meta
 
 
-def _communes_official(dl: Downloader) -> tuple[pl.DataFrame, dict]:
+def _communes_official(dl: Downloader, years: list[int]) -> tuple[pl.DataFrame, dict]:
     from assets.cog.parse import read_v_commune
     from assets.etalab_epci.parse import read_communes_json
     from assets.insee_epci.parse import membership_from_zip
 
     frames, meta, fixes = [], {"years": {}, "fixes": {}}, {}
     etalab_pop: dict[int, pl.DataFrame] = {}
-    for y in YEARS:
+    for y in years:
+        if y == YEARS[0]:
+            continue  # from the embedded copy, below
         if y in (2019, 2021, 2022, 2023, 2024, 2025, 2026):
             path = _official(dl, "etalab_epci", y, "communes.json")
             communes, _ = read_communes_json(path)
@@ -177,9 +199,10 @@ def _communes_official(dl: Downloader) -> tuple[pl.DataFrame, dict]:
             frames.append(m.select(pl.lit(y, pl.Int32).alias("annee"), "code_commune", "nom_commune", "code_region",
                                    pl.lit(None, pl.Int64).alias("population"), pl.lit("insee_epci_composition").alias("source")))
             meta["years"][str(y)] = f"{path} (no population in this file)"
-    embedded, _ = _communes_embedded(dl)
-    frames.append(embedded.filter(pl.col("annee") == YEARS[0]).select("annee", "code_commune", "nom_commune", "code_region", "population", "source"))
-    meta["years"][str(YEARS[0])] = "embedded COG copy (no official loader for 2015)"
+    if YEARS[0] in years:
+        embedded, _ = _communes_embedded(dl)
+        frames.append(embedded.filter(pl.col("annee") == YEARS[0]).select("annee", "code_commune", "nom_commune", "code_region", "population", "source"))
+        meta["years"][str(YEARS[0])] = "embedded COG copy (no official loader for 2015)"
     meta["fixes"] = fixes
     return pl.concat(frames, how="diagonal_relaxed"), meta
 
@@ -289,24 +312,40 @@ def code_aliases(dl: Downloader) -> dict[str, tuple[str, str]]:
     return {r["COM_AV"]: (r["COM_AP"], f"COG v_mvt_commune MOD {r['MOD']} effective {r['DATE_EFF']}") for r in m.iter_rows(named=True)}
 
 
-def load_membership(dl: Downloader, communes: pl.DataFrame) -> tuple[pl.DataFrame, dict]:
+def load_membership(dl: Downloader, communes: pl.DataFrame, years: Iterable[int] | None = None) -> tuple[pl.DataFrame, dict]:
+    """Commune -> EPCI of ``years`` (default: every year), aligned on ``communes`` of those years.
+    Official mode reads only those years' files. The 2019 INSEE / Etalab reconciliation is made
+    when 2019 is among the years (``meta["reconciliation_2019"]`` is None otherwise)."""
+    years = _years(years)
     fixes: dict = {}
-    meta: dict = {"years": {}}
+    meta: dict = {"years": {}, "reconciliation_2019": None}
     if dl.source_mode == "embedded":
         insee, etalab = _insee_embedded(dl, fixes), _etalab_embedded(dl, fixes)
         chosen = pl.concat([insee.filter(pl.col("annee") <= 2019), etalab.filter(pl.col("annee") >= 2020)], how="diagonal_relaxed")
-        meta["reconciliation_2019"] = reconcile(insee.filter(pl.col("annee") == 2019), etalab.filter(pl.col("annee") == 2019), "insee", "etalab")
-        for y in YEARS:
+        chosen = chosen.filter(pl.col("annee").is_in(years))
+        if 2019 in years:
+            meta["reconciliation_2019"] = reconcile(insee.filter(pl.col("annee") == 2019), etalab.filter(pl.col("annee") == 2019), "insee", "etalab")
+        for y in years:
             meta["years"][str(y)] = "INSEE table d'appartenance (embedded)" if y <= 2019 else "Etalab epci.json (embedded)"
     else:
-        frames = [_insee_embedded(dl, fixes).filter(pl.col("annee") == YEARS[0])]
-        meta["years"][str(YEARS[0])] = "INSEE table d'appartenance (embedded: no official loader for 2015)"
-        for y in YEARS[1:]:
+        frames = []
+        if YEARS[0] in years:
+            frames.append(_insee_embedded(dl, fixes).filter(pl.col("annee") == YEARS[0]))
+            meta["years"][str(YEARS[0])] = "INSEE table d'appartenance (embedded: no official loader for 2015)"
+        for y in years:
+            if y == YEARS[0]:
+                continue
             frames.append(_insee_official(dl, y, fixes))
             meta["years"][str(y)] = "INSEE composition communale (official file)"
         chosen = pl.concat(frames, how="diagonal_relaxed")
-        meta["reconciliation_2019"] = reconcile(chosen.filter(pl.col("annee") == 2019), _etalab_official(dl, 2019, fixes), "insee", "etalab")
-    meta["reconciliation_2019"]["kept"] = "insee"
+        if 2019 in years:
+            meta["reconciliation_2019"] = reconcile(chosen.filter(pl.col("annee") == 2019), _etalab_official(dl, 2019, fixes), "insee", "etalab")
+    if meta["reconciliation_2019"] is not None:
+        meta["reconciliation_2019"]["kept"] = "insee"
+    communes = communes.filter(pl.col("annee").is_in(years))
+    missing = sorted(set(years) - set(communes["annee"].unique().to_list()))
+    if missing:
+        raise InputError(f"EPCI membership {missing}: stg.communes has no commune for these years; materialize stg/communes for them first")
     chosen = _harmonise(chosen)
     chosen, meta["code_fixes"], meta["outside_any_epci_by_absence"] = _align_with_communes(chosen, communes, code_aliases(dl))
     meta["fixes"] = fixes

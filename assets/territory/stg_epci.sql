@@ -1,5 +1,5 @@
--- EPCI per year from the membership; population only when every member commune's is known.
-create or replace table stg.epci as
+-- stg.epci: EPCI per year from the membership, for the years $years of the run (written by
+-- observatory.partitions.replace_years); population only when every member commune's is known.
 select
     m.annee,
     m.epci_siren,
@@ -10,6 +10,6 @@ select
     m.epci_siren <> $lyon as epci_a_fiscalite_propre
 from stg.epci_membership m
 join stg.communes c using (annee, code_commune)
-where m.epci_siren is not null
+where m.epci_siren is not null and list_contains($years, m.annee)
 group by m.annee, m.epci_siren
-order by m.annee, m.epci_siren;
+order by m.annee, m.epci_siren

@@ -1,6 +1,8 @@
 """The real composition root: it loads, and every asset follows the house rules the UI relies on
 (description, group, kinds, owners, checks, pool, schedules)."""
 
+import datetime as dt
+
 import dagster as dg
 import pytest
 
@@ -122,3 +124,24 @@ def test_warehouse_writers_run_in_the_duckdb_pool_and_downloads_in_none(kind):
         if not uses_warehouse and pool is not None:
             problems.append(f"{name}: does not touch the warehouse but holds pool {pool!r}")
     assert not problems, "\n".join(problems)
+
+
+def test_yearly_partitions_are_shared_single_run_and_scheduled_on_the_latest_year():
+    from observatory.partitions import YEARS
+
+    partitioned = {n: node for n, node in MATERIALIZABLE.items() if node.partitions_def is not None}
+    assert sorted(partitioned) == ["stg/caf_coverage_commune", "stg/caf_places_commune", "stg/communes", "stg/epci", "stg/epci_membership"]
+    for name, node in partitioned.items():
+        assert node.partitions_def == YEARS, name
+        assert node.backfill_policy == dg.BackfillPolicy.single_run(), name  # a range backfill = one run
+    yearly = {k.to_user_string() for k in defs.resolve_job_def("refresh_yearly").asset_layer.selected_asset_keys}
+    monthly = {k.to_user_string() for k in defs.resolve_job_def("refresh_monthly").asset_layer.selected_asset_keys}
+    assert set(partitioned) <= yearly and not set(partitioned) & monthly
+    assert defs.resolve_job_def("refresh_monthly").partitions_def is None  # the SIRENE run takes no partition key
+    schedule = defs.resolve_schedule_def("refresh_yearly_schedule")
+    with dg.build_schedule_context(scheduled_execution_time=dt.datetime(2027, 1, 15, 6), repository_def=defs.get_repository_def()) as ctx:
+        (request,) = schedule.evaluate_tick(ctx).run_requests
+    assert request.partition_key == "2026"
+    with dg.build_schedule_context(scheduled_execution_time=dt.datetime(2026, 3, 3, 6), repository_def=defs.get_repository_def()) as ctx:
+        (request,) = defs.resolve_schedule_def("refresh_monthly_schedule").evaluate_tick(ctx).run_requests
+    assert request.partition_key is None

@@ -12,7 +12,7 @@ import pytest
 
 from observatory.automation import cadence_automation
 from observatory.definitions import resources_for
-from observatory.partitions import YEARS, replace_year, yearly_partitions, years_to_build
+from observatory.partitions import YEARS, all_years_tags, range_tags, replace_years, yearly_partitions, years_to_build
 from observatory.publish import publication_asset
 from observatory.quality import RowCount, table_check
 from observatory.resources import Warehouse, sha256_of
@@ -46,15 +46,16 @@ def build(tmp_path: Path, *, partitions: dg.PartitionsDefinition | None = None) 
 
     def stg_for(spec: SourceSpec, partitioned: bool):
         @dg.asset(key=["stg", spec.name], deps=[spec.raw_key], group_name=spec.name, kinds={"duckdb"}, owners=["team:data"],
-                  pool="duckdb", partitions_def=partitions if partitioned else None)
+                  pool="duckdb", partitions_def=partitions if partitioned else None,
+                  backfill_policy=dg.BackfillPolicy.single_run() if partitioned else None)
         def _stg(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
             """Rows of the source."""
             path = str(settings.raw_dir / spec.name / "embedded" / f"{spec.name}.parquet")
             with warehouse.connect() as con:
                 if partitioned:
-                    for year in years_to_build(context, [2024, 2025, 2026]):
-                        replace_year(con, f"stg.{spec.name}", year, "select * from read_parquet($p) where annee = $y",
-                                     {"p": path, "y": year})
+                    years = years_to_build(context, [2024, 2025, 2026])
+                    replace_years(con, f"stg.{spec.name}", years, "select * from read_parquet($p) where list_contains($y, annee)",
+                                  {"p": path, "y": years})
                 else:
                     con.execute(f"create or replace table stg.{spec.name} as select * from read_parquet($p)", {"p": path})
                 return dg.MaterializeResult(metadata=warehouse.table_metadata(con, f"stg.{spec.name}"))
@@ -127,15 +128,18 @@ def test_yearly_tick_refreshes_the_latest_year_partition(tmp_path):
     with duckdb.connect(str(settings.build_db), read_only=True) as con:
         assert con.execute("select annee, code from stg.yearly_src").fetchall() == [(2025, "y")]
 
-    # Without a partition key (python -m observatory run: the whole graph), every year is built.
-    assert defs.resolve_job_def("refresh_yearly").execute_in_process().success
+    # With the range tags of python -m observatory run (every partition in one run), every year is built.
+    instance = dg.DagsterInstance.ephemeral()
+    pdef = yearly_partitions([2024, 2025, 2026])
+    assert defs.resolve_job_def("refresh_yearly").execute_in_process(tags=all_years_tags(pdef), instance=instance).success
     with duckdb.connect(str(settings.build_db), read_only=True) as con:
         assert con.execute("select annee, code from stg.yearly_src order by 1").fetchall() == [(2024, "x"), (2025, "y"), (2026, "z")]
+    assert instance.get_materialized_partitions(dg.AssetKey(["stg", "yearly_src"])) == {"2024", "2025", "2026"}
 
 
 def test_backfill_of_several_years_fills_each_year_once(tmp_path):
-    """A backfill is one run per partition (the UI's "materialize partitions"); replace_year makes
-    each run write its year only, and re-running a year replaces it."""
+    """Partitions materialized one run at a time (in any order, one twice) or as one single-run
+    range: replace_years makes each run write its years only, and re-running a year replaces it."""
     defs, settings = build(tmp_path, partitions=yearly_partitions([2024, 2025, 2026]))
     stg = [a for a in defs.assets if isinstance(a, dg.AssetsDefinition) and a.key == dg.AssetKey(["stg", "yearly_src"])]
     raw = [a for a in defs.assets if isinstance(a, dg.AssetsDefinition) and a.key == dg.AssetKey(["raw", "yearly_src"])]
@@ -149,6 +153,18 @@ def test_backfill_of_several_years_fills_each_year_once(tmp_path):
     status = instance.get_status_by_partition(dg.AssetKey(["stg", "yearly_src"]), ["2024", "2025", "2026"],
                                               yearly_partitions([2024, 2025, 2026]))
     assert set(status.values()) == {dg.AssetPartitionStatus.MATERIALIZED}
+
+    # The UI's backfill of a range with the single-run policy: one run, tagged with the range.
+    with duckdb.connect(str(settings.build_db)) as con:
+        con.execute("update stg.yearly_src set code = 'stale'")
+    fresh = dg.DagsterInstance.ephemeral()
+    result = dg.materialize([*raw, *stg], resources=resources, instance=fresh, selection=[dg.AssetKey(["stg", "yearly_src"])],
+                            tags=range_tags(2025, 2026, yearly_partitions([2024, 2025, 2026])))
+    assert result.success
+    assert sorted(e.materialization.partition for e in result.get_asset_materialization_events()) == ["2025", "2026"]
+    with duckdb.connect(str(settings.build_db), read_only=True) as con:
+        assert con.execute("select annee, code from stg.yearly_src order by annee").fetchall() == [(2024, "stale"), (2025, "y"), (2026, "z")]
+    assert fresh.get_materialized_partitions(dg.AssetKey(["stg", "yearly_src"])) == {"2025", "2026"}
 
 
 def test_mixed_partitions_definitions_are_refused_with_the_assets_named():
@@ -231,3 +247,86 @@ def test_freshness_daemon_flags_a_monthly_source_as_it_ages(tmp_path):
                     list(FreshnessDaemon().run_iteration(workspace))
                 states[days] = instance.get_freshness_state_records([key])[key].freshness_state
     assert states == {1: FreshnessState.PASS, 34: FreshnessState.WARN, 41: FreshnessState.FAIL}
+
+
+BACKFILL_DEFS = textwrap.dedent(
+    """
+    import dagster as dg
+    import duckdb
+    from observatory.automation import cadence_automation
+    from observatory.partitions import replace_years, yearly_partitions, years_to_build
+
+    DB = {db!r}
+    YEARS = yearly_partitions([2024, 2025, 2026])
+
+    @dg.asset(key=["raw", "src"], tags={{"cadence": "yearly"}})
+    def raw() -> dg.MaterializeResult:
+        '''A yearly source.'''
+        return dg.MaterializeResult()
+
+    @dg.asset(key=["stg", "src"], deps=[raw], partitions_def=YEARS, backfill_policy=dg.BackfillPolicy.single_run())
+    def stg(context) -> dg.MaterializeResult:
+        '''One row per year built, tagged with the run.'''
+        years = years_to_build(context)
+        with duckdb.connect(DB) as con:
+            replace_years(con, "stg.src", years, "select unnest($y)::integer as annee, $run as run_id", {{"y": years, "run": context.run_id}})
+        return dg.MaterializeResult()
+
+    @dg.asset(key=["marts", "m"], deps=[stg])
+    def mart(context) -> dg.MaterializeResult:
+        '''Every year of the staging table.'''
+        with duckdb.connect(DB) as con:
+            con.execute("create or replace table marts.m as select annee, run_id, $run as mart_run from stg.src", {{"run": context.run_id}})
+        return dg.MaterializeResult()
+
+    base = dg.Definitions(assets=[raw, stg, mart])
+    defs = dg.Definitions.merge(base, cadence_automation(base))
+    """
+)
+
+
+def test_a_ui_backfill_of_the_yearly_job_is_one_run_over_the_range(tmp_path):
+    """What *Materialize* -> partitions 2024-2025 -> *Launch backfill* on the refresh_yearly job page
+    submits (a job backfill), run by the daemon's backfill loop: the job's single-run policy makes it
+    ONE run tagged with the range, where the partitioned asset writes both years and the unpartitioned
+    mart is rebuilt after it (so a failed blocking check there would stop the mart)."""
+    import logging
+    import time
+
+    from dagster._core.execution.backfill import BulkActionStatus, PartitionBackfill
+    from dagster._core.test_utils import create_test_daemon_workspace_context, instance_for_test
+    from dagster._core.workspace.load_target import PythonFileTarget
+    from dagster._daemon.backfill import execute_backfill_iteration
+
+    db = tmp_path / "b.duckdb"
+    with duckdb.connect(str(db)) as con:
+        con.execute("create schema stg; create schema marts")
+        con.execute("create table stg.src as select 2026::integer as annee, 'before' as run_id")
+    module = tmp_path / "backfill_defs.py"
+    module.write_text(BACKFILL_DEFS.format(db=str(db)))
+    overrides = {
+        "run_coordinator": {"module": "dagster._core.run_coordinator", "class": "DefaultRunCoordinator"},
+        "run_launcher": {"module": "dagster._core.launcher.sync_in_memory_run_launcher", "class": "SyncInMemoryRunLauncher"},
+    }
+    with instance_for_test(overrides=overrides) as instance:
+        target = PythonFileTarget(python_file=str(module), attribute="defs", working_directory=str(REPO_ROOT), location_name="t")
+        with create_test_daemon_workspace_context(target, instance) as workspace:
+            location = workspace.create_request_context().get_code_location("t")
+            (repo,) = location.get_repositories().values()
+            partition_set = repo.get_partition_set("refresh_yearly_partition_set")
+            instance.add_backfill(PartitionBackfill(
+                backfill_id="ui", partition_set_origin=partition_set.get_remote_origin(), status=BulkActionStatus.REQUESTED,
+                partition_names=["2024", "2025"], from_failure=False, reexecution_steps=None, tags={}, backfill_timestamp=time.time(),
+            ))
+            for _ in range(3):
+                list(execute_backfill_iteration(workspace, logging.getLogger("test")))
+            runs = instance.get_runs()
+            assert instance.get_backfill("ui").status == BulkActionStatus.COMPLETED_SUCCESS
+            assert instance.get_materialized_partitions(dg.AssetKey(["stg", "src"])) == {"2024", "2025"}
+    (run,) = runs
+    assert (run.job_name, run.tags["dagster/asset_partition_range_start"], run.tags["dagster/asset_partition_range_end"]) == (
+        "refresh_yearly", "2024", "2025")
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("select annee, run_id = $r from stg.src order by 1", {"r": run.run_id}).fetchall() == [
+            (2024, True), (2025, True), (2026, False)]
+        assert con.execute("select distinct mart_run from marts.m").fetchall() == [(run.run_id,)]

@@ -16,6 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from assets.marts import columns as C
+from observatory.__main__ import execute
 from observatory.definitions import build_definitions
 from observatory.settings import REPO_ROOT, Settings
 
@@ -32,9 +33,9 @@ def published(tmp_path_factory):
     (data / "raw").symlink_to(REPO_ROOT / "data" / "raw", target_is_directory=True)
     settings = Settings(data_dir=data)
     defs = build_definitions(settings)
-    result = defs.resolve_implicit_global_asset_job_def().execute_in_process(
-        instance=dg.DagsterInstance.ephemeral(), raise_on_error=False
-    )
+    # exactly what `python -m observatory run` executes: one run, every year of the partitioned assets
+    instance = dg.DagsterInstance.ephemeral()
+    result = execute(defs, instance)
     failed_checks = [(e.asset_key.to_user_string(), e.check_name) for e in result.get_asset_check_evaluations() if not e.passed]
     con = duckdb.connect(str(settings.marts_dir / "observatory.duckdb"), read_only=True) if result.success else None
     yield settings, result, failed_checks, con
@@ -134,3 +135,19 @@ def test_embedded_invariants(published):
     assert total == pytest.approx(1.0)
     # the map layer covers every EPCI of the latest perimeters
     assert con.execute("select count(*) filter (where not has_geometry) from marts.epci_indicators").fetchone()[0] == 0
+
+
+def test_the_one_command_run_builds_every_year_of_every_partitioned_asset(published):
+    settings, result, _, _ = published
+    years = [str(y) for y in range(2015, 2027)]
+    events = result.get_asset_materialization_events()
+    partitioned = ["stg/communes", "stg/epci_membership", "stg/epci", "stg/caf_places_commune", "stg/caf_coverage_commune"]
+    for key in partitioned:
+        assert sorted(e.materialization.partition for e in events if e.asset_key.to_user_string() == key) == years, key
+    with duckdb.connect(str(settings.build_db), read_only=True) as build:
+        for table in ("stg.communes", "stg.epci_membership", "stg.epci"):
+            assert [r[0] for r in build.execute(f"select distinct annee from {table} order by 1").fetchall()] == list(range(2015, 2027)), table
+        # partition annee holds CAF year annee - 1: the embedded CAF 2017-2022 fill partitions 2018-2023
+        assert [r[0] for r in build.execute("select distinct caf_annee from stg.caf_places_commune order by 1").fetchall()] == list(range(2017, 2023))
+    caf = next(e for e in events if e.asset_key.to_user_string() == "stg/caf_places_commune").materialization.metadata
+    assert sorted(caf["caf_year_missing"].value) == ["2015", "2016", "2017", "2024", "2025", "2026"]

@@ -16,6 +16,7 @@ import assets.insee_epci.defs as insee_defs
 import assets.territory.defs as territory_defs
 from assets.territory.checks import ISLANDS, OFFICIAL_EPCI_COUNT
 from observatory.definitions import resources_for
+from observatory.partitions import all_years_tags
 from observatory.settings import REPO_ROOT, Settings
 
 RAW_ASSETS = [insee_defs.raw_insee_epci, etalab_defs.raw_etalab_epci, cog_defs.raw_cog, dgcl_defs.raw_dgcl_epci, contours_defs.raw_contours]
@@ -28,7 +29,7 @@ def built(tmp_path_factory):
     (data / "raw").symlink_to(REPO_ROOT / "data" / "raw")
     settings = Settings(data_dir=data)
     result = dg.materialize([*RAW_ASSETS, *territory_defs.defs.assets, *territory_defs.defs.asset_checks],
-                            resources=resources_for(settings), raise_on_error=False)
+                            resources=resources_for(settings), raise_on_error=False, tags=all_years_tags())
     con = duckdb.connect(str(settings.build_db), read_only=True)
     yield result, con
     con.close()

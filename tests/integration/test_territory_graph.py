@@ -23,6 +23,8 @@ import assets.etalab_epci.defs as etalab_defs
 import assets.insee_epci.defs as insee_defs
 import assets.territory.defs as territory_defs
 from observatory.definitions import resources_for
+from observatory.__main__ import execute
+from observatory.partitions import all_years_tags
 from observatory.publish import publication_asset
 from observatory.settings import Settings
 
@@ -133,6 +135,7 @@ def build_tiny_france(raw: Path) -> None:
 
 RAW_ASSETS = [insee_defs.raw_insee_epci, etalab_defs.raw_etalab_epci, cog_defs.raw_cog, dgcl_defs.raw_dgcl_epci, contours_defs.raw_contours]
 MART_KEYS = [dg.AssetKey(["marts", n]) for n in ("commune_epci", "epci_lineage", "epci_mergers")]
+PARTITIONED = [dg.AssetKey(["stg", n]) for n in ("communes", "epci_membership", "epci")]
 
 
 @pytest.fixture(scope="module")
@@ -140,11 +143,23 @@ def tiny(tmp_path_factory):
     data = tmp_path_factory.mktemp("tiny") / "data"
     build_tiny_france(data / "raw")
     settings = Settings(data_dir=data)
-    result = dg.materialize([*RAW_ASSETS, *territory_defs.defs.assets, publication_asset(MART_KEYS)], resources=resources_for(settings))
+    # As ``python -m observatory run`` does it: one run, every year of the partitioned assets.
+    defs = dg.Definitions(assets=[*RAW_ASSETS, *territory_defs.defs.assets, publication_asset(MART_KEYS)], resources=resources_for(settings))
+    instance = dg.DagsterInstance.ephemeral()
+    result = execute(defs, instance)
     assert result.success
     con = duckdb.connect(str(settings.build_db), read_only=True)
     yield settings, con, result
     con.close()
+    instance.dispose()
+
+
+def test_the_one_command_run_records_every_year_of_every_partitioned_asset(tiny):
+    _, con, result = tiny
+    for key in PARTITIONED:
+        partitions = sorted(e.materialization.partition for e in result.get_asset_materialization_events() if e.asset_key == key)
+        assert partitions == [str(y) for y in YEARS], key
+    assert con.execute("select annee, count(*) from stg.communes group by 1 order by 1").fetchall() == [(y, len(codes(y))) for y in YEARS]
 
 
 def test_every_commune_of_every_year_has_one_membership_row(tiny):
@@ -254,7 +269,7 @@ def test_a_bad_membership_file_stops_the_graph_and_nothing_is_published(tmp_path
     manifest["files"][comp_path.name]["sha256"] = hashlib.sha256(comp_path.read_bytes()).hexdigest()
     (comp_path.parent / "manifest.json").write_text(json.dumps(manifest))
     result = dg.materialize([*RAW_ASSETS, *territory_defs.defs.assets, publication_asset(MART_KEYS)],
-                            resources=resources_for(Settings(data_dir=data)), raise_on_error=False)
+                            resources=resources_for(Settings(data_dir=data)), raise_on_error=False, tags=all_years_tags())
     assert not result.success
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
     assert failure.step_key == "stg__epci_membership"

@@ -21,6 +21,7 @@ from observatory.settings import Settings
 from test_territory_graph import (
     COMMUNES, LYON, MART_KEYS, NAMES, NATURE, POP, RAW_ASSETS, REGION, build_tiny_france, codes, dep, epci, name, territory_defs,
 )
+from observatory.partitions import all_years_tags
 from observatory.publish import publication_asset
 
 TITLE_ROWS = [["Intercommunalité - Métropole au 1er janvier"], ["Source : Insee"], [], ["Champ : France"], []]
@@ -122,7 +123,8 @@ def both(tmp_path_factory):
         data = tmp_path_factory.mktemp(mode) / "data"
         (build_official if mode == "official" else build_tiny_france)(data / "raw")
         settings = Settings(data_dir=data, source_mode=mode, offline=True)
-        result = dg.materialize([*RAW_ASSETS, *territory_defs.defs.assets, publication_asset(MART_KEYS)], resources=resources_for(settings), raise_on_error=False)
+        result = dg.materialize([*RAW_ASSETS, *territory_defs.defs.assets, publication_asset(MART_KEYS)], resources=resources_for(settings), raise_on_error=False,
+                                tags=all_years_tags())
         failures = [e.event_specific_data.error.message[:500] for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
         assert failures == [] and result.success
         out[mode] = _tables(settings.build_db)

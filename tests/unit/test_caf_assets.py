@@ -11,6 +11,7 @@ import pytest
 
 from assets.caf.defs import defs as caf_defs
 from assets.drees.load import DreesFormatError, tidy
+from observatory.partitions import range_tags
 from observatory.resources import Downloader, Parameters, Warehouse
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "marts" / "caf"
@@ -103,3 +104,53 @@ def test_drees_bad_input_names_file_and_column(frame, message):
     with pytest.raises(DreesFormatError, match=message) as err:
         tidy(frame, 23, "data/raw/drees/manual/drees_tab23.csv")
     assert "drees_tab23.csv" in str(err.value)
+
+
+def test_partition_annee_holds_the_previous_caf_year_and_replaces_only_its_years(tmp_path):
+    """Partition ``annee`` = CAF supply of December ``annee - 1``. The fixture publishes CAF 2021-2023."""
+    _official_raw(tmp_path / "raw")
+    db = tmp_path / "build" / "b.duckdb"
+    resources = {
+        "warehouse": Warehouse(path=str(db)),
+        "downloader": Downloader(raw_dir=str(tmp_path / "raw"), source_mode="official", offline=True),
+    }
+    places, coverage = dg.AssetKey(["stg", "caf_places_commune"]), dg.AssetKey(["stg", "caf_coverage_commune"])
+    defs = [*caf_defs.assets, *caf_defs.asset_checks]
+    instance = dg.DagsterInstance.ephemeral()
+
+    def rows():
+        with duckdb.connect(str(db), read_only=True) as con:
+            return {t: con.execute(f"select caf_annee, source, count(*) from stg.{t} group by all order by all").fetchall()
+                    for t in ("caf_places_commune", "caf_coverage_commune")}
+
+    def meta(result, key):
+        event = next(e for e in result.get_asset_materialization_events() if e.asset_key == key)  # one per partition, same metadata
+        return {k: v.value for k, v in event.materialization.metadata.items()}
+
+    # a backfill of 2022-2023 (one run): CAF 2021 and 2022
+    result = dg.materialize(defs, resources=resources, instance=instance, tags=range_tags(2022, 2023))
+    assert result.success and all(e.passed for e in result.get_asset_check_evaluations())
+    # (2022: Paris from its two arrondissements, 01004, 97701; 2021: the same rows in _hist)
+    assert rows() == {"caf_places_commune": [(2021, "official", 3), (2022, "official", 3)],
+                      "caf_coverage_commune": [(2021, "official", 3), (2022, "official", 3)]}
+    assert meta(result, places)["rows_written_per_caf_annee"] == {"2021": 3, "2022": 3}
+    assert meta(result, places)["caf_year_missing"] == {}
+    assert instance.get_materialized_partitions(places) == instance.get_materialized_partitions(coverage) == {"2022", "2023"}
+
+    # the refresh of 2024 adds CAF 2023 and leaves 2021-2022 as they were
+    with duckdb.connect(str(db)) as con:
+        con.execute("update stg.caf_places_commune set source = 'stale'")
+        con.execute("update stg.caf_coverage_commune set source = 'stale'")
+    assert dg.materialize(defs, resources=resources, instance=instance, partition_key="2024").success
+    assert rows()["caf_places_commune"] == [(2021, "stale", 3), (2022, "stale", 3), (2023, "official", 1)]
+    assert rows()["caf_coverage_commune"] == [(2021, "stale", 3), (2022, "stale", 3), (2023, "official", 1)]
+
+    # 2026 = CAF 2025, not published: the partition is written empty and says so; nothing else moves
+    before = rows()
+    result = dg.materialize(defs, resources=resources, instance=instance, partition_key="2026")
+    assert result.success and rows() == before
+    for key in (places, coverage):
+        m = meta(result, key)
+        assert m["caf_year_missing"] == {"2026": "no CAF row for caf_annee 2025 (December 2025) in the source: partition written empty"}
+        assert (m["rows_written"], m["years_written"], m["table_years"]) == (0, [2025], [2021, 2022, 2023])
+    assert instance.get_materialized_partitions(places) == {"2022", "2023", "2024", "2026"}

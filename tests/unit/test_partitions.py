@@ -1,11 +1,15 @@
-"""Yearly partitions: the shared definition, the scheduled year, and the atomic replacement of one year."""
+"""Yearly partitions: the shared definition, the scheduled year, the range tags, and the atomic
+replacement of one year or a range of years."""
 
 import datetime as dt
 
 import duckdb
 import pytest
 
-from observatory.partitions import YEARS, latest_year_key, partition_year, replace_year, yearly_partitions, years_to_build
+from observatory.partitions import (
+    RANGE_END_TAG, RANGE_START_TAG, YEARS, all_years_tags, latest_year_key, partition_year, partition_years, range_tags,
+    replace_year, replace_years, written_metadata, yearly_partitions, years_to_build,
+)
 from observatory.settings import TERRITORY_YEARS
 
 
@@ -56,17 +60,71 @@ def test_partition_year_reads_the_context_key():
         partition_year(Ctx())
 
 
-def test_years_to_build_is_the_partition_year_or_every_year():
+def test_years_to_build_is_the_partition_year_the_range_or_every_year():
     class Partitioned:
         has_partition_key = True
         partition_key = "2018"
+
+    class Ranged:  # what Dagster gives an asset of a single-run backfill
+        has_partition_key = False
+        has_partition_key_range = True
+        partition_keys = ["2019", "2017", "2018"]
 
     class Whole:
         has_partition_key = False
 
     assert years_to_build(Partitioned()) == [2018]
+    assert years_to_build(Ranged()) == [2017, 2018, 2019]
+    assert partition_years(Ranged()) == [2017, 2018, 2019]
     assert years_to_build(Whole(), [2017, 2016, 2017]) == [2016, 2017]
     assert years_to_build(Whole()) == list(TERRITORY_YEARS)
+    Ranged.partition_keys = ["2019", "2019-01"]
+    with pytest.raises(ValueError, match="'2019-01': expected a year"):
+        years_to_build(Ranged())
+
+
+def test_range_tags_name_existing_partitions_in_order():
+    assert all_years_tags() == {RANGE_START_TAG: "2015", RANGE_END_TAG: "2026"}
+    assert range_tags(2017, "2019") == {"dagster/asset_partition_range_start": "2017", "dagster/asset_partition_range_end": "2019"}
+    with pytest.raises(ValueError, match=r"\['2030'\] not among the partitions 2015..2026"):
+        range_tags(2017, 2030)
+    with pytest.raises(ValueError, match="the first key comes after the last"):
+        range_tags(2019, 2017)
+
+
+def write_range(con, years, members):
+    """Replace ``years`` of stg.membership by ``members`` [(annee, code_commune, epci_siren)]."""
+    values = ", ".join(f"({y}, '{c}', '{e}')" for y, c, e in members) or "(0, '', '')"
+    con.execute(f"create or replace temp table members as select * from (values {values}) v(annee, code, epci) where annee > 0")
+    return replace_years(con, "stg.membership", years,
+                         "select annee::integer as annee, code as code_commune, epci as epci_siren from members")
+
+
+def test_replace_years_replaces_exactly_the_range_and_empties_a_year_without_rows(con):
+    assert write_range(con, [2015, 2016, 2017, 2018], [(y, "01001", f"20000000{y - 2014}") for y in (2015, 2016, 2017, 2018)]) == {
+        2015: 1, 2016: 1, 2017: 1, 2018: 1}
+    # a backfill of 2016-2017: 2016 gets two rows, 2017 none (its old row goes), 2015 and 2018 untouched
+    assert write_range(con, [2017, 2016], [(2016, "01001", "200000009"), (2016, "01002", "200000009")]) == {2016: 2, 2017: 0}
+    assert rows(con) == [
+        (2015, "01001", "200000001"),
+        (2016, "01001", "200000009"),
+        (2016, "01002", "200000009"),
+        (2018, "01001", "200000004"),
+    ]
+    meta = written_metadata(con, "stg.membership", {2016: 2, 2017: 0})
+    assert (meta["years_written"].value, meta["rows_written"].value, meta["rows_written_per_annee"].value, meta["table_years"].value) == (
+        [2016, 2017], 2, {"2016": 2, "2017": 0}, [2015, 2016, 2018])
+
+
+def test_replace_years_refuses_rows_outside_the_range_and_leaves_the_table(con):
+    write_range(con, [2015, 2016], [(2015, "01001", "200000001"), (2016, "01001", "200000001")])
+    before = rows(con)
+    with pytest.raises(ValueError, match=r"replace_years\(stg.membership, 2016..2017\): .* rows of other years in 'annee': \[2015, 2018\]; "
+                                         r"expected only \[2016, 2017\]"):
+        write_range(con, [2016, 2017], [(2015, "01001", "x"), (2016, "01001", "x"), (2018, "01001", "x")])
+    assert rows(con) == before
+    with pytest.raises(ValueError, match="no year given"):
+        replace_years(con, "stg.membership", [], "select 1 as annee")
 
 
 def test_replace_year_creates_then_replaces_only_that_year(con):
