@@ -31,6 +31,9 @@ from observatory.resources import Warehouse, qualified, sha256_of
 GEO_STAGING = "geo_publish"
 
 
+PUBLICATION_KEY = dg.AssetKey(["publish", "observatory"])
+
+
 class PublicationRefused(RuntimeError):
     pass
 
@@ -135,7 +138,7 @@ def publication_asset(mart_keys: Sequence[dg.AssetKey]) -> dg.AssetsDefinition:
     """The last asset of the graph: publishes every ``marts.*`` table once their checks passed."""
 
     @dg.asset(
-        key=dg.AssetKey(["publish", "observatory"]),
+        key=PUBLICATION_KEY,
         deps=list(mart_keys),
         group_name="marts",
         kinds={"duckdb", "parquet"},

@@ -7,7 +7,7 @@ dir and at fixtures), so no code path depends on the environment at import time.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Mapping
 
@@ -46,7 +46,8 @@ class Settings:
     sirene_dir: Path | None = None
     #: Seed of every random draw of the pipeline (bootstrap), for reproducible marts.
     seed: int = 20170101
-    extra: Mapping[str, str] = field(default_factory=dict)
+    #: Dagster instance directory (run history); None = an ephemeral instance.
+    dagster_home: Path | None = None
 
     def __post_init__(self) -> None:
         if self.source_mode not in SOURCE_MODES:
@@ -84,4 +85,5 @@ class Settings:
             offline=_flag(env.get("OBSERVATORY_OFFLINE"), default=True),
             sirene_dir=Path(sirene) if sirene else None,
             seed=int(env.get("OBSERVATORY_SEED", "20170101")),
+            dagster_home=Path(env["DAGSTER_HOME"]) if env.get("DAGSTER_HOME") else None,
         )
