@@ -1,0 +1,148 @@
+"""Quality suites of the SIRENE tables: plain lists of specs, run as blocking asset checks by
+``defs.py`` and by the tests (``observatory.quality.run_suite``)."""
+
+from assets.sirene import extract
+from assets.sirene.facility_years import COLUMNS as FACILITY_COLUMNS
+from assets.sirene.facility_years import SCOPE_REASONS, TYPES_STRUCTURE
+from observatory import quality as q
+from observatory.classification import RULES, SECTORS, default_rules
+from observatory.settings import FIRST_FACILITY_YEAR
+
+_DUCKDB_TYPE = {"text": "VARCHAR", "code": "VARCHAR", "date": "DATE", "timestamp": "TIMESTAMP", "bool": "BOOLEAN", "int": "BIGINT"}
+
+
+def _columns(cols: tuple[extract.Col, ...]) -> q.Columns:
+    return q.Columns({c.target: _DUCKDB_TYPE[c.kind] for c in cols})
+
+
+
+
+def _duplicates(*key: str) -> q.Sql:
+    cols = ", ".join(key)
+    return q.Sql(
+        f"unique ({cols}) (nulls compared equal)",
+        f"select {cols}, count(*) as n from {{table}} group by all having count(*) > 1",
+    )
+
+
+ETABLISSEMENT_PERIODES = [
+    _columns(extract.ETABLISSEMENT_HISTORIQUE_COLS),
+    _duplicates("siret", "date_debut"),
+    q.NotNull("siret"),
+    q.NotNull("siren"),
+    q.valid_siret("siret"),
+    q.valid_siren("siren"),
+    q.siret_of_siren("siret", "siren"),
+    q.InSet("etat_administratif", ("A", "F")),
+    q.Sql(
+        "every selected establishment had activity 88.91A in a period or in the stock",
+        "select siret from {table} group by siret having not bool_or(activite_principale = '88.91A') "
+        "and siret not in (select siret from stg.sirene_etablissements where activite_principale = '88.91A')",
+    ),
+]
+
+ETABLISSEMENTS = [
+    _columns(extract.ETABLISSEMENT_COLS),
+    q.Unique("siret"),
+    q.NotNull("siret"),
+    q.valid_siret("siret"),
+    q.valid_siren("siren"),
+    q.siret_of_siren("siret", "siren"),
+    q.commune_code("code_commune", arrondissements=True, overseas_collectivities=True),
+    q.InSet("etat_administratif", ("A", "F")),
+]
+
+UNITE_LEGALE_PERIODES = [
+    _columns(extract.UNITE_LEGALE_HISTORIQUE_COLS),
+    _duplicates("siren", "date_debut"),
+    q.NotNull("siren"),
+    q.valid_siren("siren"),
+    q.Matches("categorie_juridique", r"^[0-9]{4}$"),
+    q.InSet("economie_sociale_solidaire", ("O", "N")),
+    q.InSet("etat_administratif", ("A", "C")),
+]
+
+UNITES_LEGALES = [
+    _columns(extract.UNITE_LEGALE_COLS),
+    q.Unique("siren"),
+    q.NotNull("siren"),
+    q.valid_siren("siren"),
+    q.Matches("categorie_juridique", r"^[0-9]{4}$"),
+    q.InSet("economie_sociale_solidaire", ("O", "N")),
+    q.InSet("etat_administratif", ("A", "C")),
+]
+
+
+def operator_years() -> list[q.Spec]:
+    rules = default_rules()
+    sector_of = dict(rules.classes.select("operator_class", "sector").iter_rows())
+    mapping = " ".join(f"when '{c}' then '{s}'" for c, s in sector_of.items())
+    return [
+        q.Columns({
+            "siren": "VARCHAR", "annee": "INTEGER", "categorie_juridique": "VARCHAR", "ess_flag": "VARCHAR",
+            "denomination": "VARCHAR", "operator_class": "VARCHAR", "sector": "VARCHAR", "rule": "VARCHAR",
+            "rules_version": "VARCHAR", "periode_date_debut": "DATE", "periode_en_vigueur": "BOOLEAN",
+        }),
+        _duplicates("siren", "annee"),
+        q.NotNull("siren"),
+        q.NotNull("operator_class"),
+        q.valid_siren("siren"),
+        q.InSet("operator_class", tuple(sector_of)),
+        q.InSet("sector", SECTORS),
+        q.InSet("rule", RULES),
+        q.Sql(
+            "sector is the sector of operator_class (operator_classes.csv)",
+            f"select siren, annee, operator_class, sector from {{table}} where sector is distinct from (case operator_class {mapping} end)",
+        ),
+        q.Sql(
+            "public bodies are never ESS (loi 2014-856 art. 1)",
+            "select siren, annee, categorie_juridique, operator_class from {table} "
+            "where (operator_class like 'public%' and sector <> 'public') or (sector = 'ess' and starts_with(categorie_juridique, '7'))",
+        ),
+        q.Sql(
+            "CAF (8110) is public, works councils (8310/8311) are private non-ESS, unless overridden",
+            "select siren, annee, categorie_juridique, sector from {table} where rule <> 'override' and "
+            "((categorie_juridique = '8110' and sector <> 'public') or (categorie_juridique in ('8310', '8311') and sector <> 'autre_prive'))",
+        ),
+    ]
+
+
+def _facility_common(first_year: int, last_year: int) -> list[q.Spec]:
+    return [
+        _duplicates("siret", "annee"),
+        q.NotNull("siret"),
+        q.NotNull("siren"),
+        q.NotNull("annee"),
+        q.NotNull("code_commune_methode"),
+        q.valid_siret("siret"),
+        q.siret_of_siren("siret", "siren"),
+        q.Between("annee", first_year, last_year),
+        q.commune_code("code_commune_releve", arrondissements=True, overseas_collectivities=True),
+        q.commune_code("code_commune", arrondissements=False),
+        q.InSet("type_structure", TYPES_STRUCTURE),
+        q.Sql(
+            "a facility-year without a year-geography commune says why",
+            "select siret, annee, code_commune_releve, code_commune_methode from {table} where code_commune is null "
+            "and code_commune_methode not in ('commune_non_renseignee', 'absent_du_referentiel')",
+        ),
+        q.Sql(
+            "every facility-year has its operator classified for that year (int.operator_years)",
+            "select siret, siren, annee from {table} f anti join int.operator_years o using (siren, annee)",
+        ),
+    ]
+
+
+def facility_years(first_year: int = FIRST_FACILITY_YEAR, last_year: int = 2100) -> list[q.Spec]:
+    return [q.Columns(FACILITY_COLUMNS)] + _facility_common(first_year, last_year) + [
+        q.Sql(
+            "no facility-year is both in scope and hors champ",
+            "select siret, annee from {table} semi join int.facility_years_hors_champ using (siret, annee)",
+        ),
+    ]
+
+
+def facility_years_hors_champ(first_year: int = FIRST_FACILITY_YEAR, last_year: int = 2100) -> list[q.Spec]:
+    return [q.Columns({**FACILITY_COLUMNS, "scope_reason": "VARCHAR"})] + _facility_common(first_year, last_year) + [
+        q.NotNull("scope_reason"),
+        q.InSet("scope_reason", SCOPE_REASONS),
+    ]

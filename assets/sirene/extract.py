@@ -1,0 +1,516 @@
+"""Extraction of childcare establishments (NAF 88.91A) and their legal units from the SIRENE stock.
+
+The national files are large (44 M establishments, 96 M establishment periods, 30 M legal units,
+71 M legal-unit periods). Everything here is one DuckDB query per table straight on the Parquet
+files: only the needed columns are read (projection), and the 88.91A filter and the semi-joins on
+siret/siren run inside DuckDB's scan (predicate pushdown); no table ever goes through Python. The
+only intermediate state is the set of selected sirets/sirens (tens of thousands of strings).
+
+Selection: an establishment is selected if its activity was 88.91A in ANY period of its history
+(an establishment's code can change, to or from 88.91A) or in the current stock. All its periods
+are kept, so the facility-years step can tell when it was childcare.
+
+Bad input fails early with the file and column named (:class:`SireneFormatError`): missing file,
+truncated or non-Parquet file, missing or renamed column. Type variants with an unambiguous fix
+(codes stored as integers, dates stored as text) are converted and the fix is reported.
+"""
+
+import datetime as dt
+import difflib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from assets.sirene.schema import (
+    ETABLISSEMENT_FILE,
+    ETABLISSEMENT_HISTORIQUE_FILE,
+    UNITE_LEGALE_FILE,
+    UNITE_LEGALE_HISTORIQUE_FILE,
+    StockFile,
+)
+
+NAF_EAJE = "88.91A"
+#: Placeholders INSEE writes in masked fields of partially diffusible units (statutDiffusion = P).
+MASKED = ("[ND]", "")
+
+
+class SireneFormatError(ValueError):
+    """A SIRENE stock file is missing, unreadable or not in the expected format."""
+
+
+@dataclass(frozen=True)
+class Col:
+    """One column read from a stock file: source name, stg name, and how to type it."""
+
+    source: str
+    target: str
+    #: text | code (zero-padded to ``width`` if stored as an integer) | date | timestamp | bool | int
+    kind: str = "text"
+    width: int = 0
+    #: Added by a later format (2024 address/coordinates, December 2025 NAF 2025): null when absent.
+    optional: bool = False
+
+
+ETABLISSEMENT_HISTORIQUE_COLS = (
+    Col("siret", "siret", "code", 14),
+    Col("siren", "siren", "code", 9),
+    Col("nic", "nic", "code", 5),
+    Col("dateDebut", "date_debut", "date"),
+    Col("dateFin", "date_fin", "date"),
+    Col("etatAdministratifEtablissement", "etat_administratif"),
+    Col("changementEtatAdministratifEtablissement", "changement_etat_administratif", "bool"),
+    Col("activitePrincipaleEtablissement", "activite_principale"),
+    Col("nomenclatureActivitePrincipaleEtablissement", "nomenclature_activite"),
+    Col("changementActivitePrincipaleEtablissement", "changement_activite", "bool"),
+    Col("enseigne1Etablissement", "enseigne1"),
+    Col("enseigne2Etablissement", "enseigne2"),
+    Col("enseigne3Etablissement", "enseigne3"),
+    Col("denominationUsuelleEtablissement", "denomination_usuelle"),
+)
+
+ETABLISSEMENT_COLS = (
+    Col("siret", "siret", "code", 14),
+    Col("siren", "siren", "code", 9),
+    Col("nic", "nic", "code", 5),
+    Col("statutDiffusionEtablissement", "statut_diffusion"),
+    Col("dateCreationEtablissement", "date_creation", "date"),
+    Col("trancheEffectifsEtablissement", "tranche_effectifs", "code", 2),
+    Col("dateDernierTraitementEtablissement", "date_dernier_traitement", "timestamp"),
+    Col("etablissementSiege", "etablissement_siege", "bool"),
+    Col("codePostalEtablissement", "code_postal", "code", 5),
+    Col("libelleCommuneEtablissement", "libelle_commune"),
+    Col("codeCommuneEtablissement", "code_commune", "code", 5),
+    Col("codePaysEtrangerEtablissement", "code_pays_etranger", "code", 5),
+    Col("dateDebut", "date_debut", "date"),
+    Col("etatAdministratifEtablissement", "etat_administratif"),
+    Col("enseigne1Etablissement", "enseigne1"),
+    Col("enseigne2Etablissement", "enseigne2"),
+    Col("enseigne3Etablissement", "enseigne3"),
+    Col("denominationUsuelleEtablissement", "denomination_usuelle"),
+    Col("activitePrincipaleEtablissement", "activite_principale"),
+    Col("nomenclatureActivitePrincipaleEtablissement", "nomenclature_activite"),
+    Col("identifiantAdresseEtablissement", "identifiant_adresse", optional=True),
+    Col("coordonneeLambertAbscisseEtablissement", "coordonnee_lambert_x", optional=True),
+    Col("coordonneeLambertOrdonneeEtablissement", "coordonnee_lambert_y", optional=True),
+    Col("activitePrincipaleNAF25Etablissement", "activite_principale_naf25", optional=True),
+)
+
+UNITE_LEGALE_HISTORIQUE_COLS = (
+    Col("siren", "siren", "code", 9),
+    Col("dateDebut", "date_debut", "date"),
+    Col("dateFin", "date_fin", "date"),
+    Col("etatAdministratifUniteLegale", "etat_administratif"),
+    Col("categorieJuridiqueUniteLegale", "categorie_juridique", "code", 4),
+    Col("changementCategorieJuridiqueUniteLegale", "changement_categorie_juridique", "bool"),
+    Col("economieSocialeSolidaireUniteLegale", "economie_sociale_solidaire"),
+    Col("changementEconomieSocialeSolidaireUniteLegale", "changement_economie_sociale_solidaire", "bool"),
+    Col("denominationUniteLegale", "denomination"),
+    Col("activitePrincipaleUniteLegale", "activite_principale"),
+)
+
+# Person names of individual entrepreneurs (nomUniteLegale, prenom*...) are deliberately not read.
+UNITE_LEGALE_COLS = (
+    Col("siren", "siren", "code", 9),
+    Col("statutDiffusionUniteLegale", "statut_diffusion"),
+    Col("dateCreationUniteLegale", "date_creation", "date"),
+    Col("sigleUniteLegale", "sigle"),
+    Col("identifiantAssociationUniteLegale", "identifiant_association"),
+    Col("trancheEffectifsUniteLegale", "tranche_effectifs", "code", 2),
+    Col("categorieEntreprise", "categorie_entreprise"),
+    Col("dateDebut", "date_debut", "date"),
+    Col("etatAdministratifUniteLegale", "etat_administratif"),
+    Col("denominationUniteLegale", "denomination"),
+    Col("categorieJuridiqueUniteLegale", "categorie_juridique", "code", 4),
+    Col("activitePrincipaleUniteLegale", "activite_principale"),
+    Col("nicSiegeUniteLegale", "nic_siege", "code", 5),
+    Col("economieSocialeSolidaireUniteLegale", "economie_sociale_solidaire"),
+    Col("societeMissionUniteLegale", "societe_mission", optional=True),
+    Col("activitePrincipaleNAF25UniteLegale", "activite_principale_naf25", optional=True),
+)
+
+COLUMNS: dict[str, tuple[Col, ...]] = {
+    ETABLISSEMENT_FILE.key: ETABLISSEMENT_COLS,
+    ETABLISSEMENT_HISTORIQUE_FILE.key: ETABLISSEMENT_HISTORIQUE_COLS,
+    UNITE_LEGALE_FILE.key: UNITE_LEGALE_COLS,
+    UNITE_LEGALE_HISTORIQUE_FILE.key: UNITE_LEGALE_HISTORIQUE_COLS,
+}
+
+_INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT")
+_ACCEPTED = {
+    "text": ("VARCHAR",),
+    "code": ("VARCHAR",) + _INTEGER_TYPES,
+    "date": ("DATE", "TIMESTAMP", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S", "TIMESTAMP WITH TIME ZONE", "VARCHAR"),
+    "timestamp": ("TIMESTAMP", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S", "TIMESTAMP WITH TIME ZONE", "DATE", "VARCHAR"),
+    "bool": ("BOOLEAN", "VARCHAR"),
+    "int": _INTEGER_TYPES + ("VARCHAR",),
+}
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    """What the loader found in one file: its columns and types, format variant, applied fixes."""
+
+    path: Path
+    types: dict[str, str]
+    fixes: tuple[str, ...] = ()
+
+    def expr(self, col: Col) -> str:
+        """SQL expression reading ``col`` from this file, typed as the stg table expects."""
+        q = f'"{col.source}"'
+        typ = self.types.get(col.source)
+        if typ is None:  # optional column of a later format
+            return f"cast(null as {_sql_type(col.kind)}) as {col.target}"
+        if col.kind == "text":
+            e = f"nullif(nullif(trim({q}), '[ND]'), '')"
+        elif col.kind == "code":
+            e = f"nullif(nullif(trim({q}), '[ND]'), '')" if typ == "VARCHAR" else f"lpad(cast({q} as varchar), {col.width}, '0')"
+        elif col.kind == "date":
+            e = q if typ == "DATE" else (f"try_cast({q} as date)" if typ == "VARCHAR" else f"cast({q} as date)")
+        elif col.kind == "timestamp":
+            e = f"try_cast({q} as timestamp)" if typ == "VARCHAR" else f"cast({q} as timestamp)"
+        elif col.kind == "bool":
+            e = q if typ == "BOOLEAN" else f"case lower(trim({q})) when 'true' then true when 'false' then false end"
+        else:
+            e = f"try_cast({q} as bigint)"
+        return f"{e} as {col.target}"
+
+    def key(self, source: str, width: int) -> str:
+        """A key column (siret/siren) as a bare column reference when it is text, so DuckDB can push
+        the semi-join filter into the scan; zero-padded text when the file stores it as an integer."""
+        typ = self.types[source]
+        return f'"{source}"' if typ == "VARCHAR" else f"lpad(cast(\"{source}\" as varchar), {width}, '0')"
+
+    @property
+    def format_variant(self) -> str:
+        if "activitePrincipaleNAF25Etablissement" in self.types or "activitePrincipaleNAF25UniteLegale" in self.types:
+            return "3.11 + NAF 2025 (December 2025 onwards)"
+        if "identifiantAdresseEtablissement" in self.types:
+            return "3.11 (March 2024 onwards)"
+        if "siret" in self.types and "codeCommuneEtablissement" in self.types:
+            return "3.9 (before March 2024)"
+        return "3.9 / 3.11 (no distinguishing column in this file)"
+
+
+def _sql_type(kind: str) -> str:
+    return {"date": "date", "timestamp": "timestamp", "bool": "boolean", "int": "bigint"}.get(kind, "varchar")
+
+
+def parquet_types(con: duckdb.DuckDBPyConnection, path: Path) -> dict[str, str]:
+    """Column -> DuckDB type from the Parquet footer (reads no data); clear error if unreadable."""
+    path = Path(path)
+    if not path.exists():
+        raise SireneFormatError(f"{path}: file missing (expected the INSEE stock file {path.name})")
+    if path.stat().st_size < 12:
+        raise SireneFormatError(f"{path}: {path.stat().st_size} bytes, not a Parquet file (empty or truncated download)")
+    try:
+        rows = con.execute("describe select * from read_parquet($path)", {"path": str(path)}).fetchall()
+    except duckdb.Error as exc:
+        raise SireneFormatError(
+            f"{path}: not a readable Parquet file (truncated or corrupt download?): {str(exc).splitlines()[0]}"
+        ) from exc
+    return {r[0]: str(r[1]) for r in rows}
+
+
+def inspect_file(con: duckdb.DuckDBPyConnection, path: Path, stock: StockFile) -> FileInfo:
+    """Check one file has every required column with a usable type; list the fixes applied."""
+    types = parquet_types(con, path)
+    problems, fixes = [], []
+    for col in COLUMNS[stock.key]:
+        typ = types.get(col.source)
+        if typ is None:
+            if col.optional:
+                continue
+            # a renamed column shows up as a column the INSEE schema does not have
+            unexpected = [c for c in types if c not in stock.types()]
+            near = difflib.get_close_matches(col.source, unexpected, n=2, cutoff=0.6)
+            problems.append(
+                f"column {col.source!r} missing" + (f" (renamed? found {near})" if near else "")
+                + f"; expected INSEE format 3.11 ({stock.filename}, SCHEMAS §1)"
+            )
+            continue
+        if typ not in _ACCEPTED[col.kind]:
+            problems.append(f"column {col.source!r} has type {typ}, expected {stock.types().get(col.source, 'VARCHAR')}")
+            continue
+        if typ == stock.types().get(col.source) and typ != "VARCHAR":
+            continue  # the published type (e.g. the stock's BIGINT legal category): a conversion, not a fix
+        if col.kind == "code" and typ != "VARCHAR":
+            fixes.append(f"{col.source}: stored as {typ}, read as text zero-padded to {col.width} characters")
+        elif col.kind in ("date", "timestamp") and typ == "VARCHAR":
+            fixes.append(f"{col.source}: stored as text, parsed as {col.kind} (unparseable values become null)")
+        elif col.kind == "bool" and typ == "VARCHAR":
+            fixes.append(f"{col.source}: stored as text, 'true'/'false' read as boolean")
+    if problems:
+        raise SireneFormatError(f"{path}: " + "; ".join(problems))
+    return FileInfo(Path(path), types, tuple(fixes))
+
+
+@dataclass(frozen=True)
+class SireneFiles:
+    """The four INSEE stock Parquet files the pipeline reads."""
+
+    etablissement: Path
+    etablissement_historique: Path
+    unite_legale: Path
+    unite_legale_historique: Path
+    #: Footer inspection of each file (filled by :meth:`validate`).
+    info: dict[str, FileInfo] = field(default_factory=dict, compare=False, repr=False)
+
+    @classmethod
+    def in_dir(cls, directory: Path | str, con: duckdb.DuckDBPyConnection | None = None) -> "SireneFiles":
+        """The files under their INSEE names in ``directory``, validated (presence, Parquet, columns)."""
+        directory = Path(directory)
+        files = cls(
+            etablissement=directory / ETABLISSEMENT_FILE.filename,
+            etablissement_historique=directory / ETABLISSEMENT_HISTORIQUE_FILE.filename,
+            unite_legale=directory / UNITE_LEGALE_FILE.filename,
+            unite_legale_historique=directory / UNITE_LEGALE_HISTORIQUE_FILE.filename,
+        )
+        missing = [p.name for p in files.paths().values() if not p.exists()]
+        if missing:
+            raise SireneFormatError(
+                f"{directory}: missing INSEE stock file(s) {missing}; expected "
+                + ", ".join(f.filename for f in (ETABLISSEMENT_FILE, ETABLISSEMENT_HISTORIQUE_FILE, UNITE_LEGALE_FILE, UNITE_LEGALE_HISTORIQUE_FILE))
+            )
+        return files.validate(con)
+
+    def paths(self) -> dict[str, Path]:
+        return {
+            ETABLISSEMENT_FILE.key: self.etablissement,
+            ETABLISSEMENT_HISTORIQUE_FILE.key: self.etablissement_historique,
+            UNITE_LEGALE_FILE.key: self.unite_legale,
+            UNITE_LEGALE_HISTORIQUE_FILE.key: self.unite_legale_historique,
+        }
+
+    def validate(self, con: duckdb.DuckDBPyConnection | None = None) -> "SireneFiles":
+        own = con is None
+        con = con or duckdb.connect()
+        try:
+            stocks = {s.key: s for s in (ETABLISSEMENT_FILE, ETABLISSEMENT_HISTORIQUE_FILE, UNITE_LEGALE_FILE, UNITE_LEGALE_HISTORIQUE_FILE)}
+            for key, path in self.paths().items():
+                self.info[key] = inspect_file(con, path, stocks[key])
+        finally:
+            if own:
+                con.close()
+        return self
+
+    def file_info(self, key: str, con: duckdb.DuckDBPyConnection) -> FileInfo:
+        if key not in self.info:
+            self.validate(con)
+        return self.info[key]
+
+    def describe(self) -> dict[str, Any]:
+        """Metadata: path, size, modification time, format variant and fixes of each file."""
+        out = {}
+        for key, path in self.paths().items():
+            st = path.stat()
+            info = self.info.get(key)
+            out[path.name] = {
+                "path": str(path),
+                "size": st.st_size,
+                "modified": dt.datetime.fromtimestamp(st.st_mtime, dt.timezone.utc).isoformat(timespec="seconds"),
+                "format": info.format_variant if info else "",
+                "fixes": list(info.fixes) if info else [],
+            }
+        return out
+
+
+def _select(info: FileInfo, cols: tuple[Col, ...]) -> str:
+    return ",\n       ".join(info.expr(c) for c in cols)
+
+
+def _query(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any], *paths: Path) -> None:
+    """Run an extraction statement; a read error mid-file is reported with the file(s) involved."""
+    try:
+        con.execute(sql, params)
+    except (duckdb.ParserException, duckdb.BinderException, duckdb.CatalogException):
+        raise  # a bug in the query, not in the data
+    except duckdb.Error as exc:
+        raise SireneFormatError(
+            f"reading {', '.join(str(p) for p in paths)} failed (corrupt Parquet data?): {str(exc).splitlines()[0]}"
+        ) from exc
+
+
+def extract_establishments(con: duckdb.DuckDBPyConnection, files: SireneFiles) -> dict[str, Any]:
+    """Write ``stg.sirene_etablissement_periodes`` and ``stg.sirene_etablissements``.
+
+    Periods: every period of every establishment whose activity was 88.91A in any period (or in
+    the stock). Duplicated (siret, date_debut) periods and duplicated stock sirets are reduced to
+    one row (the most recently processed) and counted.
+    """
+    hist = files.file_info(ETABLISSEMENT_HISTORIQUE_FILE.key, con)
+    stock = files.file_info(ETABLISSEMENT_FILE.key, con)
+    params = {"hist": str(files.etablissement_historique), "stock": str(files.etablissement), "naf": NAF_EAJE}
+    siret_h = hist.key("siret", 14)
+    siret_s = stock.key("siret", 14)
+    con.execute("create schema if not exists stg")
+    _query(
+        con,
+        f"""
+        create or replace temp table _sirene_eaje_sirets as
+        select {siret_h} as siret from read_parquet($hist) where "activitePrincipaleEtablissement" = $naf
+        union
+        select {siret_s} as siret from read_parquet($stock) where "activitePrincipaleEtablissement" = $naf
+        """,
+        params,
+        files.etablissement_historique,
+        files.etablissement,
+    )
+    _query(
+        con,
+        f"""
+        create or replace temp table _sirene_periodes_raw as
+        select {_select(hist, ETABLISSEMENT_HISTORIQUE_COLS)}
+        from read_parquet($hist)
+        where {siret_h} in (select siret from _sirene_eaje_sirets)
+        """,
+        {"hist": params["hist"]},
+        files.etablissement_historique,
+    )
+    con.execute(
+        """
+        create or replace table stg.sirene_etablissement_periodes as
+        select * from _sirene_periodes_raw
+        qualify row_number() over (partition by siret, date_debut order by date_fin desc nulls first, etat_administratif) = 1
+        order by siret, date_debut nulls first
+        """
+    )
+    _query(
+        con,
+        f"""
+        create or replace temp table _sirene_stock_raw as
+        select {_select(stock, ETABLISSEMENT_COLS)}
+        from read_parquet($stock)
+        where {siret_s} in (select siret from _sirene_eaje_sirets)
+        """,
+        {"stock": params["stock"]},
+        files.etablissement,
+    )
+    con.execute(
+        """
+        create or replace table stg.sirene_etablissements as
+        select * from _sirene_stock_raw
+        qualify row_number() over (partition by siret order by date_dernier_traitement desc nulls last, date_debut desc nulls last) = 1
+        order by siret
+        """
+    )
+    counts = con.execute(
+        """
+        select
+          (select count(*) from _sirene_eaje_sirets),
+          (select count(*) from _sirene_periodes_raw),
+          (select count(*) from stg.sirene_etablissement_periodes),
+          (select count(*) from _sirene_stock_raw),
+          (select count(*) from stg.sirene_etablissements),
+          (select count(*) from _sirene_eaje_sirets s anti join stg.sirene_etablissements e using (siret)),
+          (select count(*) from _sirene_eaje_sirets s anti join (select distinct siret from stg.sirene_etablissement_periodes) p using (siret)),
+          (select count(*) from stg.sirene_etablissements where activite_principale = $naf and etat_administratif = 'A'),
+          (select count(distinct siret) from stg.sirene_etablissement_periodes where activite_principale is distinct from $naf)
+        """,
+        {"naf": NAF_EAJE},
+    ).fetchone()
+    con.execute("drop table if exists _sirene_periodes_raw; drop table if exists _sirene_stock_raw")
+    return {
+        "establishments_selected": counts[0],
+        "period_rows": counts[2],
+        "duplicate_periods_removed": counts[1] - counts[2],
+        "stock_rows": counts[4],
+        "duplicate_sirets_removed": counts[3] - counts[4],
+        "selected_without_stock_row": counts[5],
+        "selected_without_history": counts[6],
+        "active_88_91a_in_stock": counts[7],
+        "with_a_period_outside_88_91a": counts[8],
+        "files": files.describe(),
+    }
+
+
+def extract_legal_units(con: duckdb.DuckDBPyConnection, files: SireneFiles) -> dict[str, Any]:
+    """Write ``stg.sirene_unite_legale_periodes`` and ``stg.sirene_unites_legales`` for the sirens of
+    the extracted establishments (run :func:`extract_establishments` first)."""
+    hist = files.file_info(UNITE_LEGALE_HISTORIQUE_FILE.key, con)
+    stock = files.file_info(UNITE_LEGALE_FILE.key, con)
+    con.execute(
+        """
+        create or replace temp table _sirene_eaje_sirens as
+        select siren from stg.sirene_etablissements union select siren from stg.sirene_etablissement_periodes
+        """
+    )
+    siren_h = hist.key("siren", 9)
+    siren_s = stock.key("siren", 9)
+    _query(
+        con,
+        f"""
+        create or replace temp table _sirene_ul_periodes_raw as
+        select {_select(hist, UNITE_LEGALE_HISTORIQUE_COLS)}
+        from read_parquet($hist) where {siren_h} in (select siren from _sirene_eaje_sirens)
+        """,
+        {"hist": str(files.unite_legale_historique)},
+        files.unite_legale_historique,
+    )
+    con.execute(
+        """
+        create or replace table stg.sirene_unite_legale_periodes as
+        select * from _sirene_ul_periodes_raw
+        qualify row_number() over (partition by siren, date_debut order by date_fin desc nulls first) = 1
+        order by siren, date_debut nulls first
+        """
+    )
+    _query(
+        con,
+        f"""
+        create or replace temp table _sirene_ul_raw as
+        select {_select(stock, UNITE_LEGALE_COLS)}
+        from read_parquet($stock) where {siren_s} in (select siren from _sirene_eaje_sirens)
+        """,
+        {"stock": str(files.unite_legale)},
+        files.unite_legale,
+    )
+    con.execute(
+        """
+        create or replace table stg.sirene_unites_legales as
+        select * from _sirene_ul_raw
+        qualify row_number() over (partition by siren order by date_debut desc nulls last) = 1
+        order by siren
+        """
+    )
+    counts = con.execute(
+        """
+        select
+          (select count(*) from _sirene_eaje_sirens),
+          (select count(*) from _sirene_ul_periodes_raw),
+          (select count(*) from stg.sirene_unite_legale_periodes),
+          (select count(*) from _sirene_ul_raw),
+          (select count(*) from stg.sirene_unites_legales),
+          (select count(*) from _sirene_eaje_sirens s anti join stg.sirene_unites_legales u using (siren)),
+          (select count(*) from _sirene_eaje_sirens s anti join (select distinct siren from stg.sirene_unite_legale_periodes) p using (siren))
+        """
+    ).fetchone()
+    missing = [
+        r[0]
+        for r in con.execute(
+            "select siren from _sirene_eaje_sirens anti join stg.sirene_unites_legales using (siren) order by 1 limit 10"
+        ).fetchall()
+    ]
+    con.execute("drop table if exists _sirene_ul_periodes_raw; drop table if exists _sirene_ul_raw")
+    return {
+        "legal_units_needed": counts[0],
+        "period_rows": counts[2],
+        "duplicate_periods_removed": counts[1] - counts[2],
+        "stock_rows": counts[4],
+        "duplicate_sirens_removed": counts[3] - counts[4],
+        "legal_units_missing_from_stock": counts[5],
+        "legal_units_missing_examples": missing,
+        "legal_units_without_history": counts[6],
+        "files": files.describe(),
+    }
+
+
+def latest_stock_year(con: duckdb.DuckDBPyConnection) -> int:
+    """Year of the latest 1 January the stock describes: that of its last processing date."""
+    last = con.execute(
+        "select max(date_dernier_traitement) from stg.sirene_etablissements where date_dernier_traitement <= now()"
+    ).fetchone()[0]
+    if last is None:
+        raise SireneFormatError("stg.sirene_etablissements has no dateDernierTraitementEtablissement: cannot tell the stock's date")
+    return last.year

@@ -1,0 +1,45 @@
+"""INSEE SIRENE stock files (Parquet): the source spec and where the pipeline reads them from."""
+
+from pathlib import Path
+
+from assets.sirene.schema import STOCK_FILES
+from observatory.resources import PARQUET_MAGIC, Downloader
+from observatory.sources import RemoteFile, SourceSpec, embedded_dir, official_path
+
+#: The stock is replaced each month; the Downloader keeps one copy and re-downloads when the
+#: server's ETag / Last-Modified change.
+MILLESIME = "stock"
+
+SPEC = SourceSpec(
+    name="sirene",
+    title="Base Sirene des entreprises et de leurs établissements (stock Parquet)",
+    publisher="INSEE",
+    licence="Licence Ouverte 2.0",
+    homepage="https://www.data.gouv.fr/datasets/base-sirene-des-entreprises-et-de-leurs-etablissements-siren-siret/",
+    cadence="monthly",
+    description=(
+        "Four stock files in INSEE format 3.11: StockEtablissement, StockEtablissementHistorique, StockUniteLegale, "
+        "StockUniteLegaleHistorique (about 4.6 GB; published monthly, describing the register at the end of the "
+        "previous month). The embedded copy is a seeded synthetic national sample with the exact file names, columns "
+        "and types (scripts/generate_sirene_sample.py); set OBSERVATORY_SIRENE_DIR to a directory holding the real "
+        "files to run on them."
+    ),
+    remote_files=tuple(
+        RemoteFile(millesime=MILLESIME, url=f.url, filename=f.filename, magic=(PARQUET_MAGIC,)) for f in STOCK_FILES
+    ),
+    embedded_files=tuple(f.filename for f in STOCK_FILES),
+    synthetic=True,
+)
+
+
+def sirene_directory(downloader: Downloader) -> tuple[Path, str]:
+    """Directory of the four files and how it was chosen (for metadata).
+
+    ``OBSERVATORY_SIRENE_DIR`` (``Downloader.sirene_dir``) wins; otherwise the embedded synthetic
+    sample in ``embedded`` mode, the downloaded official files in ``official`` mode.
+    """
+    if downloader.sirene_dir:
+        return Path(downloader.sirene_dir), "OBSERVATORY_SIRENE_DIR (real INSEE files)"
+    if downloader.source_mode == "embedded":
+        return embedded_dir(downloader, SPEC), "embedded SYNTHETIC sample"
+    return official_path(downloader, SPEC, SPEC.remote_files[0]).parent, "official INSEE files (downloaded)"

@@ -1,0 +1,143 @@
+"""The SIRENE graph materialized on the embedded synthetic sample (with the territory assets it
+needs), in a private data directory: every blocking check passes and the tables agree with what
+the generator wrote into its manifest."""
+
+import json
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+from observatory.definitions import build_definitions
+from observatory.partitions import all_years_tags
+from observatory.settings import Settings
+
+REPO = Path(__file__).resolve().parents[2]
+MANIFEST = json.loads((REPO / "data" / "raw" / "sirene" / "embedded" / "manifest.json").read_text(encoding="utf-8"))
+SELECTION = 'group:sirene or +key:"int/commune_code_map" or +key:"stg/epci_membership"'
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    data = tmp_path_factory.mktemp("data")
+    (data / "raw").symlink_to(REPO / "data" / "raw")
+    defs = build_definitions(Settings(data_dir=data))
+    graph = defs.resolve_asset_graph()
+    selection = list(dg.AssetSelection.from_coercible(SELECTION).resolve(graph))
+    result = defs.resolve_implicit_global_asset_job_def().execute_in_process(
+        instance=dg.DagsterInstance.ephemeral(), raise_on_error=False, asset_selection=selection,
+        tags=all_years_tags(),  # the selection holds yearly-partitioned territory assets: every year
+    )
+    con = duckdb.connect(str(data / "build" / "observatory_build.duckdb"), read_only=True)
+    yield result, con
+    con.close()
+
+
+def _materialization(result, key: str) -> dict:
+    for event in result.all_events:
+        if event.event_type_value == "ASSET_MATERIALIZATION" and event.asset_key.to_user_string() == key:
+            return {k: v.value for k, v in event.event_specific_data.materialization.metadata.items()}
+    raise AssertionError(f"{key} not materialized")
+
+
+def test_every_step_and_blocking_check_passes(run):
+    result, _ = run
+    failures = [e.step_key for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    assert failures == []
+    checks = {
+        e.event_specific_data.asset_key.to_user_string(): e.event_specific_data.passed
+        for e in result.all_events
+        if e.event_type_value == "ASSET_CHECK_EVALUATION" and e.event_specific_data.asset_key.path[1].startswith(("sirene", "facility", "operator"))
+    }
+    assert checks == {
+        "stg/sirene_etablissement_periodes": True,
+        "stg/sirene_etablissements": True,
+        "stg/sirene_unite_legale_periodes": True,
+        "stg/sirene_unites_legales": True,
+        "int/operator_years": True,
+        "int/facility_years": True,
+        "int/facility_years_hors_champ": True,
+    }
+
+
+def test_facility_years_match_the_generator_year_by_year(run):
+    _, con = run
+    per_year = dict(con.execute("select annee, count(*) from int.facility_years group by 1").fetchall())
+    assert min(per_year) == 2010 and max(per_year) == 2026
+    for year, cal in MANIFEST["calibration"].items():
+        assert per_year[int(year)] == cal["in_scope_facilities"], year
+
+
+def test_planted_effect_outcome_is_exactly_what_the_generator_says(run):
+    """Active associative EAJE per treated 2017 EPCI, as the marts will count them from these tables."""
+    _, con = run
+    treated = MANIFEST["planted_effect"]["treated_epci_2017"]
+    rows = dict(
+        con.execute(
+            """
+            select f.annee, count(*) from int.facility_years f
+            join int.operator_years o using (siren, annee)
+            join int.commune_code_map c on c.code_commune = f.code_commune_releve and c.annee = 2017
+            join stg.epci_membership m on m.annee = 2017 and m.code_commune = c.code_commune_annee
+            where o.operator_class = 'ess_association' and m.epci_siren in (select unnest(?::varchar[]))
+            group by 1
+            """,
+            [treated],
+        ).fetchall()
+    )
+    truth = MANIFEST["planted_effect"]["true_effect_by_year"]
+    assert {str(y): n for y, n in rows.items() if str(y) in truth} == {y: v["actual_total"] for y, v in truth.items()}
+
+
+def test_scope_exclusions_are_counted_in_metadata(run):
+    result, con = run
+    meta = _materialization(result, "int/facility_years")
+    excluded = meta["excluded_by_reason"]
+    assert set(excluded) == {"entrepreneur_individuel", "mam", "relais_petite_enfance", "lieu_accueil_enfants_parents"}
+    assert excluded == dict(con.execute("select scope_reason, count(*) from int.facility_years_hors_champ group by 1").fetchall())
+    assert all(v > 1000 for k, v in excluded.items() if k != "lieu_accueil_enfants_parents")
+
+
+def test_operator_classification_on_the_sample(run):
+    result, con = run
+    planted = MANIFEST["bad_input_planted"]
+    # the unknown legal category is indetermine (and reported), the missing legal units too
+    assert con.execute(
+        "select distinct operator_class, rule from int.operator_years where siren = ?", [planted["unknown_legal_category"]["siren"]]
+    ).fetchall() == [("indetermine", "cj_inconnue")]
+    missing = con.execute(
+        "select distinct siren, rule from int.operator_years where siren in (select unnest(?::varchar[]))",
+        [planted["legal_units_missing_from_files"]],
+    ).fetchall()
+    assert sorted(missing) == sorted((s, "unite_legale_absente") for s in planted["legal_units_missing_from_files"])
+    # CCAS wrongly flagged ESS stay public
+    assert con.execute(
+        "select distinct sector from int.operator_years where siren in (select unnest(?::varchar[])) and annee >= 2016",
+        [planted["public_bodies_flagged_ess"]],
+    ).fetchall() == [("public",)]
+    meta = _materialization(result, "int/operator_years")
+    assert meta["unknown_legal_categories"] == ["6999"]
+    assert meta["public_with_ess_flag_o"] > 0
+    # every known group's facilities are for-profit, and the sectors of 2023 look like the sample's calibration
+    share = con.execute(
+        """
+        select avg(case when o.sector = 'public' then 1.0 else 0 end) from int.facility_years f
+        join int.operator_years o using (siren, annee) where f.annee = 2023 and f.type_structure <> 'micro_creche'
+        """
+    ).fetchone()[0]
+    assert abs(share - MANIFEST["calibration"]["2023"]["public_share_of_non_micro_eaje"]) < 0.02
+    assert con.execute(
+        """
+        select count(*) from int.facility_years f join int.operator_years o using (siren, annee)
+        where o.rule = 'nom_groupe_lucratif' and o.sector <> 'lucratif'
+        """
+    ).fetchone() == (0,)
+
+
+def test_communes_nouvelles_and_pre_merger_codes(run):
+    _, con = run
+    methods = dict(con.execute("select code_commune_methode, count(*) from int.facility_years group by 1").fetchall())
+    assert methods.get("absent_du_referentiel", 0) == 0 and methods.get("commune_non_renseignee", 0) == 0
+    assert methods["arrondissement"] > 10_000  # Paris, Lyon, Marseille recorded by arrondissement
+    assert methods.get("fusion", 0) > 0  # closed establishments recorded with a pre-merger code

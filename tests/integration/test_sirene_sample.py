@@ -1,0 +1,162 @@
+"""The embedded SYNTHETIC SIRENE sample: exact INSEE format, labelled synthetic, reproducible from
+the repository alone, looking like France, and carrying a known planted effect."""
+
+import hashlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+
+from assets.sirene.schema import STOCK_FILES
+
+REPO = Path(__file__).resolve().parents[2]
+SAMPLE = REPO / "data" / "raw" / "sirene" / "embedded"
+MANIFEST = json.loads((SAMPLE / "manifest.json").read_text(encoding="utf-8"))
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_exact_insee_file_names_columns_and_types():
+    con = duckdb.connect()
+    for stock in STOCK_FILES:
+        path = SAMPLE / stock.filename
+        cols = con.execute("describe select * from read_parquet(?)", [str(path)]).fetchall()
+        assert [(c[0], c[1]) for c in cols] == list(stock.columns), stock.filename
+    assert sorted(p.name for p in SAMPLE.glob("*.parquet")) == sorted(s.filename for s in STOCK_FILES)
+
+
+def test_manifest_labels_it_synthetic_and_matches_the_files():
+    assert MANIFEST["synthetic"] is True
+    assert "SYNTHETIC" in MANIFEST["description"]
+    assert MANIFEST["generator"] == "scripts/generate_sirene_sample.py" and isinstance(MANIFEST["seed"], int)
+    for stock in STOCK_FILES:
+        entry = MANIFEST["files"][stock.filename]
+        path = SAMPLE / stock.filename
+        assert entry["sha256"] == _sha(path) and entry["size"] == path.stat().st_size
+        assert entry["url"] == f"https://object.files.data.gouv.fr/data-pipeline-open/siren/stock/{stock.filename}"
+    assert "SYNTHETIC" in (SAMPLE / "PROVENANCE.md").read_text(encoding="utf-8").upper()
+
+
+def test_sample_stays_small():
+    total = sum((SAMPLE / s.filename).stat().st_size for s in STOCK_FILES)
+    assert total < 6_000_000
+
+
+def test_keys_are_unique_and_every_key_is_valid():
+    con = duckdb.connect()
+    etab = str(SAMPLE / "StockEtablissement_utf8.parquet")
+    hist = str(SAMPLE / "StockEtablissementHistorique_utf8.parquet")
+    ul = str(SAMPLE / "StockUniteLegale_utf8.parquet")
+    assert con.execute("select count(*) = count(distinct siret) from read_parquet(?)", [etab]).fetchone() == (True,)
+    assert con.execute("select count(*) = count(distinct (siret, dateDebut)) from read_parquet(?)", [hist]).fetchone() == (True,)
+    assert con.execute("select count(*) = count(distinct siren) from read_parquet(?)", [ul]).fetchone() == (True,)
+    # exactly one current period (dateFin null) per establishment
+    assert con.execute(
+        "select count(*) from (select siret from read_parquet(?) group by siret having count(*) filter (where dateFin is null) <> 1)",
+        [hist],
+    ).fetchone() == (0,)
+
+
+def test_planted_effect_is_documented_and_zero_before_it_starts():
+    effect = MANIFEST["planted_effect"]
+    start = MANIFEST["parameters"]["effect_from"]
+    assert MANIFEST["parameters"]["extra_closure"] > 0
+    assert effect["n_treated_epci"] == len(effect["treated_epci_2017"]) > 300
+    by_year = effect["true_effect_by_year"]
+    for year, v in by_year.items():
+        if int(year) <= start:  # closures during `start` first show on 1 January start + 1
+            assert v["att_count_per_epci"] == 0 and v["actual_total"] == v["counterfactual_total"]
+        else:
+            assert v["actual_total"] < v["counterfactual_total"] and v["att_pct_of_2016_level"] < 0
+    # the gap widens every year: closures accumulate
+    gaps = [by_year[str(y)]["counterfactual_total"] - by_year[str(y)]["actual_total"] for y in range(start, 2027)]
+    assert gaps == sorted(gaps)
+
+
+def test_looks_like_france():
+    cal = MANIFEST["calibration"]
+    # DREES: about 18,900 EAJE in 2023 (collective, familial, parental); ONAPE: ~7,100 micro-crèches
+    assert 17_000 < cal["2023"]["in_scope_facilities"] < 20_000
+    assert 6_500 < cal["2023"]["by_segment"]["micro"] < 7_500
+    # collectivities run about 55 % of PSU crèches; for-profit places ~6 % around 2015, 15-20 % in 2023
+    assert 0.50 < cal["2023"]["public_share_of_non_micro_eaje"] < 0.62
+    assert 0.04 < cal["2015"]["lucratif_share_of_places_at_typical_sizes"] < 0.09
+    assert 0.15 <= cal["2023"]["lucratif_share_of_places_at_typical_sizes"] <= 0.20
+
+
+def test_facilities_follow_caf_places_and_rural_communes_mostly_have_none():
+    con = duckdb.connect()
+    con.execute(
+        f"""
+        create table active19 as
+        select e.codeCommuneEtablissement as code, count(*) as n
+        from '{SAMPLE}/StockEtablissementHistorique_utf8.parquet' h join '{SAMPLE}/StockEtablissement_utf8.parquet' e using (siret)
+        where h.dateDebut <= date '2019-01-01' and (h.dateFin is null or h.dateFin >= date '2019-01-01')
+          and h.etatAdministratifEtablissement = 'A' and h.activitePrincipaleEtablissement = '88.91A'
+          and h.enseigne1Etablissement is not null
+          and not regexp_matches(h.enseigne1Etablissement, '^(MAM|RELAIS|LIEU|GARDE|\\[ND\\])')
+        group by 1
+        """
+    )
+    corr = con.execute(
+        f"""
+        select corr(coalesce(a.n, 0), try_cast(c.places_EAJE_PSU as double) + try_cast(c.places_hors_EAJE_PSU as double))
+        from '{REPO}/data/raw/caf/embedded/nbpla_pe_com_2017_2022.parquet' c left join active19 a on a.code = c.num_commune
+        where c.date_reference = '2019'
+        """
+    ).fetchone()[0]
+    assert corr > 0.85
+    small_with, small = con.execute(
+        f"""
+        select count(a.code), count(*) from '{REPO}/data/raw/cog/embedded/communes_pop_2015_2024.parquet' c
+        left join active19 a on a.code = c.CODGEO where c.cog_year = 2019 and c.POP < 1000
+        """
+    ).fetchone()
+    assert small > 20_000 and small_with / small < 0.03
+
+
+def test_history_carries_the_changes_the_pipeline_must_handle():
+    con = duckdb.connect()
+    hist = f"{SAMPLE}/StockEtablissementHistorique_utf8.parquet"
+    ulh = f"{SAMPLE}/StockUniteLegaleHistorique_utf8.parquet"
+    to_88, from_88 = con.execute(
+        f"""
+        with p as (select siret, dateDebut, activitePrincipaleEtablissement a,
+                          lag(activitePrincipaleEtablissement) over (partition by siret order by dateDebut) prev
+                   from '{hist}')
+        select count(*) filter (where a = '88.91A' and prev not in ('88.91A', '85.3K')),
+               count(*) filter (where prev = '88.91A' and a <> '88.91A')
+        from p
+        """
+    ).fetchone()
+    assert to_88 > 100 and from_88 > 100
+    scic = con.execute(
+        f"""
+        select count(*) from (select siren, categorieJuridiqueUniteLegale cj,
+               lag(categorieJuridiqueUniteLegale) over (partition by siren order by dateDebut) prev from '{ulh}')
+        where prev in ('9220', '9260') and cj = '5710'
+        """
+    ).fetchone()[0]
+    assert scic >= 10
+    planted = MANIFEST["bad_input_planted"]
+    ul = f"{SAMPLE}/StockUniteLegale_utf8.parquet"
+    assert con.execute(
+        f"select count(*) from '{ul}' where siren in (select unnest(?::varchar[]))", [planted["legal_units_missing_from_files"]]
+    ).fetchone() == (0,)
+    assert con.execute(f"select count(*) from '{ul}' where categorieJuridiqueUniteLegale = 1000").fetchone()[0] > 1000
+
+
+def test_generator_reproduces_the_committed_files(tmp_path):
+    """Seeded and reading only the repository: regenerating gives byte-identical Parquet files."""
+    subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "generate_sirene_sample.py"), "--out", str(tmp_path)],
+        check=True, cwd=REPO, capture_output=True,
+    )
+    for stock in STOCK_FILES:
+        assert _sha(tmp_path / stock.filename) == MANIFEST["files"][stock.filename]["sha256"], stock.filename
+    regenerated = json.loads((tmp_path / "manifest.json").read_text(encoding="utf-8"))
+    assert regenerated["planted_effect"] == MANIFEST["planted_effect"]
