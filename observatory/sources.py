@@ -47,6 +47,9 @@ class SourceSpec:
     #: File names under ``data/raw/<name>/embedded/``.
     embedded_files: tuple[str, ...] = ()
     synthetic: bool = False
+    #: Name of a ``Downloader`` field holding a directory of the publisher's files (e.g. ``sirene_dir``);
+    #: when set at run time, those files are used instead of the embedded or downloaded ones.
+    local_dir_field: str = ""
     owners: tuple[str, ...] = ("team:data",)
     tags: dict[str, str] = field(default_factory=dict)
 
@@ -174,7 +177,16 @@ def raw_asset(spec: SourceSpec) -> dg.AssetsDefinition:
         metadata={"source_url": dg.MetadataValue.url(spec.homepage), "licence": spec.licence, "cadence": spec.cadence},
     )
     def _raw(context: dg.AssetExecutionContext, downloader: Downloader) -> dg.MaterializeResult:
-        if downloader.source_mode == "embedded":
+        local_dir = getattr(downloader, spec.local_dir_field) if spec.local_dir_field else ""
+        if local_dir:
+            files = {}
+            for remote in spec.remote_files:
+                path = Path(local_dir) / remote.filename
+                if not path.exists():
+                    raise DownloadError(f"{path}: missing; {spec.local_dir_field} must hold the publisher's file {remote.filename}")
+                files[remote.filename] = {"path": str(path), "sha256": sha256_of(path), "size": path.stat().st_size, **file_facts(path)}
+            meta = {"mode": f"local directory ({spec.local_dir_field})", "synthetic": False, **_raw_metadata(files, "")}
+        elif downloader.source_mode == "embedded":
             manifest = verify_embedded(downloader, spec)
             directory = embedded_dir(downloader, spec)
             files = {}

@@ -29,6 +29,7 @@ SPEC = SourceSpec(
     ),
     embedded_files=tuple(f.filename for f in STOCK_FILES),
     synthetic=True,
+    local_dir_field="sirene_dir",
 )
 
 

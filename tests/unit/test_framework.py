@@ -166,3 +166,25 @@ def test_reader_of_published_db_keeps_old_version_during_republication(tmp_path)
     fresh = duckdb.connect(str(marts / "observatory.duckdb"), read_only=True)
     assert fresh.execute("select v from marts.demo").fetchall() == [(2,)]
     fresh.close()
+
+
+def test_raw_asset_prefers_local_directory_of_publisher_files(tmp_path):
+    import dagster as dg
+
+    from observatory.sources import RemoteFile, raw_asset
+
+    local = tmp_path / "insee"
+    local.mkdir()
+    duckdb.sql(f"copy (select 1 as a) to '{local / 'Stock.parquet'}' (format parquet)")
+    spec = SourceSpec(name="demo", title="t", publisher="p", licence="LO", homepage="https://x", cadence="monthly",
+                      description="d", remote_files=(RemoteFile("2026-11", "https://x/Stock.parquet", "Stock.parquet"),),
+                      local_dir_field="sirene_dir")
+    asset = raw_asset(spec)
+    res = dg.materialize([asset], resources={"downloader": Downloader(raw_dir=str(tmp_path / "raw"), sirene_dir=str(local))})
+    meta = res.asset_materializations_for_node(asset.op.name)[0].metadata
+    assert meta["mode"].value == "local directory (sirene_dir)"
+    assert meta["synthetic"].value is False
+    assert meta["sha256"].value == sha256_of(local / "Stock.parquet")
+    (local / "Stock.parquet").unlink()
+    with pytest.raises(DownloadError, match="Stock.parquet: missing; sirene_dir must hold"):
+        dg.materialize([asset], resources={"downloader": Downloader(raw_dir=str(tmp_path / "raw"), sirene_dir=str(local))})
