@@ -24,7 +24,7 @@ left join stg.communes com on com.annee = f.annee and com.code_commune = f.code_
 left join stg.epci_membership mem on mem.annee = f.annee and mem.code_commune = f.code_commune;
 
 -- CAF places of December (Y - 1) on the geography of 1 January Y, shared among the commune's in-scope
--- facilities of 1 January Y (SIRENE has no capacity; see docs/methodology/marts.md): a micro-crèche gets
+-- facilities of 1 January Y (SIRENE has no capacity; see docs/methodology.md (Marts)): a micro-crèche gets
 -- at most its legal maximum ($micro_cap_before_2022 places, $micro_cap_from_2022 from the decree of
 -- 30 August 2021), the other facilities share the rest equally.
 create or replace temp table _fty_places as

@@ -1,7 +1,7 @@
 """Territory 2015-2026: communes, EPCI membership, code passage, EPCI polygons, merger marts.
 
 Cross-source tables built from the five territorial sources (insee_epci, etalab_epci, cog,
-dgcl_epci, contours). Year plan and rules: ``inputs.py`` and docs/methodology/territory.md.
+dgcl_epci, contours). Year plan and rules: ``inputs.py`` and docs/methodology.md (Territory).
 
 ``stg/communes``, ``stg/epci_membership`` and ``stg/epci`` are partitioned by year (1 January;
 ``observatory.partitions.YEARS``): one official list and composition per year, so a year can be

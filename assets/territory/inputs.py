@@ -5,7 +5,7 @@ reads the publishers' files in ``data/raw/<source>/<millesime>/``. Both return t
 Each loader returns ``(frame, meta)``: ``meta`` says which file fed which year and lists every
 repair and every difference found, for the asset's metadata.
 
-Year plan (docs/methodology/territory.md explains the choices):
+Year plan (docs/methodology.md (Territory) explains the choices):
 
 ============  ===========================================  ==============================================
 table         embedded                                     official

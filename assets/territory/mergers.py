@@ -6,7 +6,7 @@ change is never mistaken for an EPCI change. Each commune of ``y - 1`` (a *piece
 gives one piece per part, weighted by its ratio) then links its EPCI of ``y - 1`` to the EPCI of its
 code in ``y``. ``None`` stands for "no EPCI".
 
-Typing rules, applied in this order (worked examples in docs/methodology/territory.md). *Mass* is
+Typing rules, applied in this order (worked examples in docs/methodology.md (Territory)). *Mass* is
 the population of ``y - 1`` (or the commune count, for a year whose populations are unknown).
 ``main_succ(E)``: the successor receiving more than half of E's mass; ``main_src(S)``: the
 predecessor giving more than half of S's mass. (A few communes have no population, e.g. Mayotte in

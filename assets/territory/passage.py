@@ -9,7 +9,7 @@ Vocabulary
   (scission, with a population ``ratio``), c = change of code); every other code of year ``y``
   continues unchanged, and :func:`complete_steps` makes that explicit and checks it.
 
-Reading rules of :func:`code_map` (documented in docs/methodology/territory.md):
+Reading rules of :func:`code_map` (documented in docs/methodology.md (Territory)):
 * a code is read in its *latest* meaning: the commune it designated the last year it existed
   (``annee_reference``), because SIRENE records current codes and keeps the last valid one;
 * forward in time (a code looked at after it vanished), fusions and code changes are exact (the old

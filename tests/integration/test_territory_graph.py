@@ -27,6 +27,7 @@ from observatory.__main__ import execute
 from observatory.partitions import all_years_tags
 from observatory.publish import publication_asset
 from observatory.settings import Settings
+from tests.readme import readme_queries
 
 YEARS = range(2015, 2027)
 E1, E2, N, MGP, REU, LYON, AMP = "200000001", "200000002", "200000009", "200054781", "249740119", "200046977", "200054807"
@@ -238,16 +239,10 @@ def test_marts_are_published_with_their_comments(tiny):
     assert (settings.marts_dir / "parquet" / "commune_epci.parquet").exists()
 
 
-def _doc_queries() -> list[str]:
-    """The SQL blocks of docs/methodology/territory.md section 8 (also in the README), run verbatim."""
-    text = (Path(__file__).resolve().parents[2] / "docs" / "methodology" / "territory.md").read_text(encoding="utf-8")
-    section = text.split("## 8.")[1]
-    return [block.split("```")[0] for block in section.split("```sql")[1:]]
-
-
 def test_the_documented_queries_answer_on_the_published_database(tiny):
     settings, _, _ = tiny
-    fusion_sql, commune_sql = _doc_queries()
+    queries = readme_queries()
+    fusion_sql, commune_sql = queries["fusions_2017"], queries["commune_epci"]
     pub = duckdb.connect(str(settings.marts_dir / "observatory.duckdb"), read_only=True)
     try:
         assert pub.execute(fusion_sql).fetchall() == [(N, "CA Nouvelle", E1, "CC Un", 2, 1300, 0.65), (N, "CA Nouvelle", E2, "CC Deux", 2, 700, 0.35)]
