@@ -57,4 +57,10 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     return dg.Definitions.merge(complete, cadence_automation(complete))
 
 
+def project_asset_graph():
+    """The asset graph of the whole project (``resolve_asset_graph()``): its lineage does not depend on
+    the settings nor on a run's selection."""
+    return build_definitions(Settings()).resolve_asset_graph()
+
+
 defs = build_definitions(Settings.from_env())

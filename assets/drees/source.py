@@ -4,7 +4,7 @@ Six tables of the DREES workbook, one indicator each; the embedded copy is the r
 export (``Code région;Code département;Département;<year>...``).
 """
 
-from observatory.sources import SourceSpec
+from observatory.sources import RemoteFile, SourceSpec
 
 #: table number -> (indicator, unit)
 TABLES: dict[int, tuple[str, str]] = {
@@ -17,6 +17,9 @@ TABLES: dict[int, tuple[str, str]] = {
 }
 
 DATASET_URL = "https://data.drees.solidarites-sante.gouv.fr/explore/dataset/331_l-offre-d-accueil-du-jeune-enfant/"
+
+#: Where official mode expects the tables (``drees_tab<N>.csv``), under data/raw/drees/.
+OFFICIAL_DIR = "manual"
 
 SPEC = SourceSpec(
     name="drees",
@@ -33,8 +36,6 @@ SPEC = SourceSpec(
     # known, so nothing is downloaded: official mode reads the tables saved as CSV (``;``, one column
     # per year) in data/raw/drees/manual/ (see OFFICIAL_DIR).
     remote_files=(),
+    manual_files=tuple(RemoteFile(millesime=OFFICIAL_DIR, url=DATASET_URL, filename=f"drees_tab{n}.csv") for n in TABLES),
     embedded_files=tuple(f"drees_tab{n}.parquet" for n in TABLES),
 )
-
-#: Where official mode expects the tables (``drees_tab<N>.csv``), under data/raw/drees/.
-OFFICIAL_DIR = "manual"

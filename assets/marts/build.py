@@ -11,12 +11,14 @@ from __future__ import annotations
 import csv
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping, Sequence
 
 import duckdb
 
 from assets.marts import columns as C
+from assets.marts.provenance import build_sources, stamp_facility_source
 from observatory.resources import run_sql_script
+from observatory.sources import SourceRead
 
 HERE = Path(__file__).parent
 #: The merger wave of the NOTRe law: fixed perimeters of the merger study.
@@ -112,6 +114,7 @@ def build_ess_market_share(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
         run_sql_script(con, _sql("ess_market_share"), {"first_geo_year": first, "latest_year": latest})
     finally:
         con.execute("drop table if exists _categories")
+    stamp_facility_source(con, C.ESS_MARKET_SHARE.table)
     C.apply_comments(con, C.ESS_MARKET_SHARE)
     t = "marts.ess_market_share"
     return {
@@ -147,6 +150,7 @@ def build_childcare_supply(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
         ).fetchall()
     finally:
         con.execute("drop table if exists _cs_caf")
+    stamp_facility_source(con, C.CHILDCARE_SUPPLY.table)
     C.apply_comments(con, C.CHILDCARE_SUPPLY)
     t = "marts.childcare_supply"
     caf_years = [r[0] for r in con.execute("select distinct caf_annee from stg.caf_places_commune order by 1").fetchall()]
@@ -166,6 +170,7 @@ def build_childcare_supply(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
 
 def build_operators(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     run_sql_script(con, _sql("operators"))
+    stamp_facility_source(con, C.OPERATORS.table)
     C.apply_comments(con, C.OPERATORS)
     t = "marts.operators"
     return {
@@ -184,6 +189,7 @@ def build_operators(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
 
 def build_facilities(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     run_sql_script(con, _sql("facilities"))
+    stamp_facility_source(con, C.FACILITIES.table)
     C.apply_comments(con, C.FACILITIES)
     t = "marts.facilities"
     return {
@@ -214,6 +220,7 @@ def build_epci_indicators(
         run_sql_script(con, _sql("epci_indicators"), {"latest_year": latest})
     finally:
         con.execute("drop table if exists _geo_epci")
+    stamp_facility_source(con, C.EPCI_INDICATORS.table)
     C.apply_comments(con, C.EPCI_INDICATORS)
     t = "marts.epci_indicators"
     out: dict[str, Any] = {
@@ -237,15 +244,21 @@ def rebuild_marts(
     n_boot: int | None = None,
     geo_dir: Path | None = None,
     geo_out_dir: Path | None = None,
+    sources: Sequence[SourceRead] | None = None,
+    used_by: Mapping[str, Sequence[str]] | None = None,
 ) -> dict[str, Any]:
     """Rebuild every table of this package from the stg/int tables, in dependency order.
 
     Returns each step's summary and its duration in seconds (``timings``). The map GeoParquet is
-    written only when ``geo_dir`` (territory polygons) and ``geo_out_dir`` are given.
+    written only when ``geo_dir`` (territory polygons) and ``geo_out_dir`` are given. marts.sources
+    is rebuilt first when ``sources`` (``observatory.sources.read_source`` of every source) are given;
+    otherwise the facility marts take their facility_source from the marts.sources in place, or say
+    it was not recorded (a label the blocking checks refuse).
     """
     from assets.marts import merger
 
     steps = [
+        *([(C.SOURCES.table, lambda: build_sources(con, sources, used_by or {}))] if sources is not None else []),
         ("int.facility_territory_years", lambda: build_facility_territory_years(con)),
         ("marts.ess_market_share", lambda: build_ess_market_share(con)),
         ("marts.childcare_supply", lambda: build_childcare_supply(con)),

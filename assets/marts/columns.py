@@ -13,6 +13,7 @@ from typing import Iterable
 import duckdb
 
 from observatory.resources import qualified
+from observatory.sources import MODES
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,14 @@ _Y = Col("annee", "INTEGER", "Year; facilities and territories as of 1 January o
 _GEO = Col("geography", "VARCHAR", "Geography the territories are taken in: 'year' = as of 1 January of annee; 'latest' = perimeters of the latest year of the territorial reference, for time series on today's map")
 _GEO_Y = Col("geography_year", "INTEGER", "Year of the territorial perimeters used (= annee for geography 'year', the latest reference year for 'latest')", "year")
 _EPCI = "EPCI à fiscalité propre SIREN (9 digits)"
+#: Last column of every mart whose figures come from SIRENE facilities (see marts.sources).
+FACILITY_SOURCE = Col(
+    "facility_source", "VARCHAR",
+    "Where the facility figures of this row come from: the label of the SIRENE row of marts.sources, e.g. "
+    "'SIRENE SYNTHETIC sample (data date 2026-10-31)' for the embedded synthetic sample (figures illustrative, "
+    "not real data), 'SIRENE official files (data date ...)' or 'SIRENE publisher's files from a local directory (data date ...)' "
+    "for the real INSEE stock",
+)
 
 FACILITY_TERRITORY_YEARS = TableSpec(
     "int.facility_territory_years",
@@ -125,6 +134,7 @@ ESS_MARKET_SHARE = TableSpec(
         Col("share_places", "DOUBLE", "places / places_total, over facilities with known places only; NULL when none is known", "share (0-1)"),
         Col("places_method", "VARCHAR", "observed (a source gives capacities), estimated (CAF commune places shared among the commune's facilities) or none"),
         Col("places_coverage", "DOUBLE", "Share of the territory's facilities whose places are known (share_places describes only them)", "share (0-1)"),
+        FACILITY_SOURCE,
     ),
 )
 
@@ -159,6 +169,9 @@ CHILDCARE_SUPPLY = TableSpec(
         Col("n_facilities_communes_caf", "BIGINT", "Our count restricted to the communes published by the CAF (comparable with the CAF columns)", "establishments"),
         Col("n_facilities_lucratif", "BIGINT", "Our count of in-scope EAJE run by for-profit operators", "establishments"),
         Col("share_facilities_lucratif", "DOUBLE", "n_facilities_lucratif / n_facilities; NULL when the EPCI has no facility", "share (0-1)"),
+        Col("facility_source", "VARCHAR", "Where our facility counts (n_facilities, n_facilities_communes_caf, n_facilities_lucratif, "
+            "share_facilities_lucratif) come from: the label of the SIRENE row of marts.sources (see marts.ess_market_share); "
+            "the CAF columns come from the CAF row of marts.sources"),
     ),
 )
 
@@ -194,6 +207,7 @@ MERGER_EFFECT = TableSpec(
         Col("index_control", "DOUBLE", "Control group total in annee / total in base_year x 100 (count outcomes)", "index (base_year = 100)"),
         Col("status", "VARCHAR", "estimated, reference (base year, 0 by construction) or not_estimable"),
         Col("note", "VARCHAR", "Why a row is not estimable, or a caveat"),
+        FACILITY_SOURCE,
     ),
 )
 
@@ -217,6 +231,7 @@ MERGER_EFFECT_EPCI = TableSpec(
         Col("part_ess", "DOUBLE", "n_ess / n_facilities; NULL without facility", "share (0-1)"),
         Col("places_associations", "DOUBLE", "Estimated places of associative EAJE (NULL where no place is known)", "places"),
         Col("index_associations", "DOUBLE", "associations_actives / associations_actives in base_year x 100; NULL when the base is 0", "index (base_year = 100)"),
+        FACILITY_SOURCE,
     ),
 )
 
@@ -242,6 +257,7 @@ OPERATORS = TableSpec(
         Col("n_epci", "BIGINT", "EPCIs (latest perimeters) of its facilities in last_year", "EPCIs"),
         Col("n_departements", "BIGINT", "Départements of its facilities in last_year", "départements"),
         Col("departements", "VARCHAR", "Comma-separated départements of its facilities in last_year"),
+        FACILITY_SOURCE,
     ),
 )
 
@@ -271,6 +287,7 @@ FACILITIES = TableSpec(
         Col("unjoined_reason", "VARCHAR", "Why the EPCI is NULL, if it is"),
         Col("places_estimees", "DOUBLE", "Estimated places (see int.facility_territory_years); NULL when unknown", "places"),
         Col("places_method", "VARCHAR", "observed, estimated or none"),
+        FACILITY_SOURCE,
     ),
 )
 
@@ -299,14 +316,54 @@ EPCI_INDICATORS = TableSpec(
         Col("taux_couverture_eaje", "DOUBLE", "EAJE places per 100 children under 3 (published communes)", "places per 100 children"),
         Col("caf_population_coverage", "DOUBLE", "Share of the EPCI population in communes published by the CAF", "share (0-1)"),
         Col("has_geometry", "BOOLEAN", "True if the EPCI has a polygon in the published GeoParquet"),
+        FACILITY_SOURCE,
     ),
 )
+
+#: One file of marts.sources.files.
+FILE_TYPE = "STRUCT(file VARCHAR, sha256 VARCHAR, size BIGINT, origin VARCHAR, url VARCHAR)"
+
+SOURCES = TableSpec(
+    "marts.sources",
+    "One row per source of the observatory: what this run read (mode, files with their sha256, data date), whether "
+    "it is SYNTHETIC, its publisher and licence, and the published marts that depend on it. Every mart built from "
+    "SIRENE facilities repeats the SIRENE row's label in its facility_source column.",
+    ("source",),
+    (
+        Col("source", "VARCHAR", "Source name (folders assets/<source>/ and data/raw/<source>/)"),
+        Col("title", "VARCHAR", "Title of the source"),
+        Col("publisher", "VARCHAR", "Publisher (and republisher of the embedded copy, where there is one)"),
+        Col("licence", "VARCHAR", "Licence of the data"),
+        Col("homepage", "VARCHAR", "Publisher's page of the source"),
+        Col("cadence", "VARCHAR", "How often the publisher updates it and the observatory refreshes it: monthly or yearly"),
+        Col("mode", "VARCHAR", "How this run obtained the files: embedded (compact copy committed in data/raw/<source>/embedded/, "
+            "checked against its manifest.json), official (the publisher's files under data/raw/<source>/<millesime>/, downloaded "
+            "with a manifest or saved by hand) or local directory (the publisher's files in a directory given at run time, "
+            "OBSERVATORY_SIRENE_DIR for SIRENE)"),
+        Col("synthetic", "BOOLEAN", "True when the files are SYNTHETIC (generated, not real data): every figure derived from them is illustrative"),
+        Col("data_date", "VARCHAR", "Date the data describe: a date (YYYY-MM-DD) or, for official files dated by vintage only, "
+            "'millesime ...'; NULL when nothing records it"),
+        Col("data_date_basis", "VARCHAR", "Where data_date comes from: manifest.json, official millesimes, or the SQL "
+            "expression and build table it was derived from (e.g. the SIRENE stock's latest processing date)"),
+        Col("label", "VARCHAR", "Short provenance label: source, then SYNTHETIC sample / embedded copy / official files / files of "
+            "a local directory, then data date; the SIRENE label is the facility_source of the facility-derived marts"),
+        Col("files", f"{FILE_TYPE}[]", "Files read, one struct each: file (name; <millesime>/<name> for official files), sha256, "
+            "size (bytes), origin (embedded: the manifest's origin; official: when downloaded, or saved by hand; local "
+            "directory: the path), url (the publisher's URL)"),
+        Col("read_at", "TIMESTAMP", "When the run verified the files, UTC", "timestamp (UTC)"),
+        Col("used_by", "VARCHAR[]", "Published marts that depend on this source, derived from the Dagster asset graph "
+            "(lineage upstream of each marts.* asset)"),
+    ),
+)
+
+#: Marts that carry facility_source (derived from SIRENE facilities).
+FACILITY_DERIVED = (ESS_MARKET_SHARE, CHILDCARE_SUPPLY, MERGER_EFFECT, MERGER_EFFECT_EPCI, OPERATORS, FACILITIES, EPCI_INDICATORS)
 
 SPECS: dict[str, TableSpec] = {
     s.table: s
     for s in (
         FACILITY_TERRITORY_YEARS, ESS_MARKET_SHARE, CHILDCARE_SUPPLY, MERGER_EFFECT, MERGER_EFFECT_EPCI,
-        OPERATORS, FACILITIES, EPCI_INDICATORS,
+        OPERATORS, FACILITIES, EPCI_INDICATORS, SOURCES,
     )
 }
 

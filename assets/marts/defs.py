@@ -1,15 +1,17 @@
 """The observatory marts: facility -> territory, market shares, CAF supply, the merger study,
-operators, facilities and the map layer. Each asset calls one builder of ``build.py``."""
+operators, facilities, the map layer and the sources they come from. Each asset calls one builder of
+``build.py`` (``provenance.py`` for marts.sources)."""
 
 from pathlib import Path
 
 import dagster as dg
 
-from assets.marts import build, merger, suites
+from assets.marts import build, merger, provenance, suites
 from assets.marts import columns as C
 from observatory.publish import GEO_STAGING
 from observatory.quality import table_check
-from observatory.resources import Parameters, Warehouse
+from observatory.resources import Downloader, Parameters, Warehouse
+from observatory.sources import read_source, source_specs
 
 K = dg.AssetKey
 FACILITY_YEARS = K(["int", "facility_years"])
@@ -24,12 +26,40 @@ CAF_PLACES = K(["stg", "caf_places_commune"])
 CAF_COVERAGE = K(["stg", "caf_coverage_commune"])
 DREES = K(["stg", "drees_offre_departement"])
 FTY = K(["int", "facility_territory_years"])
+SOURCES = provenance.SOURCES_KEY
+SPECS = source_specs()
 
 _COMMON = dict(group_name="marts", owners=["team:data"], pool="duckdb")
 
 
 def _meta(warehouse: Warehouse, con, table: str, figures: dict) -> dict:
-    return {**warehouse.table_metadata(con, table), "summary": dg.MetadataValue.json(figures)}
+    meta = {**warehouse.table_metadata(con, table), "summary": dg.MetadataValue.json(figures)}
+    if any(spec.table == table for spec in C.FACILITY_DERIVED):
+        meta["facility_source"] = provenance.facility_source(con)
+    return meta
+
+
+@dg.asset(
+    key=SOURCES,
+    deps=[*(s.raw_key for s in SPECS), *(K(s.data_date_from[0].split(".")) for s in SPECS if s.data_date_from)],
+    kinds={"duckdb", "python"},
+    **_COMMON,
+)
+def sources(warehouse: Warehouse, downloader: Downloader) -> dg.MaterializeResult:
+    """Where every published figure comes from: one row per source with the mode of this run (embedded copy,
+    official files or a local directory), each file's sha256, size, origin and URL, the data date, whether the
+    data are SYNTHETIC, and the published marts that depend on it (from the asset graph). The files are found and
+    verified as the raw assets do (observatory.sources.read_source); the facility marts copy the SIRENE row's label
+    into their facility_source column."""
+    from observatory.definitions import project_asset_graph  # here: the composition root imports this module
+
+    reads = [read_source(downloader, spec) for spec in SPECS]
+    used_by = provenance.used_by(project_asset_graph(), SPECS)
+    with warehouse.connect() as con:
+        figures = provenance.build_sources(con, reads, used_by)
+        meta = _meta(warehouse, con, C.SOURCES.table, figures)
+    meta["synthetic_sources"] = dg.MetadataValue.json(figures["synthetic"])
+    return dg.MaterializeResult(metadata=meta)
 
 
 @dg.asset(key=FTY, deps=[FACILITY_YEARS, OPERATOR_YEARS, CODE_MAP, COMMUNES, MEMBERSHIP, CAF_PLACES], kinds={"duckdb", "sql"}, **_COMMON)
@@ -47,7 +77,7 @@ def facility_territory_years(warehouse: Warehouse) -> dg.MaterializeResult:
         return dg.MaterializeResult(metadata=meta)
 
 
-@dg.asset(key=K(["marts", "ess_market_share"]), deps=[FTY, EPCI, COMMUNES, DREES], kinds={"duckdb", "sql"}, **_COMMON)
+@dg.asset(key=K(["marts", "ess_market_share"]), deps=[FTY, EPCI, COMMUNES, DREES, SOURCES], kinds={"duckdb", "sql"}, **_COMMON)
 def ess_market_share(warehouse: Warehouse) -> dg.MaterializeResult:
     """Shares of public, ESS and for-profit operators (and finer classes) among EAJE, by EPCI, département,
     région and France, every year, in each year's geography and on the latest perimeters; facilities and,
@@ -58,7 +88,7 @@ def ess_market_share(warehouse: Warehouse) -> dg.MaterializeResult:
 
 @dg.asset(
     key=K(["marts", "childcare_supply"]),
-    deps=[CAF_PLACES, CAF_COVERAGE, CODE_MAP, MEMBERSHIP, COMMUNES, EPCI, FTY],
+    deps=[CAF_PLACES, CAF_COVERAGE, CODE_MAP, MEMBERSHIP, COMMUNES, EPCI, FTY, SOURCES],
     kinds={"duckdb", "sql"},
     **_COMMON,
 )
@@ -74,7 +104,7 @@ def childcare_supply(warehouse: Warehouse) -> dg.MaterializeResult:
     specs=[
         dg.AssetSpec(
             key=K(["marts", "merger_effect"]),
-            deps=[FTY, MERGERS, MEMBERSHIP, CODE_MAP],
+            deps=[FTY, MERGERS, MEMBERSHIP, CODE_MAP, SOURCES],
             description=(
                 "Did the 2017 EPCI fusions change associative EAJE? Event study and difference-in-differences on the "
                 "fixed perimeters of each merger year (treated: formed by fusion; control: perimeter unchanged), "
@@ -87,7 +117,7 @@ def childcare_supply(warehouse: Warehouse) -> dg.MaterializeResult:
         ),
         dg.AssetSpec(
             key=K(["marts", "merger_effect_epci"]),
-            deps=[FTY, MERGERS, MEMBERSHIP, CODE_MAP],
+            deps=[FTY, MERGERS, MEMBERSHIP, CODE_MAP, SOURCES],
             description="Per-EPCI panel of the merger study for dashboards: group (treated / control / excluded and why) and outcomes by year.",
             kinds={"duckdb", "python"},
             group_name="marts",
@@ -106,7 +136,7 @@ def merger_effect(warehouse: Warehouse, parameters: Parameters):
         )
 
 
-@dg.asset(key=K(["marts", "operators"]), deps=[FTY, OPERATOR_YEARS, K(["marts", "facilities"])], kinds={"duckdb", "sql"}, **_COMMON)
+@dg.asset(key=K(["marts", "operators"]), deps=[FTY, OPERATOR_YEARS, K(["marts", "facilities"]), SOURCES], kinds={"duckdb", "sql"}, **_COMMON)
 def operators(warehouse: Warehouse) -> dg.MaterializeResult:
     """One row per operator (legal unit) that ran an in-scope EAJE since 2010: name, class, sector, the rule that
     decided, its facilities and territories in the last year it ran one."""
@@ -114,7 +144,7 @@ def operators(warehouse: Warehouse) -> dg.MaterializeResult:
         return dg.MaterializeResult(metadata=_meta(warehouse, con, C.OPERATORS.table, build.build_operators(con)))
 
 
-@dg.asset(key=K(["marts", "facilities"]), deps=[FTY, OPERATOR_YEARS, COMMUNES, EPCI], kinds={"duckdb", "sql"}, **_COMMON)
+@dg.asset(key=K(["marts", "facilities"]), deps=[FTY, OPERATOR_YEARS, COMMUNES, EPCI, SOURCES], kinds={"duckdb", "sql"}, **_COMMON)
 def facilities(warehouse: Warehouse) -> dg.MaterializeResult:
     """Current stock: every in-scope EAJE active on 1 January of the latest year, with its operator's class and its
     commune, EPCI, département and région."""
@@ -124,7 +154,7 @@ def facilities(warehouse: Warehouse) -> dg.MaterializeResult:
 
 @dg.asset(
     key=K(["marts", "epci_indicators"]),
-    deps=[K(["marts", "ess_market_share"]), CAF_PLACES, CAF_COVERAGE, CODE_MAP, MEMBERSHIP, COMMUNES, POLYGONS],
+    deps=[K(["marts", "ess_market_share"]), CAF_PLACES, CAF_COVERAGE, CODE_MAP, MEMBERSHIP, COMMUNES, POLYGONS, SOURCES],
     kinds={"duckdb", "geopandas", "parquet"},
     **_COMMON,
 )
@@ -160,9 +190,10 @@ checks = [
     table_check(C.OPERATORS.table, suites.OPERATORS),
     table_check(C.FACILITIES.table, suites.FACILITIES),
     table_check(C.EPCI_INDICATORS.table, suites.EPCI_INDICATORS),
+    table_check(C.SOURCES.table, suites.SOURCES),
 ]
 
 defs = dg.Definitions(
-    assets=[facility_territory_years, ess_market_share, childcare_supply, merger_effect, operators, facilities, epci_indicators],
+    assets=[sources, facility_territory_years, ess_market_share, childcare_supply, merger_effect, operators, facilities, epci_indicators],
     asset_checks=checks,
 )

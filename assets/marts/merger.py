@@ -18,6 +18,7 @@ import polars as pl
 
 from assets.marts import columns as C
 from assets.marts import did
+from assets.marts.provenance import stamp_facility_source
 from observatory.resources import run_sql_script
 
 HERE = Path(__file__).parent
@@ -36,7 +37,7 @@ OUTCOMES = (
 )
 
 _SCHEMA = {c.name: {"INTEGER": pl.Int32, "BIGINT": pl.Int64, "DOUBLE": pl.Float64, "VARCHAR": pl.String, "BOOLEAN": pl.Boolean}[c.type]
-           for c in C.MERGER_EFFECT.columns}
+           for c in C.MERGER_EFFECT.columns if c.name != C.FACILITY_SOURCE.name}  # stamped after (provenance)
 
 
 def _sql(name: str) -> str:
@@ -196,8 +197,9 @@ def build_merger_effect(
     con.execute("create or replace table marts.merger_effect_epci as select * from _mg_epci order by cohort, epci_siren, annee")
     for t in ("_mg_epci", "_mg_groups", "_mg_panel"):
         con.execute(f"drop table if exists {t}")
-    C.apply_comments(con, C.MERGER_EFFECT)
-    C.apply_comments(con, C.MERGER_EFFECT_EPCI)
+    for spec in (C.MERGER_EFFECT, C.MERGER_EFFECT_EPCI):
+        stamp_facility_source(con, spec.table)
+        C.apply_comments(con, spec)
     headline = con.execute(
         "select estimate, ci_low, ci_high, n_treated, n_control, status from marts.merger_effect where cohort = 2017 "
         "and outcome = 'associations_actives' and estimand = 'ecart_relatif_pct' and estimator = 'did'"

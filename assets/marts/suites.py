@@ -6,8 +6,16 @@ territorial levels, nothing is dropped between int.facility_years and the marts.
 """
 
 from assets.marts import columns as C
+from assets.marts.provenance import FACILITY_SOURCE
 from observatory.quality import (
     COMMUNE_RE, DEPARTEMENT_RE, EPCI_RE, SIREN_RE, SIRET_RE, Between, Columns, InSet, Matches, NotNull, RowCount, Sql, Unique,
+)
+
+#: Every facility-derived mart: its facility_source is the SIRENE label of marts.sources, on every row.
+FACILITY_SOURCE_RULE = Sql(
+    "facility_source is the SIRENE label of marts.sources",
+    "select facility_source from {table} where facility_source is distinct from "
+    f"(select label from marts.sources where source = '{FACILITY_SOURCE}') group by all",
 )
 
 FACILITY_TERRITORY_YEARS = [
@@ -46,6 +54,7 @@ _LEVEL_FORMATS = (
 
 ESS_MARKET_SHARE = [
     Columns(C.ESS_MARKET_SHARE.types),
+    FACILITY_SOURCE_RULE,
     RowCount(min_value=1),
     Unique(*C.ESS_MARKET_SHARE.key),
     InSet("geography", C.GEOGRAPHIES),
@@ -92,6 +101,7 @@ ESS_MARKET_SHARE = [
 
 CHILDCARE_SUPPLY = [
     Columns(C.CHILDCARE_SUPPLY.types),
+    FACILITY_SOURCE_RULE,
     RowCount(min_value=1),
     Unique("annee", "epci_siren"),
     Matches("epci_siren", EPCI_RE),
@@ -115,6 +125,7 @@ CHILDCARE_SUPPLY = [
 
 MERGER_EFFECT = [
     Columns(C.MERGER_EFFECT.types),
+    FACILITY_SOURCE_RULE,
     RowCount(min_value=1),
     Unique(*C.MERGER_EFFECT.key),
     InSet("outcome", ("associations_actives", "part_ess", "places_associations")),
@@ -132,6 +143,7 @@ MERGER_EFFECT = [
 
 MERGER_EFFECT_EPCI = [
     Columns(C.MERGER_EFFECT_EPCI.types),
+    FACILITY_SOURCE_RULE,
     Unique("cohort", "epci_siren", "annee"),
     Matches("epci_siren", EPCI_RE),
     InSet("groupe", ("traite", "controle", "exclu")),
@@ -152,6 +164,7 @@ MERGER_EFFECT_EPCI = [
 
 OPERATORS = [
     Columns(C.OPERATORS.types),
+    FACILITY_SOURCE_RULE,
     Unique("siren"),
     Matches("siren", SIREN_RE),
     InSet("sector", C.SECTORS),
@@ -164,6 +177,7 @@ OPERATORS = [
 
 FACILITIES = [
     Columns(C.FACILITIES.types),
+    FACILITY_SOURCE_RULE,
     Unique("siret"),
     Matches("siret", SIRET_RE),
     Matches("siren", SIREN_RE),
@@ -177,6 +191,7 @@ FACILITIES = [
 
 EPCI_INDICATORS = [
     Columns(C.EPCI_INDICATORS.types),
+    FACILITY_SOURCE_RULE,
     Unique("epci_siren"),
     Matches("epci_siren", EPCI_RE),
     *[Between(c, 0, 1) for c in ("share_public", "share_ess", "share_lucratif", "share_autre", "share_places_hors_psu", "caf_population_coverage")],
@@ -184,4 +199,23 @@ EPCI_INDICATORS = [
     Sql("sector shares sum to 1 where the EPCI has facilities",
         "select epci_siren from {table} where n_facilities > 0 and abs(share_public + share_ess + share_lucratif + share_autre - 1) > 1e-9"),
     Sql("no share without facility", "select epci_siren from {table} where n_facilities = 0 and share_ess is not null"),
+]
+
+_FILES = "select source, f.file, f.sha256, f.size from {table}, unnest(files) as u(f)"
+
+SOURCES = [
+    Columns(C.SOURCES.types),
+    RowCount(min_value=1),
+    Unique("source"),
+    *[NotNull(c) for c in ("source", "title", "publisher", "licence", "homepage", "cadence", "mode", "synthetic", "label", "read_at")],
+    InSet("mode", C.MODES),
+    InSet("cadence", ("monthly", "yearly")),
+    Sql("the facility source is listed", f"select 1 where not exists (select 1 from {{table}} where source = '{FACILITY_SOURCE}')"),
+    Sql("every source lists the files it was read from", "select source from {table} where coalesce(len(files), 0) = 0"),
+    Sql("every file has a sha256 (64 hex digits) and a size",
+        f"select * from ({_FILES}) where not coalesce(regexp_full_match(sha256, '[0-9a-f]{{64}}'), false) or size is null or size < 0"),
+    Sql("a synthetic source says SYNTHETIC in its label, a real one does not",
+        "select source, synthetic, label from {table} where synthetic <> contains(label, 'SYNTHETIC')"),
+    Sql("used_by names marts tables", "select source, m from (select source, unnest(used_by) as m from {table}) "
+        "where not regexp_full_match(m, 'marts[.][a-z][a-z0-9_]*') or m = 'marts.sources'"),
 ]

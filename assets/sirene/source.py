@@ -30,6 +30,12 @@ SPEC = SourceSpec(
     embedded_files=tuple(f.filename for f in STOCK_FILES),
     synthetic=True,
     local_dir_field="sirene_dir",
+    # Real files carry no manifest: their date is that of the stock's latest processing date (the
+    # date the facility marts take their latest year from, see extract.latest_stock_year).
+    data_date_from=(
+        "stg.sirene_etablissements",
+        "max(date_dernier_traitement) filter (where date_dernier_traitement <= now())",
+    ),
 )
 
 

@@ -132,6 +132,25 @@ def test_embedded_invariants(published):
     assert con.execute("select count(*) filter (where not has_geometry) from marts.epci_indicators").fetchone()[0] == 0
 
 
+def test_every_figure_says_where_it_comes_from(published):
+    settings, _, _, con = published
+    synthetic = "SIRENE SYNTHETIC sample (data date 2026-10-31)"
+    for spec in C.FACILITY_DERIVED:
+        assert con.execute(f"select distinct facility_source from {spec.table}").fetchall() == [(synthetic,)], spec.table
+    for path in (settings.marts_dir / "geo").glob("epci_indicators_*.parquet"):
+        assert set(gpd.read_parquet(path)["facility_source"]) == {synthetic}, path.name
+    rows = con.execute("select source, mode, synthetic, data_date, data_date_basis, files, used_by from marts.sources order by source").fetchall()
+    assert [r[0] for r in rows] == ["caf", "cog", "contours", "dgcl_epci", "drees", "etalab_epci", "insee_epci", "sirene"]
+    for source, mode, is_synthetic, data_date, basis, files, used_by in rows:
+        manifest = json.loads((REPO_ROOT / "data" / "raw" / source / "embedded" / "manifest.json").read_text())
+        assert (mode, is_synthetic, data_date, basis) == ("embedded", manifest["synthetic"], manifest["data_date"], "manifest.json"), source
+        assert {f["file"]: (f["sha256"], f["size"]) for f in files} == {
+            name: (e["sha256"], e["size"]) for name, e in manifest["files"].items()}, source
+        assert used_by, f"{source}: used by no published mart"
+    assert [r[0] for r in rows if r[2]] == ["sirene"]
+    assert next(r[6] for r in rows if r[0] == "sirene") == sorted(s.table for s in C.FACILITY_DERIVED)
+
+
 def test_the_one_command_run_builds_every_year_of_every_partitioned_asset(published):
     settings, result, _, _ = published
     years = [str(y) for y in range(2015, 2027)]

@@ -4,7 +4,8 @@ The world (territory 2015-2018, facilities 2012-2018): EPCIs 200000001 {01001, 0
 {01003} merge on 1 January 2017 into 200000011; 200000003 {01004}; 200000004 {02001, 02002} where 02002
 is absorbed by 02001 in 2017 (a commune merger, not an EPCI change); 200000005 {75056, facilities
 recorded by arrondissement}; 29083 outside any EPCI. Operators: 100000001 association, 100000002
-commune, 100000003 company, 100000004 SCIC, 100000005 missing from the classification.
+commune, 100000003 company, 100000004 SCIC, 100000005 missing from the classification. SIRENE is the
+embedded synthetic sample (tests/sources_fixture.py), so every facility figure is labelled SYNTHETIC.
 """
 
 from pathlib import Path
@@ -13,7 +14,12 @@ import duckdb
 import pytest
 
 from assets.marts import build, suites
+from assets.marts import columns as C
+from assets.sirene.source import SPEC as SIRENE
 from observatory.quality import run_suite
+from observatory.resources import Downloader
+from observatory.sources import read_source
+from tests.sources_fixture import SIRENE_DATA_DATE, embed
 
 WORLD = Path(__file__).resolve().parents[1] / "fixtures" / "marts" / "world.sql"
 F01, F02, F03, F04, F05 = "10000000100011", "10000000200012", "10000000300013", "10000000100024", "10000000300025"
@@ -23,18 +29,20 @@ F06, F07, F08, F09, F10 = "10000000100036", "10000000200047", "10000000400018", 
 class World:
     """The connection and the builders' summaries."""
 
-    def __init__(self):
+    def __init__(self, raw_dir: Path):
         self.db = duckdb.connect()
         self.db.execute(WORLD.read_text())
-        self.stats = build.rebuild_marts(self.db, seed=3, n_boot=50)
+        embed(raw_dir, SIRENE, synthetic=True, data_date=SIRENE_DATA_DATE)
+        sirene = read_source(Downloader(raw_dir=str(raw_dir)), SIRENE)
+        self.stats = build.rebuild_marts(self.db, seed=3, n_boot=50, sources=[sirene], used_by={"sirene": ["marts.facilities"]})
 
     def execute(self, *args):
         return self.db.execute(*args)
 
 
 @pytest.fixture(scope="module")
-def con():
-    w = World()
+def con(tmp_path_factory):
+    w = World(tmp_path_factory.mktemp("raw"))
     yield w
     w.db.close()
 
@@ -223,6 +231,18 @@ def test_epci_indicators(con):
     assert row == (4, 0.25, 0.25, 0.25, 0.25, 1, 2, 0.0, 0.25, 2017, 90.0, pytest.approx(20 / 90), False)
 
 
+# --------------------------------------------------------------------------- provenance
+
+
+def test_every_facility_mart_says_its_figures_come_from_the_synthetic_sample(con):
+    assert q(con, "select source, mode, synthetic, label from marts.sources") == [
+        ("sirene", "embedded", True, "SIRENE SYNTHETIC sample (data date 2026-10-31)")]
+    for spec in C.FACILITY_DERIVED:
+        assert spec.names[-1] == "facility_source"
+        assert q(con, f"select distinct facility_source from {spec.table}") == [("SIRENE SYNTHETIC sample (data date 2026-10-31)",)], spec.table
+    assert list(con.stats["timings"])[0] == "marts.sources"  # built first: the facility marts read their label there
+
+
 # --------------------------------------------------------------------------- checks pass here, and catch what they should
 
 
@@ -235,6 +255,7 @@ SUITES = {
     "marts.operators": suites.OPERATORS,
     "marts.facilities": suites.FACILITIES,
     "marts.epci_indicators": suites.EPCI_INDICATORS,
+    "marts.sources": suites.SOURCES,
 }
 
 

@@ -1,0 +1,115 @@
+"""Provenance of the published figures.
+
+``marts.sources``: one row per source of the project (``observatory.sources.source_specs``) with the
+mode, files (sha256, size, origin, URL), data date and synthetic flag of what the run read
+(``observatory.sources.read_source``, the same function the raw assets use) and the published marts
+that depend on it (``used_by``, derived from the asset graph).
+
+``facility_source``: the column every facility-derived mart carries, the SIRENE row's ``label`` of
+``marts.sources`` (``SIRENE SYNTHETIC sample (data date 2026-10-31)`` on the embedded sample), so
+that a figure read from a Parquet file, a dashboard or a query result says where it comes from.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Iterable, Mapping, Sequence
+
+import dagster as dg
+import duckdb
+
+from assets.marts import columns as C
+from assets.sirene.source import SPEC as SIRENE
+from observatory.resources import qualified
+from observatory.sources import DATE_FROM_MANIFEST, SourceRead, SourceSpec
+
+SOURCES_TABLE = C.SOURCES.table
+SOURCES_KEY = dg.AssetKey(SOURCES_TABLE.split("."))
+#: The source of every facility, operator and market-share figure.
+FACILITY_SOURCE = SIRENE.name
+#: What facility_source says when marts.sources was not built (a builder run outside Dagster, e.g.
+#: the benchmark); the blocking checks refuse it, so it is never published.
+NOT_RECORDED = "SIRENE (source not recorded: marts.sources was not built)"
+
+
+def used_by(graph: Any, specs: Iterable[SourceSpec]) -> dict[str, list[str]]:
+    """Source name -> the published marts (``marts.*`` tables) whose upstream lineage reaches its raw
+    asset. ``graph`` is a Dagster asset graph (``Definitions.resolve_asset_graph()``). The lineage is
+    not followed through marts.sources itself: every facility mart reads its SIRENE label there, which
+    does not make it depend on every source."""
+    own = SOURCES_KEY
+    marts = sorted(k for k in graph.get_all_asset_keys() if k.path[0] == "marts" and k != own)
+    upstream: dict[Any, set] = {}
+    for mart in marts:
+        seen, todo = set(), [mart]
+        while todo:
+            for parent in graph.get(todo.pop()).parent_keys:
+                if parent != own and parent not in seen and graph.has(parent):
+                    seen.add(parent)
+                    todo.append(parent)
+        upstream[mart] = seen
+    return {s.name: [".".join(m.path) for m in marts if s.raw_key in upstream[m]] for s in specs}
+
+
+def with_data_dates(con: duckdb.DuckDBPyConnection, reads: Sequence[SourceRead]) -> list[SourceRead]:
+    """Give a data date, from the data (``spec.data_date_from``), to the sources whose files record
+    none in a manifest (real files in a local directory, official downloads dated by millesime only)."""
+    out = []
+    for read in reads:
+        if read.data_date_basis != DATE_FROM_MANIFEST and read.spec.data_date_from:
+            table, expression = read.spec.data_date_from
+            value = con.execute(f"select cast({expression} as date) from {qualified(table)}").fetchone()[0]
+            if value is None:
+                raise RuntimeError(f"{table}: {expression} is NULL; cannot date source '{read.spec.name}'")
+            read = read.with_data_date(value.isoformat(), f"{expression} of {table}")
+        out.append(read)
+    return out
+
+
+def _row(read: SourceRead, used: Sequence[str]) -> list[Any]:
+    s = read.spec
+    files = [{"file": f.name, "sha256": f.sha256, "size": f.size, "origin": f.origin or None, "url": f.url or None} for f in read.files]
+    return [
+        s.name, s.title, s.publisher, s.licence, s.homepage, s.cadence, read.mode, read.synthetic,
+        read.data_date or None, read.data_date_basis or None, read.label, files,
+        read.read_at.astimezone(dt.timezone.utc).replace(tzinfo=None),  # UTC
+        list(used),
+    ]
+
+
+def build_sources(
+    con: duckdb.DuckDBPyConnection, reads: Sequence[SourceRead], used: Mapping[str, Sequence[str]]
+) -> dict[str, Any]:
+    """Write marts.sources from what the run read; return the asset-metadata summary."""
+    reads = with_data_dates(con, reads)
+    t = qualified(SOURCES_TABLE)
+    columns = ", ".join(f'"{c.name}" {c.type}' for c in C.SOURCES.columns)
+    con.execute(f"create or replace table {t} ({columns})")
+    con.executemany(
+        f"insert into {t} values ({', '.join('?' for _ in C.SOURCES.columns)})",
+        [_row(r, used.get(r.spec.name, ())) for r in sorted(reads, key=lambda r: r.spec.name)],
+    )
+    C.apply_comments(con, C.SOURCES)
+    return {
+        "sources": {r.spec.name: r.label for r in reads},
+        "synthetic": sorted(r.spec.name for r in reads if r.synthetic),
+        "files": sum(len(r.files) for r in reads),
+    }
+
+
+def facility_source(con: duckdb.DuckDBPyConnection) -> str:
+    """The SIRENE label of marts.sources (``NOT_RECORDED`` when that table was not built)."""
+    exists = con.execute(
+        "select count(*) from duckdb_tables() where schema_name = 'marts' and table_name = 'sources' "
+        "and database_name = current_database()"
+    ).fetchone()[0]
+    row = con.execute(f"select label from {SOURCES_TABLE} where source = ?", [FACILITY_SOURCE]).fetchone() if exists else None
+    return row[0] if row else NOT_RECORDED
+
+
+def stamp_facility_source(con: duckdb.DuckDBPyConnection, table: str) -> str:
+    """Append the ``facility_source`` column (last, as in the column specifications) to ``table``."""
+    label = facility_source(con)
+    literal = "'" + label.replace("'", "''") + "'"
+    con.execute(f"alter table {qualified(table)} add column facility_source varchar default {literal}")
+    return label
