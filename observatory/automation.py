@@ -12,8 +12,10 @@ Nothing here names a source: a raw asset made by ``observatory.sources.raw_asset
   separate runs, where an upstream check failure no longer blocks them);
 * the job runs on the cadence's cron (:data:`CADENCES`), Europe/Paris time.
 
-Schedules start STOPPED (``dagster dev`` on a laptop must not launch a national run on its own):
-switch them on once in the UI (Automation), the state is kept in ``DAGSTER_HOME``.
+Schedules start RUNNING, so that ``make ui`` (webserver + daemon) really refreshes the observatory
+on its cadence. In the default embedded mode a tick only rebuilds from the committed data; a run on
+the national SIRENE files happens only where ``OBSERVATORY_SIRENE_DIR`` or the official mode is set.
+A schedule can be switched off in the UI (Automation); that state is kept in ``DAGSTER_HOME``.
 """
 
 
@@ -136,12 +138,14 @@ def _schedule(job: Any, c: Cadence, pdef: dg.PartitionsDefinition | None) -> dg.
     if pdef is None:
         return dg.ScheduleDefinition(
             name=name, job=job, cron_schedule=c.cron, execution_timezone=TIMEZONE, description=description,
+            default_status=dg.DefaultScheduleStatus.RUNNING,
         )
 
     # A partitioned run needs a partition key: the latest year up to the tick's date.
     @dg.schedule(
         name=name, job=job, cron_schedule=c.cron, execution_timezone=TIMEZONE,
         description=description + " Partitioned assets: the latest year up to the tick's date.",
+        default_status=dg.DefaultScheduleStatus.RUNNING,
     )
     def _tick(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
         key = latest_year_key(pdef, context.scheduled_execution_time)

@@ -91,7 +91,7 @@ def test_schedules_exist_with_the_expected_crons():
     }
     for s in schedules.values():
         assert s.execution_timezone == "Europe/Paris"
-        assert s.default_status == dg.DefaultScheduleStatus.STOPPED
+        assert s.default_status == dg.DefaultScheduleStatus.RUNNING
 
 
 def test_refresh_jobs_run_sources_then_everything_downstream_to_publication():
