@@ -33,5 +33,22 @@ test: install
 ui: install
 	$(BIN)/dagster dev -h 127.0.0.1 -p $${PORT:-3000} -w workspace.yaml
 
+# Regenerate the embedded SYNTHETIC SIRENE sample (data/raw/sirene/embedded/) from the repository's
+# own embedded reference data: seeded, so the files come out byte-identical (about 30 s).
+sample: install
+	$(BIN)/python scripts/generate_sirene_sample.py
+
+# National-scale benchmark (docs/performance.md): generates the SIRENE-shaped inputs (about 4 GB of
+# Parquet at SCALE=1.0, in the git-ignored benchmarks/out/) if absent, then times every stage against
+# the pandas baseline and the scan floor. About an hour at SCALE=1.0; SCALE=0.1 for a quick look.
+SCALE  ?= 1.0
+REPEAT ?= 3
+bench: install
+	$(BIN)/python -m benchmarks.run --scale $(SCALE) --repeat $(REPEAT) --generate
+
+# The benchmark end to end at a tiny scale: correctness only (floor = pipeline = pandas = planted truth).
+bench-smoke: install
+	$(BIN)/python -m pytest tests/integration/test_bench_smoke.py -q
+
 clean:
 	rm -rf data/build
