@@ -40,11 +40,12 @@ sample: install
 
 # National-scale benchmark (docs/performance.md): generates the SIRENE-shaped inputs (about 4 GB of
 # Parquet at SCALE=1.0, in the git-ignored benchmarks/out/) if absent, then times every stage against
-# the pandas baseline and the scan floor. About an hour at SCALE=1.0; SCALE=0.1 for a quick look.
+# the pandas baseline and the scan floor. About 25 min at SCALE=1.0 (half of it generating the inputs
+# the first time); SCALE=0.1 for a quick look.
 SCALE  ?= 1.0
 REPEAT ?= 3
 bench: install
-	$(BIN)/python -m benchmarks.run --scale $(SCALE) --repeat $(REPEAT) --generate
+	$(BIN)/python -m benchmarks.run --scale $(SCALE) --repeat $(REPEAT) --generate --full-run
 
 # The benchmark end to end at a tiny scale: correctness only (floor = pipeline = pandas = planted truth).
 bench-smoke: install
