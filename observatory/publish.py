@@ -25,7 +25,7 @@ from typing import Sequence
 import dagster as dg
 import duckdb
 
-from observatory.resources import Warehouse, qualified, sha256_of
+from observatory.resources import Warehouse, qualified, sha256_of, sql_literal
 
 #: Build-database directory whose GeoParquet files are published under ``data/marts/geo/``.
 GEO_STAGING = "geo_publish"
@@ -121,17 +121,14 @@ def _copy_comments(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> No
         [schema, name],
     ).fetchone()
     if comment and comment[0]:
-        con.execute(f"comment on table {schema}.{name} is {_lit(comment[0])}")
+        con.execute(f"comment on table {schema}.{name} is {sql_literal(comment[0])}")
     for col, c in con.execute(
         "select column_name, comment from duckdb_columns() where database_name='build' and schema_name=? and table_name=?",
         [schema, name],
     ).fetchall():
         if c:
-            con.execute(f'comment on column {schema}.{name}."{col}" is {_lit(c)}')
+            con.execute(f'comment on column {schema}.{name}."{col}" is {sql_literal(c)}')
 
-
-def _lit(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def publication_asset(mart_keys: Sequence[dg.AssetKey]) -> dg.AssetsDefinition:

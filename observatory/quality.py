@@ -36,7 +36,7 @@ from typing import Any, Iterable, Sequence
 
 import dagster as dg
 
-from observatory.resources import Warehouse, qualified
+from observatory.resources import Warehouse, qualified, sql_literal
 
 #: Code formats shared by every suite.
 SIREN_RE = r"^[0-9]{9}$"
@@ -176,9 +176,6 @@ def _cols(names: Sequence[str]) -> str:
     return ", ".join(_col(n) for n in names)
 
 
-def _literal(value: str) -> str:
-    return "'" + str(value).replace("'", "''") + "'"
-
 
 def luhn_sql(expr: str) -> str:
     """SQL boolean: the digit string ``expr`` has a valid Luhn key (every second digit from the
@@ -223,7 +220,7 @@ def valid_siren(column: str, *, exceptions: Iterable[str] = ()) -> Sql:
     identifiers accepted as they are, each one documented by the caller)."""
     c = _col(column)
     allowed = list(exceptions)
-    unless = f" and {c} not in ({', '.join(map(_literal, allowed))})" if allowed else ""
+    unless = f" and {c} not in ({', '.join(map(sql_literal, allowed))})" if allowed else ""
     return Sql(
         f"{column} is a SIREN (9 digits, valid Luhn key)",
         f"select {c}, case when not regexp_full_match({c}, '[0-9]{{9}}') then 'not 9 digits' "

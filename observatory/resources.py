@@ -32,6 +32,11 @@ def qualified(table: str) -> str:
     return f"{layer}.{name}"
 
 
+def sql_literal(text: str) -> str:
+    """A SQL string literal, for the few statements that take no bound parameter (``comment on``)."""
+    return "'" + str(text).replace("'", "''") + "'"
+
+
 def sha256_of(path: Path, chunk: int = 1 << 20) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as fh:

@@ -7,7 +7,6 @@ reads are kept, and CSV becomes zstd Parquet.
 """
 
 import datetime as dt
-import hashlib
 import json
 import sys
 from pathlib import Path
@@ -15,6 +14,9 @@ from pathlib import Path
 import duckdb
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # runnable as a plain script, like the other scripts
+
+from observatory.resources import sha256_of  # noqa: E402
 
 # (source, embedded file, SQL over the shared file(s), origin, upstream url, licence)
 TABLES = [
@@ -87,10 +89,6 @@ DATA_DATES = {"insee_epci": "2019-01-01", "etalab_epci": "2026-01-01", "cog": "2
               "contours": "2024-01-01", "caf": "2022-12-31", "drees": "2023-12-31", "nomenclatures": "2021-05-01"}
 
 
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def main(shared: Path) -> None:
     con = duckdb.connect()
     manifests: dict[str, dict] = {}
@@ -100,7 +98,7 @@ def main(shared: Path) -> None:
         con.execute(f"copy ({sql.format(d=shared)}) to '{out}' (format parquet, compression zstd, compression_level 19)")
         m = manifests.setdefault(source, {"synthetic": False, "data_date": DATA_DATES[source], "built_by": "scripts/embed_reference.py",
                                           "built_at": dt.date.today().isoformat(), "files": {}})
-        m["files"][name] = {"sha256": sha256(out), "size": out.stat().st_size, "origin": origin, "url": url, "licence": licence}
+        m["files"][name] = {"sha256": sha256_of(out), "size": out.stat().st_size, "origin": origin, "url": url, "licence": licence}
         print(f"{out.relative_to(ROOT)}: {con.execute('select count(*) from read_parquet(?)', [str(out)]).fetchone()[0]} rows")
     for source, m in manifests.items():
         path = ROOT / "data" / "raw" / source / "embedded" / "manifest.json"
@@ -114,7 +112,7 @@ def main(shared: Path) -> None:
 def _update_manifest(source: str, name: str, out: Path, origin: str, url: str, licence: str) -> None:
     path = ROOT / "data" / "raw" / source / "embedded" / "manifest.json"
     m = json.loads(path.read_text()) if path.exists() else {"synthetic": False, "data_date": DATA_DATES[source], "files": {}}
-    m.setdefault("files", {})[name] = {"sha256": sha256(out), "size": out.stat().st_size, "origin": origin, "url": url, "licence": licence}
+    m.setdefault("files", {})[name] = {"sha256": sha256_of(out), "size": out.stat().st_size, "origin": origin, "url": url, "licence": licence}
     path.write_text(json.dumps(m, indent=2, ensure_ascii=False) + "\n")
 
 
@@ -126,7 +124,6 @@ def embed_etalab_rattachement(npm_dir: Path) -> None:
     The shared flattened CSV dropped ``chefLieu`` and ``anciensCodes``, which the 2024->2025 and
     2025->2026 passage needs (2024's chefLieu tells which communes déléguées were restored in 2025).
     """
-    sys.path.insert(0, str(ROOT))
     import polars as pl
 
     from assets.etalab_epci.parse import read_communes_json

@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import hashlib
 import json
 import sys
 import time
@@ -63,6 +62,7 @@ from assets.sirene.schema import (  # noqa: E402
     UNITE_LEGALE_HISTORIQUE_FILE,
     write_stock_parquet,
 )
+from observatory.resources import sha256_of  # noqa: E402
 
 D = dt.date
 RAW = REPO / "data" / "raw"
@@ -1104,12 +1104,6 @@ class Generator:
 # ---------------------------------------------------------------------------------------------
 # Output
 # ---------------------------------------------------------------------------------------------
-
-
-def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    h.update(path.read_bytes())
-    return h.hexdigest()
 
 
 def calibration(gen: Generator) -> dict:

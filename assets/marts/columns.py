@@ -12,7 +12,7 @@ from typing import Iterable
 
 import duckdb
 
-from observatory.resources import qualified
+from observatory.resources import qualified, sql_literal
 from observatory.sources import MODES
 
 
@@ -368,9 +368,6 @@ SPECS: dict[str, TableSpec] = {
 }
 
 
-def _lit(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
 
 def apply_comments(con: duckdb.DuckDBPyConnection, spec: TableSpec) -> None:
     """Write the table and column comments; fail if the table's columns differ from the spec."""
@@ -378,9 +375,9 @@ def apply_comments(con: duckdb.DuckDBPyConnection, spec: TableSpec) -> None:
     actual = [r[0] for r in con.execute(f"describe {t}").fetchall()]
     if actual != spec.names:
         raise RuntimeError(f"{t}: columns {actual} differ from the specification {spec.names} (assets/marts/columns.py)")
-    con.execute(f"comment on table {t} is {_lit(spec.description)}")
+    con.execute(f"comment on table {t} is {sql_literal(spec.description)}")
     for c in spec.columns:
-        con.execute(f'comment on column {t}."{c.name}" is {_lit(c.comment())}')
+        con.execute(f'comment on column {t}."{c.name}" is {sql_literal(c.comment())}')
 
 
 def select_list(spec: TableSpec) -> str:

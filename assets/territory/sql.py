@@ -4,6 +4,8 @@ from pathlib import Path
 
 import polars as pl
 
+from observatory.resources import sql_literal
+
 HERE = Path(__file__).resolve().parent
 
 
@@ -79,12 +81,9 @@ COMMENTS = {
 }
 
 
-def _lit(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
 
 def comment(con, table: str) -> None:
     text, columns = COMMENTS[table]
-    con.execute(f"comment on table {table} is {_lit(text)}")
+    con.execute(f"comment on table {table} is {sql_literal(text)}")
     for col, c in columns.items():
-        con.execute(f'comment on column {table}."{col}" is {_lit(c)}')
+        con.execute(f'comment on column {table}."{col}" is {sql_literal(c)}')
