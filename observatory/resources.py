@@ -7,6 +7,7 @@ silently become an asset input.
 
 
 import contextlib
+import fcntl
 import datetime as dt
 import hashlib
 import json
@@ -60,6 +61,19 @@ def run_sql_script(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, A
         con.execute(statement.query, {k: params[k] for k in wanted})
 
 
+@contextlib.contextmanager
+def _exclusive_lock(path: Path) -> Iterator[None]:
+    """Wait for, then hold, an OS lock on ``path``. The ``duckdb`` pool serializes writers within a
+    Dagster instance, but its slot claims on the default SQLite storage can race between two
+    processes (a CLI run beside the UI): this lock is what DuckDB's one-writer rule relies on."""
+    with open(path, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
 class Warehouse(dg.ConfigurableResource):
     """The private build database (DuckDB). Assets write here; ``publish`` copies the marts out.
 
@@ -76,6 +90,13 @@ class Warehouse(dg.ConfigurableResource):
     @contextlib.contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.ExitStack() as stack:
+            if not read_only:
+                stack.enter_context(_exclusive_lock(Path(self.path + ".lock")))
+            yield stack.enter_context(self._open(read_only))
+
+    @contextlib.contextmanager
+    def _open(self, read_only: bool) -> Iterator[duckdb.DuckDBPyConnection]:
         con = duckdb.connect(self.path, read_only=read_only)
         try:
             con.execute(f"set memory_limit='{self.memory_limit}'")
