@@ -164,7 +164,9 @@ def replace_years(
     ``query`` must return only rows of those years in ``column`` (a year may get no row: its old
     rows are deleted); it may bind ``$params``. The table is created from the first write. Other
     years are untouched; if anything fails (a row of another year, a column that does not match
-    the table), the transaction is rolled back and the table is as before. Returns the rows
+    the table), the transaction is rolled back and the table is as before. When the query's columns
+    differ from the table's (a new version renamed some) and the run rebuilds every year the table
+    holds, the table is recreated with the new columns; with other years left, it is an error. Returns the rows
     written per year. A DataFrame is written by registering it first:
     ``con.register("new_rows", df)`` then ``query="select * from new_rows"``.
     """
@@ -203,7 +205,19 @@ def replace_years(
         else:
             current = [r[0] for r in con.execute(f"describe {t}").fetchall()]
             if sorted(current) != sorted(cols):
-                raise ValueError(f"{label}: columns {sorted(cols)} do not match the table's {sorted(current)}")
+                kept = [r[0] for r in con.execute(
+                    f'select distinct "{column}" from {t} where not list_contains(?, "{column}") order by 1', [years]
+                ).fetchall()]
+                if kept:  # rows of other years would be left with the old columns
+                    raise ValueError(
+                        f"{label}: columns {sorted(cols)} do not match the table's {sorted(current)} (a new version changed "
+                        f"them, see the README's Changelog), and the table also holds years {kept} this run does not "
+                        "rebuild: rebuild every year (a full run, or a backfill of the whole range) or drop the build "
+                        "database (make clean)"
+                    )
+                # a new version changed the columns and this run rebuilds every year the table holds: new table
+                con.execute(f"drop table {t}")
+                con.execute(f"create table {t} as select * from {staged} limit 0")
         con.execute(f'delete from {t} where list_contains(?, "{column}")', [years])
         con.execute(f"insert into {t} by name select * from {staged}")
         per_year = dict(con.execute(f'select "{column}", count(*) from {staged} group by 1').fetchall())

@@ -149,9 +149,19 @@ def test_replace_year_refuses_rows_of_another_year_and_leaves_the_table(con):
 
 def test_replace_year_rolls_back_when_the_columns_do_not_match(con):
     write(con, 2016, [("01001", "200000001")])
-    with pytest.raises(ValueError, match="do not match the table"):
+    write(con, 2017, [("01001", "200000001")])
+    with pytest.raises(ValueError, match=r"do not match the table.*also holds years \[2017\] this run does not rebuild"):
         replace_year(con, "stg.membership", 2016, "select 2016 as annee, '01001' as code_commune")
-    assert rows(con) == [(2016, "01001", "200000001")]  # the delete of 2016 was rolled back
+    # the delete of 2016 was rolled back
+    assert rows(con) == [(2016, "01001", "200000001"), (2017, "01001", "200000001")]
+
+
+def test_replace_years_recreates_the_table_when_a_new_version_renames_columns_and_every_year_is_rebuilt(con):
+    write_range(con, [2016, 2017], [(2016, "01001", "200000001"), (2017, "01001", "200000001")])
+    assert replace_years(con, "stg.membership", [2016, 2017],
+                         "select 2016 as annee, '01001' as code_commune, '200000001' as epci_siren_renamed") == {2016: 1, 2017: 0}
+    assert con.execute("select * from stg.membership").fetchall() == [(2016, "01001", "200000001")]
+    assert [r[0] for r in con.execute("describe stg.membership").fetchall()] == ["annee", "code_commune", "epci_siren_renamed"]
 
 
 def test_replace_year_rolls_back_when_the_query_fails(con):
