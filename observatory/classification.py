@@ -270,7 +270,7 @@ def classify_operators(df: pl.DataFrame, rules: Rules | None = None) -> pl.DataF
 # --- historised classification -------------------------------------------------------------
 
 #: Columns of ``stg.sirene_unite_legale_periodes`` the historised classification reads.
-PERIOD_COLUMNS = ("siren", "date_debut", "categorie_juridique", "economie_sociale_solidaire", "denomination")
+PERIOD_COLUMNS = ("siren", "date_debut", "categorie_juridique", "ess_flag", "denomination")
 
 
 def periods_in_force(periods: pl.DataFrame, sirens: Sequence[str], years: Sequence[int]) -> pl.DataFrame:
@@ -320,7 +320,7 @@ def classify_operator_years(
     """Classify each legal unit as it was on 1 January of each year, from its history.
 
     ``periods``: ``stg.sirene_unite_legale_periodes`` columns (siren, date_debut, categorie_juridique,
-    economie_sociale_solidaire, denomination). ``sirens``: units to classify (default: those with
+    ess_flag, denomination). ``sirens``: units to classify (default: those with
     periods; a siren without any period is kept: ``indetermine`` / ``unite_legale_absente``).
     ``associations``: optional (siren, identifiant_association) from the stock (not historised).
     """
@@ -335,7 +335,7 @@ def classify_operator_years(
     sirene_named = chosen.select(
         "siren", "annee", "periode_date_debut", "periode_en_vigueur",
         pl.col("categorie_juridique").alias("categorieJuridiqueUniteLegale"),
-        pl.col("economie_sociale_solidaire").alias("economieSocialeSolidaireUniteLegale"),
+        pl.col("ess_flag").alias("economieSocialeSolidaireUniteLegale"),
         pl.col("denomination").alias("denominationUniteLegale"),
         pl.col("identifiant_association").alias("identifiantAssociationUniteLegale"),
     )

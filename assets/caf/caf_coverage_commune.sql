@@ -20,7 +20,7 @@ with units as (
         case
             when c.taux_global > 0 and p.places_total is not null then 'places_total / taux_global'
             when c.taux_eaje > 0 and p.places_eaje is not null then 'places_eaje / taux_eaje'
-        end as enfants_methode
+        end as enfants_method
     from caf_coverage_src c
     left join caf_places_src p using (caf_annee, code_commune_publie)
 ),
@@ -28,12 +28,12 @@ agg as (
     select
         cast(caf_annee as integer) as caf_annee,
         code_commune,
-        cast(count(*) as integer) as n_unites_publiees,
+        cast(count(*) as integer) as n_units_published,
         count(enfants) = count(*) as all_derived,
         min(case when code_commune = code_commune_publie then nom_commune
                  else regexp_replace(nom_commune, '\s+[0-9]+\s*(ER|E|EME)?\s+ARRONDISSEMENT$', '', 'i') end) as nom_commune,
         sum(enfants) as enfants,
-        min(enfants_methode) as enfants_methode,
+        min(enfants_method) as enfants_method,
         sum(places_psu) as places_psu, sum(places_hors_psu) as places_hors_psu, sum(places_eaje) as places_eaje,
         sum(places_prescolarisation) as places_prescolarisation, sum(places_assistante_maternelle) as places_assistante_maternelle,
         sum(places_garde_domicile) as places_garde_domicile, sum(places_accueil_individuel) as places_accueil_individuel,
@@ -50,17 +50,17 @@ select
     caf_annee,
     code_commune,
     nom_commune,
-    case when n_unites_publiees = 1 then taux_psu when all_derived then round(100 * places_psu / enfants, 1) end as taux_psu,
-    case when n_unites_publiees = 1 then taux_hors_psu when all_derived then round(100 * places_hors_psu / enfants, 1) end as taux_hors_psu,
-    case when n_unites_publiees = 1 then taux_eaje when all_derived then round(100 * places_eaje / enfants, 1) end as taux_eaje,
-    case when n_unites_publiees = 1 then taux_prescolarisation when all_derived then round(100 * places_prescolarisation / enfants, 1) end as taux_prescolarisation,
-    case when n_unites_publiees = 1 then taux_assistante_maternelle when all_derived then round(100 * places_assistante_maternelle / enfants, 1) end as taux_assistante_maternelle,
-    case when n_unites_publiees = 1 then taux_garde_domicile when all_derived then round(100 * places_garde_domicile / enfants, 1) end as taux_garde_domicile,
-    case when n_unites_publiees = 1 then taux_accueil_individuel when all_derived then round(100 * places_accueil_individuel / enfants, 1) end as taux_accueil_individuel,
-    case when n_unites_publiees = 1 then taux_global when all_derived then round(100 * places_total / enfants, 1) end as taux_global,
+    case when n_units_published = 1 then taux_psu when all_derived then round(100 * places_psu / enfants, 1) end as taux_psu,
+    case when n_units_published = 1 then taux_hors_psu when all_derived then round(100 * places_hors_psu / enfants, 1) end as taux_hors_psu,
+    case when n_units_published = 1 then taux_eaje when all_derived then round(100 * places_eaje / enfants, 1) end as taux_eaje,
+    case when n_units_published = 1 then taux_prescolarisation when all_derived then round(100 * places_prescolarisation / enfants, 1) end as taux_prescolarisation,
+    case when n_units_published = 1 then taux_assistante_maternelle when all_derived then round(100 * places_assistante_maternelle / enfants, 1) end as taux_assistante_maternelle,
+    case when n_units_published = 1 then taux_garde_domicile when all_derived then round(100 * places_garde_domicile / enfants, 1) end as taux_garde_domicile,
+    case when n_units_published = 1 then taux_accueil_individuel when all_derived then round(100 * places_accueil_individuel / enfants, 1) end as taux_accueil_individuel,
+    case when n_units_published = 1 then taux_global when all_derived then round(100 * places_total / enfants, 1) end as taux_global,
     case when all_derived then enfants end as enfants_moins_3_ans,
-    case when all_derived then enfants_methode end as enfants_methode,
-    n_unites_publiees > 1 as taux_recalcule,
-    n_unites_publiees,
+    case when all_derived then enfants_method end as enfants_method,
+    n_units_published > 1 as taux_recalcule,
+    n_units_published,
     source
 from agg

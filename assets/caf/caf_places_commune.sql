@@ -17,7 +17,7 @@ select
     sum(places_garde_domicile) as places_garde_domicile,
     sum(places_accueil_individuel) as places_accueil_individuel,
     sum(places_total) as places_total,
-    cast(count(*) as integer) as n_unites_publiees,
+    cast(count(*) as integer) as n_units_published,
     min(source) as source
 from caf_places_src
 group by caf_annee, code_commune

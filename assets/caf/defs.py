@@ -125,7 +125,7 @@ _RATE_COLS = [
 
 PLACES_SUITE = [
     Columns({"caf_annee": "INTEGER", "code_commune": "VARCHAR", "nom_commune": "VARCHAR", "epci_siren_caf": "VARCHAR",
-             "code_departement_caf": "VARCHAR", **{c: "DOUBLE" for c in _PLACES_COLS}, "n_unites_publiees": "INTEGER",
+             "code_departement_caf": "VARCHAR", **{c: "DOUBLE" for c in _PLACES_COLS}, "n_units_published": "INTEGER",
              "source": "VARCHAR"}),
     RowCount(min_value=1),
     Unique("caf_annee", "code_commune"),
@@ -144,8 +144,8 @@ PLACES_SUITE = [
 
 COVERAGE_SUITE = [
     Columns({"caf_annee": "INTEGER", "code_commune": "VARCHAR", "nom_commune": "VARCHAR", **{c: "DOUBLE" for c in _RATE_COLS},
-             "enfants_moins_3_ans": "DOUBLE", "enfants_methode": "VARCHAR", "taux_recalcule": "BOOLEAN",
-             "n_unites_publiees": "INTEGER", "source": "VARCHAR"}),
+             "enfants_moins_3_ans": "DOUBLE", "enfants_method": "VARCHAR", "taux_recalcule": "BOOLEAN",
+             "n_units_published": "INTEGER", "source": "VARCHAR"}),
     RowCount(min_value=1),
     Unique("caf_annee", "code_commune"),
     Matches("code_commune", COMMUNE_RE),

@@ -85,7 +85,7 @@ def build_facility_territory_years(con: duckdb.DuckDBPyConnection, merger_year: 
         for col in ("unjoined_reason", "unjoined_reason_2017", "unjoined_reason_latest")
     }
     caf_places = _one(con, "select sum(places_eaje) from stg.caf_places_commune where caf_annee + 1 in (select distinct annee from int.facility_years)")
-    allocated = _one(con, f"select sum(places_estimees) from {t}")
+    allocated = _one(con, f"select sum(places) from {t}")
     return {
         "rows": total,
         "first_geography_year": first,

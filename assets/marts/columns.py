@@ -46,7 +46,7 @@ class TableSpec:
 #: Sectors and fine operator classes of ``int.operator_years`` (SIRENE classification contract).
 SECTORS = ("public", "ess", "lucratif", "autre_prive", "indetermine")
 OPERATOR_CLASSES = (
-    "public_commune", "public_intercommunal", "public_ccas", "public_hospital", "public_other",
+    "public_commune", "public_intercommunal", "public_ccas", "public_hopital", "public_autre",
     "ess_association", "ess_cooperative", "ess_mutuelle", "ess_fondation", "ess_societe_commerciale",
     "lucratif", "prive_non_lucratif_hors_ess", "indetermine",
 )
@@ -55,7 +55,7 @@ LEVELS = ("epci", "departement", "region", "france")
 PLACES_METHODS = ("observed", "estimated", "none")
 UNJOINED_REASONS = (
     "no_year_geography",          # facility year before the first year of the territorial reference (2015)
-    "commune_unknown",            # SIRENE gave no usable commune code (see int.facility_years.code_commune_methode)
+    "commune_unknown",            # SIRENE gave no usable commune code (see int.facility_years.code_commune_method)
     "code_not_in_passage_table",  # the code is not in int.commune_code_map for the target year
     "commune_not_in_cog",         # the code is not a commune of that year's COG (stg.communes)
     "commune_not_in_membership",  # the commune is missing from that year's EPCI composition
@@ -107,8 +107,8 @@ FACILITY_TERRITORY_YEARS = TableSpec(
         Col("code_departement_latest", "VARCHAR", "Département in the latest geography"),
         Col("code_region_latest", "VARCHAR", "Région in the latest geography"),
         Col("unjoined_reason_latest", "VARCHAR", "Why epci_siren_latest is NULL (same values as unjoined_reason)"),
-        Col("places_estimees", "DOUBLE", "Estimated places: CAF EAJE places of the commune in December of annee - 1 shared among the commune's in-scope facilities on 1 January of annee (a micro-crèche gets at most its legal maximum, 10 places, 12 from 2022; the others share the rest equally); NULL when the CAF does not publish the commune", "places"),
-        Col("places_method", "VARCHAR", "How places_estimees was obtained: observed, estimated or none"),
+        Col("places", "DOUBLE", "Estimated places: CAF EAJE places of the commune in December of annee - 1 shared among the commune's in-scope facilities on 1 January of annee (a micro-crèche gets at most its legal maximum, 10 places, 12 from 2022; the others share the rest equally); NULL when the CAF does not publish the commune", "places"),
+        Col("places_method", "VARCHAR", "How places was obtained: observed, estimated or none"),
     ),
 )
 
@@ -186,8 +186,8 @@ MERGER_EFFECT = TableSpec(
     ("cohort", "outcome", "estimand", "estimator", "annee"),
     (
         _COHORT,
-        Col("outcome", "VARCHAR", "associations_actives (in-scope EAJE run by associations), part_ess (ESS share of facilities) or places_associations (estimated places of associative EAJE)"),
-        Col("estimand", "VARCHAR", "ecart_relatif_pct: treated vs control change of the group totals since base_year, in %; ecart_par_epci: difference of mean changes per EPCI, in outcome units; ecart_points: difference of mean changes of the share, in percentage points"),
+        Col("outcome", "VARCHAR", "n_associations (in-scope EAJE run by associations), share_ess (ESS share of facilities) or places_associations (estimated places of associative EAJE)"),
+        Col("estimand", "VARCHAR", "ecart_relatif_pct: treated vs control change of the group totals since base_year, in %; ecart_par_epci: difference of mean changes per EPCI, in outcome units; ecart_share: difference of mean changes of the share, on the 0-1 scale (0.01 = one percentage point)"),
         Col("estimator", "VARCHAR", "event_study (one row per year), did (mean of post-merger years' effects), pre_trend (mean of pre-merger years' effects except base_year: a placebo that should cover 0)"),
         Col("annee", "INTEGER", "Year of the event-study coefficient; for did and pre_trend the last year of the averaged period", "year"),
         Col("event_time", "INTEGER", "annee - cohort (event_study); NULL for did and pre_trend", "years"),
@@ -225,12 +225,12 @@ MERGER_EFFECT_EPCI = TableSpec(
         Col("n_predecessors", "INTEGER", "EPCIs of the previous year whose communes it contains", "EPCIs"),
         Col("base_year", "INTEGER", "Reference year (cohort - 1)", "year"),
         _Y,
-        Col("associations_actives", "BIGINT", "In-scope EAJE run by associations (operator_class ess_association) on 1 January", "establishments"),
+        Col("n_associations", "BIGINT", "In-scope EAJE run by associations (operator_class ess_association) on 1 January", "establishments"),
         Col("n_facilities", "BIGINT", "All in-scope EAJE on 1 January", "establishments"),
         Col("n_ess", "BIGINT", "In-scope EAJE run by ESS operators", "establishments"),
-        Col("part_ess", "DOUBLE", "n_ess / n_facilities; NULL without facility", "share (0-1)"),
+        Col("share_ess", "DOUBLE", "n_ess / n_facilities; NULL without facility", "share (0-1)"),
         Col("places_associations", "DOUBLE", "Estimated places of associative EAJE (NULL where no place is known)", "places"),
-        Col("index_associations", "DOUBLE", "associations_actives / associations_actives in base_year x 100; NULL when the base is 0", "index (base_year = 100)"),
+        Col("index_associations", "DOUBLE", "n_associations / n_associations in base_year x 100; NULL when the base is 0", "index (base_year = 100)"),
         FACILITY_SOURCE,
     ),
 )
@@ -285,7 +285,7 @@ FACILITIES = TableSpec(
         Col("code_departement", "VARCHAR", "Département"),
         Col("code_region", "VARCHAR", "Région"),
         Col("unjoined_reason", "VARCHAR", "Why the EPCI is NULL, if it is"),
-        Col("places_estimees", "DOUBLE", "Estimated places (see int.facility_territory_years); NULL when unknown", "places"),
+        Col("places", "DOUBLE", "Estimated places (see int.facility_territory_years); NULL when unknown", "places"),
         Col("places_method", "VARCHAR", "observed, estimated or none"),
         FACILITY_SOURCE,
     ),
@@ -306,7 +306,7 @@ EPCI_INDICATORS = TableSpec(
         Col("share_ess", "DOUBLE", "Share run by ESS operators", "share (0-1)"),
         Col("share_lucratif", "DOUBLE", "Share run by for-profit operators", "share (0-1)"),
         Col("share_autre", "DOUBLE", "Share run by other private or undetermined operators", "share (0-1)"),
-        Col("associations_actives", "BIGINT", "In-scope EAJE run by associations", "establishments"),
+        Col("n_associations", "BIGINT", "In-scope EAJE run by associations", "establishments"),
         Col("n_facilities_2015", "BIGINT", "In-scope EAJE on 1 January 2015, same perimeter", "establishments"),
         Col("share_lucratif_2015", "DOUBLE", "Share run by for-profit operators on 1 January 2015, same perimeter", "share (0-1)"),
         Col("change_share_lucratif_since_2015", "DOUBLE", "share_lucratif - share_lucratif_2015", "share points (0-1 scale)"),

@@ -23,7 +23,7 @@ sector as (
     group by 1
 ),
 assoc as (
-    select territory_code as epci_siren, n_facilities as associations_actives
+    select territory_code as epci_siren, n_facilities as n_associations
     from ms
     where breakdown = 'operator_class' and category = 'ess_association' and annee = (select annee from last_year)
 ),
@@ -74,7 +74,7 @@ select
     s.share_ess,
     s.share_lucratif,
     s.share_autre,
-    cast(a.associations_actives as bigint) as associations_actives,
+    cast(a.n_associations as bigint) as n_associations,
     cast(l.n_facilities_2015 as bigint) as n_facilities_2015,
     l.share_lucratif_2015,
     s.share_lucratif - l.share_lucratif_2015 as change_share_lucratif_since_2015,

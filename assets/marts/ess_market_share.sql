@@ -6,12 +6,12 @@
 -- territory without any facility has NULL shares (undefined, not zero).
 create or replace temp table _ms_facts as
 with placed as (
-    select 'year' as geography, annee as geography_year, annee, sector, operator_class, places_estimees,
+    select 'year' as geography, annee as geography_year, annee, sector, operator_class, places,
            epci_siren, code_departement, code_region
     from int.facility_territory_years
     where code_departement is not null and annee between $first_geo_year and $latest_year
     union all
-    select 'latest', latest_year, annee, sector, operator_class, places_estimees,
+    select 'latest', latest_year, annee, sector, operator_class, places,
            epci_siren_latest, code_departement_latest, code_region_latest
     from int.facility_territory_years
     where code_departement_latest is not null
@@ -22,9 +22,9 @@ levels as (
     union all select *, 'region', code_region from placed
     union all select *, 'france', 'FR' from placed
 )
-select geography, geography_year, annee, territory_level, territory_code, 'sector' as breakdown, sector as category, places_estimees from levels
+select geography, geography_year, annee, territory_level, territory_code, 'sector' as breakdown, sector as category, places from levels
 union all
-select geography, geography_year, annee, territory_level, territory_code, 'operator_class', operator_class, places_estimees from levels;
+select geography, geography_year, annee, territory_level, territory_code, 'operator_class', operator_class, places from levels;
 
 create or replace temp table _ms_territories as
 with names_dep as (
@@ -59,7 +59,7 @@ select distinct 'latest', $latest_year, annee from int.facility_territory_years;
 create or replace table marts.ess_market_share as
 with counts as (
     select geography, geography_year, annee, territory_level, territory_code, breakdown, category,
-           count(*) as n_facilities, sum(places_estimees) as places, count(places_estimees) as n_with_places
+           count(*) as n_facilities, sum(places) as places, count(places) as n_with_places
     from _ms_facts group by all
 ),
 grid as (

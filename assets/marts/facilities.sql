@@ -25,7 +25,7 @@ select
     f.code_departement,
     f.code_region,
     f.unjoined_reason,
-    f.places_estimees,
+    f.places,
     f.places_method
 from int.facility_territory_years f
 join latest l on l.annee = f.annee

@@ -53,7 +53,7 @@ alloc as (
 )
 select f.siret, f.annee,
        case when f.type_structure = 'micro_creche' then a.per_micro
-            else (a.places_eaje - a.n_micro * a.per_micro) / (a.n_all - a.n_micro) end as places_estimees
+            else (a.places_eaje - a.n_micro * a.per_micro) / (a.n_all - a.n_micro) end as places
 from int.facility_years f
 join alloc a using (annee, code_commune);
 
@@ -84,8 +84,8 @@ select
     pl.code_departement_p as code_departement_latest,
     pl.code_region_p as code_region_latest,
     pl.reason_p as unjoined_reason_latest,
-    cast(pc.places_estimees as double) as places_estimees,
-    case when pc.places_estimees is null then 'none' else 'estimated' end as places_method
+    cast(pc.places as double) as places,
+    case when pc.places is null then 'none' else 'estimated' end as places_method
 from int.facility_years f
 left join int.operator_years o on o.siren = f.siren and o.annee = f.annee
 left join _fty_year y on y.siret = f.siret and y.annee = f.annee

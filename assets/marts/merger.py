@@ -30,9 +30,9 @@ N_BOOT = 999
 
 #: (outcome, estimand label, did estimand)
 OUTCOMES = (
-    ("associations_actives", "ecart_relatif_pct", "ratio_of_totals"),
-    ("associations_actives", "ecart_par_epci", "mean_difference"),
-    ("part_ess", "ecart_points", "mean_difference"),
+    ("n_associations", "ecart_relatif_pct", "ratio_of_totals"),
+    ("n_associations", "ecart_par_epci", "mean_difference"),
+    ("share_ess", "ecart_share", "mean_difference"),
     ("places_associations", "ecart_relatif_pct", "ratio_of_totals"),
 )
 
@@ -59,10 +59,10 @@ def cohorts(con: duckdb.DuckDBPyConnection, first_geo_year: int, latest_year: in
 
 
 def _outcome_values(panel: pl.DataFrame, outcome: str) -> pl.DataFrame:
-    if outcome == "associations_actives":
-        v = pl.col("associations_actives").cast(pl.Float64)
-    elif outcome == "part_ess":  # in percent, so that effects read in percentage points
-        v = pl.when(pl.col("n_facilities") > 0).then(100.0 * pl.col("n_ess") / pl.col("n_facilities")).otherwise(None)
+    if outcome == "n_associations":
+        v = pl.col("n_associations").cast(pl.Float64)
+    elif outcome == "share_ess":  # a 0-1 share like every share of the marts: 0.01 = one percentage point
+        v = pl.when(pl.col("n_facilities") > 0).then(pl.col("n_ess") / pl.col("n_facilities")).otherwise(None)
     elif outcome == "places_associations":
         v = pl.when(pl.col("n_with_places") > 0).then(pl.col("places_associations_raw").fill_null(0.0)).otherwise(None)
     else:
@@ -143,8 +143,8 @@ def build_merger_effect(
     run_sql_script(con, _sql("placed_in"))
     con.execute(
         "create or replace temp table _mg_epci (cohort integer, epci_siren varchar, epci_nom varchar, groupe varchar, "
-        "exclusion_reason varchar, n_predecessors integer, base_year integer, annee integer, associations_actives bigint, "
-        "n_facilities bigint, n_ess bigint, part_ess double, places_associations double, index_associations double)"
+        "exclusion_reason varchar, n_predecessors integer, base_year integer, annee integer, n_associations bigint, "
+        "n_facilities bigint, n_ess bigint, share_ess double, places_associations double, index_associations double)"
     )
     results: list[dict] = []
     summary: dict[str, Any] = {}
@@ -164,10 +164,10 @@ def build_merger_effect(
             """
             insert into _mg_epci
             select $cohort, g.epci_siren, g.epci_nom, g.groupe, g.exclusion_reason, g.n_predecessors, $cohort - 1, p.annee,
-                   p.associations_actives, p.n_facilities, p.n_ess,
+                   p.n_associations, p.n_facilities, p.n_ess,
                    case when p.n_facilities > 0 then p.n_ess / p.n_facilities end,
                    case when p.n_with_places > 0 then coalesce(p.places_associations_raw, 0) end,
-                   case when b.associations_actives > 0 then 100.0 * p.associations_actives / b.associations_actives end
+                   case when b.n_associations > 0 then 100.0 * p.n_associations / b.n_associations end
             from _mg_panel p
             join _mg_groups g using (epci_siren)
             left join _mg_panel b on b.epci_siren = p.epci_siren and b.annee = $cohort - 1
@@ -202,7 +202,7 @@ def build_merger_effect(
         C.apply_comments(con, spec)
     headline = con.execute(
         "select estimate, ci_low, ci_high, n_treated, n_control, status from marts.merger_effect where cohort = 2017 "
-        "and outcome = 'associations_actives' and estimand = 'ecart_relatif_pct' and estimator = 'did'"
+        "and outcome = 'n_associations' and estimand = 'ecart_relatif_pct' and estimator = 'did'"
     ).fetchone()
     return {
         "cohorts": summary,

@@ -41,7 +41,7 @@ FACILITY_TERRITORY_YEARS = [
         "select siret, annee from {table} where (epci_siren is null) = (unjoined_reason is null) "
         "or (epci_siren_2017 is null) = (unjoined_reason_2017 is null) or (epci_siren_latest is null) = (unjoined_reason_latest is null)"),
     Sql("places known exactly when places_method is not 'none'",
-        "select siret, annee from {table} where (places_estimees is null) <> (places_method = 'none')"),
+        "select siret, annee from {table} where (places is null) <> (places_method = 'none')"),
 ]
 
 _LEVEL_FORMATS = (
@@ -128,8 +128,8 @@ MERGER_EFFECT = [
     FACILITY_SOURCE_RULE,
     RowCount(min_value=1),
     Unique(*C.MERGER_EFFECT.key),
-    InSet("outcome", ("associations_actives", "part_ess", "places_associations")),
-    InSet("estimand", ("ecart_relatif_pct", "ecart_par_epci", "ecart_points")),
+    InSet("outcome", ("n_associations", "share_ess", "places_associations")),
+    InSet("estimand", ("ecart_relatif_pct", "ecart_par_epci", "ecart_share")),
     InSet("estimator", ("event_study", "did", "pre_trend")),
     InSet("status", ("estimated", "reference", "not_estimable")),
     Sql("the 2017 cohort is reported", "select 1 where not exists (select 1 from {table} where cohort = 2017)"),
@@ -147,7 +147,7 @@ MERGER_EFFECT_EPCI = [
     Unique("cohort", "epci_siren", "annee"),
     Matches("epci_siren", EPCI_RE),
     InSet("groupe", ("traite", "controle", "exclu")),
-    Between("part_ess", 0, 1),
+    Between("share_ess", 0, 1),
     Sql("an exclusion reason exactly for excluded EPCIs",
         "select cohort, epci_siren from {table} where (groupe = 'exclu') <> (exclusion_reason is not null)"),
     Sql("balanced panel: every EPCI of a cohort has every year",
@@ -156,7 +156,7 @@ MERGER_EFFECT_EPCI = [
         "group by t.cohort, t.epci_siren, n.years having count(*) <> n.years"),
     Sql("treated and control counts agree with marts.merger_effect",
         "with m as (select distinct cohort, n_treated, n_control from marts.merger_effect "
-        "  where outcome = 'associations_actives' and status <> 'not_estimable' or (status = 'not_estimable' and n_treated > 0 and outcome = 'associations_actives')), "
+        "  where outcome = 'n_associations' and status <> 'not_estimable' or (status = 'not_estimable' and n_treated > 0 and outcome = 'n_associations')), "
         "e as (select cohort, count(distinct epci_siren) filter (where groupe = 'traite') as t, "
         "  count(distinct epci_siren) filter (where groupe = 'controle') as c from {table} group by 1) "
         "select * from m join e using (cohort) where m.n_treated <> e.t or m.n_control <> e.c"),

@@ -58,7 +58,7 @@ UNITE_LEGALE_PERIODES = [
     q.NotNull("siren"),
     q.valid_siren("siren"),
     q.Matches("categorie_juridique", r"^[0-9]{4}$"),
-    q.InSet("economie_sociale_solidaire", ("O", "N")),
+    q.InSet("ess_flag", ("O", "N")),
     q.InSet("etat_administratif", ("A", "C")),
 ]
 
@@ -68,7 +68,7 @@ UNITES_LEGALES = [
     q.NotNull("siren"),
     q.valid_siren("siren"),
     q.Matches("categorie_juridique", r"^[0-9]{4}$"),
-    q.InSet("economie_sociale_solidaire", ("O", "N")),
+    q.InSet("ess_flag", ("O", "N")),
     q.InSet("etat_administratif", ("A", "C")),
 ]
 
@@ -113,7 +113,7 @@ def _facility_common(first_year: int, last_year: int) -> list[q.Spec]:
         q.NotNull("siret"),
         q.NotNull("siren"),
         q.NotNull("annee"),
-        q.NotNull("code_commune_methode"),
+        q.NotNull("code_commune_method"),
         q.valid_siret("siret"),
         q.siret_of_siren("siret", "siren"),
         q.Between("annee", first_year, last_year),
@@ -122,8 +122,8 @@ def _facility_common(first_year: int, last_year: int) -> list[q.Spec]:
         q.InSet("type_structure", TYPES_STRUCTURE),
         q.Sql(
             "a facility-year without a year-geography commune says why",
-            "select siret, annee, code_commune_releve, code_commune_methode from {table} where code_commune is null "
-            "and code_commune_methode not in ('commune_non_renseignee', 'absent_du_referentiel')",
+            "select siret, annee, code_commune_releve, code_commune_method from {table} where code_commune is null "
+            "and code_commune_method not in ('commune_non_renseignee', 'absent_du_referentiel')",
         ),
         q.Sql(
             "every facility-year has its operator classified for that year (int.operator_years)",

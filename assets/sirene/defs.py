@@ -203,7 +203,7 @@ def facility_years(context: dg.AssetExecutionContext, warehouse: Warehouse):
                 **warehouse.table_metadata(con, FACILITY_YEARS),
                 **common,
                 "facilities_per_year": _json(summary["facilities_per_year"]),
-                "code_commune_methode": _json(summary["code_commune_methode"]),
+                "code_commune_method": _json(summary["code_commune_method"]),
                 "in_scope_without_commune": summary["in_scope_without_commune"],
                 "type_structure": _json(summary["type_structure"]),
             },

@@ -104,8 +104,8 @@ UNITE_LEGALE_HISTORIQUE_COLS = (
     Col("etatAdministratifUniteLegale", "etat_administratif"),
     Col("categorieJuridiqueUniteLegale", "categorie_juridique", "code", 4),
     Col("changementCategorieJuridiqueUniteLegale", "changement_categorie_juridique", "bool"),
-    Col("economieSocialeSolidaireUniteLegale", "economie_sociale_solidaire"),
-    Col("changementEconomieSocialeSolidaireUniteLegale", "changement_economie_sociale_solidaire", "bool"),
+    Col("economieSocialeSolidaireUniteLegale", "ess_flag"),
+    Col("changementEconomieSocialeSolidaireUniteLegale", "changement_ess_flag", "bool"),
     Col("denominationUniteLegale", "denomination"),
     Col("activitePrincipaleUniteLegale", "activite_principale"),
 )
@@ -125,7 +125,7 @@ UNITE_LEGALE_COLS = (
     Col("categorieJuridiqueUniteLegale", "categorie_juridique", "code", 4),
     Col("activitePrincipaleUniteLegale", "activite_principale"),
     Col("nicSiegeUniteLegale", "nic_siege", "code", 5),
-    Col("economieSocialeSolidaireUniteLegale", "economie_sociale_solidaire"),
+    Col("economieSocialeSolidaireUniteLegale", "ess_flag"),
     Col("societeMissionUniteLegale", "societe_mission", optional=True),
     Col("activitePrincipaleNAF25UniteLegale", "activite_principale_naf25", optional=True),
 )

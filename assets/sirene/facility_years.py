@@ -24,8 +24,8 @@ Commune: ``code_commune_releve`` is the code recorded in the stock (current geog
 establishments, the geography of the closure for closed ones; PLM arrondissement codes).
 ``code_commune`` is that code in the geography of ``annee`` through ``int.commune_code_map`` (the
 territory reference, 2015-2026); years before its first year use its first year (2015), years after
-its last use its last, and ``geographie_annee`` says which geography was used. A code the map does
-not know keeps the row with ``code_commune`` null and ``code_commune_methode`` saying why.
+its last use its last, and ``geography_year`` says which geography was used. A code the map does
+not know keeps the row with ``code_commune`` null and ``code_commune_method`` saying why.
 """
 
 from pathlib import Path
@@ -63,7 +63,7 @@ PATTERNS = {
 #: Columns of both tables (the hors-champ one adds scope_reason VARCHAR) and their DuckDB types.
 COLUMNS = {
     "siret": "VARCHAR", "siren": "VARCHAR", "annee": "INTEGER", "code_commune_releve": "VARCHAR", "code_commune": "VARCHAR",
-    "code_commune_methode": "VARCHAR", "code_commune_estime": "BOOLEAN", "geographie_annee": "INTEGER", "nom": "VARCHAR",
+    "code_commune_method": "VARCHAR", "code_commune_estimated": "BOOLEAN", "geography_year": "INTEGER", "nom": "VARCHAR",
     "date_creation": "DATE", "date_fermeture": "DATE", "type_structure": "VARCHAR",
 }
 
@@ -121,7 +121,7 @@ def build_facility_years(
         ).fetchall()
     )
     by_methode = dict(
-        con.execute("select code_commune_methode, count(*) from int.facility_years group by 1 order by 1").fetchall()
+        con.execute("select code_commune_method, count(*) from int.facility_years group by 1 order by 1").fetchall()
     )
     per_year = dict(con.execute("select annee, count(*) from int.facility_years group by 1 order by 1").fetchall())
     by_type = dict(
@@ -140,7 +140,7 @@ def build_facility_years(
         "hors_champ_rows": totals[1],
         "excluded_by_reason": excluded,
         "in_scope_without_commune": totals[2],
-        "code_commune_methode": by_methode,
+        "code_commune_method": by_methode,
         "facilities_per_year": {str(k): v for k, v in per_year.items()},
         "type_structure": by_type,
     }

@@ -38,7 +38,7 @@ named as (
         a.annee,
         e.code_commune as code_commune_releve,
         e.code_pays_etranger,
-        least(greatest(a.annee, $geo_first), $geo_last)::integer as geographie_annee,
+        least(greatest(a.annee, $geo_first), $geo_last)::integer as geography_year,
         coalesce(a.enseigne1, a.denomination_usuelle, o.denomination, e.enseigne1, e.denomination_usuelle) as nom,
         e.date_creation,
         coalesce(c.date_fermeture, case when e.etat_administratif = 'F' then e.date_debut end) as date_fermeture,
@@ -60,10 +60,10 @@ select
     case
         when n.code_commune_releve is null then 'commune_non_renseignee'
         when m.code_commune_annee is null then 'absent_du_referentiel'
-        else m.methode
-    end as code_commune_methode,
-    m.estimated as code_commune_estime,
-    n.geographie_annee,
+        else m.method
+    end as code_commune_method,
+    m.estimated as code_commune_estimated,
+    n.geography_year,
     n.nom,
     n.date_creation,
     n.date_fermeture,
@@ -86,4 +86,4 @@ select
     end as scope_reason
 from named n
 left join int.commune_code_map m
-  on m.code_commune = n.code_commune_releve and m.annee = n.geographie_annee
+  on m.code_commune = n.code_commune_releve and m.annee = n.geography_year

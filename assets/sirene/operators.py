@@ -23,10 +23,10 @@ COLUMNS = {
 
 # Units whose history is missing but which have a stock row: the stock row is their only period.
 PERIODS_SQL = """
-select siren, date_debut, categorie_juridique, economie_sociale_solidaire, denomination
+select siren, date_debut, categorie_juridique, ess_flag, denomination
 from stg.sirene_unite_legale_periodes
 union all
-select u.siren, u.date_debut, u.categorie_juridique, u.economie_sociale_solidaire, u.denomination
+select u.siren, u.date_debut, u.categorie_juridique, u.ess_flag, u.denomination
 from stg.sirene_unites_legales u
 anti join (select distinct siren from stg.sirene_unite_legale_periodes) p using (siren)
 """

@@ -122,7 +122,7 @@ DGCL_SUITE = [
 
 EPCI_SUITE = [
     Columns({"annee": "INTEGER", "epci_siren": "VARCHAR", "epci_nom": "VARCHAR", "epci_nature": "VARCHAR",
-             "nb_communes": "BIGINT", "population": "BIGINT", "epci_a_fiscalite_propre": "BOOLEAN"}),
+             "n_communes": "BIGINT", "population": "BIGINT", "epci_a_fiscalite_propre": "BOOLEAN"}),
     Unique("annee", "epci_siren"),
     Matches("epci_siren", SIREN_RE),
     NotNull("epci_nom"),
@@ -134,9 +134,9 @@ EPCI_SUITE = [
         "having epci_fp <> e.officiel or rows_total <> e.officiel + 1 or lyon <> 1"),
     Sql("only the Métropole de Lyon is not counted as an EPCI à fiscalité propre",
         f"select annee, epci_siren from {{table}} where (epci_siren = '{METROPOLE_DE_LYON}') = epci_a_fiscalite_propre"),
-    Sql("nb_communes matches the membership", "select e.annee, e.epci_siren from {table} e left join ("
+    Sql("n_communes matches the membership", "select e.annee, e.epci_siren from {table} e left join ("
         "select annee, epci_siren, count(*) n from stg.epci_membership where epci_siren is not null group by all) m using (annee, epci_siren) "
-        "where m.n is distinct from e.nb_communes"),
+        "where m.n is distinct from e.n_communes"),
 ]
 
 PASSAGE_SUITE = [
@@ -153,17 +153,17 @@ PASSAGE_SUITE = [
 ]
 
 CODE_MAP_SUITE = [
-    Columns({"code_commune": "VARCHAR", "annee": "INTEGER", "code_commune_annee": "VARCHAR", "methode": "VARCHAR",
+    Columns({"code_commune": "VARCHAR", "annee": "INTEGER", "code_commune_annee": "VARCHAR", "method": "VARCHAR",
              "estimated": "BOOLEAN", "annee_reference": "INTEGER"}),
     Unique("code_commune", "annee"),
     Matches("code_commune", COMMUNE_RE),
-    InSet("methode", METHODS),
+    InSet("method", METHODS),
     Sql("code_commune_annee is a commune of annee", "select m.code_commune, m.annee, m.code_commune_annee from {table} m "
         "anti join stg.communes c on c.annee = m.annee and c.code_commune = m.code_commune_annee"),
     Sql("every code has every year", f"select code_commune, count(*) n from {{table}} group by 1 having n <> {len(YEARS)}"),
     Sql("every commune of every year is mapped", "select c.code_commune from stg.communes c anti join {table} m using (code_commune)"),
-    Sql("a code is itself in its reference year", "select * from {table} where annee = annee_reference and methode <> 'arrondissement' and code_commune_annee <> code_commune"),
-    Sql("estimated exactly for the estimated methods", "select * from {table} where estimated <> (methode in ("
+    Sql("a code is itself in its reference year", "select * from {table} where annee = annee_reference and method <> 'arrondissement' and code_commune_annee <> code_commune"),
+    Sql("estimated exactly for the estimated methods", "select * from {table} where estimated <> (method in ("
         + ", ".join(f"'{m}'" for m in METHODS[5:]) + "))"),
 ]
 
@@ -182,24 +182,24 @@ MERGERS_SUITE = [
     InSet("type_evenement", EVENT_TYPES),
     Matches("epci_siren", SIREN_RE),
     NotNull("epci_nom"),
-    Sql("one row per (annee, type, EPCI, predecessors)", "select annee, type_evenement, epci_siren, predecesseurs, count(*) from {table} group by all having count(*) > 1"),
-    Sql("a fusion has at least two predecessors", "select * from {table} where type_evenement = 'fusion' and len(predecesseurs) < 2"),
+    Sql("one row per (annee, type, EPCI, predecessors)", "select annee, type_evenement, epci_siren, predecessors, count(*) from {table} group by all having count(*) > 1"),
+    Sql("a fusion has at least two predecessors", "select * from {table} where type_evenement = 'fusion' and len(predecessors) < 2"),
     Sql("events compare consecutive years 2016-2026", f"select * from {{table}} where annee not between {YEARS[1]} and {YEARS[-1]}"),
-    Sql("nb_communes = len(communes)", "select * from {table} where nb_communes <> len(communes)"),
+    Sql("n_communes = len(communes)", "select * from {table} where n_communes <> len(communes)"),
     Sql("a fused, created or renamed EPCI exists in its year", "select m.annee, m.epci_siren from {table} m where type_evenement in ('fusion', 'creation', 'changement_identifiant') "
         "and not exists (select 1 from stg.epci e where e.annee = m.annee and e.epci_siren = m.epci_siren)"),
-    Sql("predecessors existed the year before", "select m.annee, p.siren from {table} m, unnest(m.predecesseurs) p(siren) "
+    Sql("predecessors existed the year before", "select m.annee, p.siren from {table} m, unnest(m.predecessors) p(siren) "
         "where not exists (select 1 from stg.epci e where e.annee = m.annee - 1 and e.epci_siren = p.siren)"),
 ]
 
 LINEAGE_SUITE = [
     Unique("annee", "epci_siren_avant", "epci_siren_apres"),
-    Sql("population shares of a predecessor sum to 1", "select annee, epci_siren_avant, sum(part_population_avant) s from {table} "
-        "where epci_siren_avant is not null and part_population_avant is not null group by all having abs(s - 1) > 1e-9"),
-    Sql("commune shares of a predecessor sum to 1", "select annee, epci_siren_avant, sum(part_communes_avant) s from {table} "
+    Sql("population shares of a predecessor sum to 1", "select annee, epci_siren_avant, sum(share_population_avant) s from {table} "
+        "where epci_siren_avant is not null and share_population_avant is not null group by all having abs(s - 1) > 1e-9"),
+    Sql("commune shares of a predecessor sum to 1", "select annee, epci_siren_avant, sum(share_communes_avant) s from {table} "
         "where epci_siren_avant is not null group by all having abs(s - 1) > 1e-9"),
-    Sql("population shares of a successor sum to 1", "select annee, epci_siren_apres, sum(part_population_apres) s from {table} "
-        "where epci_siren_apres is not null and part_population_apres is not null group by all having abs(s - 1) > 1e-9"),
+    Sql("population shares of a successor sum to 1", "select annee, epci_siren_apres, sum(share_population_apres) s from {table} "
+        "where epci_siren_apres is not null and share_population_apres is not null group by all having abs(s - 1) > 1e-9"),
     Sql("every EPCI of a year continues into the next", "select e.annee, e.epci_siren from stg.epci e where e.annee < (select max(annee) from stg.epci) "
         "and not exists (select 1 from {table} l where l.annee = e.annee + 1 and l.epci_siren_avant = e.epci_siren)"),
 ]

@@ -205,14 +205,14 @@ def stg_commune_passage(context: dg.AssetExecutionContext, warehouse: Warehouse,
 def int_commune_code_map(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
     """Any commune code seen 2015-2026 (and the PLM arrondissements) -> its code in the geography of
     each year 2015-2026. A code is read in its latest meaning; forward fusions and code changes are
-    exact, backward fusions and forward splits are estimated (``estimated``, ``methode``)."""
+    exact, backward fusions and forward splits are estimated (``estimated``, ``method``)."""
     with warehouse.connect() as con:
         communes = _frame(con, "select annee, code_commune, population from stg.communes")
         rows = code_map(_codes_by_year(communes), _steps(con), _population_by_year(communes))
         frame = pl.DataFrame(rows, schema={"code_commune": pl.Utf8, "annee": pl.Int32, "code_commune_annee": pl.Utf8,
-                                           "methode": pl.Utf8, "estimated": pl.Boolean, "annee_reference": pl.Int32}, orient="row")
+                                           "method": pl.Utf8, "estimated": pl.Boolean, "annee_reference": pl.Int32}, orient="row")
         _store(con, "int.commune_code_map", frame)
-        methods = con.execute("select methode, estimated, count(*) from int.commune_code_map group by all order by 3 desc").fetchall()
+        methods = con.execute("select method, estimated, count(*) from int.commune_code_map group by all order by 3 desc").fetchall()
         md = warehouse.table_metadata(con, "int.commune_code_map")
     return dg.MaterializeResult(metadata={**md, "rows_per_method": _json([list(m) for m in methods])})
 

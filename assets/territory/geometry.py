@@ -69,9 +69,9 @@ def build_epci_polygons(con, dl: Downloader, steps: Steps, geo_dir: Path) -> tup
             out[["epci_siren", "epci_nom", "annee", "geometry"]].to_parquet(geo_dir / name, compression="zstd", index=False)
             files[name] = {"crs": f"EPSG:{ZONE_CRS[zone]}", "epci": len(out)}
             for r in out.itertuples():
-                rows.append((target, zone, r.epci_siren, r.epci_nom, ZONE_CRS[zone], int(r.nb_communes), float(r.geometry.area) / 1e6, str(geo_dir / name)))
+                rows.append((target, zone, r.epci_siren, r.epci_nom, ZONE_CRS[zone], int(r.n_communes), float(r.geometry.area) / 1e6, str(geo_dir / name)))
     frame = pl.DataFrame(rows, schema={"annee": pl.Int32, "zone": pl.Utf8, "epci_siren": pl.Utf8, "epci_nom": pl.Utf8, "crs": pl.Int32,
-                                       "nb_communes": pl.Int32, "area_km2": pl.Float64, "file": pl.Utf8}, orient="row")
+                                       "n_communes": pl.Int32, "area_km2": pl.Float64, "file": pl.Utf8}, orient="row")
     meta = {"files": files, "plan": used_plan, "missing": {y: {"count": len(v), "examples": v[:10]} for y, v in missing.items()},
             "crs": {z: f"EPSG:{c}" for z, c in ZONE_CRS.items()}}
     return frame.sort("annee", "zone", "epci_siren"), meta

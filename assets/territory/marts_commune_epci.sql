@@ -5,7 +5,7 @@ select
     m.annee,
     m.code_commune_annee,
     c.nom_commune,
-    m.methode,
+    m.method,
     m.estimated,
     e.epci_siren,
     e.epci_nom,

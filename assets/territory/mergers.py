@@ -126,11 +126,11 @@ def compare_years(annee: int, before: YearInputs, after: YearInputs, step: Mappi
                 "type_evenement": kind,
                 "epci_siren": subject,
                 "epci_nom": (before if kind in _PREDECESSOR_SIDE else after).names.get(subject),
-                "predecesseurs": sorted(preds),
-                "successeurs": sorted(succs),
-                "nb_predecesseurs": len(preds),
+                "predecessors": sorted(preds),
+                "successors": sorted(succs),
+                "n_predecessors": len(preds),
                 "communes": codes,
-                "nb_communes": len(codes),
+                "n_communes": len(codes),
                 "population": pop,
                 "perimetre_identique": perimetre,
             }
@@ -214,15 +214,15 @@ def compare_years(annee: int, before: YearInputs, after: YearInputs, step: Mappi
                 "epci_nom_avant": before.names.get(e) if e else None,
                 "epci_siren_apres": s,
                 "epci_nom_apres": after.names.get(s) if s else None,
-                "nb_communes": len(f.communes_from),
+                "n_communes": len(f.communes_from),
                 "population": None if f.unknown else round(f.population),
-                "part_communes_avant": f.weight / sum(g.weight for g in out_of[e].values()),
-                "part_population_avant": share(f, out_of[e]),
-                "part_population_apres": share(f, into[s]),
+                "share_communes_avant": f.weight / sum(g.weight for g in out_of[e].values()),
+                "share_population_avant": share(f, out_of[e]),
+                "share_population_apres": share(f, into[s]),
                 "meme_siren": e is not None and e == s,
             }
         )
-    events.sort(key=lambda r: (r["annee"], r["type_evenement"], r["epci_siren"], r["predecesseurs"]))
+    events.sort(key=lambda r: (r["annee"], r["type_evenement"], r["epci_siren"], r["predecessors"]))
     return events, lineage
 
 

@@ -149,7 +149,7 @@ def code_map(
     population: Mapping[int, Mapping[str, float | None]] | None = None,
     arrondissements: Mapping[str, str] = PLM_ARRONDISSEMENTS,
 ) -> list[tuple[str, int, str, str, bool, int]]:
-    """Rows ``(code_commune, annee, code_commune_annee, methode, estimated, annee_reference)``.
+    """Rows ``(code_commune, annee, code_commune_annee, method, estimated, annee_reference)``.
 
     One row per code seen in any year of ``codes`` (plus the arrondissements) and per year.
     """

@@ -18,7 +18,7 @@ def zone_of(code: str) -> str:
 
 def dissolve(communes: gpd.GeoDataFrame, membership: pd.DataFrame) -> dict[str, gpd.GeoDataFrame]:
     """Commune polygons (``code_commune``, geometry, any CRS) + membership (``code_commune,
-    epci_siren, epci_nom``) -> per zone: ``epci_siren, epci_nom, nb_communes, geometry``.
+    epci_siren, epci_nom``) -> per zone: ``epci_siren, epci_nom, n_communes, geometry``.
 
     Communes outside any EPCI are left out. Polygons are made valid before the union.
     """
@@ -31,6 +31,6 @@ def dissolve(communes: gpd.GeoDataFrame, membership: pd.DataFrame) -> dict[str, 
         rows = []
         for (siren, nom), grp in part.groupby(["epci_siren", "epci_nom"], dropna=False, sort=True):
             geom = shapely.union_all(grp.geometry.values)
-            rows.append({"epci_siren": siren, "epci_nom": nom, "nb_communes": grp["code_commune"].nunique(), "geometry": geom})
+            rows.append({"epci_siren": siren, "epci_nom": nom, "n_communes": grp["code_commune"].nunique(), "geometry": geom})
         out[zone] = gpd.GeoDataFrame(rows, geometry="geometry", crs=ZONE_CRS[zone])
     return out

@@ -5,7 +5,7 @@ select
     m.epci_siren,
     min(m.epci_nom) as epci_nom,
     min(m.epci_nature) as epci_nature,
-    count(*) as nb_communes,
+    count(*) as n_communes,
     case when count(c.population) = count(*) then sum(c.population)::bigint end as population,
     m.epci_siren <> $lyon as epci_a_fiscalite_propre
 from stg.epci_membership m

@@ -36,7 +36,7 @@ def test_caf_years_and_communes_per_year(con):
     assert list(per_year) == [2017, 2018, 2019, 2020, 2021, 2022]
     # about 1,040 published units a year, minus the 45 arrondissements folded into 3 communes
     assert all(980 <= n <= 1020 for n in per_year.values()), per_year
-    paris = con.execute("select n_unites_publiees from stg.caf_places_commune where code_commune = '75056'").fetchall()
+    paris = con.execute("select n_units_published from stg.caf_places_commune where code_commune = '75056'").fetchall()
     assert {r[0] for r in paris} == {20}
 
 

@@ -59,7 +59,7 @@ def test_merger_study_recovers_the_planted_effect(published):
     truth = {int(y): 100 * v["ratio_total_minus_1"] for y, v in planted["true_effect_by_year"].items()}
     rows = con.execute(
         "select estimator, annee, period_start, estimate, ci_low, ci_high, n_treated from marts.merger_effect "
-        "where cohort = 2017 and outcome = 'associations_actives' and estimand = 'ecart_relatif_pct' and status = 'estimated'"
+        "where cohort = 2017 and outcome = 'n_associations' and estimand = 'ecart_relatif_pct' and status = 'estimated'"
     ).fetchall()
     did = next(r for r in rows if r[0] == "did")
     true_did = sum(truth[y] for y in range(did[2], did[1] + 1)) / (did[1] - did[2] + 1)
@@ -76,7 +76,7 @@ def test_merger_study_recovers_the_planted_effect(published):
     # per-EPCI counts: the generator's ATT in facilities per EPCI, averaged over the same years
     att = {int(y): v["att_count_per_epci"] for y, v in planted["true_effect_by_year"].items()}
     lo, hi = con.execute(
-        "select ci_low, ci_high from marts.merger_effect where cohort = 2017 and outcome = 'associations_actives' "
+        "select ci_low, ci_high from marts.merger_effect where cohort = 2017 and outcome = 'n_associations' "
         "and estimand = 'ecart_par_epci' and estimator = 'did'").fetchone()
     assert lo < sum(att[y] for y in range(did[2], did[1] + 1)) / (did[1] - did[2] + 1) < hi
 

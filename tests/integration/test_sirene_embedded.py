@@ -137,7 +137,7 @@ def test_operator_classification_on_the_sample(run):
 
 def test_communes_nouvelles_and_pre_merger_codes(run):
     _, con = run
-    methods = dict(con.execute("select code_commune_methode, count(*) from int.facility_years group by 1").fetchall())
+    methods = dict(con.execute("select code_commune_method, count(*) from int.facility_years group by 1").fetchall())
     assert methods.get("absent_du_referentiel", 0) == 0 and methods.get("commune_non_renseignee", 0) == 0
     assert methods["arrondissement"] > 10_000  # Paris, Lyon, Marseille recorded by arrondissement
     assert methods.get("fusion", 0) > 0  # closed establishments recorded with a pre-merger code

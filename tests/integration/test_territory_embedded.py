@@ -79,7 +79,7 @@ def test_2019_reconciliation_and_dgcl_cross_check(built):
 
 def test_pays_basque_is_a_2017_fusion_of_ten_epci(built):
     _, con = built
-    row = con.execute("select nb_predecesseurs, nb_communes, perimetre_identique, list_contains(predecesseurs, '246400030') "
+    row = con.execute("select n_predecessors, n_communes, perimetre_identique, list_contains(predecessors, '246400030') "
                       "from marts.epci_mergers where annee = 2017 and type_evenement = 'fusion' and epci_siren = '200067106'").fetchall()
     assert row == [(10, 158, True, True)]
     assert con.execute("select count(*) from marts.epci_mergers where annee = 2017 and type_evenement = 'fusion'").fetchall()[0][0] > 400
@@ -93,7 +93,7 @@ def test_commune_mergers_alone_are_not_epci_changes(built):
         select count(*) from marts.epci_mergers m, unnest(m.communes) c(code)
         where m.annee = 2019 and m.type_evenement in ('transfert', 'extension')
           and exists (select 1 from marts.commune_epci x join stg.epci_membership p on p.annee = 2018 and p.code_commune = x.code_commune_annee
-                      where x.code_commune = c.code and x.annee = 2018 and p.epci_siren = m.epci_siren and x.methode = 'identique')
+                      where x.code_commune = c.code and x.annee = 2018 and p.epci_siren = m.epci_siren and x.method = 'identique')
     """).fetchall()
     assert rows == [(0,)]
 
@@ -102,11 +102,11 @@ def test_commune_x_in_year_y_for_every_year(built):
     _, con = built
     bayonne = con.execute("select annee, epci_siren from marts.commune_epci where code_commune = '64102' order by annee").fetchall()
     assert bayonne == [(y, "246400030" if y <= 2016 else "200067106") for y in range(2015, 2027)]
-    parves = con.execute("select annee, code_commune_annee, methode, estimated from marts.commune_epci where code_commune = '01340' order by annee").fetchall()
+    parves = con.execute("select annee, code_commune_annee, method, estimated from marts.commune_epci where code_commune = '01340' order by annee").fetchall()
     assert parves[0] == (2015, "01340", "identique", False)
     assert all(r[1:] == ("01015", "fusion", False) for r in parves[1:])
     # restored on 1 January 2025 out of Neussargues en Pinatelle (15141): inside it before
-    assert con.execute("select code_commune_annee, methode, estimated from int.commune_code_map where code_commune = '15171' and annee = 2024").fetchall() == [("15141", "scission_origine", False)]
+    assert con.execute("select code_commune_annee, method, estimated from int.commune_code_map where code_commune = '15171' and annee = 2024").fetchall() == [("15141", "scission_origine", False)]
 
 
 def test_polygons_years_zones_and_crs(built):

@@ -174,22 +174,22 @@ def test_every_commune_of_every_year_has_one_membership_row(tiny):
 
 def test_the_fusion_is_the_only_epci_change(tiny):
     _, con, _ = tiny
-    rows = con.execute("select annee, type_evenement, epci_siren, epci_nom, predecesseurs, successeurs, communes, nb_communes, population, perimetre_identique from marts.epci_mergers").fetchall()
+    rows = con.execute("select annee, type_evenement, epci_siren, epci_nom, predecessors, successors, communes, n_communes, population, perimetre_identique from marts.epci_mergers").fetchall()
     assert rows == [(2017, "fusion", N, "CA Nouvelle", [E1, E2], [N], ["01001", "01002", "01003", "01004"], 4, 2000, True)]
 
 
 def test_lineage_shares(tiny):
     _, con, _ = tiny
-    rows = con.execute("select epci_siren_avant, epci_siren_apres, nb_communes, population, part_population_avant, part_population_apres "
+    rows = con.execute("select epci_siren_avant, epci_siren_apres, n_communes, population, share_population_avant, share_population_apres "
                        "from marts.epci_lineage where annee = 2017 and epci_siren_apres = ? order by 1", [N]).fetchall()
     assert rows == [(E1, N, 2, 1300, 1.0, 0.65), (E2, N, 2, 700, 1.0, 0.35)]
     # the 2018 commune nouvelle and the 2021 code change keep the EPCI whole
-    assert con.execute("select nb_communes, part_communes_avant from marts.epci_lineage where annee in (2018, 2021) and epci_siren_avant = ? order by annee", [N]).fetchall() == [(4, 1.0), (3, 1.0)]
+    assert con.execute("select n_communes, share_communes_avant from marts.epci_lineage where annee in (2018, 2021) and epci_siren_avant = ? order by annee", [N]).fetchall() == [(4, 1.0), (3, 1.0)]
 
 
 def test_commune_x_in_year_y(tiny):
     _, con, _ = tiny
-    q = "select code_commune_annee, methode, estimated, epci_siren from marts.commune_epci where code_commune = ? and annee = ?"
+    q = "select code_commune_annee, method, estimated, epci_siren from marts.commune_epci where code_commune = ? and annee = ?"
     assert con.execute(q, ["01002", 2016]).fetchall() == [("01002", "identique", False, E1)]
     assert con.execute(q, ["01002", 2026]).fetchall() == [("01001", "fusion", False, N)]
     assert con.execute(q, ["01001", 2015]).fetchall() == [("01001", "retour_code_conserve", True, E1)]
@@ -215,7 +215,7 @@ def test_dgcl_codes_zero_padded_and_recorded(tiny):
 
 def test_polygons_per_year_and_zone_with_their_crs(tiny):
     settings, con, _ = tiny
-    rows = con.execute("select annee, zone, epci_siren, crs, nb_communes from int.epci_polygons order by 1, 2, 3").fetchall()
+    rows = con.execute("select annee, zone, epci_siren, crs, n_communes from int.epci_polygons order by 1, 2, 3").fetchall()
     plm = [(LYON, 2154, 1), (MGP, 2154, 1), (AMP, 2154, 1)]
     assert [r for r in rows if r[0] == 2017] == [(2017, "974", REU, 2975, 1), (2017, "metro", N, 2154, 4)] + [(2017, "metro", *p) for p in plm]
     assert [r for r in rows if r[0] == 2016] == [(2016, "974", REU, 2975, 1), (2016, "metro", E1, 2154, 2), (2016, "metro", E2, 2154, 2)] + [(2016, "metro", *p) for p in plm]
@@ -232,7 +232,7 @@ def test_marts_are_published_with_their_comments(tiny):
     try:
         comment = pub.execute("select comment from duckdb_tables() where table_name = 'epci_mergers'").fetchall()[0][0]
         assert comment.startswith("EPCI changes on 1 January of annee")
-        col = pub.execute("select comment from duckdb_columns() where table_name = 'epci_lineage' and column_name = 'part_population_avant'").fetchall()
+        col = pub.execute("select comment from duckdb_columns() where table_name = 'epci_lineage' and column_name = 'share_population_avant'").fetchall()
         assert col == [("share of the predecessor's population (0-1)",)]
     finally:
         pub.close()

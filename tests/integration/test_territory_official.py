@@ -105,12 +105,12 @@ def _tables(db: Path) -> dict:
     try:
         return {
             "membership": con.execute("select annee, code_commune, epci_siren, epci_nature from stg.epci_membership order by all").fetchall(),
-            "epci": con.execute("select annee, epci_siren, epci_nom, epci_nature, nb_communes, epci_a_fiscalite_propre from stg.epci order by all").fetchall(),
+            "epci": con.execute("select annee, epci_siren, epci_nom, epci_nature, n_communes, epci_a_fiscalite_propre from stg.epci order by all").fetchall(),
             "passage": con.execute("select annee_from, code_from, code_to, typemodif, ratio from stg.commune_passage order by all").fetchall(),
             "code_map": con.execute("select * from int.commune_code_map order by all").fetchall(),
             "mergers": con.execute("select * exclude (population) from marts.epci_mergers order by all").fetchall(),
             "communes": con.execute("select annee, code_commune, nom_commune, code_departement, code_region from stg.communes order by all").fetchall(),
-            "polygons": con.execute("select annee, zone, epci_siren, crs, nb_communes from int.epci_polygons order by all").fetchall(),
+            "polygons": con.execute("select annee, zone, epci_siren, crs, n_communes from int.epci_polygons order by all").fetchall(),
         }
     finally:
         con.close()

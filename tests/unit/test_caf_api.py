@@ -56,7 +56,7 @@ def test_republished_headers_map_to_the_same_columns():
 def test_stg_tables_sum_arrondissements_and_derive_children():
     con = _stg()
     paris = con.execute(
-        "select places_psu, places_hors_psu, places_eaje, places_total, n_unites_publiees, nom_commune "
+        "select places_psu, places_hors_psu, places_eaje, places_total, n_units_published, nom_commune "
         "from stg.caf_places_commune where caf_annee = 2022 and code_commune = '75056'"
     ).fetchone()
     assert paris == (300.0, 50.0, 350.0, 465.0, 2, "PARIS")
@@ -67,7 +67,7 @@ def test_stg_tables_sum_arrondissements_and_derive_children():
     ).fetchone()
     assert cov == (pytest.approx(600.0), 50.0, 8.3, 58.3, 77.5, True)
     amberieu = con.execute(
-        "select enfants_moins_3_ans, taux_eaje, taux_recalcule, enfants_methode from stg.caf_coverage_commune "
+        "select enfants_moins_3_ans, taux_eaje, taux_recalcule, enfants_method from stg.caf_coverage_commune "
         "where caf_annee = 2022 and code_commune = '01004'"
     ).fetchone()
     assert amberieu == (pytest.approx(500.0), 16.8, False, "places_total / taux_global")

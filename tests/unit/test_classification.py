@@ -31,11 +31,11 @@ CASES = [
     ("SIVU", "7353", None, "SIVU PETITE ENFANCE", None, "public_intercommunal", "public", "cj_public"),
     ("CCAS", "7361", None, "CCAS DE NANTES", None, "public_ccas", "public", "cj_public"),
     ("CIAS", "7367", None, "CIAS", None, "public_ccas", "public", "cj_public"),
-    ("hopital", "7364", None, "CENTRE HOSPITALIER", None, "public_hospital", "public", "cj_public"),
-    ("departement", "7220", None, "DEPARTEMENT DE LA SEINE SAINT DENIS", None, "public_other", "public", "cj_public"),
-    ("CAF 8110", "8110", None, "CAISSE D'ALLOCATIONS FAMILIALES", None, "public_other", "public", "cj_public"),
-    ("SEM flagged O stays public", "5515", "O", "SEM PETITE ENFANCE", None, "public_other", "public", "cj_public"),
-    ("GIP flagged O stays public", "7410", "O", "GIP", None, "public_other", "public", "cj_public"),
+    ("hopital", "7364", None, "CENTRE HOSPITALIER", None, "public_hopital", "public", "cj_public"),
+    ("departement", "7220", None, "DEPARTEMENT DE LA SEINE SAINT DENIS", None, "public_autre", "public", "cj_public"),
+    ("CAF 8110", "8110", None, "CAISSE D'ALLOCATIONS FAMILIALES", None, "public_autre", "public", "cj_public"),
+    ("SEM flagged O stays public", "5515", "O", "SEM PETITE ENFANCE", None, "public_autre", "public", "cj_public"),
+    ("GIP flagged O stays public", "7410", "O", "GIP", None, "public_autre", "public", "cj_public"),
     ("association, flag N: ESS by status", "9220", "N", "LES P'TITS LOUPS", None, "ess_association", "ess", "cj_statut_ess"),
     ("association droit local", "9260", None, "VEREIN", None, "ess_association", "ess", "cj_statut_ess"),
     ("association RUP", "9230", "O", "ASSOCIATION", None, "ess_association", "ess", "cj_statut_ess"),
@@ -258,7 +258,7 @@ def test_real_units_flagged_ess_by_insee_come_out_ess(real_units):
     not_ess = flagged.filter(pl.col("sector") != "ess")
     # the only exception is a public body (GIP, 7410): public is never ESS
     assert not_ess.select("categorieJuridiqueUniteLegale", "operator_class", "rule").rows() == [
-        ("7410", "public_other", "cj_public")
+        ("7410", "public_autre", "cj_public")
     ]
 
 
@@ -278,7 +278,7 @@ def test_real_units_counts_by_class(real_units):
         "ess_fondation": 4,
         "ess_societe_commerciale": 1 + 1 + 1 + 40 + 1 + 1 + 1 + 40,  # 3120 5306 5432 5499 5532 5599 5699 5710
         "ess_autre": 2,  # 6585, 6901
-        "public_other": 1,  # 7410
+        "public_autre": 1,  # 7410
     }
 
 

@@ -17,7 +17,7 @@ PERIODS = pl.DataFrame(
         "date_debut": [D(2008, 5, 1), D(2015, 6, 1), D(2019, 1, 1), D(2021, 9, 1), D(2011, 1, 1), D(2018, 3, 1), D(2016, 7, 1), None, D(2013, 1, 2)],
         "date_fin": [D(2015, 5, 31), D(2018, 12, 31), D(2021, 8, 31), None, D(2018, 2, 28), None, None, D(2013, 1, 1), None],
         "categorie_juridique": ["9220", "9220", "5710", "5710", "5710", "5710", "5499", "7210", "7210"],
-        "economie_sociale_solidaire": [None, "O", "O", "O", None, "O", None, None, None],
+        "ess_flag": [None, "O", "O", "O", None, "O", None, None, None],
         "denomination": ["LES LOUPS", "LES LOUPS", "SCIC LES LOUPS", "LES LOUPS COOP", "CRECHE B", "CRECHE B", "SARL C", "COMMUNE D", "COMMUNE D"],
     }
 )
@@ -81,8 +81,8 @@ def test_one_row_per_unit_and_year_with_the_rules_version():
 
 def test_rna_number_from_the_stock_applies_when_the_category_is_missing():
     periods = pl.DataFrame(
-        {"siren": ["E"], "date_debut": [D(2012, 1, 1)], "categorie_juridique": [None], "economie_sociale_solidaire": [None], "denomination": ["X"]},
-        schema_overrides={"categorie_juridique": pl.String, "economie_sociale_solidaire": pl.String},
+        {"siren": ["E"], "date_debut": [D(2012, 1, 1)], "categorie_juridique": [None], "ess_flag": [None], "denomination": ["X"]},
+        schema_overrides={"categorie_juridique": pl.String, "ess_flag": pl.String},
     )
     assoc = pl.DataFrame({"siren": ["E"], "identifiant_association": ["W123456789"]})
     out = classify_operator_years(periods, [2014], associations=assoc)

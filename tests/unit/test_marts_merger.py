@@ -42,14 +42,14 @@ def _world(seed: int = 2017) -> duckdb.DuckDBPyConnection:
     con.register("m", m.to_arrow())
     con.execute("create table stg.epci_membership as select annee, code_commune, epci_siren, 'EPCI ' || epci_siren as epci_nom, 'CC' as epci_nature, 'gen' as source from m")
     con.execute("create table stg.communes as select annee, code_commune, 'C' || code_commune as nom_commune, '01' as code_departement, '84' as code_region, 1000::bigint as population, 'gen' as source from m")
-    con.execute("create table stg.epci as select annee, epci_siren, any_value(epci_nom) as epci_nom, 'CC' as epci_nature, count(*)::integer as nb_communes, 1000::bigint as population, true as epci_a_fiscalite_propre from stg.epci_membership where epci_siren is not null group by all")
-    con.execute("create table int.commune_code_map as select distinct code_commune, y.annee::integer as annee, code_commune as code_commune_annee, 'identique' as methode, false as estimated from m, range(2015, 2019) y(annee)")
+    con.execute("create table stg.epci as select annee, epci_siren, any_value(epci_nom) as epci_nom, 'CC' as epci_nature, count(*)::integer as n_communes, 1000::bigint as population, true as epci_a_fiscalite_propre from stg.epci_membership where epci_siren is not null group by all")
+    con.execute("create table int.commune_code_map as select distinct code_commune, y.annee::integer as annee, code_commune as code_commune_annee, 'identique' as method, false as estimated from m, range(2015, 2019) y(annee)")
     fusions = [(2017, f"{250000000 + k}", [f"{240000000 + 2 * k}", f"{240000000 + 2 * k + 1}"], [communes[2 * k], communes[2 * k + 1]]) for k in range(40)]
     fusions += [(2018, f"{260000000 + k}", [f"{240000200 + 2 * k}", f"{240000200 + 2 * k + 1}"], [communes[200 + 2 * k], communes[201 + 2 * k]]) for k in range(5)]
     ext = [(2017, f"{240000000 + c}", [f"{240000000 + c}"], [communes[c], communes[c + 10]]) for c in range(180, 190)]
     rows = [(y, "fusion", e, p, cs) for y, e, p, cs in fusions] + [(y, "extension", e, p, cs) for y, e, p, cs in ext]
     ev = pl.DataFrame(rows, schema={"annee": pl.Int32, "type_evenement": pl.String, "epci_siren": pl.String,
-                                    "predecesseurs": pl.List(pl.String), "communes": pl.List(pl.String)}, orient="row")
+                                    "predecessors": pl.List(pl.String), "communes": pl.List(pl.String)}, orient="row")
     con.register("ev", ev.to_arrow())
     con.execute("create table marts.epci_mergers as select * from ev")
 
@@ -70,7 +70,7 @@ def _world(seed: int = 2017) -> duckdb.DuckDBPyConnection:
     fy = pl.DataFrame(facilities, schema={"siret": pl.String, "siren": pl.String, "annee": pl.Int32, "code_commune": pl.String}, orient="row")
     con.register("fy", fy.to_arrow())
     con.execute("""create table int.facility_years as select siret, siren, annee, code_commune as code_commune_releve, code_commune,
-                   'identique' as code_commune_methode, 'EAJE ' || siret as nom, date '2000-01-01' as date_creation,
+                   'identique' as code_commune_method, 'EAJE ' || siret as nom, date '2000-01-01' as date_creation,
                    null::date as date_fermeture, 'creche' as type_structure from fy""")
     con.execute("""create table int.operator_years as select * from (values
         ('100000001', 'ess_association', 'ess'), ('200000002', 'public_commune', 'public')) o(siren, operator_class, sector),
@@ -104,7 +104,7 @@ def test_groups_treated_control_and_excluded(study):
 def test_planted_effect_is_recovered_within_the_interval(study):
     con, _ = study
     rows = con.execute("select annee, estimate, ci_low, ci_high, n_treated, n_control from marts.merger_effect where cohort = 2017 "
-                       "and outcome = 'associations_actives' and estimand = 'ecart_relatif_pct' and estimator = 'event_study' "
+                       "and outcome = 'n_associations' and estimand = 'ecart_relatif_pct' and estimator = 'event_study' "
                        "and status = 'estimated' order by annee").fetchall()
     ratio = (1 - H_BASE - H_EXTRA) / (1 - H_BASE)
     post = [r for r in rows if r[0] >= 2017]
@@ -113,11 +113,11 @@ def test_planted_effect_is_recovered_within_the_interval(study):
         truth = 100 * (ratio ** (annee - 2016) - 1)
         assert lo < truth < hi, (annee, est, lo, hi, truth)
         assert (n_t, n_c) == (40, 190)
-    did = con.execute("select estimate, ci_low, ci_high from marts.merger_effect where cohort = 2017 and outcome = 'associations_actives' "
+    did = con.execute("select estimate, ci_low, ci_high from marts.merger_effect where cohort = 2017 and outcome = 'n_associations' "
                       "and estimand = 'ecart_relatif_pct' and estimator = 'did'").fetchone()
     truth = 100 * np.mean([ratio - 1, ratio ** 2 - 1])
     assert did[1] < truth < did[2] and did[2] < 0
-    pre = con.execute("select ci_low, ci_high from marts.merger_effect where cohort = 2017 and outcome = 'associations_actives' "
+    pre = con.execute("select ci_low, ci_high from marts.merger_effect where cohort = 2017 and outcome = 'n_associations' "
                       "and estimand = 'ecart_relatif_pct' and estimator = 'pre_trend'").fetchone()
     assert pre[0] < 0 < pre[1]
 

@@ -87,7 +87,7 @@ def test_operator_classification_joined_and_missing_operator_flagged(con):
 
 
 def test_places_are_caf_commune_places_shared_among_the_communes_facilities(con):
-    places = dict(q(con, "select siret || '/' || annee, places_estimees from int.facility_territory_years where places_method = 'estimated'"))
+    places = dict(q(con, "select siret || '/' || annee, places from int.facility_territory_years where places_method = 'estimated'"))
     assert places == {
         f"{F01}/2017": 60.0,  # CAF December 2016, 01001: 60 places, one facility
         f"{F05}/2017": 60.0,  # Paris: arrondissements summed upstream
@@ -104,11 +104,11 @@ def test_a_micro_creche_gets_at_most_its_legal_capacity():
     db.execute(WORLD.read_text())
     # 01003 on 1 January 2018: F03 (micro-crèche) plus a new crèche; CAF December 2017: 50 places
     db.execute("insert into int.facility_years select '10000000300099', siren, annee, code_commune_releve, code_commune, "
-               "code_commune_methode, 'F11 creche Gamma', date_creation, date_fermeture, 'creche' from int.facility_years "
+               "code_commune_method, 'F11 creche Gamma', date_creation, date_fermeture, 'creche' from int.facility_years "
                "where siret = ? and annee = 2018", [F03])
     db.execute("insert into stg.caf_places_commune select 2017, '01003', 'GAMMA', '200000011', '01', 40, 10, 50, 0, 0, 0, 0, 50, 1, 'fixture'")
     build.build_facility_territory_years(db)
-    places = dict(db.execute("select siret, places_estimees from int.facility_territory_years where annee = 2018 and code_commune = '01003'").fetchall())
+    places = dict(db.execute("select siret, places from int.facility_territory_years where annee = 2018 and code_commune = '01003'").fetchall())
     assert places == {F03: 10.0, "10000000300099": 40.0}  # not 25 / 25
     # from 2022 the cap is 12 places
     assert build.MICRO_CRECHE_CAP == {"micro_cap_before_2022": 10, "micro_cap_from_2022": 12}
@@ -187,12 +187,12 @@ def test_merger_groups_treated_control_and_exclusions(con):
 
 
 def test_merger_panel_counts_on_fixed_2017_perimeters(con):
-    panel = q(con, "select annee, associations_actives, n_facilities, n_ess, index_associations from marts.merger_effect_epci "
+    panel = q(con, "select annee, n_associations, n_facilities, n_ess, index_associations from marts.merger_effect_epci "
                    "where cohort = 2017 and epci_siren = '200000011' order by annee")
     assert panel[0] == (2012, 1, 2, 1, 100.0)
     assert panel[4] == (2016, 1, 3, 1, 100.0)
     assert panel[6] == (2018, 1, 4, 1, 100.0)
-    paris = q(con, "select annee, associations_actives, index_associations from marts.merger_effect_epci "
+    paris = q(con, "select annee, n_associations, index_associations from marts.merger_effect_epci "
                    "where cohort = 2017 and epci_siren = '200000005' and annee in (2016, 2017)")
     assert sorted(paris) == [(2016, 1, 100.0), (2017, 0, 0.0)]  # F06 closed in 2016
 
@@ -224,7 +224,7 @@ def test_facilities_current_stock(con):
 
 
 def test_epci_indicators(con):
-    row = q(con, "select n_facilities, share_public, share_ess, share_lucratif, share_autre, associations_actives, n_facilities_2015, "
+    row = q(con, "select n_facilities, share_public, share_ess, share_lucratif, share_autre, n_associations, n_facilities_2015, "
                  "share_lucratif_2015, change_share_lucratif_since_2015, caf_annee, places_eaje_caf, share_places_hors_psu, has_geometry "
                  "from marts.epci_indicators where epci_siren = '200000011'")[0]
     # 2015 on the same (latest) perimeter: F01 and F02, none for-profit; CAF December 2017 of 01001

@@ -176,7 +176,7 @@ def _commune_map(con):
         rows.append(("14100", annee, "14100" if annee < 2017 else "14200", "identique" if annee < 2017 else "fusion", False))
     con.execute("create schema if not exists int")
     con.execute(
-        "create table int.commune_code_map(code_commune varchar, annee integer, code_commune_annee varchar, methode varchar, estimated boolean)"
+        "create table int.commune_code_map(code_commune varchar, annee integer, code_commune_annee varchar, method varchar, estimated boolean)"
     )
     con.executemany("insert into int.commune_code_map values (?, ?, ?, ?, ?)", rows)
 
@@ -310,7 +310,7 @@ def test_commune_brought_to_the_geography_of_each_year(built):
     con, _ = built
     def geo(siret_, annee):
         return con.execute(
-            "select code_commune_releve, code_commune, code_commune_methode, geographie_annee from int.facility_years where siret = ? and annee = ?",
+            "select code_commune_releve, code_commune, code_commune_method, geography_year from int.facility_years where siret = ? and annee = ?",
             [siret_, annee],
         ).fetchone()
     assert geo(E1, 2012) == ("75112", "75056", "arrondissement", 2015)  # before 2015: 2015 geography

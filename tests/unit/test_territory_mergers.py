@@ -20,7 +20,7 @@ def _run(before: dict, after: dict, pop: dict, rows=(), names=None):
 
 
 def _short(events):
-    return [(e["type_evenement"], e["epci_siren"], e["predecesseurs"], e["successeurs"], e["communes"], e["population"]) for e in events]
+    return [(e["type_evenement"], e["epci_siren"], e["predecessors"], e["successors"], e["communes"], e["population"]) for e in events]
 
 
 A, B, C, N, S, T, X, Yy = "200000001", "200000002", "200000003", "200000009", "200000010", "200000011", "200000021", "200000022"
@@ -30,8 +30,8 @@ def test_fusion_of_two_epci_into_a_new_one():
     ev, li = _run({"01001": A, "01002": A, "01003": B, "01004": C}, {"01001": N, "01002": N, "01003": N, "01004": C},
                   {"01001": 100, "01002": 50, "01003": 250, "01004": 10})
     assert _short(ev) == [("fusion", N, [A, B], [N], ["01001", "01002", "01003"], 400)]
-    assert ev[0]["perimetre_identique"] is True and ev[0]["nb_predecesseurs"] == 2 and ev[0]["epci_nom"] == f"nom {N}"
-    edges = {(r["epci_siren_avant"], r["epci_siren_apres"]): (r["nb_communes"], r["population"], r["part_population_avant"], r["part_population_apres"]) for r in li}
+    assert ev[0]["perimetre_identique"] is True and ev[0]["n_predecessors"] == 2 and ev[0]["epci_nom"] == f"nom {N}"
+    edges = {(r["epci_siren_avant"], r["epci_siren_apres"]): (r["n_communes"], r["population"], r["share_population_avant"], r["share_population_apres"]) for r in li}
     assert edges == {(A, N): (2, 150, 1.0, 150 / 400), (B, N): (1, 250, 1.0, 250 / 400), (C, C): (1, 10, 1.0, 1.0)}
 
 
@@ -54,7 +54,7 @@ def test_transfert_between_two_surviving_epci():
     ev, li = _run({"01001": S, "01002": S, "01003": T}, {"01001": S, "01002": T, "01003": T}, {"01001": 10, "01002": 4, "01003": 6})
     assert _short(ev) == [("transfert", T, [S], [T], ["01002"], 4)]
     edge = next(r for r in li if (r["epci_siren_avant"], r["epci_siren_apres"]) == (S, T))
-    assert (edge["part_population_avant"], edge["part_communes_avant"], edge["part_population_apres"]) == (4 / 14, 0.5, 0.4)
+    assert (edge["share_population_avant"], edge["share_communes_avant"], edge["share_population_apres"]) == (4 / 14, 0.5, 0.4)
 
 
 def test_scission_into_two_new_epci():
@@ -97,7 +97,7 @@ def test_commune_code_changes_and_mergers_inside_an_epci_are_not_epci_changes():
     rows = [PassageRow(Y0, "01001", "01001", "f"), PassageRow(Y0, "01002", "01001", "f"), PassageRow(Y0, "01003", "01009", "c")]
     ev, li = _run(before, after, {"01001": 1, "01002": 1, "01003": 1}, rows)
     assert ev == []
-    assert {(r["epci_siren_avant"], r["epci_siren_apres"], r["nb_communes"], r["meme_siren"], r["part_population_avant"]) for r in li} == {
+    assert {(r["epci_siren_avant"], r["epci_siren_apres"], r["n_communes"], r["meme_siren"], r["share_population_avant"]) for r in li} == {
         (S, S, 2, True, 1.0), (T, T, 1, True, 1.0)
     }
 
@@ -119,13 +119,13 @@ def test_split_commune_pieces_follow_their_own_epci():
     ev, li = _run(before, after, {"01001": 100, "01002": 50}, rows)
     assert _short(ev) == [("transfert", T, [S], [T], ["01005"], 40)]
     edge = next(r for r in li if (r["epci_siren_avant"], r["epci_siren_apres"]) == (S, T))
-    assert edge["part_communes_avant"] == 0.4 and edge["part_population_avant"] == 0.4
+    assert edge["share_communes_avant"] == 0.4 and edge["share_population_avant"] == 0.4
 
 
 def test_unknown_populations_fall_back_to_commune_counts():
     ev, li = _run({"01001": A, "01002": A, "01003": B}, {"01001": N, "01002": N, "01003": N}, {})
     assert _short(ev) == [("fusion", N, [A, B], [N], ["01001", "01002", "01003"], None)]
-    assert all(r["part_population_avant"] is None for r in li)
+    assert all(r["share_population_avant"] is None for r in li)
 
 
 def test_an_epci_with_a_commune_of_unknown_population_is_weighed_by_commune_count():
@@ -136,5 +136,5 @@ def test_an_epci_with_a_commune_of_unknown_population_is_weighed_by_commune_coun
     # (by population B would go to T, its 1000-inhabitant commune; by count, to S)
     assert _short(ev) == [("creation", T, [B], [T], ["01005"], 1000), ("fusion", S, [B, S], [S], ["01001", "01002", "01003", "01004"], None)]
     edge = next(r for r in li if (r["epci_siren_avant"], r["epci_siren_apres"]) == (B, S))
-    assert edge["part_population_avant"] is None and edge["population"] is None
-    assert next(r for r in li if (r["epci_siren_avant"], r["epci_siren_apres"]) == (S, S))["part_population_avant"] == 1.0
+    assert edge["share_population_avant"] is None and edge["population"] is None
+    assert next(r for r in li if (r["epci_siren_avant"], r["epci_siren_apres"]) == (S, S))["share_population_avant"] == 1.0
