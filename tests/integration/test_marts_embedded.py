@@ -3,21 +3,17 @@ the marts are published, the merger study recovers the effect planted by the SIR
 (its truth is in data/raw/sirene/embedded/manifest.json), and the three README questions are answered
 by one query each, run exactly as written in the README.
 
-One run of the pipeline (a few minutes on 2 cores) is shared by the tests of this module.
+The run is the session's ``embedded_world`` (tests/conftest.py), shared with the other integration tests.
 """
 
 import json
 
-import dagster as dg
-import duckdb
 import geopandas as gpd
 import pyarrow.parquet as pq
 import pytest
 
 from assets.marts import columns as C
-from observatory.__main__ import execute
-from observatory.definitions import build_definitions
-from observatory.settings import REPO_ROOT, Settings
+from observatory.settings import REPO_ROOT
 from tests.readme import readme_queries
 
 SIRENE_MANIFEST = REPO_ROOT / "data" / "raw" / "sirene" / "embedded" / "manifest.json"
@@ -25,21 +21,10 @@ CRS_BY_ZONE = {"metro": 2154, "971": 5490, "972": 5490, "973": 2972, "974": 2975
 
 
 @pytest.fixture(scope="module")
-def published(tmp_path_factory):
-    if not SIRENE_MANIFEST.exists():
-        pytest.fail(f"{SIRENE_MANIFEST}: the embedded SIRENE sample is missing (make sample); this test needs it")
-    data = tmp_path_factory.mktemp("data")
-    (data / "raw").symlink_to(REPO_ROOT / "data" / "raw", target_is_directory=True)
-    settings = Settings(data_dir=data)
-    defs = build_definitions(settings)
-    # exactly what `python -m observatory run` executes: one run, every year of the partitioned assets
-    instance = dg.DagsterInstance.ephemeral()
-    result = execute(defs, instance)
-    failed_checks = [(e.asset_key.to_user_string(), e.check_name) for e in result.get_asset_check_evaluations() if not e.passed]
-    con = duckdb.connect(str(settings.marts_dir / "observatory.duckdb"), read_only=True) if result.success else None
-    yield settings, result, failed_checks, con
-    if con is not None:
-        con.close()
+def published(embedded_world):
+    """The session's one embedded run (tests/conftest.py), as (settings, result, failed checks, published db)."""
+    w = embedded_world
+    return w.settings, w.result, w.failed_checks, w.marts
 
 
 def test_pipeline_succeeds_with_every_check_passing(published):
@@ -151,17 +136,16 @@ def test_every_figure_says_where_it_comes_from(published):
     assert next(r[6] for r in rows if r[0] == "sirene") == sorted(s.table for s in C.FACILITY_DERIVED)
 
 
-def test_the_one_command_run_builds_every_year_of_every_partitioned_asset(published):
-    settings, result, _, _ = published
+def test_the_one_command_run_builds_every_year_of_every_partitioned_asset(embedded_world):
+    result, build = embedded_world.result, embedded_world.build
     years = [str(y) for y in range(2015, 2027)]
     events = result.get_asset_materialization_events()
     partitioned = ["stg/communes", "stg/epci_membership", "stg/epci", "stg/caf_places_commune", "stg/caf_coverage_commune"]
     for key in partitioned:
         assert sorted(e.materialization.partition for e in events if e.asset_key.to_user_string() == key) == years, key
-    with duckdb.connect(str(settings.build_db), read_only=True) as build:
-        for table in ("stg.communes", "stg.epci_membership", "stg.epci"):
-            assert [r[0] for r in build.execute(f"select distinct annee from {table} order by 1").fetchall()] == list(range(2015, 2027)), table
-        # partition annee holds CAF year annee - 1: the embedded CAF 2017-2022 fill partitions 2018-2023
-        assert [r[0] for r in build.execute("select distinct caf_annee from stg.caf_places_commune order by 1").fetchall()] == list(range(2017, 2023))
+    for table in ("stg.communes", "stg.epci_membership", "stg.epci"):
+        assert [r[0] for r in build.execute(f"select distinct annee from {table} order by 1").fetchall()] == list(range(2015, 2027)), table
+    # partition annee holds CAF year annee - 1: the embedded CAF 2017-2022 fill partitions 2018-2023
+    assert [r[0] for r in build.execute("select distinct caf_annee from stg.caf_places_commune order by 1").fetchall()] == list(range(2017, 2023))
     caf = next(e for e in events if e.asset_key.to_user_string() == "stg/caf_places_commune").materialization.metadata
     assert sorted(caf["caf_year_missing"].value) == ["2015", "2016", "2017", "2024", "2025", "2026"]

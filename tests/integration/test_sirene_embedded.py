@@ -1,37 +1,21 @@
 """The SIRENE graph materialized on the embedded synthetic sample (with the territory assets it
 needs), in a private data directory: every blocking check passes and the tables agree with what
-the generator wrote into its manifest."""
+the generator wrote into its manifest. Read from the session's one embedded run (``embedded_world``,
+tests/conftest.py), which builds the whole graph."""
 
 import json
 from pathlib import Path
 
-import dagster as dg
-import duckdb
 import pytest
-
-from observatory.definitions import build_definitions
-from observatory.partitions import all_years_tags
-from observatory.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
 MANIFEST = json.loads((REPO / "data" / "raw" / "sirene" / "embedded" / "manifest.json").read_text(encoding="utf-8"))
-SELECTION = 'group:sirene or +key:"int/commune_code_map" or +key:"stg/epci_membership"'
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    data = tmp_path_factory.mktemp("data")
-    (data / "raw").symlink_to(REPO / "data" / "raw")
-    defs = build_definitions(Settings(data_dir=data))
-    graph = defs.resolve_asset_graph()
-    selection = list(dg.AssetSelection.from_coercible(SELECTION).resolve(graph))
-    result = defs.resolve_implicit_global_asset_job_def().execute_in_process(
-        instance=dg.DagsterInstance.ephemeral(), raise_on_error=False, asset_selection=selection,
-        tags=all_years_tags(),  # the selection holds yearly-partitioned territory assets: every year
-    )
-    con = duckdb.connect(str(data / "build" / "observatory_build.duckdb"), read_only=True)
-    yield result, con
-    con.close()
+def run(embedded_world):
+    """The session's one embedded run (tests/conftest.py), as (result, build database)."""
+    return embedded_world.result, embedded_world.build
 
 
 def _materialization(result, key: str) -> dict:
@@ -49,6 +33,7 @@ def test_every_step_and_blocking_check_passes(run):
         e.event_specific_data.asset_key.to_user_string(): e.event_specific_data.passed
         for e in result.all_events
         if e.event_type_value == "ASSET_CHECK_EVALUATION" and e.event_specific_data.asset_key.path[1].startswith(("sirene", "facility", "operator"))
+        and e.event_specific_data.asset_key.path[0] != "marts" and e.event_specific_data.asset_key.path[1] != "facility_territory_years"
     }
     assert checks == {
         "stg/sirene_etablissement_periodes": True,

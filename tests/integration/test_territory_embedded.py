@@ -1,38 +1,19 @@
 """Invariants of the territory tables built from the real embedded data (checks included).
 
-One materialization for the module (about a minute on 2 cores), in a private data dir whose
-``raw`` points at the repository's embedded copies.
+Read from the session's one embedded run (``embedded_world``, tests/conftest.py).
 """
 
 import dagster as dg
-import duckdb
 import pytest
 
-import assets.cog.defs as cog_defs
-import assets.contours.defs as contours_defs
-import assets.dgcl_epci.defs as dgcl_defs
-import assets.etalab_epci.defs as etalab_defs
-import assets.insee_epci.defs as insee_defs
 import assets.territory.defs as territory_defs
 from assets.territory.checks import ISLANDS, OFFICIAL_EPCI_COUNT
-from observatory.definitions import resources_for
-from observatory.partitions import all_years_tags
-from observatory.settings import REPO_ROOT, Settings
-
-RAW_ASSETS = [insee_defs.raw_insee_epci, etalab_defs.raw_etalab_epci, cog_defs.raw_cog, dgcl_defs.raw_dgcl_epci, contours_defs.raw_contours]
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    data = tmp_path_factory.mktemp("territory") / "data"
-    data.mkdir()
-    (data / "raw").symlink_to(REPO_ROOT / "data" / "raw")
-    settings = Settings(data_dir=data)
-    result = dg.materialize([*RAW_ASSETS, *territory_defs.defs.assets, *territory_defs.defs.asset_checks],
-                            resources=resources_for(settings), raise_on_error=False, tags=all_years_tags())
-    con = duckdb.connect(str(settings.build_db), read_only=True)
-    yield result, con
-    con.close()
+def built(embedded_world):
+    """The session's one embedded run (tests/conftest.py), as (result, build database)."""
+    return embedded_world.result, embedded_world.build
 
 
 def _meta(result, step: str, key: str):
@@ -43,8 +24,9 @@ def test_graph_and_every_blocking_check_pass(built):
     result, _ = built
     failed_steps = [e.step_key for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
     assert failed_steps == []
-    evaluations = result.get_asset_check_evaluations()
-    assert len(evaluations) == len(territory_defs.defs.asset_checks)
+    territory_keys = {k for c in territory_defs.defs.asset_checks for k in c.check_keys}
+    evaluations = [e for e in result.get_asset_check_evaluations() if dg.AssetCheckKey(e.asset_key, e.check_name) in territory_keys]
+    assert len(evaluations) == len(territory_keys)
     assert [(e.asset_key.to_user_string(), e.check_name) for e in evaluations if not e.passed] == []
 
 

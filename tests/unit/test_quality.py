@@ -1,7 +1,6 @@
 """The Great Expectations adapter: exact outcomes on tiny tables, readable failures, no GX noise."""
 
 import json
-import os
 
 import duckdb
 import pytest
@@ -120,11 +119,24 @@ def test_empty_table_passes_value_rules_and_fails_row_count(con):
     assert [o.success for o in outcomes] == [True, True, True, False]
 
 
-def test_gx_runs_without_progress_bars_or_analytics(con, capfd):
-    run_suite(con, "stg.facilities", [NotNull("siret"), Between("share", 0, 1)])
+def test_gx_runs_without_progress_bars_or_analytics(con, capfd, monkeypatch):
+    """No progress bar on the run's output, and no network call (GX analytics would post events):
+    every socket connection attempted during the validation is recorded, and refused."""
+    import socket
+
+    attempts = []
+
+    def refuse(self, address, *args, **kwargs):
+        attempts.append(address)
+        raise OSError(f"test: network refused ({address})")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+    outcomes = run_suite(con, "stg.facilities", [NotNull("siret"), Between("share", 0, 1)])
     out, err = capfd.readouterr()
-    assert "Calculating Metrics" not in out + err
-    assert os.environ["GX_ANALYTICS_ENABLED"] == "false"
+    assert "Calculating Metrics" not in out + err and "%|" not in err
+    assert attempts == []
+    assert [(o.success, o.unexpected_count) for o in outcomes] == [(False, 1), (False, 1)]
 
 
 def test_failure_report_is_readable_markdown(con):

@@ -23,13 +23,26 @@ def test_embedded_and_official_directories(tmp_path):
     assert sirene_directory(official) == (tmp_path / "sirene" / "stock", "official INSEE files (downloaded)")
 
 
-def test_spec_lists_the_four_official_files_and_is_marked_synthetic():
-    assert SPEC.synthetic and SPEC.cadence == "monthly"
-    assert [f.url for f in SPEC.remote_files] == [
-        "https://object.files.data.gouv.fr/data-pipeline-open/siren/stock/StockEtablissement_utf8.parquet",
-        "https://object.files.data.gouv.fr/data-pipeline-open/siren/stock/StockEtablissementHistorique_utf8.parquet",
-        "https://object.files.data.gouv.fr/data-pipeline-open/siren/stock/StockUniteLegale_utf8.parquet",
-        "https://object.files.data.gouv.fr/data-pipeline-open/siren/stock/StockUniteLegaleHistorique_utf8.parquet",
-    ]
-    assert all(f.magic == (b"PAR1",) for f in SPEC.remote_files)
-    assert [Path(f).name for f in SPEC.embedded_files] == [f.filename for f in SPEC.remote_files]
+def test_a_local_directory_must_hold_the_four_publisher_files(tmp_path):
+    """What the run reads from OBSERVATORY_SIRENE_DIR: the four files under the publisher's names, verified
+    (sha256), labelled real (no manifest); a directory missing one of them is refused, naming the file."""
+    import hashlib
+
+    import pytest
+
+    from observatory.resources import DownloadError
+    from observatory.sources import read_source
+
+    real = tmp_path / "insee"
+    real.mkdir()
+    names = [Path(r.url).name for r in SPEC.remote_files]
+    for name in names[:-1]:
+        (real / name).write_bytes(b"PAR1 " + name.encode())
+    downloader = Downloader(raw_dir=str(tmp_path / "raw"), source_mode="embedded", sirene_dir=str(real))
+    with pytest.raises(DownloadError, match=names[-1]):
+        read_source(downloader, SPEC)
+    (real / names[-1]).write_bytes(b"PAR1 last")
+    read = read_source(downloader, SPEC)
+    assert (read.mode, read.synthetic) == ("local directory", False)
+    assert [(f.name, f.sha256) for f in read.files] == [(n, hashlib.sha256((real / n).read_bytes()).hexdigest()) for n in names]
+    assert read.label.startswith("SIRENE publisher's files from a local directory")
