@@ -91,7 +91,8 @@ class Warehouse(dg.ConfigurableResource):
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         with contextlib.ExitStack() as stack:
-            if not read_only:
+            # An in-memory database (benchmarks) has no file to share, hence no lock file to create.
+            if not read_only and self.path != ":memory:":
                 stack.enter_context(_exclusive_lock(Path(self.path + ".lock")))
             yield stack.enter_context(self._open(read_only))
 
