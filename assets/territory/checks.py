@@ -5,6 +5,8 @@ import dagster as dg
 from assets.territory.inputs import METROPOLE_DE_LYON, YEARS
 from assets.territory.mergers import EVENT_TYPES
 from assets.territory.passage import METHODS
+from assets.territory.reconciliation import NATURES, OPERATIONS, STATUSES
+from assets.territory.sql import KEYS
 from observatory.quality import (
     Between, COMMUNE_RE, DEPARTEMENT_RE, SIREN_RE, Columns, InSet, Matches, NotNull, Sql, Unique, table_check,
 )
@@ -179,10 +181,18 @@ POLYGONS_SUITE = [
 ]
 
 MERGERS_SUITE = [
+    Unique(*KEYS["marts.epci_mergers"]),
     InSet("type_evenement", EVENT_TYPES),
     Matches("epci_siren", SIREN_RE),
     NotNull("epci_nom"),
-    Sql("one row per (annee, type, EPCI, predecessors)", "select annee, type_evenement, epci_siren, predecessors, count(*) from {table} group by all having count(*) > 1"),
+    Sql("a transformation changes the nature of one SIREN", "select * from {table} where type_evenement = 'transformation' "
+        "and (epci_nature is not distinct from epci_nature_avant or predecessors <> [epci_siren])"),
+    Sql("the predecessors of a fusion or identifier change are the EPCI it absorbed (marts.epci_lineage.absorbed)",
+        "select m.annee, m.epci_siren, m.predecessors, l.absorbed from {table} m left join ("
+        "select annee, epci_siren_apres, list(epci_siren_avant order by epci_siren_avant) absorbed from marts.epci_lineage where absorbed group by all"
+        ") l on l.annee = m.annee and l.epci_siren_apres = m.epci_siren "
+        "where m.type_evenement in ('fusion', 'changement_identifiant') and (l.absorbed is null or list_sort(m.predecessors) <> l.absorbed "
+        "or m.n_predecessors <> len(l.absorbed))"),
     Sql("a fusion has at least two predecessors", "select * from {table} where type_evenement = 'fusion' and len(predecessors) < 2"),
     Sql("events compare consecutive years 2016-2026", f"select * from {{table}} where annee not between {YEARS[1]} and {YEARS[-1]}"),
     Sql("n_communes = len(communes)", "select * from {table} where n_communes <> len(communes)"),
@@ -193,7 +203,8 @@ MERGERS_SUITE = [
 ]
 
 LINEAGE_SUITE = [
-    Unique("annee", "epci_siren_avant", "epci_siren_apres"),
+    Unique(*KEYS["marts.epci_lineage"]),
+    Sql("an EPCI is absorbed by at most one successor", "select annee, epci_siren_avant from {table} where absorbed group by all having count(*) > 1"),
     Sql("population shares of a predecessor sum to 1", "select annee, epci_siren_avant, sum(share_population_avant) s from {table} "
         "where epci_siren_avant is not null and share_population_avant is not null group by all having abs(s - 1) > 1e-9"),
     Sql("commune shares of a predecessor sum to 1", "select annee, epci_siren_avant, sum(share_communes_avant) s from {table} "
@@ -205,10 +216,35 @@ LINEAGE_SUITE = [
 ]
 
 COMMUNE_EPCI_SUITE = [
-    Unique("code_commune", "annee"),
+    Unique(*KEYS["marts.commune_epci"]),
     Matches("code_commune", COMMUNE_RE),
     Matches("epci_siren", SIREN_RE),
     Sql("every mapped code has every year", f"select code_commune from {{table}} group by 1 having count(*) <> {len(YEARS)}"),
+]
+
+
+RECONCILIATION_SUITE = [
+    Unique(*KEYS["marts.epci_mergers_reconciliation"]),
+    InSet("kind", ("nature", "operation")),
+    InSet("item", NATURES + OPERATIONS),
+    InSet("status", STATUSES),
+    Sql("counts by nature and DGCL operation counts match the official figures, or differ exactly as documented",
+        "select annee, kind, item, n_official, n_observed, n_compatible_min, n_compatible_max, documented_difference from {table} "
+        "where status = 'different'"),
+    Sql("every year 2015-2026 has its counts by nature", f"select y.annee from range({YEARS[0]}, {YEARS[-1] + 1}) y(annee) "
+        "anti join (select annee from {table} where kind = 'nature') t using (annee)"),
+    Sql("the 2017 wave is reconciled with BIS n°113 (fusion, dissolution, transformation, total)",
+        "select * from (values ('fusion'), ('dissolution'), ('transformation'), ('total')) v(item) anti join {table} t "
+        "on t.annee = 2017 and t.kind = 'operation' and t.item = v.item and t.n_official is not null"),
+]
+
+RECONCILIATION_EPCI_SUITE = [
+    Unique(*KEYS["marts.epci_mergers_reconciliation_epci"]),
+    InSet("item", ("fusion", "dissolution", "transformation")),
+    Matches("epci_siren", SIREN_RE),
+    Sql("the listed EPCI make each operation count's range", "select r.annee, r.item from marts.epci_mergers_reconciliation r "
+        "left join (select annee, item, count(*) filter (where certain) c, count(*) n from {table} group by all) d using (annee, item) "
+        "where r.kind = 'operation' and r.item <> 'total' and (coalesce(d.c, 0) <> r.n_compatible_min or coalesce(d.n, 0) <> r.n_compatible_max)"),
 ]
 
 
@@ -228,4 +264,9 @@ def all_checks() -> list[dg.AssetChecksDefinition]:
         table_check("marts.epci_mergers", MERGERS_SUITE),
         table_check("marts.epci_lineage", LINEAGE_SUITE),
         table_check("marts.commune_epci", COMMUNE_EPCI_SUITE),
+        table_check("marts.epci_mergers_reconciliation", RECONCILIATION_SUITE, description=(
+            "Counts by nature on 1 January 2015-2026 equal the official figures of assets/territory/reference/official_epci_counts.csv "
+            "(or differ by exactly the documented, explained difference), and the DGCL's operation counts lie within the range the "
+            "compositions are compatible with. Any other difference fails.")),
+        table_check("marts.epci_mergers_reconciliation_epci", RECONCILIATION_EPCI_SUITE),
     ]

@@ -19,6 +19,7 @@ import polars as pl
 from assets.territory import inputs, sql
 from assets.territory.checks import LYON_EXPLANATION, all_checks
 from assets.territory.mergers import YearInputs, compare_all
+from assets.territory.reconciliation import REFERENCE, load_reference, reconcile
 from assets.territory.passage import PassageRow, code_map, complete_steps
 from observatory.partitions import YEARS, replace_years, written_metadata, years_to_build
 from observatory.resources import Downloader, Warehouse
@@ -221,9 +222,9 @@ def int_commune_code_map(context: dg.AssetExecutionContext, warehouse: Warehouse
     specs=[
         dg.AssetSpec(["marts", "epci_mergers"], deps=[["stg", "epci_membership"], ["stg", "commune_passage"], ["stg", "epci"]],
                      group_name=GROUP, kinds={"duckdb"}, owners=OWNERS,
-                     description="One row per EPCI change on 1 January 2016-2026 (fusion, extension, transfert, scission, "
-                                 "dissolution, changement_identifiant, creation, retrait), derived by comparing consecutive "
-                                 "years on the commune geography of the later year."),
+                     description="One row per EPCI change (type and EPCI) on 1 January 2016-2026 (fusion, extension, transfert, "
+                                 "scission, dissolution, changement_identifiant, creation, retrait, transformation), derived by "
+                                 "comparing consecutive years on the commune geography of the later year."),
         dg.AssetSpec(["marts", "epci_lineage"], deps=[["stg", "epci_membership"], ["stg", "commune_passage"], ["stg", "epci"]],
                      group_name=GROUP, kinds={"duckdb"}, owners=OWNERS,
                      description="Predecessor -> successor EPCI edges between consecutive 1 January compositions, with the "
@@ -241,9 +242,11 @@ def marts_epci_changes(context: dg.AssetExecutionContext, warehouse: Warehouse):
         for y, c, e in con.execute("select annee, code_commune, epci_siren from stg.epci_membership").fetchall():
             membership[y][c] = e
         names: dict[int, dict[str, str]] = defaultdict(dict)
-        for y, e, n in con.execute("select annee, epci_siren, epci_nom from stg.epci").fetchall():
+        natures: dict[int, dict[str, str]] = defaultdict(dict)
+        for y, e, n, nature in con.execute("select annee, epci_siren, epci_nom, epci_nature from stg.epci").fetchall():
             names[y][e] = n
-        years = {y: YearInputs(membership[y], pops[y], names[y]) for y in sorted(membership)}
+            natures[y][e] = nature
+        years = {y: YearInputs(membership[y], pops[y], names[y], natures[y]) for y in sorted(membership)}
         events, lineage = compare_all(years, steps)
         _store(con, "marts.epci_mergers", pl.DataFrame(events, schema=sql.MERGERS_SCHEMA))
         _store(con, "marts.epci_lineage", pl.DataFrame(lineage, schema=sql.LINEAGE_SCHEMA))
@@ -254,6 +257,44 @@ def marts_epci_changes(context: dg.AssetExecutionContext, warehouse: Warehouse):
         md_l = warehouse.table_metadata(con, "marts.epci_lineage")
     yield dg.MaterializeResult(asset_key=["marts", "epci_mergers"], metadata={**md_m, "events_per_year_and_type": _json([list(r) for r in per_type])})
     yield dg.MaterializeResult(asset_key=["marts", "epci_lineage"], metadata=md_l)
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(["marts", "epci_mergers_reconciliation"], deps=[["marts", "epci_mergers"], ["marts", "epci_lineage"], ["stg", "epci"]],
+                     group_name=GROUP, kinds={"duckdb"}, owners=OWNERS,
+                     description="EPCI counts by nature (2015-2026) and the mart's change types set against the official DGCL "
+                                 "counts (2017 wave: 493 fusions, 76 dissolutions, 4 transformations), with sources."),
+        dg.AssetSpec(["marts", "epci_mergers_reconciliation_epci"], deps=[["marts", "epci_mergers"], ["marts", "epci_lineage"], ["stg", "epci"]],
+                     group_name=GROUP, kinds={"duckdb"}, owners=OWNERS,
+                     description="The EPCI behind each operation count of marts.epci_mergers_reconciliation, certain or possible."),
+    ],
+    pool="duckdb",
+)
+def marts_epci_mergers_reconciliation(context: dg.AssetExecutionContext, warehouse: Warehouse):
+    """Reconciliation with the DGCL's counts (rules: assets/territory/reconciliation.py; figures and sources:
+    assets/territory/reference/official_epci_counts.csv). Differences fail the blocking check, not this asset."""
+    official = load_reference(years=inputs.YEARS)
+    with warehouse.connect() as con:
+        events = _frame(con, "select * from marts.epci_mergers").to_dicts()
+        lineage = _frame(con, "select annee, epci_siren_avant, epci_siren_apres, absorbed from marts.epci_lineage").to_dicts()
+        epci: dict[int, dict[str, tuple[str, str]]] = defaultdict(dict)
+        for y, e, n, nature in con.execute("select annee, epci_siren, epci_nom, epci_nature from stg.epci").fetchall():
+            epci[y][e] = (n, nature)
+        summary, detail = reconcile(events, lineage, dict(epci), official)
+        for table, rows, schema in (("marts.epci_mergers_reconciliation", summary, sql.RECONCILIATION_SCHEMA),
+                                    ("marts.epci_mergers_reconciliation_epci", detail, sql.RECONCILIATION_EPCI_SCHEMA)):
+            _store(con, table, pl.DataFrame(rows, schema=schema))
+            sql.comment(con, table)
+        statuses = con.execute("select status, count(*) from marts.epci_mergers_reconciliation group by 1 order by 1").fetchall()
+        ops_2017 = con.execute("select item, n_official, n_observed, n_compatible_min, n_compatible_max, status from marts.epci_mergers_reconciliation "
+                               "where annee = 2017 and kind = 'operation' order by item").fetchall()
+        md_s = warehouse.table_metadata(con, "marts.epci_mergers_reconciliation")
+        md_d = warehouse.table_metadata(con, "marts.epci_mergers_reconciliation_epci")
+    yield dg.MaterializeResult(asset_key=["marts", "epci_mergers_reconciliation"], metadata={
+        **md_s, "reference_file": str(REFERENCE.relative_to(REFERENCE.parents[3])), "rows_per_status": _json(dict(statuses)),
+        "operations_2017": _json([list(r) for r in ops_2017])})
+    yield dg.MaterializeResult(asset_key=["marts", "epci_mergers_reconciliation_epci"], metadata=md_d)
 
 
 @dg.asset(
@@ -295,6 +336,6 @@ def int_epci_polygons(context: dg.AssetExecutionContext, warehouse: Warehouse, d
 
 defs = dg.Definitions(
     assets=[stg_communes, stg_dgcl_epci_membership, stg_epci_membership, stg_epci, stg_commune_passage,
-            int_commune_code_map, marts_epci_changes, marts_commune_epci, int_epci_polygons],
+            int_commune_code_map, marts_epci_changes, marts_epci_mergers_reconciliation, marts_commune_epci, int_epci_polygons],
     asset_checks=all_checks(),
 )

@@ -12,21 +12,26 @@ the population of ``y - 1`` (or the commune count, for a year whose populations 
 predecessor giving more than half of S's mass. (A few communes have no population, e.g. Mayotte in
 the COG copy: an EPCI with any such commune is weighed by commune counts, and a population total
 that includes one is NULL.) ``survives(E)``: E's SIREN still exists in ``y``;
-``new(S)``: S's SIREN did not exist in ``y - 1``.
+``new(S)``: S's SIREN did not exist in ``y - 1``. E is *absorbed* by S when ``main_succ(E) = S`` and
+E vanished or is S itself: the absorbed EPCI are S's **predecessors** (``n_predecessors(S)``, the
+one definition used everywhere; ``absorbed`` on the lineage edges).
 
 1. ``scission`` (subject: the predecessor E): at least two successors S with ``main_src(S) = E``
    that are new or E itself.
-2. ``fusion`` (subject: the successor S): at least two *absorbed* predecessors, i.e. E with
-   ``main_succ(E) = S`` that vanished or are S itself.
+2. ``fusion`` (subject: the successor S): at least two absorbed predecessors.
 3. ``changement_identifiant`` (S): S new, exactly one absorbed predecessor E != S;
    ``perimetre_identique`` says whether the perimeter is unchanged.
 4. ``creation`` (S): S new and none of the above; its predecessors are the donors, if any.
 5. ``dissolution`` (E): E vanished and was absorbed by no fusion / identifier change / scission.
 6. For every successor not created in rule 4, inflows not explained above:
-   ``transfert`` (one row per donor) from a donor that survives; ``extension`` (one row per S)
-   from no EPCI or from the minority part of a vanished EPCI.
+   ``transfert`` (one row per receiving S, listing every donor) from donors that survive;
+   ``extension`` (one row per S) from no EPCI or from the minority part of a vanished EPCI.
 7. ``retrait`` (E): communes of E that belong to no EPCI in ``y`` (unless E's dissolution row
    already lists them).
+8. ``transformation`` (S): S keeps its SIREN and changes nature (e.g. CA -> CU); its perimeter may
+   also change (``perimetre_identique``), in which case the other rows of S say how.
+
+So (``annee``, ``type_evenement``, ``epci_siren``) identifies a row.
 """
 
 from collections import defaultdict
@@ -35,7 +40,9 @@ from typing import Mapping
 
 from assets.territory.passage import Steps
 
-EVENT_TYPES = ("fusion", "extension", "transfert", "scission", "dissolution", "changement_identifiant", "creation", "retrait")
+EVENT_TYPES = (
+    "fusion", "extension", "transfert", "scission", "dissolution", "changement_identifiant", "creation", "retrait", "transformation",
+)
 #: Events whose subject is the predecessor (named as in year - 1); the others name the successor.
 _PREDECESSOR_SIDE = ("scission", "dissolution", "retrait")
 
@@ -51,11 +58,12 @@ class _Flow:
 
 @dataclass(frozen=True)
 class YearInputs:
-    """One 1 January: commune -> EPCI (None = none), populations, EPCI names."""
+    """One 1 January: commune -> EPCI (None = none), populations, EPCI names and natures (CC, CA, CU, ME...)."""
 
     membership: Mapping[str, str | None]
     population: Mapping[str, float | None]
     names: Mapping[str, str]
+    natures: Mapping[str, str] = field(default_factory=dict)
 
 
 def _flows(before: YearInputs, after: YearInputs, step: Mapping[str, list]) -> dict[tuple[str | None, str | None], _Flow]:
@@ -120,12 +128,16 @@ def compare_years(annee: int, before: YearInputs, after: YearInputs, step: Mappi
 
     def event(kind: str, subject: str, preds: list[str], succs: list[str], pairs, perimetre=None) -> None:
         codes, pop = communes_of(pairs)
+        year = before if kind in _PREDECESSOR_SIDE else after
         events.append(
             {
                 "annee": annee,
                 "type_evenement": kind,
                 "epci_siren": subject,
-                "epci_nom": (before if kind in _PREDECESSOR_SIDE else after).names.get(subject),
+                "epci_nom": year.names.get(subject),
+                "epci_nature": year.natures.get(subject),
+                # the successor's nature a year earlier, when its SIREN already existed
+                "epci_nature_avant": None if kind in _PREDECESSOR_SIDE else before.natures.get(subject),
                 "predecessors": sorted(preds),
                 "successors": sorted(succs),
                 "n_predecessors": len(preds),
@@ -180,27 +192,35 @@ def compare_years(annee: int, before: YearInputs, after: YearInputs, step: Mappi
         explained_out.add(e)
         dissolved.add(e)
 
-    # 6. inflows not yet explained
+    # 6. inflows not yet explained (one row per successor and type, whatever the number of donors)
     for s in sorted(epci_after):
         if s in created:
             continue
-        ext_pairs, ext_preds = [], []
+        moves: dict[str, tuple[list, list]] = {"transfert": ([], []), "extension": ([], [])}
         for e in sorted(into[s], key=lambda x: x or ""):
             if e in covered_in[s]:
                 continue
-            if e is not None and survives[e] and e != s:
-                event("transfert", s, [e], [s], [(e, s)])
-            else:
-                ext_pairs.append((e, s))
-                if e is not None:
-                    ext_preds.append(e)
-        if ext_pairs:
-            event("extension", s, ext_preds, [s], ext_pairs)
+            pairs, preds = moves["transfert" if e is not None and survives[e] and e != s else "extension"]
+            pairs.append((e, s))
+            if e is not None:
+                preds.append(e)
+        for kind, (pairs, preds) in moves.items():
+            if pairs:
+                event(kind, s, preds, [s], pairs)
 
     # 7. communes leaving every EPCI
     for e in sorted(epci_before):
         if None in out_of[e] and e not in dissolved:
             event("retrait", e, [e], [], [(e, None)])
+
+    # 8. change of nature under the same SIREN (the DGCL's "transformation")
+    for s in sorted(epci_after & epci_before):
+        nature_before, nature_after = before.natures.get(s), after.natures.get(s)
+        if nature_before and nature_after and nature_before != nature_after and (s, s) in flows:
+            event("transformation", s, [s], [s], [(s, s)], perimetre=set(into[s]) == {s} and set(out_of[s]) == {s})
+
+    def absorbed(e: str | None, s: str | None) -> bool:
+        return e is not None and s is not None and main_succ[e] == (True, s) and (not survives[e] or e == s)
 
     lineage = []
     def share(f: _Flow, d: dict[str | None, _Flow]) -> float | None:
@@ -220,6 +240,7 @@ def compare_years(annee: int, before: YearInputs, after: YearInputs, step: Mappi
                 "share_population_avant": share(f, out_of[e]),
                 "share_population_apres": share(f, into[s]),
                 "meme_siren": e is not None and e == s,
+                "absorbed": absorbed(e, s),
             }
         )
     events.sort(key=lambda r: (r["annee"], r["type_evenement"], r["epci_siren"], r["predecessors"]))

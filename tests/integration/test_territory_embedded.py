@@ -98,3 +98,46 @@ def test_polygons_years_zones_and_crs(built):
     assert {z: c for _, z, c, _ in rows} == {"metro": 2154, "971": 5490, "972": 5490, "973": 2972, "974": 2975, "976": 4471}
     metro = dict(con.execute("select annee, sum(area_km2) from int.epci_polygons where zone = 'metro' group by 1").fetchall())
     assert all(540_000 < a < 552_000 for a in metro.values())  # metropolitan France, about 549,000 km2
+
+
+def test_epci_mergers_natural_key_and_one_predecessor_count(built):
+    _, con = built
+    assert con.execute("select count(*) from (select annee, type_evenement, epci_siren from marts.epci_mergers group by all having count(*) > 1)").fetchall() == [(0,)]
+    # Grand Reims (2017): nine absorbed EPCI; the CC de la Champagne Picarde gave one commune (a transfer), not a predecessor
+    reims = con.execute("select type_evenement, n_predecessors from marts.epci_mergers where annee = 2017 and epci_siren = '200067213' order by 1").fetchall()
+    assert reims == [("fusion", 9), ("transfert", 1)]
+    absorbed = con.execute("select count(*) filter (where absorbed), count(*) from marts.epci_lineage where annee = 2017 and epci_siren_apres = '200067213'").fetchall()
+    assert absorbed == [(9, 10)]
+
+
+def test_the_2017_wave_reconciles_with_bis_113(built):
+    _, con = built
+    ops = con.execute("select item, n_official, n_observed, n_compatible_min, n_compatible_max, status from marts.epci_mergers_reconciliation "
+                      "where annee = 2017 and kind = 'operation' order by item").fetchall()
+    assert ops == [
+        ("dissolution", 76, 3, 3, 155, "compatible"),
+        ("fusion", 493, 463, 420, 533, "compatible"),
+        ("total", 573, 472, 428, 694, "compatible"),
+        ("transformation", 4, 6, 5, 6, "documented_difference"),
+    ]
+    # The closure in the reference notes: 1,220 EPCI of 2016 gone, 424 new SIRENs (420 fusions + 4 identifier changes)
+    gone = con.execute("select count(*) from stg.epci a where annee = 2016 and not exists (select 1 from stg.epci b where b.annee = 2017 and b.epci_siren = a.epci_siren)").fetchall()
+    new = con.execute("select count(*) from stg.epci a where annee = 2017 and not exists (select 1 from stg.epci b where b.annee = 2016 and b.epci_siren = a.epci_siren)").fetchall()
+    assert (gone, new) == ([(1220,)], [(424,)])
+    kept = con.execute("select count(*) from marts.epci_mergers_reconciliation_epci where annee = 2017 and item = 'fusion' and not certain "
+                       "and type_evenement not like '%changement_identifiant%'").fetchall()
+    assert kept == [(109,)]
+    # the five same-perimeter transformations: the four of BIS n°113 and the CA de Longwy
+    certain = con.execute("select epci_siren from marts.epci_mergers_reconciliation_epci where annee = 2017 and item = 'transformation' and certain order by 1").fetchall()
+    assert [s for (s,) in certain] == ["243700754", "244500468", "245400262", "245400676", "246300701"]
+
+
+def test_counts_by_nature_match_the_official_figures_every_year(built):
+    _, con = built
+    rows = con.execute("select annee, item, n_official, n_observed, status from marts.epci_mergers_reconciliation where kind = 'nature' "
+                       "and status <> 'equal' order by 1, 2").fetchall()
+    assert rows == [(2017, "CA", 218, 219, "documented_difference"), (2017, "CC", 1019, 1018, "documented_difference"),
+                    (2026, "CA", None, 230, "no_official_figure"), (2026, "CC", None, 989, "no_official_figure"),
+                    (2026, "CU", None, 14, "no_official_figure"), (2026, "ME", None, 21, "no_official_figure")]
+    equal = con.execute("select count(distinct annee) from marts.epci_mergers_reconciliation where kind = 'nature' and item = 'CC' and status = 'equal'").fetchall()
+    assert equal == [(10,)]  # 2015-2025 but 2017
