@@ -99,11 +99,15 @@ COMMENTS = {
             "annee": "year (1 January); for operations, those that took effect on 1 January annee or during annee-1",
             "kind": "nature (EPCI counted by nature) or operation (DGCL operation type)",
             "item": f"nature: {_NATURE}; operation: fusion, dissolution, transformation, total",
-            "n_official": "official count (see source); NULL where none is known",
-            "n_observed": "count in the observatory's tables: EPCI of that nature in stg.epci, or rows of that type in marts.epci_mergers",
-            "n_compatible_min": "operations: fewest operations of that type the compositions are compatible with (see mapping); natures: n_observed",
-            "n_compatible_max": "operations: most operations of that type the compositions are compatible with; natures: n_observed",
-            "documented_difference": "difference between the data and the official figure that note explains (0: none expected)",
+            "n_official": "official count (see source); NULL where none is known [unit: EPCI or operations]",
+            "n_observed": "count in the observatory's tables: EPCI of that nature in stg.epci, or rows of that type in marts.epci_mergers "
+                          "[unit: EPCI or rows]",
+            "n_compatible_min": "operations: fewest operations of that type the compositions are compatible with (see mapping); "
+                                "natures: n_observed [unit: EPCI or operations]",
+            "n_compatible_max": "operations: most operations of that type the compositions are compatible with; natures: n_observed "
+                                "[unit: EPCI or operations]",
+            "documented_difference": "difference between the data and the official figure that note explains (0: none expected) "
+                                     "[unit: EPCI or operations]",
             "status": "equal (official = observed), compatible (official within the compatible range), documented_difference "
                       "(official + documented_difference within it), different (fails the blocking check), no_official_figure",
             "mapping": "how n_observed and the compatible range are counted from the marts",

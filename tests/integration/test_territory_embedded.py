@@ -8,6 +8,7 @@ import pytest
 
 import assets.territory.defs as territory_defs
 from assets.territory.checks import ISLANDS, OFFICIAL_EPCI_COUNT
+from tests.readme import readme_queries
 
 
 @pytest.fixture(scope="module")
@@ -141,3 +142,14 @@ def test_counts_by_nature_match_the_official_figures_every_year(built):
                     (2026, "CU", None, 14, "no_official_figure"), (2026, "ME", None, 21, "no_official_figure")]
     equal = con.execute("select count(distinct annee) from marts.epci_mergers_reconciliation where kind = 'nature' and item = 'CC' and status = 'equal'").fetchall()
     assert equal == [(10,)]  # 2015-2025 but 2017
+
+
+def test_the_readme_reconciliation_query_answers(built):
+    _, con = built
+    rows = con.execute(readme_queries()["reconciliation_2017"]).fetchall()
+    assert [(r[0], r[1], r[2], r[3], r[6]) for r in rows if r[0] == "operation"] == [
+        ("operation", "dissolution", 76, 3, "compatible"), ("operation", "fusion", 493, 463, "compatible"),
+        ("operation", "total", 573, 472, "compatible"), ("operation", "transformation", 4, 6, "documented_difference")]
+    assert {r[1]: r[2:4] for r in rows if r[0] == "nature"} == {"CA": (218, 219), "CC": (1019, 1018), "CU": (15, 15), "ME": (14, 14),
+                                                                "MET69": (1, 1), "SA": (0, 0)}
+    assert all(r[7].startswith("DGCL, Bulletin d'information statistique n°113") for r in rows if r[1] != "MET69")
