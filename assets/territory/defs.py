@@ -19,8 +19,8 @@ import polars as pl
 from assets.territory import inputs, sql
 from assets.territory.checks import LYON_EXPLANATION, all_checks
 from assets.territory.mergers import YearInputs, compare_all
-from assets.territory.reconciliation import REFERENCE, load_reference, reconcile
 from assets.territory.passage import PassageRow, code_map, complete_steps
+from assets.territory.reconciliation import REFERENCE, load_reference, reconcile
 from observatory.partitions import YEARS, replace_years, written_metadata, years_to_build
 from observatory.resources import Downloader, Warehouse
 

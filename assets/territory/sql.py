@@ -66,7 +66,8 @@ COMMENTS = {
             "communes": "codes (geography of annee) of the communes concerned by the change",
             "n_communes": "number of communes concerned (geography of annee)",
             "population": "population of the communes concerned, COG of annee-1 (inhabitants); NULL if unknown",
-            "perimetre_identique": "fusion / changement_identifiant: true when the new perimeter is exactly the predecessors' (no commune added or lost)",
+            "perimetre_identique": "fusion / changement_identifiant / transformation: true when the new perimeter is exactly the predecessors' "
+                                   "(no commune added or lost)",
         },
     ),
     "marts.epci_lineage": (
