@@ -42,6 +42,7 @@ import numpy as np
 
 from assets.sirene.schema import STOCK_FILES
 from benchmarks import distributions as D
+from observatory.resources import sql_literal
 
 #: The INSEE file names and full schemas (column order, Parquet types) owned by the SIRENE loader.
 FILE_NAMES = {f.key: f.filename for f in STOCK_FILES}
@@ -675,7 +676,7 @@ def planted_ul_sql(s: Sql) -> str:
 
 def setup(con: duckdb.DuckDBPyConnection, p: Params) -> None:
     con.execute(f"set threads={int(p.threads)}")
-    con.execute(f"set memory_limit='{p.memory_limit}'")
+    con.execute(f"set memory_limit={sql_literal(p.memory_limit)}")
     con.execute("set preserve_insertion_order=true")
     rng = np.random.default_rng(p.seed)
     lut = D.lookup_table(con, rng)  # noqa: F841 - read by DuckDB's replacement scan
@@ -706,7 +707,7 @@ def generate(out: Path, p: Params, log=print) -> dict:
         tmp = target.with_suffix(".parquet.tmp")
         t0 = time.perf_counter()
         con.execute(
-            f"copy ({sql}) to '{tmp}' (format parquet, compression {p.compression}, row_group_size {int(p.row_group_size)})"
+            f"copy ({sql}) to {sql_literal(str(tmp))} (format parquet, compression {p.compression}, row_group_size {int(p.row_group_size)})"
         )
         os.replace(tmp, target)
         seconds = time.perf_counter() - t0
@@ -726,10 +727,10 @@ def generate(out: Path, p: Params, log=print) -> dict:
 
     t0 = time.perf_counter()
     planted = out / "planted_eaje.parquet"
-    con.execute(f"copy ({planted_sql(s)}) to '{planted}' (format parquet)")
+    con.execute(f"copy ({planted_sql(s)}) to {sql_literal(str(planted))} (format parquet)")
     truth = con.execute(
         f"""
-        with p as (select * from read_parquet('{planted}')),
+        with p as (select * from read_parquet({sql_literal(str(planted))})),
         ul as ({planted_ul_sql(s)})
         select (select count(*) from p), (select sum(n_periodes) from p), (select count(distinct siren) from p),
                (select count(*) from ul), (select sum(n_periodes) from ul),

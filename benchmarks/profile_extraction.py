@@ -24,6 +24,7 @@ import statistics
 import time
 from pathlib import Path
 from typing import Callable
+from observatory.resources import sql_literal
 
 NAF_EAJE = "88.91A"
 
@@ -69,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
             def semi(setting: str = "") -> int:
                 if setting:
                     con.execute(setting)
-                con.execute(f"create or replace temp table x as select {select} from read_parquet('{path}') "
+                con.execute(f"create or replace temp table x as select {select} from read_parquet({sql_literal(str(path))}) "
                             "where siret in (select siret from s)")
                 if setting:
                     con.execute("reset dynamic_or_filter_threshold")
@@ -78,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
             out[key] = {
                 "duckdb_semi_join": _timed(semi, a.repeat),
                 "duckdb_keys_only": _timed(lambda: con.execute(
-                    f"select count(*) from read_parquet('{path}') where siret in (select siret from s)").fetchone()[0], a.repeat),
+                    f"select count(*) from read_parquet({sql_literal(str(path))}) where siret in (select siret from s)").fetchone()[0], a.repeat),
                 "duckdb_dynamic_or": _timed(lambda: semi("set dynamic_or_filter_threshold = 100000"), a.repeat),
                 "polars_prefilter": _timed(lambda: pl.scan_parquet(path).select([c.source for c in cols])
                                            .filter(pl.col("siret").is_in(sirets)).collect().height, a.repeat),

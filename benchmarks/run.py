@@ -220,7 +220,7 @@ def machine() -> dict[str, Any]:
 
 #: The code the benchmark times: fingerprinted before and after the run (the tree is shared, and a
 #: result is only meaningful for one version of it).
-TIMED_CODE = ("assets/sirene", "assets/marts", "observatory/classification.py", "observatory/reference", "observatory/resources.py")
+TIMED_CODE = ("assets/sirene", "assets/marts", "assets/sirene/classification.py", "assets/sirene/reference", "observatory/resources.py")
 
 
 def code_fingerprint() -> str:
@@ -389,6 +389,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--full-run", action="store_true",
                     help="also time one complete Dagster run (every asset, check, publication) in one process")
     ap.add_argument("--work-dir", type=Path, default=None, help="default benchmarks/out/work_<scale>")
+    ap.add_argument("--reference-db", type=Path, default=None,
+                    help="a build database already holding the territorial / CAF reference tables (built by the real "
+                         "assets on the embedded data, e.g. the test session's): copied instead of rebuilding them")
     ap.add_argument("--out", type=Path, default=None, help="results JSON (default benchmarks/out/results/bench_<scale>_<time>.json)")
     args = ap.parse_args(argv)
 
@@ -424,8 +427,13 @@ def main(argv: list[str] | None = None) -> int:
     needs_refs = any(s in stages for s in ("facility_years", "marts"))
     geo = None
     if needs_refs:
-        print("building the territorial / CAF reference tables (real assets, embedded data) ...", flush=True)
-        report["setup"] = setup_references(data, log, geo=not args.no_geo)
+        if args.reference_db:
+            db.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(args.reference_db, db)
+            report["setup"] = {"status": "ok", "copied_from": str(args.reference_db)}
+        else:
+            print("building the territorial / CAF reference tables (real assets, embedded data) ...", flush=True)
+            report["setup"] = setup_references(data, log, geo=not args.no_geo)
         if not args.no_geo:
             geo = (data / "build" / "geo", work / "geo_publish")
     env = {**os.environ, "GX_ANALYTICS_ENABLED": "false"}

@@ -7,6 +7,7 @@ sensors). Adding a source is adding a folder; nothing here changes.
 from __future__ import annotations
 
 import importlib
+import json
 import importlib.util
 import pkgutil
 
@@ -15,12 +16,24 @@ import dagster as dg
 import assets as assets_pkg
 from observatory.automation import cadence_automation
 from observatory.publish import publication_asset
-from observatory.resources import Downloader, Parameters, Warehouse
+from observatory.resources import Downloader, Lineage, Parameters, Warehouse
 from observatory.settings import Settings
 
 
-def resources_for(settings: Settings) -> dict[str, dg.ConfigurableResource]:
+def lineage_of(assets) -> Lineage:
+    """Every asset key -> its direct parents, read from the asset definitions (no resources needed)."""
+    parents: dict[str, list[str]] = {}
+    for a in assets:
+        specs = a.specs if isinstance(a, dg.AssetsDefinition) else [a] if isinstance(a, dg.AssetSpec) else []
+        for spec in specs:
+            parents[spec.key.to_user_string()] = sorted(d.asset_key.to_user_string() for d in spec.deps)
+    return Lineage(parents_json=json.dumps(parents, sort_keys=True))
+
+
+def resources_for(settings: Settings, lineage: Lineage | None = None) -> dict[str, dg.ConfigurableResource]:
+    """The resources of a run; ``lineage`` is the project's (``build_definitions`` passes it), empty otherwise."""
     return {
+        "lineage": lineage or Lineage(),
         "warehouse": Warehouse(path=str(settings.build_db), published_dir=str(settings.marts_dir)),
         "downloader": Downloader(
             raw_dir=str(settings.raw_dir),
@@ -49,18 +62,11 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         (k for a in merged.assets or [] if isinstance(a, dg.AssetsDefinition) for k in a.keys if k.path[0] == "marts"),
         key=lambda k: k.to_user_string(),
     )
-    complete = dg.Definitions.merge(
-        merged,
-        dg.Definitions(assets=[publication_asset(mart_keys)], resources=resources_for(settings)),
-    )
+    publication = publication_asset(mart_keys)
+    lineage = lineage_of([*(merged.assets or []), publication])
+    complete = dg.Definitions.merge(merged, dg.Definitions(assets=[publication], resources=resources_for(settings, lineage)))
     # Refresh jobs + schedules per source cadence, and the rebuild_marts job (observatory.automation).
     return dg.Definitions.merge(complete, cadence_automation(complete))
-
-
-def project_asset_graph():
-    """The asset graph of the whole project (``resolve_asset_graph()``): its lineage does not depend on
-    the settings nor on a run's selection."""
-    return build_definitions(Settings()).resolve_asset_graph()
 
 
 defs = build_definitions(Settings.from_env())

@@ -1,7 +1,7 @@
 """Yearly partitions for sources that are naturally yearly, and the atomic "replace these years" write.
 
-Partitioned assets (all on the one shared :data:`YEARS`, keyed by the observatory's year: 1 January
-of ``annee``):
+Partitioned assets (all on the one shared ``assets.common.years.YEARS``, keyed by the observatory's year:
+1 January of ``annee``):
 
 * territory (``assets/territory/``): ``stg/communes``, ``stg/epci_membership``, ``stg/epci`` - one
   official commune list and one commune -> EPCI composition per 1 January;
@@ -15,7 +15,7 @@ and reads the whole tables.
 
 How a partitioned asset is written:
 
-1. ``partitions_def=YEARS`` (one shared definition: Dagster refuses a job mixing several
+1. ``partitions_def=YEARS`` (``assets.common.years``: one shared definition: Dagster refuses a job mixing several
    partitions definitions, and the refresh schedules are built per cadence) and
    ``backfill_policy=dg.BackfillPolicy.single_run()``: a backfill of a year range is ONE run
    whose assets receive the whole range (run tags ``dagster/asset_partition_range_start`` /
@@ -52,8 +52,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import dagster as dg
 
-from observatory.resources import qualified
-from observatory.settings import TERRITORY_YEARS
+from observatory.resources import qualified, table_exists
 
 _COLUMN = re.compile(r"^[a-z_][a-z0-9_]*$")
 _YEAR_KEY = re.compile(r"[0-9]{4}")
@@ -73,10 +72,6 @@ def yearly_partitions(years: Iterable[int]) -> dg.StaticPartitionsDefinition:
     if not keys:
         raise ValueError("yearly_partitions: expected at least one year")
     return dg.StaticPartitionsDefinition(keys)
-
-
-#: The shared yearly partitions: the years of the territorial reference (1 January 2015-2026).
-YEARS = yearly_partitions(TERRITORY_YEARS)
 
 
 def _year(key: Any) -> int:
@@ -101,11 +96,12 @@ def partition_years(context: Any) -> list[int]:
     return years
 
 
-def years_to_build(context: Any, years: Iterable[int] = TERRITORY_YEARS) -> list[int]:
+def years_to_build(context: Any, years: Iterable[int] | None = None) -> list[int]:
     """The years a partitioned asset builds: its run's partition key or key range (schedule tick,
-    UI backfill, ``python -m observatory run``); every year of ``years`` in a run without any
-    partition (e.g. ``dg.materialize`` in a test), which Dagster then records as one
-    unpartitioned materialization (logged as a warning: the UI shows no partition as built)."""
+    UI backfill, ``python -m observatory run``); in a run without any partition (e.g.
+    ``dg.materialize`` in a test), every year of ``years`` (default: every key of the asset's
+    partitions definition), which Dagster then records as one unpartitioned materialization
+    (logged as a warning: the UI shows no partition as built)."""
     if getattr(context, "has_partition_key_range", False) or getattr(context, "has_partition_key", False):
         return partition_years(context)
     log = getattr(context, "log", None)
@@ -114,10 +110,15 @@ def years_to_build(context: Any, years: Iterable[int] = TERRITORY_YEARS) -> list
             "run without partition key or range: building every year; Dagster records no partition as "
             f"materialized. Launch with the tags {RANGE_START_TAG} / {RANGE_END_TAG} (python -m observatory run does)."
         )
+    if years is None:
+        pdef = getattr(getattr(context, "assets_def", None), "partitions_def", None)
+        if pdef is None:
+            raise ValueError("years_to_build: a run without partition needs the years (or an asset with a partitions definition)")
+        years = [_year(k) for k in pdef.get_partition_keys()]
     return sorted({int(y) for y in years})
 
 
-def range_tags(first: Any, last: Any, partitions_def: dg.PartitionsDefinition = YEARS) -> dict[str, str]:
+def range_tags(first: Any, last: Any, partitions_def: dg.PartitionsDefinition) -> dict[str, str]:
     """Run tags that make one run build the partitions ``first``..``last`` (both included) of every
     single-run partitioned asset it holds; unpartitioned assets of the run are built as usual."""
     keys = list(partitions_def.get_partition_keys())
@@ -130,7 +131,7 @@ def range_tags(first: Any, last: Any, partitions_def: dg.PartitionsDefinition = 
     return {RANGE_START_TAG: first, RANGE_END_TAG: last}
 
 
-def all_years_tags(partitions_def: dg.PartitionsDefinition = YEARS) -> dict[str, str]:
+def all_years_tags(partitions_def: dg.PartitionsDefinition) -> dict[str, str]:
     """Run tags covering every partition: what ``python -m observatory run`` launches."""
     keys = list(partitions_def.get_partition_keys())
     return range_tags(keys[0], keys[-1], partitions_def)
@@ -195,11 +196,7 @@ def replace_years(
                 f"{label}: the query returned rows of other years in {column!r}: {[r[0] for r in others]}; expected {expected}"
             )
         schema, name = t.split(".")
-        exists = con.execute(
-            "select count(*) from duckdb_tables() where database_name = current_database() and schema_name = ? and table_name = ?",
-            [schema, name],
-        ).fetchone()[0]
-        if not exists:
+        if not table_exists(con, t):
             con.execute(f"create schema if not exists {schema}")
             con.execute(f"create table {t} as select * from {staged} limit 0")
         else:
@@ -227,6 +224,15 @@ def replace_years(
         con.execute("rollback")
         raise
     return {y: int(per_year.get(y, 0)) for y in years}
+
+
+def replace_years_frame(con: Any, table: str, years: Sequence[int], frame: Any, *, column: str = "annee") -> dict[int, int]:
+    """:func:`replace_years` from a Polars frame holding exactly those years."""
+    con.register("_years_frame", frame.to_arrow() if hasattr(frame, "to_arrow") else frame)
+    try:
+        return replace_years(con, table, years, "select * from _years_frame", column=column)
+    finally:
+        con.unregister("_years_frame")
 
 
 def replace_year(

@@ -25,6 +25,7 @@ from typing import Sequence
 import dagster as dg
 import duckdb
 
+from observatory.quality.log import failed_checks
 from observatory.resources import Warehouse, qualified, sha256_of, sql_literal
 
 #: Build-database directory whose GeoParquet files are published under ``data/marts/geo/``.
@@ -49,7 +50,7 @@ def publish(build_db: Path, marts_dir: Path, tables: Sequence[str], geo_dir: Pat
         (staging / "parquet").mkdir()
         con = duckdb.connect(str(db_path))
         try:
-            con.execute(f"attach '{build_db}' as build (read_only)")
+            con.execute(f"attach {sql_literal(str(build_db))} as build (read_only)")
             refused = failed_checks(con)
             if refused:
                 raise PublicationRefused(
@@ -61,7 +62,7 @@ def publish(build_db: Path, marts_dir: Path, tables: Sequence[str], geo_dir: Pat
                 schema, name = t.split(".")
                 con.execute(f"create table {t} as select * from build.{t}")
                 _copy_comments(con, schema, name)
-                con.execute(f"copy {t} to '{staging / 'parquet' / (name + '.parquet')}' (format parquet, compression zstd)")
+                con.execute(f"copy {t} to {sql_literal(str(staging / 'parquet' / (name + '.parquet')))} (format parquet, compression zstd)")
                 counts[name] = con.execute(f"select count(*) from {t}").fetchone()[0]
             con.execute("detach build")
             con.execute("checkpoint")
@@ -95,23 +96,6 @@ def publish(build_db: Path, marts_dir: Path, tables: Sequence[str], geo_dir: Pat
         return manifest
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-
-
-def failed_checks(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
-    """Tables of the attached build database whose latest recorded check failed."""
-    exists = con.execute(
-        "select count(*) from duckdb_tables() where database_name='build' and schema_name='main' and table_name='quality_log'"
-    ).fetchone()[0]
-    if not exists:
-        return []
-    return con.execute(
-        """
-        select table_name, check_name from (
-            select *, row_number() over (partition by table_name, check_name order by checked_at desc) as rn
-            from build.main.quality_log
-        ) where rn = 1 and not passed order by 1, 2
-        """
-    ).fetchall()
 
 
 def _copy_comments(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> None:

@@ -33,6 +33,35 @@ def qualified(table: str) -> str:
     return f"{layer}.{name}"
 
 
+def table_key(table: str) -> dg.AssetKey:
+    """The asset key of a warehouse table: ``layer.name`` -> ``[layer, name]`` (the layer is the schema)."""
+    return dg.AssetKey(qualified(table).split("."))
+
+
+def table_exists(con: duckdb.DuckDBPyConnection, table: str, database: str | None = None) -> bool:
+    """Whether ``layer.name`` exists in ``database`` (default: the connection's current database)."""
+    schema, name = qualified(table).split(".")
+    where = "database_name = ?" if database else "database_name = current_database()"
+    args = [database] if database else []
+    return bool(con.execute(
+        f"select count(*) from duckdb_tables() where {where} and schema_name = ? and table_name = ?", [*args, schema, name]
+    ).fetchone()[0])
+
+
+def store_frame(con: duckdb.DuckDBPyConnection, table: str, frame: Any) -> None:
+    """Replace ``table`` with a Polars (or Arrow) frame: Arrow hand-over, no CSV round trip."""
+    con.register("_frame", frame.to_arrow() if hasattr(frame, "to_arrow") else frame)
+    try:
+        con.execute(f"create or replace table {qualified(table)} as select * from _frame")
+    finally:
+        con.unregister("_frame")
+
+
+def json_metadata(value: Any) -> dg.MetadataValue:
+    """Any JSON-able value (dates and paths as text) as Dagster metadata."""
+    return dg.MetadataValue.json(json.loads(json.dumps(value, default=str)))
+
+
 def sql_literal(text: str) -> str:
     """A SQL string literal, for the few statements that take no bound parameter (``comment on``)."""
     return "'" + str(text).replace("'", "''") + "'"
@@ -100,7 +129,7 @@ class Warehouse(dg.ConfigurableResource):
     def _open(self, read_only: bool) -> Iterator[duckdb.DuckDBPyConnection]:
         con = duckdb.connect(self.path, read_only=read_only)
         try:
-            con.execute(f"set memory_limit='{self.memory_limit}'")
+            con.execute(f"set memory_limit={sql_literal(self.memory_limit)}")
             con.execute(f"set threads={int(self.threads)}")
             if not read_only:
                 for layer in LAYERS:
@@ -134,6 +163,17 @@ class Parameters(dg.ConfigurableResource):
     random draw (the merger study's bootstrap), so that a run is reproducible."""
 
     seed: int = 20170101
+
+
+class Lineage(dg.ConfigurableResource):
+    """The asset graph's lineage, computed once by the composition root (``definitions.py``) and handed
+    to the assets that publish it (``marts.sources.used_by``), so that no asset rebuilds the Definitions
+    at run time. ``parents_json``: asset key (``raw/sirene``) -> the keys of its direct parents."""
+
+    parents_json: str = "{}"
+
+    def parents(self) -> dict[str, list[str]]:
+        return json.loads(self.parents_json)
 
 
 class DownloadError(RuntimeError):

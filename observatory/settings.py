@@ -13,11 +13,6 @@ from typing import Mapping
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
-#: Years of the territorial reference (commune -> EPCI on 1 January).
-TERRITORY_YEARS = tuple(range(2015, 2027))
-#: First year of the facility history (1 January 2010).
-FIRST_FACILITY_YEAR = 2010
-
 SOURCE_MODES = ("embedded", "official")
 
 

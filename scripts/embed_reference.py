@@ -16,7 +16,7 @@ import duckdb
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # runnable as a plain script, like the other scripts
 
-from observatory.resources import sha256_of  # noqa: E402
+from observatory.resources import sha256_of, sql_literal  # noqa: E402
 
 # (source, embedded file, SQL over the shared file(s), origin, upstream url, licence)
 TABLES = [
@@ -95,7 +95,7 @@ def main(shared: Path) -> None:
     for source, name, sql, origin, url, licence in TABLES:
         out = ROOT / "data" / "raw" / source / "embedded" / name
         out.parent.mkdir(parents=True, exist_ok=True)
-        con.execute(f"copy ({sql.format(d=shared)}) to '{out}' (format parquet, compression zstd, compression_level 19)")
+        con.execute(f"copy ({sql.format(d=shared)}) to {sql_literal(str(out))} (format parquet, compression zstd, compression_level 19)")
         m = manifests.setdefault(source, {"synthetic": False, "data_date": DATA_DATES[source], "built_by": "scripts/embed_reference.py",
                                           "built_at": dt.date.today().isoformat(), "files": {}})
         m["files"][name] = {"sha256": sha256_of(out), "size": out.stat().st_size, "origin": origin, "url": url, "licence": licence}

@@ -5,6 +5,10 @@ exactly as ``python -m observatory run`` does it (one in-process run, every year
 assets, publication included), in a private data directory whose ``raw/`` points at ``data/raw``.
 Every integration test that needs the embedded build reads this one world, read-only; a test that
 must change the build database copies it first (:meth:`World.copy_build_db`).
+
+``make test`` runs the suite on two workers (pytest-xdist, ``--dist loadgroup``): every test that uses
+the embedded world is put in one group (:func:`pytest_collection_modifyitems`), so that a single worker
+builds it once while the other runs the rest of the suite.
 """
 
 import json
@@ -20,6 +24,14 @@ import pytest
 from observatory.settings import REPO_ROOT, Settings
 
 SIRENE_MANIFEST = REPO_ROOT / "data" / "raw" / "sirene" / "embedded" / "manifest.json"
+WORLD_GROUP = "embedded_world"
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests using the embedded world run on the same xdist worker (one build per session)."""
+    for item in items:
+        if "embedded_world" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group(WORLD_GROUP))
 
 
 @dataclass

@@ -9,11 +9,13 @@ CAF year the source does not publish is written empty and listed in the metadata
 import dagster as dg
 
 from assets.caf import load
-from assets.caf.source import DATASETS, EMBEDDED, SPEC
-from observatory.partitions import YEARS, written_metadata, years_to_build
-from observatory.quality import COMMUNE_RE, EPCI_RE, Between, Columns, Matches, NotNull, RowCount, Sql, Unique, table_check
+from assets.caf.source import SPEC
+from assets.common.years import YEARS
+from observatory.partitions import written_metadata, years_to_build
+from assets.common.identifiers import COMMUNE_RE, EPCI_RE
+from observatory.quality import Between, Columns, Matches, NotNull, RowCount, Sql, Unique, table_check
 from observatory.resources import Downloader, Warehouse
-from observatory.sources import embedded_path, official_path, raw_asset
+from observatory.sources import raw_asset, resolve_one
 
 raw_caf = raw_asset(SPEC)
 
@@ -27,12 +29,8 @@ PARTITION_MEANING = (
 
 
 def _paths(downloader: Downloader) -> dict[str, list]:
-    """Files to read per kind: the embedded copy, or the official exports (current dataset first, then _hist)."""
-    if downloader.source_mode == "embedded":
-        return {kind: [embedded_path(downloader, SPEC, name)] for kind, name in EMBEDDED.items()}
-    remote = {r.filename.removesuffix(".csv"): r for r in SPEC.remote_files}
-    ordered = sorted(DATASETS, key=lambda d: d[0].endswith("_hist"))
-    return {kind: [official_path(downloader, SPEC, remote[d]) for d, k in ordered if k == kind] for kind in load.KINDS}
+    """Files to read per kind, as the file plan resolves them (official: the current dataset first, then _hist)."""
+    return {kind: [f.path for f in resolve_one(downloader, SPEC, kind)] for kind in load.KINDS}
 
 
 @dg.multi_asset(

@@ -5,7 +5,7 @@ datasets (the two latest years) and their ``_hist`` variants (2017-2022). A year
 comes from the current dataset (CNAF revises the last historical year).
 """
 
-from observatory.sources import RemoteFile, SourceSpec
+from observatory.sources import PlanFile, RemoteFile, SourceSpec
 
 API_ROOT = "https://data.caf.fr/api/explore/v2.1/catalog/datasets"
 
@@ -39,9 +39,12 @@ SPEC = SourceSpec(
         "(about 1,040 communes a year): places in PSU-funded EAJE, EAJE outside PSU, pre-schooling, "
         "childminders, home care; and the matching coverage rates (places per 100 children under 3)."
     ),
-    remote_files=tuple(
-        RemoteFile(millesime="latest", url=f"{API_ROOT}/{dataset}/{EXPORT_QUERY}", filename=f"{dataset}.csv")
-        for dataset, _ in DATASETS
+    # Roles places and coverage (every CAF year in one file); official: the current dataset (part current)
+    # and its _hist variant (part hist), current first: a year present in both comes from the current one.
+    plan=tuple(
+        [PlanFile(kind, embedded=name) for kind, name in EMBEDDED.items()]
+        + [PlanFile(kind, part="hist" if dataset.endswith("_hist") else "current",
+                    official=RemoteFile(millesime="latest", url=f"{API_ROOT}/{dataset}/{EXPORT_QUERY}", filename=f"{dataset}.csv"))
+           for dataset, kind in sorted(DATASETS, key=lambda d: d[0].endswith("_hist"))]
     ),
-    embedded_files=tuple(EMBEDDED.values()),
 )

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import polars as pl
 
-from assets.territory.passage import PassageRow
-from assets.territory.validate import InputError, check_file, fix_codes, require_columns, require_rows, require_unique
-from observatory.quality import COMMUNE_RE
+from assets.common.passage import PassageRow
+from assets.common.validate import InputError, check_file, fix_codes, require_columns, require_rows, require_unique
+from assets.common.identifiers import COMMUNE_RE
 
 V_COMMUNE_COLUMNS = ("TYPECOM", "COM", "REG", "DEP", "LIBELLE")
 V_MVT_COLUMNS = ("MOD", "DATE_EFF", "TYPECOM_AV", "COM_AV", "TYPECOM_AP", "COM_AP")

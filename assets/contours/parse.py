@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from assets.territory.validate import InputError, check_file
+from assets.common.validate import InputError, check_file
 
 
 def read_etalab_communes(path: Path):

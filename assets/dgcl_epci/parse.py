@@ -4,7 +4,7 @@ from pathlib import Path
 
 import polars as pl
 
-from assets.territory.validate import InputError, check_file, normalize_membership
+from assets.common.validate import InputError, check_file, normalize_membership
 
 COLUMNS = {"code_commune": "insee", "nom_commune": "nom_com", "epci_siren": "siren", "epci_nom": "nom", "epci_nature": "nature", "population_totale": "ptot_com"}
 

@@ -1,6 +1,6 @@
 """DGCL: "Liste et composition des EPCI à fiscalité propre" (epcicom), 2014-2017 as consolidated by Etalab geohisto."""
 
-from observatory.sources import SourceSpec
+from observatory.sources import PlanFile, SourceSpec, years
 
 SPEC = SourceSpec(
     name="dgcl_epci",
@@ -15,5 +15,5 @@ SPEC = SourceSpec(
         "no download is declared: both modes read the embedded copy. Its 'insee' column lost the leading zero of "
         "départements 01-09; the loader zero-pads it and records the count."
     ),
-    embedded_files=("epcicom_2014_2017.parquet",),
+    plan=(PlanFile("epci_membership", years((2014, 2017)), embedded="epcicom_2014_2017.parquet"),),
 )

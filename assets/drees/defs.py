@@ -2,11 +2,12 @@
 
 import dagster as dg
 
-from assets.drees.load import DreesFormatError, load_drees
-from assets.drees.source import OFFICIAL_DIR, SPEC, TABLES
-from observatory.quality import DEPARTEMENT_RE, Between, Columns, InSet, Matches, NotNull, RowCount, Sql, Unique, table_check
+from assets.drees.load import load_drees
+from assets.drees.source import SPEC, TABLES
+from assets.common.identifiers import DEPARTEMENT_RE
+from observatory.quality import Between, Columns, InSet, Matches, NotNull, RowCount, Sql, Unique, table_check
 from observatory.resources import Downloader, Warehouse
-from observatory.sources import embedded_path, raw_asset
+from observatory.sources import raw_asset, resolve_one
 
 raw_drees = raw_asset(SPEC)
 TABLE = "stg.drees_offre_departement"
@@ -26,16 +27,8 @@ def stg_drees_offre_departement(context: dg.AssetExecutionContext, warehouse: Wa
     Sub-totals that are not départements (6AE Alsace = 67 + 68; 69D/69M = 69) are dropped and counted;
     thousands separators removed; missing (secret) values are NULL, never 0.
     """
-    if downloader.source_mode == "embedded":
-        paths = {n: embedded_path(downloader, SPEC, f"drees_tab{n}.parquet") for n in TABLES}
-    else:
-        paths = {n: downloader.target(SPEC.name, OFFICIAL_DIR, f"drees_tab{n}.csv") for n in TABLES}
-        missing = [str(p) for p in paths.values() if not p.exists()]
-        if missing:
-            raise DreesFormatError(
-                f"{missing}: missing. Save tables 23, 24, 27, 28, 32, 33 of {SPEC.homepage} as ';'-separated CSV "
-                "(Code région;Code département;Département;<year>...) there, or use OBSERVATORY_SOURCE_MODE=embedded"
-            )
+    # official mode: the tables saved by hand in data/raw/drees/manual/ (the plan's error says where and from where)
+    paths = {int(f.entry.detail("table")): f.path for f in resolve_one(downloader, SPEC, "tables")}
     with warehouse.connect() as con:
         stats = load_drees(con, paths)
         return dg.MaterializeResult(

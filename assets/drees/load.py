@@ -10,7 +10,7 @@ import duckdb
 import polars as pl
 
 from assets.drees.source import TABLES
-from observatory.quality import DEPARTEMENT_RE
+from assets.common.identifiers import DEPARTEMENT_RE
 
 ID_COLUMNS = ("Code région", "Code département", "Département")
 YEAR = re.compile(r"^(19|20)[0-9]{2}$")

@@ -4,7 +4,7 @@ Six tables of the DREES workbook, one indicator each; the embedded copy is the r
 export (``Code région;Code département;Département;<year>...``).
 """
 
-from observatory.sources import RemoteFile, SourceSpec
+from observatory.sources import PlanFile, RemoteFile, SourceSpec
 
 #: table number -> (indicator, unit)
 TABLES: dict[int, tuple[str, str]] = {
@@ -32,10 +32,12 @@ SPEC = SourceSpec(
         "Crèches collectives and familiales, parental-management establishments and their places, "
         "childminder approvals, by département and year (2010/2015/2016 to 2023)."
     ),
-    # DREES publishes these tables inside one workbook on its portal; no stable per-table URL is
-    # known, so nothing is downloaded: official mode reads the tables saved as CSV (``;``, one column
-    # per year) in data/raw/drees/manual/ (see OFFICIAL_DIR).
-    remote_files=(),
-    manual_files=tuple(RemoteFile(millesime=OFFICIAL_DIR, url=DATASET_URL, filename=f"drees_tab{n}.csv") for n in TABLES),
-    embedded_files=tuple(f"drees_tab{n}.parquet" for n in TABLES),
+    # Role tables, one part per table number. DREES publishes these tables inside one workbook on its
+    # portal; no stable per-table URL is known, so nothing is downloaded: official mode reads the tables
+    # saved by hand as CSV (``;``, one column per year) in data/raw/drees/manual/ (see OFFICIAL_DIR).
+    plan=tuple(
+        PlanFile("tables", part=str(n), embedded=f"drees_tab{n}.parquet", details=(("table", n),),
+                 official=RemoteFile(millesime=OFFICIAL_DIR, url=DATASET_URL, filename=f"drees_tab{n}.csv", manual=True))
+        for n in TABLES
+    ),
 )

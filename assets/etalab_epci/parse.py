@@ -5,7 +5,7 @@ from pathlib import Path
 
 import polars as pl
 
-from assets.territory.validate import InputError, check_file
+from assets.common.validate import InputError, check_file
 
 COMPOSITION_COLUMNS = ("epci_siren", "epci_nom", "epci_type", "mode_financement", "commune_code", "commune_nom")
 COMMUNE_COLUMNS = ("code", "nom", "type", "departement", "region", "population")

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import polars as pl
 
-from assets.territory.validate import InputError, check_file, normalize_membership
+from assets.common.validate import InputError, check_file, normalize_membership
 from observatory.resources import ZIP_MAGIC
 
 SHEET = "Composition_communale"
@@ -59,7 +59,7 @@ def membership_from_zip(path: Path, *, fixes: dict, min_rows: int = 1) -> pl.Dat
 
 def epci_natures_from_zip(path: Path) -> pl.DataFrame:
     """``epci_siren, epci_nom, epci_nature`` from the ``EPCI`` sheet (the composition sheet has no nature)."""
-    from assets.territory.validate import require_columns
+    from assets.common.validate import require_columns
 
     raw = read_composition_zip(path, EPCI_SHEET)
     require_columns(raw, EPCI_COLUMNS, file=f"{path} (sheet {EPCI_SHEET})")

@@ -1,7 +1,7 @@
 """INSEE: communes -> EPCI on 1 January (table d'appartenance, sheet ``Composition_communale``)."""
 
 from observatory.resources import ZIP_MAGIC
-from observatory.sources import RemoteFile, SourceSpec
+from observatory.sources import PlanFile, RemoteFile, SourceSpec, years
 
 _BASE = "https://www.insee.fr/fr/statistiques/fichier/2510634"
 
@@ -13,7 +13,18 @@ def _zip_name(annee: int) -> str:
 
 
 #: Years with an official INSEE file (2015 comes only from the embedded COGugaison copy).
-OFFICIAL_YEARS = tuple(range(2016, 2027))
+OFFICIAL_YEARS = years((2016, 2026))
+
+
+def _plan():
+    # Roles: epci_membership (commune -> EPCI, by year), epci_names (the EPCI's names, embedded only: the
+    # official workbook carries them), commune_list (the communes of the official workbook, without population).
+    yield PlanFile("epci_membership", years((2015, 2019)), embedded="appartenance_epci_2015_2019.parquet")
+    yield PlanFile("epci_names", years((2015, 2019)), embedded="libelles_epci_2015_2019.parquet")
+    for y in OFFICIAL_YEARS:
+        remote = RemoteFile(millesime=str(y), url=f"{_BASE}/{_zip_name(y)}", filename=_zip_name(y), magic=(ZIP_MAGIC,))
+        yield PlanFile("epci_membership", (y,), official=remote)
+        yield PlanFile("commune_list", (y,), official=remote)
 
 SPEC = SourceSpec(
     name="insee_epci",
@@ -27,9 +38,5 @@ SPEC = SourceSpec(
         "Official files: one zip a year holding one .xls (2016-2019) or .xlsx (2020-2026), sheet Composition_communale, "
         "5 title rows. Embedded: the 2015-2019 tables as republished by antuki/COGugaison."
     ),
-    remote_files=tuple(
-        RemoteFile(millesime=str(y), url=f"{_BASE}/{_zip_name(y)}", filename=_zip_name(y), magic=(ZIP_MAGIC,))
-        for y in OFFICIAL_YEARS
-    ),
-    embedded_files=("appartenance_epci_2015_2019.parquet", "libelles_epci_2015_2019.parquet"),
+    plan=tuple(_plan()),
 )

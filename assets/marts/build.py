@@ -8,7 +8,6 @@ benchmark times the whole rebuild.
 
 from __future__ import annotations
 
-import csv
 import time
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -28,7 +27,6 @@ PANEL_FIRST_YEAR = 2012
 #: Legal maximum capacity of a micro-crèche (Code de la santé publique R2324-17 before and after the
 #: decree n° 2021-1131 of 30 August 2021): caps the places a micro-crèche gets in the estimate.
 MICRO_CRECHE_CAP = {"micro_cap_before_2022": 10, "micro_cap_from_2022": 12}
-CLASSES_CSV = Path(__file__).resolve().parents[2] / "observatory" / "reference" / "operator_classes.csv"
 
 
 def _sql(name: str) -> str:
@@ -49,10 +47,7 @@ def geography_years(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
 
 def categories(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
     """(breakdown, category) pairs of the market-share grid: the reference lists plus anything observed."""
-    classes = list(C.OPERATOR_CLASSES)
-    if CLASSES_CSV.exists():  # the SIRENE stage's class table is the reference when present
-        with open(CLASSES_CSV, encoding="utf-8") as fh:
-            classes = [row["operator_class"] for row in csv.DictReader(fh)]
+    classes = C.OPERATOR_CLASSES  # the SIRENE classification's class table
     observed = con.execute(
         "select distinct 'sector', sector from int.facility_territory_years union "
         "select distinct 'operator_class', operator_class from int.facility_territory_years"

@@ -12,8 +12,10 @@ from typing import Iterable
 
 import duckdb
 
+from assets.sirene.classification import SECTORS as SECTORS  # re-exported: the marts' suites use C.SECTORS
+from assets.sirene.classification import default_rules
+from observatory.sources import MODES as MODES  # re-exported: the marts.sources suite uses C.MODES
 from observatory.resources import qualified, sql_literal
-from observatory.sources import MODES
 
 
 @dataclass(frozen=True)
@@ -43,13 +45,10 @@ class TableSpec:
         return [c.name for c in self.columns]
 
 
-#: Sectors and fine operator classes of ``int.operator_years`` (SIRENE classification contract).
-SECTORS = ("public", "ess", "lucratif", "autre_prive", "indetermine")
-OPERATOR_CLASSES = (
-    "public_commune", "public_intercommunal", "public_ccas", "public_hopital", "public_autre",
-    "ess_association", "ess_cooperative", "ess_mutuelle", "ess_fondation", "ess_societe_commerciale",
-    "lucratif", "prive_non_lucratif_hors_ess", "indetermine",
-)
+#: Sectors and fine operator classes of ``int.operator_years``: the SIRENE classification's own lists
+#: (``assets/sirene/classification.py``, classes from ``assets/sirene/reference/operator_classes.csv``).
+#: ``SECTORS`` is imported from there too.
+OPERATOR_CLASSES = default_rules().class_names
 GEOGRAPHIES = ("year", "latest")
 LEVELS = ("epci", "departement", "region", "france")
 PLACES_METHODS = ("observed", "estimated", "none")

@@ -10,24 +10,25 @@ from assets.marts import build, merger, provenance, suites
 from assets.marts import columns as C
 from observatory.publish import GEO_STAGING
 from observatory.quality import table_check
-from observatory.resources import Downloader, Parameters, Warehouse
-from observatory.sources import read_source, source_specs
+from assets.catalog import source_specs
+from observatory.resources import Downloader, Lineage, Parameters, Warehouse, table_key
+from observatory.sql import sql_deps
+from observatory.sources import read_source
 
 K = dg.AssetKey
-FACILITY_YEARS = K(["int", "facility_years"])
-OPERATOR_YEARS = K(["int", "operator_years"])
-CODE_MAP = K(["int", "commune_code_map"])
-COMMUNES = K(["stg", "communes"])
+HERE = Path(__file__).parent
 MEMBERSHIP = K(["stg", "epci_membership"])
-EPCI = K(["stg", "epci"])
-MERGERS = K(["marts", "epci_mergers"])
 POLYGONS = K(["int", "epci_polygons"])
-CAF_PLACES = K(["stg", "caf_places_commune"])
-CAF_COVERAGE = K(["stg", "caf_coverage_commune"])
-DREES = K(["stg", "drees_offre_departement"])
 FTY = K(["int", "facility_territory_years"])
 SOURCES = provenance.SOURCES_KEY
 SPECS = source_specs()
+
+
+def _reads(*sql_files: str, extra: tuple[dg.AssetKey, ...] = ()) -> list[dg.AssetKey]:
+    """Upstream keys of an asset: the tables its SQL files read (observatory.sql), plus what its Python code
+    reads besides (``extra``): marts.sources for the facility_source label, the years of stg.epci_membership,
+    the polygon files. tests/unit/test_sql_deps.py checks the SQL files of the other packages against their deps."""
+    return sql_deps(HERE, sql_files, extra)
 
 _COMMON = dict(group_name="marts", owners=["team:data"], pool="duckdb")
 
@@ -41,20 +42,19 @@ def _meta(warehouse: Warehouse, con, table: str, figures: dict) -> dict:
 
 @dg.asset(
     key=SOURCES,
-    deps=[*(s.raw_key for s in SPECS), *(K(s.data_date_from[0].split(".")) for s in SPECS if s.data_date_from)],
+    deps=[*(s.raw_key for s in SPECS), *(table_key(s.data_date_from[0]) for s in SPECS if s.data_date_from)],
     kinds={"duckdb", "python"},
     **_COMMON,
 )
-def sources(warehouse: Warehouse, downloader: Downloader) -> dg.MaterializeResult:
+def sources(warehouse: Warehouse, downloader: Downloader, lineage: Lineage) -> dg.MaterializeResult:
     """Where every published figure comes from: one row per source with the mode of this run (embedded copy,
     official files or a local directory), each file's sha256, size, origin and URL, the data date, whether the
-    data are SYNTHETIC, and the published marts that depend on it (from the asset graph). The files are found and
+    data are SYNTHETIC, and the published marts that depend on it (from the asset graph's lineage, handed in by the
+    composition root as the ``lineage`` resource). The files are found and
     verified as the raw assets do (observatory.sources.read_source); the facility marts copy the SIRENE row's label
     into their facility_source column."""
-    from observatory.definitions import project_asset_graph  # here: the composition root imports this module
-
     reads = [read_source(downloader, spec) for spec in SPECS]
-    used_by = provenance.used_by(project_asset_graph(), SPECS)
+    used_by = provenance.used_by(lineage.parents(), SPECS)
     with warehouse.connect() as con:
         figures = provenance.build_sources(con, reads, used_by)
         meta = _meta(warehouse, con, C.SOURCES.table, figures)
@@ -62,7 +62,7 @@ def sources(warehouse: Warehouse, downloader: Downloader) -> dg.MaterializeResul
     return dg.MaterializeResult(metadata=meta)
 
 
-@dg.asset(key=FTY, deps=[FACILITY_YEARS, OPERATOR_YEARS, CODE_MAP, COMMUNES, MEMBERSHIP, CAF_PLACES], kinds={"duckdb", "sql"}, **_COMMON)
+@dg.asset(key=FTY, deps=_reads("placed_in", "facility_territory_years"), kinds={"duckdb", "sql"}, **_COMMON)
 def facility_territory_years(warehouse: Warehouse) -> dg.MaterializeResult:
     """Every in-scope EAJE-year with its operator class and its territories: the geography of that year
     (EPCI, département, région), the fixed 2017 EPCI perimeters (merger study) and the latest perimeters
@@ -77,7 +77,7 @@ def facility_territory_years(warehouse: Warehouse) -> dg.MaterializeResult:
         return dg.MaterializeResult(metadata=meta)
 
 
-@dg.asset(key=K(["marts", "ess_market_share"]), deps=[FTY, EPCI, COMMUNES, DREES, SOURCES], kinds={"duckdb", "sql"}, **_COMMON)
+@dg.asset(key=K(["marts", "ess_market_share"]), deps=_reads("ess_market_share", extra=(MEMBERSHIP, SOURCES)), kinds={"duckdb", "sql"}, **_COMMON)
 def ess_market_share(warehouse: Warehouse) -> dg.MaterializeResult:
     """Shares of public, ESS and for-profit operators (and finer classes) among EAJE, by EPCI, département,
     région and France, every year, in each year's geography and on the latest perimeters; facilities and,
@@ -88,7 +88,7 @@ def ess_market_share(warehouse: Warehouse) -> dg.MaterializeResult:
 
 @dg.asset(
     key=K(["marts", "childcare_supply"]),
-    deps=[CAF_PLACES, CAF_COVERAGE, CODE_MAP, MEMBERSHIP, COMMUNES, EPCI, FTY, SOURCES],
+    deps=_reads("childcare_supply", extra=(SOURCES,)),
     kinds={"duckdb", "sql"},
     **_COMMON,
 )
@@ -104,7 +104,7 @@ def childcare_supply(warehouse: Warehouse) -> dg.MaterializeResult:
     specs=[
         dg.AssetSpec(
             key=K(["marts", "merger_effect"]),
-            deps=[FTY, MERGERS, MEMBERSHIP, CODE_MAP, SOURCES],
+            deps=_reads("placed_in", "merger_groups", "merger_panel", extra=(MEMBERSHIP, FTY, SOURCES)),
             description=(
                 "Did the 2017 EPCI fusions change associative EAJE? Event study and difference-in-differences on the "
                 "fixed perimeters of each merger year (treated: formed by fusion; control: perimeter unchanged), "
@@ -117,7 +117,7 @@ def childcare_supply(warehouse: Warehouse) -> dg.MaterializeResult:
         ),
         dg.AssetSpec(
             key=K(["marts", "merger_effect_epci"]),
-            deps=[FTY, MERGERS, MEMBERSHIP, CODE_MAP, SOURCES],
+            deps=_reads("placed_in", "merger_groups", "merger_panel", extra=(MEMBERSHIP, FTY, SOURCES)),
             description="Per-EPCI panel of the merger study for dashboards: group (treated / control / excluded and why) and outcomes by year.",
             kinds={"duckdb", "python"},
             group_name="marts",
@@ -136,7 +136,7 @@ def merger_effect(warehouse: Warehouse, parameters: Parameters):
         )
 
 
-@dg.asset(key=K(["marts", "operators"]), deps=[FTY, OPERATOR_YEARS, K(["marts", "facilities"]), SOURCES], kinds={"duckdb", "sql"}, **_COMMON)
+@dg.asset(key=K(["marts", "operators"]), deps=_reads("operators", extra=(SOURCES,)), kinds={"duckdb", "sql"}, **_COMMON)
 def operators(warehouse: Warehouse) -> dg.MaterializeResult:
     """One row per operator (legal unit) that ran an in-scope EAJE since 2010: name, class, sector, the rule that
     decided, its facilities and territories in the last year it ran one."""
@@ -144,7 +144,7 @@ def operators(warehouse: Warehouse) -> dg.MaterializeResult:
         return dg.MaterializeResult(metadata=_meta(warehouse, con, C.OPERATORS.table, build.build_operators(con)))
 
 
-@dg.asset(key=K(["marts", "facilities"]), deps=[FTY, OPERATOR_YEARS, COMMUNES, EPCI, SOURCES], kinds={"duckdb", "sql"}, **_COMMON)
+@dg.asset(key=K(["marts", "facilities"]), deps=_reads("facilities", extra=(SOURCES,)), kinds={"duckdb", "sql"}, **_COMMON)
 def facilities(warehouse: Warehouse) -> dg.MaterializeResult:
     """Current stock: every in-scope EAJE active on 1 January of the latest year, with its operator's class and its
     commune, EPCI, département and région."""
@@ -154,7 +154,7 @@ def facilities(warehouse: Warehouse) -> dg.MaterializeResult:
 
 @dg.asset(
     key=K(["marts", "epci_indicators"]),
-    deps=[K(["marts", "ess_market_share"]), CAF_PLACES, CAF_COVERAGE, CODE_MAP, MEMBERSHIP, COMMUNES, POLYGONS, SOURCES],
+    deps=_reads("epci_indicators", extra=(POLYGONS, SOURCES)),
     kinds={"duckdb", "geopandas", "parquet"},
     **_COMMON,
 )

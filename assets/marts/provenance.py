@@ -1,6 +1,6 @@
 """Provenance of the published figures.
 
-``marts.sources``: one row per source of the project (``observatory.sources.source_specs``) with the
+``marts.sources``: one row per source of the project (``assets.catalog.source_specs``) with the
 mode, files (sha256, size, origin, URL), data date and synthetic flag of what the run read
 (``observatory.sources.read_source``, the same function the raw assets use) and the published marts
 that depend on it (``used_by``, derived from the asset graph).
@@ -15,16 +15,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Iterable, Mapping, Sequence
 
-import dagster as dg
 import duckdb
 
 from assets.marts import columns as C
 from assets.sirene.source import SPEC as SIRENE
-from observatory.resources import qualified
+from observatory.resources import qualified, sql_literal, table_exists, table_key
 from observatory.sources import DATE_FROM_MANIFEST, SourceRead, SourceSpec
 
 SOURCES_TABLE = C.SOURCES.table
-SOURCES_KEY = dg.AssetKey(SOURCES_TABLE.split("."))
+SOURCES_KEY = table_key(SOURCES_TABLE)
 #: The source of every facility, operator and market-share figure.
 FACILITY_SOURCE = SIRENE.name
 #: What facility_source says when marts.sources was not built (a builder run outside Dagster, e.g.
@@ -32,23 +31,24 @@ FACILITY_SOURCE = SIRENE.name
 NOT_RECORDED = "SIRENE (source not recorded: marts.sources was not built)"
 
 
-def used_by(graph: Any, specs: Iterable[SourceSpec]) -> dict[str, list[str]]:
+def used_by(parents: Mapping[str, Sequence[str]], specs: Iterable[SourceSpec]) -> dict[str, list[str]]:
     """Source name -> the published marts (``marts.*`` tables) whose upstream lineage reaches its raw
-    asset. ``graph`` is a Dagster asset graph (``Definitions.resolve_asset_graph()``). The lineage is
-    not followed through marts.sources itself: every facility mart reads its SIRENE label there, which
-    does not make it depend on every source."""
-    own = SOURCES_KEY
-    marts = sorted(k for k in graph.get_all_asset_keys() if k.path[0] == "marts" and k != own)
-    upstream: dict[Any, set] = {}
+    asset. ``parents``: asset key (``marts/x``) -> its direct parents, the project's lineage
+    (``observatory.resources.Lineage``, computed by the composition root). The lineage is not followed
+    through marts.sources itself: every facility mart reads its SIRENE label there, which does not make
+    it depend on every source."""
+    own = SOURCES_KEY.to_user_string()
+    marts = sorted(k for k in parents if k.startswith("marts/") and k != own)
+    upstream: dict[str, set[str]] = {}
     for mart in marts:
         seen, todo = set(), [mart]
         while todo:
-            for parent in graph.get(todo.pop()).parent_keys:
-                if parent != own and parent not in seen and graph.has(parent):
+            for parent in parents.get(todo.pop(), ()):
+                if parent != own and parent not in seen and parent in parents:
                     seen.add(parent)
                     todo.append(parent)
         upstream[mart] = seen
-    return {s.name: [".".join(m.path) for m in marts if s.raw_key in upstream[m]] for s in specs}
+    return {s.name: [m.replace("/", ".") for m in marts if s.raw_key.to_user_string() in upstream[m]] for s in specs}
 
 
 def with_data_dates(con: duckdb.DuckDBPyConnection, reads: Sequence[SourceRead]) -> list[SourceRead]:
@@ -99,10 +99,7 @@ def build_sources(
 
 def facility_source(con: duckdb.DuckDBPyConnection) -> str:
     """The SIRENE label of marts.sources (``NOT_RECORDED`` when that table was not built)."""
-    exists = con.execute(
-        "select count(*) from duckdb_tables() where schema_name = 'marts' and table_name = 'sources' "
-        "and database_name = current_database()"
-    ).fetchone()[0]
+    exists = table_exists(con, SOURCES_TABLE)
     row = con.execute(f"select label from {SOURCES_TABLE} where source = ?", [FACILITY_SOURCE]).fetchone() if exists else None
     return row[0] if row else NOT_RECORDED
 
@@ -110,6 +107,5 @@ def facility_source(con: duckdb.DuckDBPyConnection) -> str:
 def stamp_facility_source(con: duckdb.DuckDBPyConnection, table: str) -> str:
     """Append the ``facility_source`` column (last, as in the column specifications) to ``table``."""
     label = facility_source(con)
-    literal = "'" + label.replace("'", "''") + "'"
-    con.execute(f"alter table {qualified(table)} add column facility_source varchar default {literal}")
+    con.execute(f"alter table {qualified(table)} add column facility_source varchar default {sql_literal(label)}")
     return label

@@ -7,15 +7,15 @@ territorial levels, nothing is dropped between int.facility_years and the marts.
 
 from assets.marts import columns as C
 from assets.marts.provenance import FACILITY_SOURCE
-from observatory.quality import (
-    COMMUNE_RE, DEPARTEMENT_RE, EPCI_RE, SIREN_RE, SIRET_RE, Between, Columns, InSet, Matches, NotNull, RowCount, Sql, Unique,
-)
+from assets.common.identifiers import COMMUNE_RE, DEPARTEMENT_RE, EPCI_RE, SIREN_RE, SIRET_RE
+from observatory.quality import Between, Columns, InSet, Matches, NotNull, RowCount, Sql, Unique
+from observatory.resources import sql_literal
 
 #: Every facility-derived mart: its facility_source is the SIRENE label of marts.sources, on every row.
 FACILITY_SOURCE_RULE = Sql(
     "facility_source is the SIRENE label of marts.sources",
     "select facility_source from {table} where facility_source is distinct from "
-    f"(select label from marts.sources where source = '{FACILITY_SOURCE}') group by all",
+    f"(select label from marts.sources where source = {sql_literal(FACILITY_SOURCE)}) group by all",
 )
 
 FACILITY_TERRITORY_YEARS = [
@@ -46,8 +46,8 @@ FACILITY_TERRITORY_YEARS = [
 
 _LEVEL_FORMATS = (
     "select territory_level, territory_code from {table} where not ("
-    f"(territory_level = 'epci' and regexp_full_match(territory_code, '{EPCI_RE[1:-1]}')) or "
-    f"(territory_level = 'departement' and regexp_full_match(territory_code, '{DEPARTEMENT_RE[1:-1]}')) or "
+    f"(territory_level = 'epci' and regexp_full_match(territory_code, {sql_literal(EPCI_RE[1:-1])})) or "
+    f"(territory_level = 'departement' and regexp_full_match(territory_code, {sql_literal(DEPARTEMENT_RE[1:-1])})) or "
     "(territory_level = 'region' and regexp_full_match(territory_code, '[0-9]{2}')) or "
     "(territory_level = 'france' and territory_code = 'FR'))"
 )
@@ -210,7 +210,7 @@ SOURCES = [
     *[NotNull(c) for c in ("source", "title", "publisher", "licence", "homepage", "cadence", "mode", "synthetic", "label", "read_at")],
     InSet("mode", C.MODES),
     InSet("cadence", ("monthly", "yearly")),
-    Sql("the facility source is listed", f"select 1 where not exists (select 1 from {{table}} where source = '{FACILITY_SOURCE}')"),
+    Sql("the facility source is listed", f"select 1 where not exists (select 1 from {{table}} where source = {sql_literal(FACILITY_SOURCE)})"),
     Sql("every source lists the files it was read from", "select source from {table} where coalesce(len(files), 0) = 0"),
     Sql("every file has a sha256 (64 hex digits) and a size",
         f"select * from ({_FILES}) where not coalesce(regexp_full_match(sha256, '[0-9a-f]{{64}}'), false) or size is null or size < 0"),

@@ -4,9 +4,11 @@
 from assets.sirene import extract
 from assets.sirene.facility_years import COLUMNS as FACILITY_COLUMNS
 from assets.sirene.facility_years import SCOPE_REASONS, TYPES_STRUCTURE
+from assets.common import identifiers as ids
 from observatory import quality as q
-from observatory.classification import RULES, SECTORS, default_rules
-from observatory.settings import FIRST_FACILITY_YEAR
+from assets.sirene.classification import RULES, SECTORS, default_rules
+from assets.sirene.facility_years import FIRST_FACILITY_YEAR
+from observatory.resources import sql_literal
 
 _DUCKDB_TYPE = {"text": "VARCHAR", "code": "VARCHAR", "date": "DATE", "timestamp": "TIMESTAMP", "bool": "BOOLEAN", "int": "BIGINT"}
 
@@ -30,9 +32,9 @@ ETABLISSEMENT_PERIODES = [
     _duplicates("siret", "date_debut"),
     q.NotNull("siret"),
     q.NotNull("siren"),
-    q.valid_siret("siret"),
-    q.valid_siren("siren"),
-    q.siret_of_siren("siret", "siren"),
+    ids.valid_siret("siret"),
+    ids.valid_siren("siren"),
+    ids.siret_of_siren("siret", "siren"),
     q.InSet("etat_administratif", ("A", "F")),
     q.Sql(
         "every selected establishment had activity 88.91A in a period or in the stock",
@@ -45,10 +47,10 @@ ETABLISSEMENTS = [
     _columns(extract.ETABLISSEMENT_COLS),
     q.Unique("siret"),
     q.NotNull("siret"),
-    q.valid_siret("siret"),
-    q.valid_siren("siren"),
-    q.siret_of_siren("siret", "siren"),
-    q.commune_code("code_commune", arrondissements=True, overseas_collectivities=True),
+    ids.valid_siret("siret"),
+    ids.valid_siren("siren"),
+    ids.siret_of_siren("siret", "siren"),
+    ids.commune_code("code_commune", arrondissements=True, overseas_collectivities=True),
     q.InSet("etat_administratif", ("A", "F")),
 ]
 
@@ -56,7 +58,7 @@ UNITE_LEGALE_PERIODES = [
     _columns(extract.UNITE_LEGALE_HISTORIQUE_COLS),
     _duplicates("siren", "date_debut"),
     q.NotNull("siren"),
-    q.valid_siren("siren"),
+    ids.valid_siren("siren"),
     q.Matches("categorie_juridique", r"^[0-9]{4}$"),
     q.InSet("ess_flag", ("O", "N")),
     q.InSet("etat_administratif", ("A", "C")),
@@ -66,7 +68,7 @@ UNITES_LEGALES = [
     _columns(extract.UNITE_LEGALE_COLS),
     q.Unique("siren"),
     q.NotNull("siren"),
-    q.valid_siren("siren"),
+    ids.valid_siren("siren"),
     q.Matches("categorie_juridique", r"^[0-9]{4}$"),
     q.InSet("ess_flag", ("O", "N")),
     q.InSet("etat_administratif", ("A", "C")),
@@ -76,7 +78,7 @@ UNITES_LEGALES = [
 def operator_years() -> list[q.Spec]:
     rules = default_rules()
     sector_of = dict(rules.classes.select("operator_class", "sector").iter_rows())
-    mapping = " ".join(f"when '{c}' then '{s}'" for c, s in sector_of.items())
+    mapping = " ".join(f"when {sql_literal(c)} then {sql_literal(s)}" for c, s in sector_of.items())
     return [
         q.Columns({
             "siren": "VARCHAR", "annee": "INTEGER", "categorie_juridique": "VARCHAR", "ess_flag": "VARCHAR",
@@ -86,7 +88,7 @@ def operator_years() -> list[q.Spec]:
         _duplicates("siren", "annee"),
         q.NotNull("siren"),
         q.NotNull("operator_class"),
-        q.valid_siren("siren"),
+        ids.valid_siren("siren"),
         q.InSet("operator_class", tuple(sector_of)),
         q.InSet("sector", SECTORS),
         q.InSet("rule", RULES),
@@ -114,11 +116,11 @@ def _facility_common(first_year: int, last_year: int) -> list[q.Spec]:
         q.NotNull("siren"),
         q.NotNull("annee"),
         q.NotNull("code_commune_method"),
-        q.valid_siret("siret"),
-        q.siret_of_siren("siret", "siren"),
+        ids.valid_siret("siret"),
+        ids.siret_of_siren("siret", "siren"),
         q.Between("annee", first_year, last_year),
-        q.commune_code("code_commune_releve", arrondissements=True, overseas_collectivities=True),
-        q.commune_code("code_commune", arrondissements=False),
+        ids.commune_code("code_commune_releve", arrondissements=True, overseas_collectivities=True),
+        ids.commune_code("code_commune", arrondissements=False),
         q.InSet("type_structure", TYPES_STRUCTURE),
         q.Sql(
             "a facility-year without a year-geography commune says why",

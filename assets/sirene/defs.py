@@ -13,8 +13,8 @@ from assets.sirene.operators import build_operator_years
 from assets.sirene.source import SPEC, sirene_directory
 from observatory.progress import watch_query
 from observatory.quality import table_check
-from observatory.resources import Downloader, Warehouse
-from observatory.settings import FIRST_FACILITY_YEAR
+from observatory.resources import Downloader, Warehouse, table_key
+from assets.sirene.facility_years import FIRST_FACILITY_YEAR
 from observatory.sources import raw_asset, read_manifest
 
 GROUP = "sirene"
@@ -25,7 +25,7 @@ raw_sirene = raw_asset(SPEC)
 
 
 def _key(table: str) -> dg.AssetKey:
-    return dg.AssetKey(table.split("."))
+    return table_key(table)
 
 
 def _spec(table: str, description: str, deps: list[dg.AssetKey]) -> dg.AssetSpec:
@@ -142,8 +142,8 @@ def sirene_legal_units(context: dg.AssetExecutionContext, warehouse: Warehouse, 
 def operator_years(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
     """Each legal unit as it was on 1 January of each year (legal category and ESS flag from its
     history) classified public / ESS / for-profit: operator_class, sector and the rule that decided
-    (observatory/classification.py, rules in observatory/reference/, loi 2014-856 art. 1).
-    Analysts' overrides (observatory/reference/operator_overrides.csv) always win and are listed here."""
+    (assets/sirene/classification.py, rules in assets/sirene/reference/, loi 2014-856 art. 1).
+    Analysts' overrides (assets/sirene/reference/operator_overrides.csv) always win and are listed here."""
     with warehouse.connect() as con:
         summary = build_operator_years(con, first_year=FIRST_FACILITY_YEAR)
         if summary["unknown_legal_categories"]:

@@ -34,7 +34,10 @@ from typing import Any
 import duckdb
 
 from assets.sirene.extract import NAF_EAJE, latest_stock_year
-from observatory.settings import FIRST_FACILITY_YEAR
+from observatory.resources import table_exists
+
+#: First year of the facility history (1 January 2010).
+FIRST_FACILITY_YEAR = 2010
 
 SQL = Path(__file__).with_name("facility_years.sql")
 
@@ -74,11 +77,7 @@ class MissingInputError(RuntimeError):
 
 def _require(con: duckdb.DuckDBPyConnection, *tables: str) -> None:
     for t in tables:
-        schema, name = t.split(".")
-        found = con.execute(
-            "select count(*) from duckdb_tables() where schema_name = ? and table_name = ?", [schema, name]
-        ).fetchone()[0]
-        if not found:
+        if not table_exists(con, t):
             raise MissingInputError(f"{t} is missing: materialize it first (facility-years need it)")
 
 

@@ -1,6 +1,6 @@
 """``int.operator_years``: each legal unit classified as it was on 1 January of each year.
 
-The rules live in :mod:`observatory.classification` (versioned reference tables); this module reads
+The rules live in :mod:`assets.sirene.classification` (versioned reference tables); this module reads
 the staged legal-unit history from the warehouse, classifies it in Polars (a few hundred thousand
 rows at national scale) and writes the table back.
 """
@@ -11,8 +11,8 @@ import duckdb
 import polars as pl
 
 from assets.sirene.extract import latest_stock_year
-from observatory.classification import Rules, classify_operator_years, default_rules
-from observatory.settings import FIRST_FACILITY_YEAR
+from assets.sirene.classification import Rules, classify_operator_years, default_rules
+from assets.sirene.facility_years import FIRST_FACILITY_YEAR
 
 #: Column -> type of ``int.operator_years`` (Polars types; DuckDB: VARCHAR, INTEGER, DATE, BOOLEAN).
 COLUMNS = {

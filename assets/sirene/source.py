@@ -4,7 +4,7 @@ from pathlib import Path
 
 from assets.sirene.schema import STOCK_FILES
 from observatory.resources import PARQUET_MAGIC, Downloader
-from observatory.sources import RemoteFile, SourceSpec, embedded_dir, official_path
+from observatory.sources import EMBEDDED, LOCAL, PlanError, PlanFile, RemoteFile, SourceSpec, resolve_one
 
 #: The stock is replaced each month; the Downloader keeps one copy and re-downloads when the
 #: server's ETag / Last-Modified change.
@@ -24,10 +24,13 @@ SPEC = SourceSpec(
         "and types (scripts/generate_sirene_sample.py); set OBSERVATORY_SIRENE_DIR to a directory holding the real "
         "files to run on them."
     ),
-    remote_files=tuple(
-        RemoteFile(millesime=MILLESIME, url=f.url, filename=f.filename, magic=(PARQUET_MAGIC,)) for f in STOCK_FILES
+    # Role stock, one part per file: the same INSEE file names in the embedded sample, the download
+    # directory and a local directory (OBSERVATORY_SIRENE_DIR).
+    plan=tuple(
+        PlanFile("stock", part=f.filename, embedded=f.filename, local=f.filename,
+                 official=RemoteFile(millesime=MILLESIME, url=f.url, filename=f.filename, magic=(PARQUET_MAGIC,)))
+        for f in STOCK_FILES
     ),
-    embedded_files=tuple(f.filename for f in STOCK_FILES),
     synthetic=True,
     local_dir_field="sirene_dir",
     # Real files carry no manifest: their date is that of the stock's latest processing date (the
@@ -40,13 +43,13 @@ SPEC = SourceSpec(
 
 
 def sirene_directory(downloader: Downloader) -> tuple[Path, str]:
-    """Directory of the four files and how it was chosen (for metadata).
-
-    ``OBSERVATORY_SIRENE_DIR`` (``Downloader.sirene_dir``) wins; otherwise the embedded synthetic
-    sample in ``embedded`` mode, the downloaded official files in ``official`` mode.
-    """
-    if downloader.sirene_dir:
-        return Path(downloader.sirene_dir), "OBSERVATORY_SIRENE_DIR (real INSEE files)"
-    if downloader.source_mode == "embedded":
-        return embedded_dir(downloader, SPEC), "embedded SYNTHETIC sample"
-    return official_path(downloader, SPEC, SPEC.remote_files[0]).parent, "official INSEE files (downloaded)"
+    """Directory of the four files (as the file plan resolves them: the local directory when
+    ``OBSERVATORY_SIRENE_DIR`` is set, else the embedded sample or the downloaded official files) and
+    which variant it is, for the metadata."""
+    files = resolve_one(downloader, SPEC, "stock")
+    directories = {f.path.parent for f in files}
+    if len(directories) != 1:
+        raise PlanError(f"SIRENE stock files resolved to several directories {sorted(map(str, directories))}: expected one")
+    label = {EMBEDDED: "embedded SYNTHETIC sample", LOCAL: "OBSERVATORY_SIRENE_DIR (real INSEE files)"}.get(
+        files[0].variant, "official INSEE files (downloaded)")
+    return directories.pop(), label

@@ -1,67 +1,32 @@
-"""Territory 2015-2026: communes, EPCI membership, code passage, EPCI polygons, merger marts.
+"""Territory: the cross-source int and marts work over the staged commune geography and membership.
 
-Cross-source tables built from the five territorial sources (insee_epci, etalab_epci, cog,
-dgcl_epci, contours). Year plan and rules: ``inputs.py`` and docs/methodology.md (Territory).
-
-``stg/communes``, ``stg/epci_membership`` and ``stg/epci`` are partitioned by year (1 January;
-``observatory.partitions.YEARS``): one official list and composition per year, so a year can be
-refreshed or backfilled alone. They replace only the years of their run; everything below them
-(passage, code map, polygons, marts) is unpartitioned and reads every year.
+The staging belongs to the source packages (``stg.communes`` and ``stg.commune_passage``: ``assets/cog``;
+``stg.epci_membership`` and ``stg.epci``: ``assets/insee_epci``; ``stg.dgcl_epci_membership``:
+``assets/dgcl_epci``; the commune polygons' plan: ``assets/contours``). Here: the any-code -> any-year
+commune code map, the EPCI polygons, and the merger marts (epci_mergers, epci_lineage, commune_epci),
+all unpartitioned, reading every year. Rules: docs/methodology.md (Territory).
 """
 
-import json
 from collections import defaultdict
 from pathlib import Path
 
 import dagster as dg
 import polars as pl
 
-from assets.territory import inputs, sql
-from assets.territory.checks import LYON_EXPLANATION, all_checks
+from assets.common.passage import PassageRow, code_map, complete_steps
+from assets.common.years import TERRITORY_YEARS
+from assets.contours.source import SPEC as CONTOURS
+from assets.territory import sql
+from assets.territory.checks import all_checks
 from assets.territory.mergers import YearInputs, compare_all
-from assets.territory.passage import PassageRow, code_map, complete_steps
 from assets.territory.reconciliation import REFERENCE, load_reference, reconcile
-from observatory.partitions import YEARS, replace_years, written_metadata, years_to_build
-from observatory.resources import Downloader, Warehouse
+from observatory.resources import Downloader, Warehouse, json_metadata as _json, store_frame as _store
+from observatory.sources import licence_metadata
+from observatory.sql import sql_deps
 
 GROUP = "territory"
 OWNERS = ["team:data"]
-RAW = {name: dg.AssetKey(["raw", name]) for name in ("insee_epci", "etalab_epci", "cog", "dgcl_epci", "contours")}
-#: Yearly partitions, a backfill of a year range being one run (see observatory.partitions).
-YEARLY = dict(partitions_def=YEARS, backfill_policy=dg.BackfillPolicy.single_run())
-
-
-def _store(con, table: str, frame: pl.DataFrame) -> None:
-    """Replace ``table`` with ``frame`` (Arrow hand-over, no CSV round trip)."""
-    con.register("_frame", frame.to_arrow())
-    try:
-        con.execute(f"create or replace table {table} as select * from _frame")
-    finally:
-        con.unregister("_frame")
-
-
-def _replace(con, table: str, years: list[int], frame: pl.DataFrame) -> dict[int, int]:
-    """Replace the rows of ``years`` in ``table`` with ``frame`` (those years only), in one transaction."""
-    con.register("_frame", frame.to_arrow())
-    try:
-        return replace_years(con, table, years, "select * from _frame")
-    finally:
-        con.unregister("_frame")
-
-
-def _table_exists(con, table: str) -> bool:
-    schema, name = table.split(".")
-    return bool(con.execute("select count(*) from duckdb_tables() where schema_name = ? and table_name = ?", [schema, name]).fetchone()[0])
-
-
-def _sources(*names: str) -> dict:
-    """Publisher, licence and page of the sources a table is built from (sha256s are on the raw assets)."""
-    specs = [inputs._spec(n) for n in names]
-    return {"source_licences": _json({s.name: {"publisher": s.publisher, "licence": s.licence, "url": s.homepage} for s in specs})}
-
-
-def _json(value) -> dg.MetadataValue:
-    return dg.MetadataValue.json(json.loads(json.dumps(value, default=str)))
+HERE = Path(__file__).parent
 
 
 def _frame(con, query: str, params: list | None = None) -> pl.DataFrame:
@@ -86,117 +51,6 @@ def _steps(con):
     communes = _frame(con, "select annee, code_commune from stg.communes")
     rows = [PassageRow(*r) for r in con.execute("select annee_from, code_from, code_to, typemodif, ratio from stg.commune_passage").fetchall()]
     return complete_steps(_codes_by_year(communes), rows, source="stg.commune_passage")
-
-
-@dg.asset(
-    key=["stg", "communes"], deps=[RAW["cog"], RAW["etalab_epci"], RAW["insee_epci"]], group_name=GROUP, kinds={"duckdb"},
-    owners=OWNERS, pool="duckdb", **YEARLY,
-)
-def stg_communes(context: dg.AssetExecutionContext, warehouse: Warehouse, downloader: Downloader) -> dg.MaterializeResult:
-    """Communes (France: metropolitan and DROM) on 1 January of each year 2015-2026, with
-    département, région and population (COG population; NULL where the year's source has none).
-    Partitioned by year: a run replaces the rows of its years only."""
-    years = years_to_build(context)
-    frame, meta = inputs.load_communes(downloader, years)
-    with warehouse.connect() as con:
-        written = _replace(con, "stg.communes", years, frame)
-        counts = dict(con.execute("select annee, count(*) from stg.communes group by 1 order by 1").fetchall())
-        md = {**warehouse.table_metadata(con, "stg.communes"), **written_metadata(con, "stg.communes", written)}
-    return dg.MaterializeResult(metadata={**md, **_sources("cog", "etalab_epci", "insee_epci"), "mode": downloader.source_mode,
-                                          "communes_per_year": _json(counts), "sources": _json(meta)})
-
-
-@dg.asset(
-    key=["stg", "dgcl_epci_membership"], deps=[RAW["dgcl_epci"]], group_name=GROUP, kinds={"duckdb"}, owners=OWNERS, pool="duckdb",
-)
-def stg_dgcl_epci_membership(context: dg.AssetExecutionContext, warehouse: Warehouse, downloader: Downloader) -> dg.MaterializeResult:
-    """DGCL epcicom 2014-2017 (commune -> EPCI with DGCL populations), a cross-check of the INSEE
-    membership. Commune codes that lost their leading zero are zero-padded; the count is in ``fixes``."""
-    frame, meta = inputs.load_dgcl(downloader)
-    with warehouse.connect() as con:
-        _store(con, "stg.dgcl_epci_membership", frame)
-        md = warehouse.table_metadata(con, "stg.dgcl_epci_membership")
-    return dg.MaterializeResult(metadata={**md, **_sources("dgcl_epci"), "fixes": _json(meta["fixes"]), "source_file": meta["file"]})
-
-
-@dg.asset(
-    key=["stg", "epci_membership"], deps=[dg.AssetKey(["stg", "communes"]), dg.AssetKey(["stg", "dgcl_epci_membership"]), RAW["insee_epci"], RAW["etalab_epci"], RAW["cog"]],
-    group_name=GROUP, kinds={"duckdb"}, owners=OWNERS, pool="duckdb", **YEARLY,
-)
-def stg_epci_membership(context: dg.AssetExecutionContext, warehouse: Warehouse, downloader: Downloader) -> dg.MaterializeResult:
-    """Commune -> EPCI on 1 January, every commune of every year 2015-2026 (epci_siren NULL: outside
-    any EPCI). INSEE 2015-2019, Etalab 2020-2026 (embedded mode); the overlapping year 2019 is
-    reconciled and the differences are in the metadata, as is the DGCL cross-check of 2015-2017.
-    Partitioned by year: a run replaces the rows of its years only, aligned on the same years of
-    ``stg.communes``."""
-    years = years_to_build(context)
-    with warehouse.connect() as con:
-        communes = _frame(con, "select annee, code_commune from stg.communes where list_contains(?, annee)", [years])
-        frame, meta = inputs.load_membership(downloader, communes, years)
-        written = _replace(con, "stg.epci_membership", years, frame)
-        dgcl = {}
-        for y in sorted({2015, 2016, 2017} & set(years)):
-            if not _table_exists(con, "stg.dgcl_epci_membership"):
-                dgcl[str(y)] = "stg.dgcl_epci_membership not built yet: cross-check skipped"
-                continue
-            a = frame.filter(pl.col("annee") == y)
-            b = _frame(con, "select code_commune, epci_siren from stg.dgcl_epci_membership where annee = ?", [y])
-            if b.height:
-                dgcl[str(y)] = inputs.reconcile(a.filter(pl.col("epci_siren").is_not_null()), b, "insee", "dgcl")
-        outside = dict(con.execute("select annee, count(*) from stg.epci_membership where epci_siren is null group by 1 order by 1").fetchall())
-        md = {**warehouse.table_metadata(con, "stg.epci_membership"), **written_metadata(con, "stg.epci_membership", written)}
-    reconciliation = meta["reconciliation_2019"] if meta["reconciliation_2019"] is not None else "2019 not among the years of this run"
-    return dg.MaterializeResult(metadata={
-        **md, **_sources("insee_epci", "etalab_epci", "cog"), "mode": downloader.source_mode, "sources": _json(meta["years"]),
-        "reconciliation_2019": _json(reconciliation), "dgcl_cross_check": _json(dgcl),
-        "code_fixes": _json(meta["code_fixes"]), "zero_padding_fixes": _json(meta["fixes"]),
-        "outside_any_epci_per_year": _json(outside),
-        "absent_from_source_so_outside_any_epci": _json(meta["outside_any_epci_by_absence"]),
-    })
-
-
-@dg.asset(
-    key=["stg", "epci"], deps=[dg.AssetKey(["stg", "epci_membership"]), dg.AssetKey(["stg", "communes"])],
-    group_name=GROUP, kinds={"duckdb"}, owners=OWNERS, pool="duckdb", **YEARLY,
-)
-def stg_epci(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
-    """EPCI on 1 January of each year: name, nature, number of communes, population (sum of the
-    communes' COG population), and whether it counts as an EPCI à fiscalité propre (the Métropole de
-    Lyon does not). Partitioned by year: a run replaces the rows of its years only."""
-    years = years_to_build(context)
-    with warehouse.connect() as con:
-        written = replace_years(con, "stg.epci", years, sql.path("stg_epci").read_text(encoding="utf-8"),
-                                {"lyon": inputs.METROPOLE_DE_LYON, "years": years})
-        counts = con.execute("select annee, count(*) filter (where epci_a_fiscalite_propre), count(*) from stg.epci group by 1 order by 1").fetchall()
-        md = {**warehouse.table_metadata(con, "stg.epci"), **written_metadata(con, "stg.epci", written)}
-    return dg.MaterializeResult(metadata={
-        **md, "epci_per_year": _json({str(y): {"epci_a_fiscalite_propre": a, "rows_incl_lyon": b} for y, a, b in counts}),
-        "metropole_de_lyon": LYON_EXPLANATION,
-    })
-
-
-@dg.asset(
-    key=["stg", "commune_passage"], deps=[dg.AssetKey(["stg", "communes"]), RAW["cog"], RAW["etalab_epci"]],
-    group_name=GROUP, kinds={"duckdb"}, owners=OWNERS, pool="duckdb",
-)
-def stg_commune_passage(context: dg.AssetExecutionContext, warehouse: Warehouse, downloader: Downloader) -> dg.MaterializeResult:
-    """Yearly commune code passage 2015->2026: what changed between two 1 January geographies
-    (f = fusion, d = split with its population ratio, c = change of code). Every other code carries
-    over unchanged; the asset fails if the rows and the commune lists contradict each other."""
-    with warehouse.connect() as con:
-        communes = _frame(con, "select annee, code_commune, population from stg.communes")
-        rows, meta = inputs.load_passage(downloader, communes)
-        complete_steps(_codes_by_year(communes), [r for r, _ in rows], source="commune passage")  # raises on contradictions
-        frame = pl.DataFrame(
-            [(r.annee_from, r.annee_from + 1, r.code_from, r.code_to, r.typemodif, r.ratio, s) for r, s in rows],
-            schema={"annee_from": pl.Int32, "annee_to": pl.Int32, "code_from": pl.Utf8, "code_to": pl.Utf8, "typemodif": pl.Utf8, "ratio": pl.Float64, "source": pl.Utf8},
-            orient="row",
-        ).unique().sort("annee_from", "code_from", "code_to")
-        _store(con, "stg.commune_passage", frame)
-        per_step = con.execute("select annee_from || '->' || annee_to, typemodif, count(*) from stg.commune_passage group by all order by all").fetchall()
-        md = warehouse.table_metadata(con, "stg.commune_passage")
-    return dg.MaterializeResult(metadata={**md, **_sources("cog", "etalab_epci"), "sources": _json(meta["steps"]),
-                                          "rows_per_step": _json([list(r) for r in per_step])})
 
 
 @dg.asset(
@@ -274,7 +128,7 @@ def marts_epci_changes(context: dg.AssetExecutionContext, warehouse: Warehouse):
 def marts_epci_mergers_reconciliation(context: dg.AssetExecutionContext, warehouse: Warehouse):
     """Reconciliation with the DGCL's counts (rules: assets/territory/reconciliation.py; figures and sources:
     assets/territory/reference/official_epci_counts.csv). Differences fail the blocking check, not this asset."""
-    official = load_reference(years=inputs.YEARS)
+    official = load_reference(years=TERRITORY_YEARS)
     with warehouse.connect() as con:
         events = _frame(con, "select * from marts.epci_mergers").to_dicts()
         lineage = _frame(con, "select annee, epci_siren_avant, epci_siren_apres, absorbed from marts.epci_lineage").to_dicts()
@@ -298,7 +152,7 @@ def marts_epci_mergers_reconciliation(context: dg.AssetExecutionContext, warehou
 
 
 @dg.asset(
-    key=["marts", "commune_epci"], deps=[dg.AssetKey(["int", "commune_code_map"]), dg.AssetKey(["stg", "epci_membership"]), dg.AssetKey(["stg", "communes"])],
+    key=["marts", "commune_epci"], deps=sql_deps(HERE, ["marts_commune_epci"]),
     group_name=GROUP, kinds={"duckdb"}, owners=OWNERS, pool="duckdb",
 )
 def marts_commune_epci(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
@@ -313,7 +167,7 @@ def marts_commune_epci(context: dg.AssetExecutionContext, warehouse: Warehouse) 
 
 
 @dg.asset(
-    key=["int", "epci_polygons"], deps=[dg.AssetKey(["stg", "epci_membership"]), dg.AssetKey(["stg", "epci"]), dg.AssetKey(["stg", "commune_passage"]), RAW["contours"]],
+    key=["int", "epci_polygons"], deps=[dg.AssetKey(["stg", "epci_membership"]), dg.AssetKey(["stg", "epci"]), dg.AssetKey(["stg", "commune_passage"]), CONTOURS.raw_key],
     group_name=GROUP, kinds={"duckdb", "geoparquet"}, owners=OWNERS, pool="duckdb",
 )
 def int_epci_polygons(context: dg.AssetExecutionContext, warehouse: Warehouse, downloader: Downloader) -> dg.MaterializeResult:
@@ -330,12 +184,11 @@ def int_epci_polygons(context: dg.AssetExecutionContext, warehouse: Warehouse, d
         frame, meta = build_epci_polygons(con, downloader, steps, geo_dir)
         _store(con, "int.epci_polygons", frame)
         md = warehouse.table_metadata(con, "int.epci_polygons")
-    return dg.MaterializeResult(metadata={**md, **_sources("contours"), "files": _json(meta["files"]), "plan": _json(meta["plan"]),
+    return dg.MaterializeResult(metadata={**md, **licence_metadata(CONTOURS), "files": _json(meta["files"]), "plan": _json(meta["plan"]),
                                           "communes_without_polygon": _json(meta["missing"]), "crs": _json(meta["crs"])})
 
 
 defs = dg.Definitions(
-    assets=[stg_communes, stg_dgcl_epci_membership, stg_epci_membership, stg_epci, stg_commune_passage,
-            int_commune_code_map, marts_epci_changes, marts_epci_mergers_reconciliation, marts_commune_epci, int_epci_polygons],
+    assets=[int_commune_code_map, marts_epci_changes, marts_epci_mergers_reconciliation, marts_commune_epci, int_epci_polygons],
     asset_checks=all_checks(),
 )

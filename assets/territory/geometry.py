@@ -1,4 +1,4 @@
-"""Which commune polygons make which year's EPCI polygons, and writing them as GeoParquet."""
+"""EPCI polygons of each year from the commune polygons the contours plan gives it (``assets/contours/stage.py``), as GeoParquet."""
 
 from pathlib import Path
 
@@ -6,47 +6,26 @@ import geopandas as gpd
 import pandas as pd
 import polars as pl
 
-from assets.contours.parse import read_embedded, read_etalab_communes
-from assets.contours.source import EMBEDDED, OFFICIAL_YEARS, SPEC
-from assets.territory.passage import PLM_ARRONDISSEMENTS, Steps, forward_codes
+from assets.common.identifiers import PLM_ARRONDISSEMENTS
+from assets.common.passage import Steps, forward_codes
+from assets.contours.stage import polygon_plan, read_polygons
 from assets.territory.polygons import ZONE_CRS, dissolve
 from observatory.resources import Downloader
-from observatory.sources import embedded_path, official_path
-
-#: Embedded plan: target year -> [(polygon year, zones taken from it)].
-EMBEDDED_PLAN = {
-    2016: [(2016, "all")],
-    2017: [(2016, "all")],  # no 2017 polygons: the 2016 ones brought to 2017 codes
-    2018: [(2018, "all")],
-    2021: [(2021, "metro"), (2018, "drom")],  # CARTElette moved its DROM for display
-    2024: [(2024, "metro"), (2018, "drom")],
-}
-
-
-def _load(dl: Downloader, year: int) -> gpd.GeoDataFrame:
-    if dl.source_mode == "embedded":
-        return read_embedded(embedded_path(dl, SPEC, EMBEDDED[year][0]))
-    remote = next(r for r in SPEC.remote_files if r.millesime == str(year))
-    return read_etalab_communes(official_path(dl, SPEC, remote))
-
-
-def plan(dl: Downloader) -> dict[int, list[tuple[int, str]]]:
-    return EMBEDDED_PLAN if dl.source_mode == "embedded" else {y: [(y, "all")] for y in OFFICIAL_YEARS}
 
 
 def build_epci_polygons(con, dl: Downloader, steps: Steps, geo_dir: Path) -> tuple[pl.DataFrame, dict]:
     geo_dir.mkdir(parents=True, exist_ok=True)
     for old in geo_dir.glob("epci_*.parquet"):
         old.unlink()
-    cache: dict[int, gpd.GeoDataFrame] = {}
+    cache: dict[str, gpd.GeoDataFrame] = {}
     rows, files, missing, used_plan = [], {}, {}, {}
-    for target, parts in plan(dl).items():
+    for target, parts in polygon_plan(dl).items():
         communes_target = set(r[0] for r in con.execute("select code_commune from stg.communes where annee = ?", [target]).fetchall())
         pieces = []
-        for source_year, zones in parts:
-            if source_year not in cache:
-                cache[source_year] = _load(dl, source_year)
-            gdf = cache[source_year].copy()
+        for planned, source_year, zones in parts:
+            if str(planned.path) not in cache:
+                cache[str(planned.path)] = read_polygons(planned)
+            gdf = cache[str(planned.path)].copy()
             gdf["code_commune"] = gdf["code_commune"].map(lambda c: PLM_ARRONDISSEMENTS.get(c, c))
             drom = gdf["code_commune"].str.startswith("97")
             gdf = gdf[~drom] if zones == "metro" else gdf[drom] if zones == "drom" else gdf
@@ -62,7 +41,7 @@ def build_epci_polygons(con, dl: Downloader, steps: Steps, geo_dir: Path) -> tup
         ).df()
         with_epci = set(membership.dropna(subset=["epci_siren"])["code_commune"])
         missing[str(target)] = sorted(with_epci - set(polys["code_commune"]))
-        used_plan[str(target)] = [f"{y} ({z})" for y, z in parts]
+        used_plan[str(target)] = [f"{y} ({z})" for _, y, z in parts]
         for zone, out in dissolve(polys, membership).items():
             name = f"epci_{target}_{zone}.parquet"
             out = out.assign(annee=target)

@@ -1,7 +1,7 @@
 """EPCI changes between two consecutive 1 January compositions: events and lineage edges.
 
 Mergers are derived, not published: year ``y - 1``'s communes are first brought to the commune
-geography of year ``y`` (:mod:`assets.territory.passage` steps), so a commune nouvelle or a code
+geography of year ``y`` (:mod:`assets.common.passage` steps), so a commune nouvelle or a code
 change is never mistaken for an EPCI change. Each commune of ``y - 1`` (a *piece*; a split commune
 gives one piece per part, weighted by its ratio) then links its EPCI of ``y - 1`` to the EPCI of its
 code in ``y``. ``None`` stands for "no EPCI".
@@ -38,7 +38,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Mapping
 
-from assets.territory.passage import Steps
+from assets.common.passage import Steps
 
 EVENT_TYPES = (
     "fusion", "extension", "transfert", "scission", "dissolution", "changement_identifiant", "creation", "retrait", "transformation",

@@ -18,7 +18,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Iterable, Mapping
 
-from assets.territory.validate import InputError
+from assets.common.validate import InputError
 
 REFERENCE = Path(__file__).resolve().parent / "reference" / "official_epci_counts.csv"
 REFERENCE_COLUMNS = ("annee", "kind", "item", "n_official", "documented_difference", "source", "source_url", "note")

@@ -4,7 +4,8 @@ Generates SIRENE-shaped files at scale 0.001 (44,100 establishments, 30,000 lega
 them against the INSEE schema and against the generator's planted truth, then runs
 ``benchmarks.run`` end to end (floor, every pipeline stage, pandas baseline) and checks that the
 floor, the pipeline, pandas and the truth count exactly the same rows. ``make bench-smoke`` runs
-this file. About two minutes, most of it building the territorial reference tables once.
+this file. The territorial / CAF reference tables are those of the session's embedded world
+(``--reference-db``, tests/conftest.py) rather than a second build of them.
 """
 
 from __future__ import annotations
@@ -47,11 +48,11 @@ def generated(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def bench(generated: Path, tmp_path_factory) -> dict:
+def bench(generated: Path, tmp_path_factory, embedded_world) -> dict:
     work = tmp_path_factory.mktemp("work")
     result = work / "result.json"
     _python("-m", "benchmarks.run", "--scale", str(SCALE), "--sirene-dir", str(generated), "--work-dir", str(work),
-            "--repeat", "1", "--no-geo", "--out", str(result))
+            "--repeat", "1", "--no-geo", "--reference-db", str(embedded_world.settings.build_db), "--out", str(result))
     return json.loads(result.read_text())
 
 

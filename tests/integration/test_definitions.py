@@ -127,7 +127,7 @@ def test_warehouse_writers_run_in_the_duckdb_pool_and_downloads_in_none(kind):
 
 
 def test_yearly_partitions_are_shared_single_run_and_scheduled_on_the_latest_year():
-    from observatory.partitions import YEARS
+    from assets.common.years import YEARS
 
     partitioned = {n: node for n, node in MATERIALIZABLE.items() if node.partitions_def is not None}
     assert sorted(partitioned) == ["stg/caf_coverage_commune", "stg/caf_places_commune", "stg/communes", "stg/epci", "stg/epci_membership"]

@@ -12,12 +12,13 @@ import pytest
 
 from observatory.automation import cadence_automation
 from observatory.definitions import resources_for
-from observatory.partitions import YEARS, all_years_tags, range_tags, replace_years, yearly_partitions, years_to_build
+from assets.common.years import YEARS
+from observatory.partitions import all_years_tags, range_tags, replace_years, yearly_partitions, years_to_build
 from observatory.publish import publication_asset
 from observatory.quality import RowCount, table_check
 from observatory.resources import Warehouse, sha256_of
 from observatory.settings import REPO_ROOT, Settings
-from observatory.sources import SourceSpec, raw_asset
+from observatory.sources import PlanFile, SourceSpec, raw_asset
 
 
 def embed(raw_dir: Path, name: str, rows: str) -> SourceSpec:
@@ -35,7 +36,7 @@ def embed(raw_dir: Path, name: str, rows: str) -> SourceSpec:
     (directory / "manifest.json").write_text(json.dumps(manifest))
     cadence = "monthly" if name == "monthly_src" else "yearly"
     return SourceSpec(name=name, title=name, publisher="test", licence="Licence Ouverte", homepage="https://example.org",
-                      cadence=cadence, description="A test source.", embedded_files=(path.name,))
+                      cadence=cadence, description="A test source.", plan=(PlanFile("data", embedded=path.name),))
 
 
 def build(tmp_path: Path, *, partitions: dg.PartitionsDefinition | None = None) -> tuple[dg.Definitions, Settings]:

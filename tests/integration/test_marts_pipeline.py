@@ -15,10 +15,10 @@ from shapely.geometry import box
 from assets.marts import columns as C
 from assets.marts.defs import defs as marts_defs
 from assets.sirene.source import SPEC as SIRENE
-from observatory.definitions import resources_for
+from observatory.definitions import build_definitions, resources_for
 from observatory.publish import GEO_STAGING, publish
 from observatory.settings import Settings
-from observatory.sources import source_specs
+from assets.catalog import source_specs
 from tests.readme import readme_queries
 from tests.sources_fixture import embed_all, publisher_files
 
@@ -50,7 +50,9 @@ def _materialize(settings: Settings, world_sql: str = "") -> dg.ExecuteInProcess
     con.close()
     _polygons(settings.build_dir / "geo")
     embed_all(settings.raw_dir, source_specs())
-    return dg.materialize([*marts_defs.assets, *marts_defs.asset_checks], resources=resources_for(settings), raise_on_error=False)
+    # the project's lineage, as the composition root hands it to marts.sources (used_by)
+    resources = resources_for(settings, build_definitions(settings).resources["lineage"])
+    return dg.materialize([*marts_defs.assets, *marts_defs.asset_checks], resources=resources, raise_on_error=False)
 
 
 def _published(settings: Settings) -> duckdb.DuckDBPyConnection:

@@ -6,8 +6,8 @@ Read from the session's one embedded run (``embedded_world``, tests/conftest.py)
 import dagster as dg
 import pytest
 
-import assets.territory.defs as territory_defs
-from assets.territory.checks import ISLANDS, OFFICIAL_EPCI_COUNT
+from assets.insee_epci.checks import ISLANDS, OFFICIAL_EPCI_COUNT
+from test_territory_graph import TERRITORY_CHECKS
 from tests.readme import readme_queries
 
 
@@ -25,7 +25,7 @@ def test_graph_and_every_blocking_check_pass(built):
     result, _ = built
     failed_steps = [e.step_key for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
     assert failed_steps == []
-    territory_keys = {k for c in territory_defs.defs.asset_checks for k in c.check_keys}
+    territory_keys = {k for c in TERRITORY_CHECKS for k in c.check_keys}
     evaluations = [e for e in result.get_asset_check_evaluations() if dg.AssetCheckKey(e.asset_key, e.check_name) in territory_keys]
     assert len(evaluations) == len(territory_keys)
     assert [(e.asset_key.to_user_string(), e.check_name) for e in evaluations if not e.passed] == []
@@ -48,7 +48,9 @@ def test_every_commune_belongs_to_one_epci_or_is_a_known_exception(built):
 
 def test_2019_reconciliation_and_dgcl_cross_check(built):
     result, _ = built
-    rec = _meta(result, "stg__epci_membership", "reconciliation_2019")
+    rec = _meta(result, "stg__epci_membership", "reconciliation")
+    assert list(rec) == ["2019"]  # the one year both INSEE and Etalab cover in the embedded plans
+    rec = rec["2019"]
     assert (rec["different_epci"], rec["only_in_insee"], rec["only_in_etalab"]) == (0, 4, 0)
     assert sorted(rec["only_in_insee_examples"]) == sorted(ISLANDS)
     dgcl = _meta(result, "stg__epci_membership", "dgcl_cross_check")

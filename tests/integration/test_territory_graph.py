@@ -24,13 +24,14 @@ import assets.insee_epci.defs as insee_defs
 import assets.territory.defs as territory_defs
 from observatory.definitions import resources_for
 from observatory.__main__ import execute
+from assets.common.years import YEARS as YEARLY
 from observatory.partitions import all_years_tags
 from observatory.publish import publication_asset
 from observatory.settings import Settings
 from tests.readme import readme_queries
 
 YEARS = range(2015, 2027)
-E1, E2, N, MGP, REU, LYON, AMP = "200000001", "200000002", "200000009", "200054781", "249740119", "200046977", "200054807"
+E1, E2, N, MGP, REU, LYON, AMP = "200000008", "200000016", "200000099", "200054781", "249740119", "200046977", "200054807"
 # commune -> (name, département, région) ; the code history: 01002 merges into 01001 on 1 January 2018,
 # 01003 becomes 01005 on 1 January 2021.
 COMMUNES = {"01001": "Alpha", "01002": "Beta", "01003": "Gamma", "01004": "Delta", "22016": "Île-de-Bréhat", "75056": "Paris",
@@ -135,6 +136,10 @@ def build_tiny_france(raw: Path) -> None:
 
 
 RAW_ASSETS = [insee_defs.raw_insee_epci, etalab_defs.raw_etalab_epci, cog_defs.raw_cog, dgcl_defs.raw_dgcl_epci, contours_defs.raw_contours]
+#: The territorial graph: the five sources' raw -> stg (their packages) and the territory's int and marts.
+PACKAGES = [insee_defs, etalab_defs, cog_defs, dgcl_defs, contours_defs, territory_defs]
+TERRITORY_GRAPH = [a for m in PACKAGES for a in (m.defs.assets or [])]
+TERRITORY_CHECKS = [c for m in PACKAGES for c in (m.defs.asset_checks or [])]
 MART_KEYS = [dg.AssetKey(["marts", n]) for n in ("commune_epci", "epci_lineage", "epci_mergers")]
 PARTITIONED = [dg.AssetKey(["stg", n]) for n in ("communes", "epci_membership", "epci")]
 
@@ -145,7 +150,7 @@ def tiny(tmp_path_factory):
     build_tiny_france(data / "raw")
     settings = Settings(data_dir=data)
     # As ``python -m observatory run`` does it: one run, every year of the partitioned assets.
-    defs = dg.Definitions(assets=[*RAW_ASSETS, *territory_defs.defs.assets, publication_asset(MART_KEYS)], resources=resources_for(settings))
+    defs = dg.Definitions(assets=[*TERRITORY_GRAPH, publication_asset(MART_KEYS)], resources=resources_for(settings))
     instance = dg.DagsterInstance.ephemeral()
     result = execute(defs, instance)
     assert result.success
@@ -263,8 +268,8 @@ def test_a_bad_membership_file_stops_the_graph_and_nothing_is_published(tmp_path
     manifest = json.loads((comp_path.parent / "manifest.json").read_text())
     manifest["files"][comp_path.name]["sha256"] = hashlib.sha256(comp_path.read_bytes()).hexdigest()
     (comp_path.parent / "manifest.json").write_text(json.dumps(manifest))
-    result = dg.materialize([*RAW_ASSETS, *territory_defs.defs.assets, publication_asset(MART_KEYS)],
-                            resources=resources_for(Settings(data_dir=data)), raise_on_error=False, tags=all_years_tags())
+    result = dg.materialize([*TERRITORY_GRAPH, publication_asset(MART_KEYS)],
+                            resources=resources_for(Settings(data_dir=data)), raise_on_error=False, tags=all_years_tags(YEARLY))
     assert not result.success
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
     assert failure.step_key == "stg__epci_membership"

@@ -19,8 +19,9 @@ from assets.insee_epci.source import SPEC as INSEE_SPEC
 from observatory.definitions import resources_for
 from observatory.settings import Settings
 from test_territory_graph import (
-    COMMUNES, LYON, MART_KEYS, NAMES, NATURE, POP, RAW_ASSETS, REGION, build_tiny_france, codes, dep, epci, name, territory_defs,
+    COMMUNES, LYON, MART_KEYS, NAMES, NATURE, POP, REGION, TERRITORY_GRAPH, build_tiny_france, codes, dep, epci, name,
 )
+from assets.common.years import YEARS as YEARLY
 from observatory.partitions import all_years_tags
 from observatory.publish import publication_asset
 
@@ -123,8 +124,8 @@ def both(tmp_path_factory):
         data = tmp_path_factory.mktemp(mode) / "data"
         (build_official if mode == "official" else build_tiny_france)(data / "raw")
         settings = Settings(data_dir=data, source_mode=mode, offline=True)
-        result = dg.materialize([*RAW_ASSETS, *territory_defs.defs.assets, publication_asset(MART_KEYS)], resources=resources_for(settings), raise_on_error=False,
-                                tags=all_years_tags())
+        result = dg.materialize([*TERRITORY_GRAPH, publication_asset(MART_KEYS)], resources=resources_for(settings), raise_on_error=False,
+                                tags=all_years_tags(YEARLY))
         failures = [e.event_specific_data.error.message[:500] for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
         assert failures == [] and result.success
         out[mode] = _tables(settings.build_db)

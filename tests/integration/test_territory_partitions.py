@@ -13,22 +13,22 @@ import dagster as dg
 import duckdb
 import pytest
 
-from assets.territory.checks import all_checks
 from observatory.__main__ import execute
 from observatory.automation import cadence_automation
 from observatory.definitions import resources_for
+from assets.common.years import YEARS as PARTITIONS
 from observatory.partitions import range_tags
 from observatory.publish import publication_asset
 from observatory.settings import Settings
-from test_territory_graph import MART_KEYS, PARTITIONED, RAW_ASSETS, YEARS, build_tiny_france, codes, territory_defs
+from test_territory_graph import MART_KEYS, PARTITIONED, TERRITORY_CHECKS, TERRITORY_GRAPH, YEARS, build_tiny_france, codes
 
 COMMUNES, MEMBERSHIP, EPCI = PARTITIONED
 #: The suites that hold on the tiny France (the EPCI suite checks the national counts).
-CHECKS = [c for c in all_checks() if next(iter(c.check_keys)).asset_key in (COMMUNES, MEMBERSHIP)]
+CHECKS = [c for c in TERRITORY_CHECKS if next(iter(c.check_keys)).asset_key in (COMMUNES, MEMBERSHIP)]
 
 
 def _defs(settings: Settings) -> dg.Definitions:
-    base = dg.Definitions(assets=[*RAW_ASSETS, *territory_defs.defs.assets, publication_asset(MART_KEYS)], asset_checks=CHECKS,
+    base = dg.Definitions(assets=[*TERRITORY_GRAPH, publication_asset(MART_KEYS)], asset_checks=CHECKS,
                           resources=resources_for(settings))
     return dg.Definitions.merge(base, cadence_automation(base))
 
@@ -77,7 +77,7 @@ def test_a_backfill_of_a_year_range_replaces_exactly_those_years_in_one_run(buil
     with dg.DagsterInstance.ephemeral() as instance:
         # What the UI launches for a backfill of 2017-2019 of the partitioned assets (single-run policy).
         result = defs.resolve_implicit_global_asset_job_def().execute_in_process(
-            instance=instance, asset_selection=PARTITIONED, tags=range_tags(2017, 2019), raise_on_error=False)
+            instance=instance, asset_selection=PARTITIONED, tags=range_tags(2017, 2019, PARTITIONS), raise_on_error=False)
         assert result.success
         assert len(instance.get_runs()) == 1
         for key in PARTITIONED:
@@ -90,7 +90,7 @@ def test_a_backfill_of_a_year_range_replaces_exactly_those_years_in_one_run(buil
     meta = result.asset_materializations_for_node("stg__epci_membership")[0].metadata
     assert meta["rows_written_per_annee"].value == {str(y): len(codes(y)) for y in (2017, 2018, 2019)}
     assert meta["dagster/row_count"].value == sum(len(codes(y)) for y in YEARS)  # the table: every year
-    assert meta["reconciliation_2019"].value["different_epci"] == 0
+    assert list(meta["reconciliation"].value) == ["2019"] and meta["reconciliation"].value["2019"]["different_epci"] == 0
     assert set(meta["dgcl_cross_check"].value) == {"2017"}  # DGCL covers 2015-2017: only 2017 is in the range
 
 
@@ -119,7 +119,7 @@ def test_a_bad_year_outside_the_range_fails_the_whole_table_check_and_stops_the_
         con.execute("insert into stg.communes select * from stg.communes where annee = 2015 and code_commune = '01001'")
     with dg.DagsterInstance.ephemeral() as instance:
         result = defs.resolve_implicit_global_asset_job_def().execute_in_process(
-            instance=instance, asset_selection=PARTITIONED, tags=range_tags(2017, 2019), raise_on_error=False)
+            instance=instance, asset_selection=PARTITIONED, tags=range_tags(2017, 2019, PARTITIONS), raise_on_error=False)
     assert not result.success
     (check,) = result.get_asset_check_evaluations()
     assert check.asset_key == COMMUNES and not check.passed

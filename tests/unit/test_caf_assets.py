@@ -11,6 +11,7 @@ import pytest
 
 from assets.caf.defs import defs as caf_defs
 from assets.drees.load import DreesFormatError, tidy
+from assets.common.years import YEARS
 from observatory.partitions import range_tags
 from observatory.resources import Downloader, Parameters, Warehouse
 
@@ -128,7 +129,7 @@ def test_partition_annee_holds_the_previous_caf_year_and_replaces_only_its_years
         return {k: v.value for k, v in event.materialization.metadata.items()}
 
     # a backfill of 2022-2023 (one run): CAF 2021 and 2022
-    result = dg.materialize(defs, resources=resources, instance=instance, tags=range_tags(2022, 2023))
+    result = dg.materialize(defs, resources=resources, instance=instance, tags=range_tags(2022, 2023, YEARS))
     assert result.success and all(e.passed for e in result.get_asset_check_evaluations())
     # (2022: Paris from its two arrondissements, 01004, 97701; 2021: the same rows in _hist)
     assert rows() == {"caf_places_commune": [(2021, "official", 3), (2022, "official", 3)],

@@ -4,7 +4,6 @@ publisher's files), the lineage behind used_by, and the checks that keep a wrong
 
 import datetime as dt
 import json
-from pathlib import Path
 
 import dagster as dg
 import duckdb
@@ -14,23 +13,27 @@ from assets.marts import provenance, suites
 from assets.sirene.source import SPEC as SIRENE
 from observatory.quality import run_suite
 from observatory.resources import Downloader, DownloadError
-from observatory.sources import RemoteFile, SourceSpec, read_source, source_specs
+from assets.catalog import source_specs
+from observatory.definitions import lineage_of
+from observatory.settings import Settings
+from observatory.sources import PlanFile, RemoteFile, SourceSpec, read_source
 from tests.sources_fixture import SIRENE_DATA_DATE, content, embed, publisher_files, sha
 
 DEMO = SourceSpec(
     name="demo_src", title="Demo", publisher="Pub", licence="LO", homepage="https://example.org/demo", cadence="yearly",
-    description="d", remote_files=(RemoteFile("2025", "https://example.org/a.csv", "a.csv"), RemoteFile("2025", "https://example.org/b.csv", "b.csv")),
-    embedded_files=("demo.parquet",),
+    description="d", plan=(PlanFile("data", embedded="demo.parquet"),
+                          PlanFile("data", part="a", official=RemoteFile("2025", "https://example.org/a.csv", "a.csv")),
+                          PlanFile("data", part="b", official=RemoteFile("2025", "https://example.org/b.csv", "b.csv"))),
 )
 #: Like DREES: nothing to download, official mode reads files saved by hand.
 MANUAL = SourceSpec(
     name="manual_src", title="Manual", publisher="Pub", licence="LO", homepage="https://example.org/portal", cadence="yearly",
-    description="d", manual_files=(RemoteFile("manual", "https://example.org/portal", "tab.csv"),), embedded_files=("tab.parquet",),
+    description="d", plan=(PlanFile("tab", embedded="tab.parquet", official=RemoteFile("manual", "https://example.org/portal", "tab.csv", manual=True)),),
 )
 #: Like the DGCL file: no official file declared, the embedded copy is read in every mode.
 EMBEDDED_ONLY = SourceSpec(
     name="only_src", title="Only", publisher="Pub", licence="LO", homepage="https://example.org/only", cadence="yearly",
-    description="d", embedded_files=("only.parquet",),
+    description="d", plan=(PlanFile("only", embedded="only.parquet"),),
 )
 SIRENE_DATE_SQL = "max(date_dernier_traitement) filter (where date_dernier_traitement <= now()) of stg.sirene_etablissements"
 
@@ -187,19 +190,20 @@ def test_used_by_follows_the_lineage_but_not_through_marts_sources():
         dg.AssetSpec(K(["marts", "y"]), deps=[b.raw_key, provenance.SOURCES_KEY]),
         dg.AssetSpec(K(["marts", "z"]), deps=[K(["marts", "x"]), K(["marts", "y"])]),
     ]
-    graph = dg.Definitions(assets=specs).resolve_asset_graph()
-    assert provenance.used_by(graph, [a, b]) == {"a": ["marts.x", "marts.z"], "b": ["marts.y", "marts.z"]}
+    parents = lineage_of(specs).parents()
+    assert provenance.used_by(parents, [a, b]) == {"a": ["marts.x", "marts.z"], "b": ["marts.y", "marts.z"]}
 
 
 def test_every_source_of_the_project_is_found_and_its_lineage_is_derived():
-    from observatory.definitions import project_asset_graph
+    from observatory.definitions import build_definitions
 
-    graph = project_asset_graph()
+    defs = build_definitions(Settings())
+    graph = defs.resolve_asset_graph()
     specs = source_specs()
     raw_keys = {k for k in graph.get_all_asset_keys() if k.path[0] == "raw"}
     assert {s.raw_key for s in specs} == raw_keys  # no raw asset without its spec, no spec without its raw asset
     assert [s.name for s in specs] == ["caf", "cog", "contours", "dgcl_epci", "drees", "etalab_epci", "insee_epci", "sirene"]
-    used = provenance.used_by(graph, specs)
+    used = provenance.used_by(defs.resources["lineage"].parents(), specs)  # what the composition root hands in
     facility_marts = sorted(s.table for s in provenance.C.FACILITY_DERIVED)
     assert used["sirene"] == facility_marts  # exactly the marts that carry facility_source
     assert used["contours"] == ["marts.epci_indicators"]  # polygons feed the map layer only

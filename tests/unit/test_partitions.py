@@ -7,10 +7,10 @@ import duckdb
 import pytest
 
 from observatory.partitions import (
-    RANGE_END_TAG, RANGE_START_TAG, YEARS, all_years_tags, latest_year_key, partition_year, partition_years, range_tags,
+    RANGE_END_TAG, RANGE_START_TAG, all_years_tags, latest_year_key, partition_year, partition_years, range_tags,
     replace_year, replace_years, written_metadata, yearly_partitions, years_to_build,
 )
-from observatory.settings import TERRITORY_YEARS
+from assets.common.years import TERRITORY_YEARS, YEARS
 
 
 @pytest.fixture
@@ -77,19 +77,26 @@ def test_years_to_build_is_the_partition_year_the_range_or_every_year():
     assert years_to_build(Ranged()) == [2017, 2018, 2019]
     assert partition_years(Ranged()) == [2017, 2018, 2019]
     assert years_to_build(Whole(), [2017, 2016, 2017]) == [2016, 2017]
-    assert years_to_build(Whole()) == list(TERRITORY_YEARS)
+    with pytest.raises(ValueError, match="needs the years"):
+        years_to_build(Whole())
+
+    class WholeAsset(Whole):  # an asset run without partition: every key of its partitions definition
+        class assets_def:
+            partitions_def = YEARS
+
+    assert years_to_build(WholeAsset()) == list(TERRITORY_YEARS)
     Ranged.partition_keys = ["2019", "2019-01"]
     with pytest.raises(ValueError, match="'2019-01': expected a year"):
         years_to_build(Ranged())
 
 
 def test_range_tags_name_existing_partitions_in_order():
-    assert all_years_tags() == {RANGE_START_TAG: "2015", RANGE_END_TAG: "2026"}
-    assert range_tags(2017, "2019") == {"dagster/asset_partition_range_start": "2017", "dagster/asset_partition_range_end": "2019"}
+    assert all_years_tags(YEARS) == {RANGE_START_TAG: "2015", RANGE_END_TAG: "2026"}
+    assert range_tags(2017, "2019", YEARS) == {"dagster/asset_partition_range_start": "2017", "dagster/asset_partition_range_end": "2019"}
     with pytest.raises(ValueError, match=r"\['2030'\] not among the partitions 2015..2026"):
-        range_tags(2017, 2030)
+        range_tags(2017, 2030, YEARS)
     with pytest.raises(ValueError, match="the first key comes after the last"):
-        range_tags(2019, 2017)
+        range_tags(2019, 2017, YEARS)
 
 
 def write_range(con, years, members):

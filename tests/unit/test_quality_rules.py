@@ -1,4 +1,4 @@
-"""The reusable rule builders of observatory.quality, each on a tiny DuckDB table: a passing case and a
+"""The reusable rule builders (observatory.quality.rules; French identifiers in assets.common.identifiers), each on a tiny DuckDB table: a passing case and a
 failing case with the exact number of failing rows and their ``problem``."""
 
 import random
@@ -6,23 +6,8 @@ import random
 import duckdb
 import pytest
 
-from observatory.quality import (
-    commune_code,
-    epci_siren,
-    luhn_sql,
-    referential_integrity,
-    register_macros,
-    run_suite,
-    share_rules,
-    shares_in_unit_interval,
-    shares_sum_to_one,
-    siren_valid_sql,
-    siret_of_siren,
-    siret_valid_sql,
-    valid_siren,
-    valid_siret,
-    years_covered,
-)
+from assets.common.identifiers import commune_code, epci_siren, luhn_sql, siren_valid_sql, siret_of_siren, siret_valid_sql, valid_siren, valid_siret
+from observatory.quality import referential_integrity, run_suite, share_rules, shares_in_unit_interval, shares_sum_to_one, years_covered
 
 
 def luhn_reference(digits: str) -> bool:
@@ -85,11 +70,13 @@ def test_siren_and_siret_predicates_on_known_identifiers(con):
     assert got == siret_cases
 
 
-def test_register_macros_makes_the_predicates_callable(con):
-    register_macros(con)
-    assert con.execute("select is_valid_siren('732829320'), is_valid_siret('35600000000001')").fetchone() == (True, True)
-    assert con.execute("select is_valid_siren(null), is_valid_siret(null)").fetchone() == (False, False)
-    assert con.execute("select is_valid_siren('732829321'), is_valid_siret('73282932000075')").fetchone() == (False, False)
+def test_the_sql_predicates_evaluate_in_any_query(con):
+    def ask(*values):
+        return con.execute("select " + ", ".join(values)).fetchone()
+
+    assert ask(siren_valid_sql("'732829320'"), siret_valid_sql("'35600000000001'")) == (True, True)
+    assert ask(siren_valid_sql("null::varchar"), siret_valid_sql("null::varchar")) == (False, False)
+    assert ask(siren_valid_sql("'732829321'"), siret_valid_sql("'73282932000075'")) == (False, False)
 
 
 def test_valid_siren_counts_and_explains_failures(con):

@@ -3,13 +3,22 @@ otherwise the embedded synthetic sample or the downloaded official files."""
 
 from pathlib import Path
 
+import pytest
+
 from assets.sirene.source import SPEC, sirene_directory
-from observatory.resources import Downloader
+from observatory.resources import Downloader, DownloadError
 from observatory.settings import Settings
+
+
+def _stock(directory: Path) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    for e in SPEC.plan:
+        (directory / e.local).write_bytes(b"PAR1")
 
 
 def test_sirene_dir_wins_over_the_source_mode(tmp_path):
     real = tmp_path / "insee"
+    _stock(real)
     settings = Settings.from_env({"OBSERVATORY_DATA_DIR": str(tmp_path), "OBSERVATORY_SIRENE_DIR": str(real),
                                   "OBSERVATORY_SOURCE_MODE": "official"})
     downloader = Downloader(raw_dir=str(settings.raw_dir), source_mode=settings.source_mode, sirene_dir=str(settings.sirene_dir))
@@ -17,9 +26,13 @@ def test_sirene_dir_wins_over_the_source_mode(tmp_path):
 
 
 def test_embedded_and_official_directories(tmp_path):
+    _stock(tmp_path / "sirene" / "embedded")
     embedded = Downloader(raw_dir=str(tmp_path), source_mode="embedded")
     assert sirene_directory(embedded) == (tmp_path / "sirene" / "embedded", "embedded SYNTHETIC sample")
     official = Downloader(raw_dir=str(tmp_path), source_mode="official")
+    with pytest.raises(DownloadError, match=r"sirene/stock/StockEtablissement_utf8.parquet: missing; materialize raw/sirene"):
+        sirene_directory(official)  # not downloaded yet: the error says how to get it
+    _stock(tmp_path / "sirene" / "stock")
     assert sirene_directory(official) == (tmp_path / "sirene" / "stock", "official INSEE files (downloaded)")
 
 
@@ -28,9 +41,6 @@ def test_a_local_directory_must_hold_the_four_publisher_files(tmp_path):
     (sha256), labelled real (no manifest); a directory missing one of them is refused, naming the file."""
     import hashlib
 
-    import pytest
-
-    from observatory.resources import DownloadError
     from observatory.sources import read_source
 
     real = tmp_path / "insee"

@@ -9,8 +9,8 @@ import pytest
 from assets.dgcl_epci.parse import COLUMNS as DGCL_COLUMNS, membership as dgcl_membership, read_epcicom_csv
 from assets.etalab_epci.parse import read_epci_json
 from assets.insee_epci.parse import membership_from_zip
-from assets.territory.inputs import _read_parquet
-from assets.territory.validate import InputError
+from assets.common.validate import read_parquet as _read_parquet
+from assets.common.validate import InputError
 from observatory.resources import DownloadError
 from test_territory_official_parsers import COMPOSITION, FIXTURES, insee_zip
 

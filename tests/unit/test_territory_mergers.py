@@ -3,7 +3,7 @@
 import pytest
 
 from assets.territory.mergers import YearInputs, compare_years
-from assets.territory.passage import PassageRow, complete_steps
+from assets.common.passage import PassageRow, complete_steps
 
 Y0, Y1 = 2016, 2017
 

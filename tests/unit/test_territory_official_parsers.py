@@ -11,8 +11,8 @@ from assets.cog.parse import passage_from_mvt, read_v_commune, read_v_mvt
 from assets.contours.parse import read_etalab_communes
 from assets.etalab_epci.parse import read_communes_json, read_epci_json
 from assets.insee_epci.parse import epci_natures_from_zip, membership_from_zip
-from assets.territory.passage import PassageRow, complete_steps
-from assets.territory.validate import InputError
+from assets.common.passage import PassageRow, complete_steps
+from assets.common.validate import InputError
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "territory"
 

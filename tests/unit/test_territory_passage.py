@@ -2,7 +2,7 @@
 
 import pytest
 
-from assets.territory.passage import (
+from assets.common.passage import (
     PLM_ARRONDISSEMENTS, PassageError, PassageRow, code_map, complete_steps, forward_codes, passage_from_links,
 )
 

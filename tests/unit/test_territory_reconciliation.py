@@ -3,9 +3,9 @@
 import pytest
 
 from assets.territory.mergers import YearInputs, compare_years
-from assets.territory.passage import complete_steps
+from assets.common.passage import complete_steps
 from assets.territory.reconciliation import REFERENCE, load_reference, reconcile
-from assets.territory.validate import InputError
+from assets.common.validate import InputError
 
 Y0, Y1 = 2016, 2017
 A, B, C, D, K, L, M, N, P, S, T = (f"2000000{i:02d}" for i in range(11))

@@ -1,4 +1,4 @@
-"""Checks on territorial input files, before anything is staged.
+"""Checks on input files, before anything is staged (shared by every source package).
 
 Every failure names the file, the column and what was expected. The one repair applied silently
 is documented and unambiguous: a commune code of 4 digits lost its leading zero (DGCL files, CSVs
@@ -12,7 +12,7 @@ from typing import Sequence
 
 import polars as pl
 
-from observatory.quality import COMMUNE_RE, SIREN_RE
+from assets.common.identifiers import COMMUNE_RE, SIREN_RE
 from observatory.resources import check_not_html
 
 #: Value the INSEE files use for "no EPCI" (the four island communes, with LIBEPCI "Sans objet").
@@ -117,3 +117,48 @@ def normalize_membership(
     return out.with_columns(
         pl.when(pl.col("epci_siren") == NO_EPCI).then(None).otherwise(pl.col("epci_siren")).alias("epci_siren")
     )
+
+
+def read_parquet(path: Path) -> pl.DataFrame:
+    """A Parquet file as a frame; a damaged file is an :class:`InputError` naming it."""
+    try:
+        return pl.read_parquet(path)
+    except Exception as exc:  # polars raises several types for a damaged footer
+        raise InputError(f"{path}: unreadable Parquet ({type(exc).__name__}: {str(exc).splitlines()[0]}); truncated file?") from exc
+
+
+#: The Métropole de Lyon: a collectivité à statut particulier, listed with the EPCI by every source.
+METROPOLE_DE_LYON = "200046977"
+#: EPCI nature codes harmonised across sources (Etalab METRO = INSEE ME).
+NATURES = {"CC": "CC", "CA": "CA", "CU": "CU", "ME": "ME", "METRO": "ME", "SA": "SA", "SAN": "SA", "MET69": "MET69", "METLYON": "MET69"}
+
+
+def harmonise_natures(m: pl.DataFrame) -> pl.DataFrame:
+    """One spelling of the EPCI natures across sources; the Métropole de Lyon is MET69; no nature nor
+    name for a commune outside any EPCI."""
+    nature = pl.col("epci_nature").replace_strict(NATURES, default=pl.col("epci_nature"))
+    return m.with_columns(
+        pl.when(pl.col("epci_siren").is_null()).then(None)
+        .when(pl.col("epci_siren") == METROPOLE_DE_LYON).then(pl.lit("MET69"))
+        .otherwise(nature).alias("epci_nature"),
+        pl.when(pl.col("epci_siren").is_null()).then(None).otherwise(pl.col("epci_nom")).alias("epci_nom"),
+    )
+
+
+def reconcile(a: pl.DataFrame, b: pl.DataFrame, label_a: str, label_b: str) -> dict:
+    """Commune-by-commune comparison of two memberships of the same year (NULL EPCI = none)."""
+    ea = dict(a.select("code_commune", "epci_siren").rows())
+    eb = dict(b.select("code_commune", "epci_siren").rows())
+    both = sorted(set(ea) & set(eb))
+    differ = [(c, ea[c], eb[c]) for c in both if ea[c] != eb[c]]
+    only_a, only_b = sorted(set(ea) - set(eb)), sorted(set(eb) - set(ea))
+    return {
+        "communes_compared": len(both),
+        "same_epci": len(both) - len(differ),
+        "different_epci": len(differ),
+        "different_examples": differ[:5],
+        f"only_in_{label_a}": len(only_a),
+        f"only_in_{label_a}_examples": only_a[:5],
+        f"only_in_{label_b}": len(only_b),
+        f"only_in_{label_b}_examples": only_b[:5],
+    }

@@ -1,6 +1,7 @@
 """Commune code passage: yearly steps and the any-code -> any-year code map.
 
-Pure functions over plain Python structures (a few tens of thousands of codes, twelve years): no
+Shared by the COG package (which stages ``stg.commune_passage``) and the territory package (which builds
+``int.commune_code_map`` and brings polygons and memberships across years). Pure functions over plain Python structures (a few tens of thousands of codes, twelve years): no
 warehouse, no Dagster, so every rule is tested on hand-made cases.
 
 Vocabulary
@@ -23,12 +24,8 @@ Reading rules of :func:`code_map` (documented in docs/methodology.md (Territory)
 from dataclasses import dataclass
 from typing import Iterable, Mapping
 
-#: Paris, Lyon and Marseille arrondissements municipaux -> their commune (stable since 1964).
-PLM_ARRONDISSEMENTS: dict[str, str] = {
-    **{f"751{i:02d}": "75056" for i in range(1, 21)},
-    **{f"6938{i}": "69123" for i in range(1, 10)},
-    **{f"132{i:02d}": "13055" for i in range(1, 17)},
-}
+from assets.common.identifiers import PLM_ARRONDISSEMENTS
+
 
 TYPEMODIFS = ("f", "d", "c")
 

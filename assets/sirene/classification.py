@@ -1,0 +1,368 @@
+"""Operator classification: public, ESS or for-profit, from SIRENE legal-unit attributes.
+
+Stable public API (other tools call it)::
+
+    classify_operators(df: pl.DataFrame) -> pl.DataFrame
+
+``df`` holds SIRENE legal-unit columns (``siren``, ``categorieJuridiqueUniteLegale``,
+``economieSocialeSolidaireUniteLegale``, ``denominationUniteLegale``, optional
+``identifiantAssociationUniteLegale``); the result is ``df`` with ``operator_class``, ``sector`` and
+``rule`` added, rows in the same order. :func:`classify_operator_years` is the historised variant
+(one row per legal unit and 1 January, from the legal-unit history).
+
+The rules are data, versioned in ``assets/sirene/reference/``:
+
+* ``categories_juridiques_operateurs.csv``: every legal category (CJ) -> default class, the class it
+  takes when INSEE's ESS flag is ``O`` (empty when the flag cannot change it), and its legal basis
+  (loi 2014-856 du 31 juillet 2014, art. 1);
+* ``operator_classes.csv``: class -> sector;
+* ``groupes_lucratifs.csv``: name patterns of known for-profit childcare groups (weak evidence);
+* ``operator_overrides.csv``: analysts' decisions (siren, operator_class, reason, source), which always win.
+
+Decision order (the ``rule`` column names the step that decided):
+
+1. ``override``: the siren is in the overrides file;
+2. ``identifiant_rna`` / ``cj_absente``: no CJ; an RNA association number makes it an association;
+3. ``cj_inconnue``: a CJ absent from the table -> ``indetermine`` and a warning, never an error;
+4. ``cj_public``: public-law bodies (and CAF 8110, SEM) are public and never ESS, whatever the flag;
+5. ``cj_statut_ess``: associations, cooperatives, mutuals, foundations are ESS by status (art. 1 II 1°),
+   even if the flag says ``N``;
+6. ``ess_flag_o``: a commercial (or other private) form with the ESS flag ``O`` is ESS (art. 1 II 2°);
+7. ``nom_cooperative``: flag null (= unknown, not "no") and the name says SCIC / SCOP / coopérative;
+8. ``nom_groupe_lucratif``: the name matches a known for-profit group (flag not ``O``);
+9. ``cj_table``: the CJ's default class.
+
+This module is the one home of the classification; ``observatory.classification`` re-exports its
+public names (``__all__``) so that ``observatory.classification.classify_operators`` keeps working.
+A new public function (e.g. ``eaje_scope``) is written here and added to ``__all__``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import warnings
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import polars as pl
+
+__all__ = [
+    "COOPERATIVE_NAME", "REFERENCE_DIR", "RULES", "RULES_VERSION", "SECTORS", "ReferenceError", "Rules",
+    "UnknownLegalCategoryWarning", "classify_operator_years", "classify_operators", "default_rules", "load_overrides",
+    "load_rules", "normalized_name", "periods_in_force",
+]
+
+REFERENCE_DIR = Path(__file__).resolve().parent / "reference"
+LEGAL_CATEGORIES_CSV = "categories_juridiques_operateurs.csv"
+CLASSES_CSV = "operator_classes.csv"
+GROUPS_CSV = "groupes_lucratifs.csv"
+OVERRIDES_CSV = "operator_overrides.csv"
+
+#: Human version of the rules; the files' digest is appended (see :func:`load_rules`), so a change
+#: to a reference table always shows in ``rules_version`` even if nobody bumps this.
+RULES_VERSION = "2026.1"
+
+SECTORS = ("public", "ess", "lucratif", "autre_prive", "indetermine")
+RULES = (
+    "override", "identifiant_rna", "cj_absente", "cj_inconnue", "cj_public", "cj_statut_ess",
+    "ess_flag_o", "nom_cooperative", "nom_groupe_lucratif", "cj_table", "unite_legale_absente",
+)
+
+#: Names revealing a cooperative (SCIC/SCOP in SAS or SARL form carry plain commercial CJ codes).
+COOPERATIVE_NAME = r"\b(SCIC|SCOP|COOP|COOPERATIVE|COOPERATIVES|COOPERATIF)\b"
+
+REQUIRED_COLUMNS = (
+    "siren", "categorieJuridiqueUniteLegale", "economieSocialeSolidaireUniteLegale", "denominationUniteLegale",
+)
+
+log = logging.getLogger(__name__)
+
+
+class UnknownLegalCategoryWarning(UserWarning):
+    """Some legal units carry a CJ absent from the rules table: classified ``indetermine``."""
+
+
+class ReferenceError(ValueError):
+    """A reference table (rules or overrides) is malformed."""
+
+
+@dataclass(frozen=True)
+class Rules:
+    legal_categories: pl.DataFrame
+    classes: pl.DataFrame
+    groups: pl.DataFrame
+    overrides: pl.DataFrame
+    version: str
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        return tuple(self.classes["operator_class"].to_list())
+
+
+def _read_csv(path: Path, columns: Sequence[str]) -> pl.DataFrame:
+    if not path.exists():
+        raise ReferenceError(f"{path}: reference table missing")
+    df = pl.read_csv(path, infer_schema=False)
+    if list(df.columns) != list(columns):
+        raise ReferenceError(f"{path}: columns {df.columns}, expected {list(columns)}")
+    return df
+
+
+def load_overrides(path: Path, class_names: Iterable[str]) -> pl.DataFrame:
+    """Read and validate the analysts' overrides (siren, operator_class, reason, source)."""
+    df = _read_csv(Path(path), ["siren", "operator_class", "reason", "source"]).with_columns(
+        pl.col(c).str.strip_chars() for c in ["siren", "operator_class", "reason", "source"]
+    )
+    known = set(class_names)
+    problems = []
+    for i, row in enumerate(df.iter_rows(named=True), start=2):  # line 1 is the header
+        if not (row["siren"] or "").isdigit() or len(row["siren"] or "") != 9:
+            problems.append(f"line {i}: siren {row['siren']!r} is not 9 digits")
+        if row["operator_class"] not in known:
+            problems.append(f"line {i}: operator_class {row['operator_class']!r} not one of {sorted(known)}")
+        if not row["reason"]:
+            problems.append(f"line {i}: reason is empty (say why the override is needed)")
+    dup = df.filter(pl.col("siren").is_duplicated())["siren"].unique().to_list()
+    if dup:
+        problems.append(f"siren listed more than once: {sorted(dup)}")
+    if problems:
+        raise ReferenceError(f"{path}: " + "; ".join(problems))
+    return df
+
+
+def load_rules(reference_dir: Path = REFERENCE_DIR, overrides_path: Path | None = None) -> Rules:
+    """Load and validate the versioned rule tables (and the overrides, default: the repo's file)."""
+    reference_dir = Path(reference_dir)
+    cj_path = reference_dir / LEGAL_CATEGORIES_CSV
+    legal = _read_csv(cj_path, ["categorie_juridique", "libelle", "operator_class", "classe_si_ess_o", "base_legale"])
+    classes = _read_csv(reference_dir / CLASSES_CSV, ["operator_class", "sector", "libelle"])
+    groups = _read_csv(reference_dir / GROUPS_CSV, ["groupe", "motif", "source"])
+
+    bad_sector = classes.filter(~pl.col("sector").is_in(SECTORS))
+    if bad_sector.height:
+        raise ReferenceError(f"{reference_dir / CLASSES_CSV}: sector must be one of {SECTORS}: {bad_sector.rows()}")
+    names = set(classes["operator_class"].to_list())
+    for col in ("operator_class", "classe_si_ess_o"):
+        bad = legal.filter(pl.col(col).is_not_null() & ~pl.col(col).is_in(names))
+        if bad.height:
+            raise ReferenceError(f"{cj_path}: column {col} has unknown classes {bad[col].unique().to_list()}")
+    bad_code = legal.filter(~pl.col("categorie_juridique").str.contains(r"^[0-9]{4}$") | pl.col("categorie_juridique").is_duplicated())
+    if bad_code.height:
+        raise ReferenceError(f"{cj_path}: categorie_juridique must be unique 4-digit codes: {bad_code['categorie_juridique'].to_list()}")
+    public_ess = legal.join(classes, on="operator_class").filter(
+        (pl.col("sector") == "public") & pl.col("classe_si_ess_o").is_not_null()
+    )
+    if public_ess.height:  # the law excludes public bodies from the ESS: the table must not allow it
+        raise ReferenceError(f"{cj_path}: public categories cannot become ESS: {public_ess['categorie_juridique'].to_list()}")
+
+    digest = hashlib.sha256()
+    for name in (LEGAL_CATEGORIES_CSV, CLASSES_CSV, GROUPS_CSV):
+        digest.update((reference_dir / name).read_bytes())
+    overrides = load_overrides(Path(overrides_path) if overrides_path else reference_dir / OVERRIDES_CSV, names)
+    return Rules(
+        legal_categories=legal,
+        classes=classes,
+        groups=groups,
+        overrides=overrides,
+        version=f"{RULES_VERSION}+{digest.hexdigest()[:8]}",
+    )
+
+
+@lru_cache(maxsize=1)
+def default_rules() -> Rules:
+    return load_rules()
+
+
+def normalized_name(expr: pl.Expr) -> pl.Expr:
+    """Upper case, accents and punctuation removed (``&`` kept), single spaces: what name patterns see."""
+    return (
+        expr.str.normalize("NFKD")
+        .str.replace_all(r"\p{M}", "")
+        .str.to_uppercase()
+        .str.replace_all(r"[^A-Z0-9&]+", " ")
+        .str.strip_chars()
+    )
+
+
+def _legal_category_code(col: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    """CJ as a 4-character string whatever its Parquet type (BIGINT in the stock, VARCHAR elsewhere)."""
+    if dtype.is_integer():
+        return col.cast(pl.String).str.zfill(4)
+    if dtype.is_float():
+        return col.cast(pl.Int64, strict=False).cast(pl.String).str.zfill(4)
+    text = col.cast(pl.String).str.strip_chars()
+    return pl.when(text == "").then(None).otherwise(text)
+
+
+def classify_operators(df: pl.DataFrame, rules: Rules | None = None) -> pl.DataFrame:
+    """Add ``operator_class``, ``sector`` and ``rule`` to a frame of SIRENE legal units."""
+    missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
+    if missing:
+        raise ValueError(f"classify_operators: missing column(s) {missing}; expected SIRENE legal-unit columns {list(REQUIRED_COLUMNS)}")
+    rules = rules or default_rules()
+    has_rna = "identifiantAssociationUniteLegale" in df.columns
+
+    groups = rules.groups["motif"].to_list()
+    group_re = "|".join(f"(?:{m})" for m in groups) if groups else None
+    cats = rules.legal_categories.select(
+        pl.col("categorie_juridique").alias("_cj"),
+        pl.col("operator_class").alias("_cj_class"),
+        pl.col("classe_si_ess_o").alias("_ess_o_class"),
+    ).join(
+        rules.classes.select(pl.col("operator_class").alias("_cj_class"), pl.col("sector").alias("_cj_sector")),
+        on="_cj_class",
+        how="left",
+    )
+    overrides = rules.overrides.select(pl.col("siren").alias("_siren"), pl.col("operator_class").alias("_override"))
+
+    work = df.with_row_index("_row").with_columns(
+        _siren=pl.col("siren").cast(pl.String),
+        _cj=_legal_category_code(pl.col("categorieJuridiqueUniteLegale"), df.schema["categorieJuridiqueUniteLegale"]),
+        _flag=pl.col("economieSocialeSolidaireUniteLegale").cast(pl.String).str.strip_chars().str.to_uppercase(),
+        _name=normalized_name(pl.col("denominationUniteLegale").cast(pl.String)),
+        _rna=(pl.col("identifiantAssociationUniteLegale").cast(pl.String).str.strip_chars().fill_null("") != "")
+        if has_rna
+        else pl.lit(False),
+    )
+    odd_flags = work.filter(pl.col("_flag").is_not_null() & ~pl.col("_flag").is_in(["O", "N"]))["_flag"].unique().to_list()
+    if odd_flags:
+        warnings.warn(f"economieSocialeSolidaireUniteLegale values {odd_flags} are not O/N: read as null (unknown)", UserWarning, stacklevel=2)
+    work = work.with_columns(pl.when(pl.col("_flag").is_in(["O", "N"])).then(pl.col("_flag")).otherwise(None).alias("_flag"))
+    work = work.join(cats, on="_cj", how="left").join(overrides, on="_siren", how="left").sort("_row")
+
+    can_be_ess = pl.col("_ess_o_class").is_not_null()
+    coop_name = pl.col("_name").str.contains(COOPERATIVE_NAME).fill_null(False)
+    group_name = pl.col("_name").str.contains(group_re).fill_null(False) if group_re else pl.lit(False)
+    rule = (
+        pl.when(pl.col("_override").is_not_null()).then(pl.lit("override"))
+        .when(pl.col("_cj").is_null() & pl.col("_rna")).then(pl.lit("identifiant_rna"))
+        .when(pl.col("_cj").is_null()).then(pl.lit("cj_absente"))
+        .when(pl.col("_cj_class").is_null()).then(pl.lit("cj_inconnue"))
+        .when(pl.col("_cj_sector") == "public").then(pl.lit("cj_public"))
+        .when((pl.col("_cj_sector") == "ess") & ~can_be_ess).then(pl.lit("cj_statut_ess"))
+        .when((pl.col("_flag") == "O") & can_be_ess).then(pl.lit("ess_flag_o"))
+        .when(pl.col("_flag").is_null() & can_be_ess & coop_name).then(pl.lit("nom_cooperative"))
+        .when((pl.col("_flag").fill_null("") != "O") & can_be_ess & group_name).then(pl.lit("nom_groupe_lucratif"))
+        .otherwise(pl.lit("cj_table"))
+    )
+    operator_class = (
+        pl.when(pl.col("rule") == "override").then(pl.col("_override"))
+        .when(pl.col("rule") == "identifiant_rna").then(pl.lit("ess_association"))
+        .when(pl.col("rule").is_in(["cj_absente", "cj_inconnue"])).then(pl.lit("indetermine"))
+        .when(pl.col("rule") == "ess_flag_o").then(pl.col("_ess_o_class"))
+        .when(pl.col("rule") == "nom_cooperative").then(pl.lit("ess_cooperative"))
+        .when(pl.col("rule") == "nom_groupe_lucratif").then(pl.lit("lucratif"))
+        .otherwise(pl.col("_cj_class"))
+    )
+    sector_of = dict(rules.classes.select("operator_class", "sector").iter_rows())
+    out = (
+        work.with_columns(rule=rule)
+        .with_columns(operator_class=operator_class)
+        .with_columns(sector=pl.col("operator_class").replace_strict(sector_of, default="indetermine"))
+    )
+
+    unknown = out.filter(pl.col("rule") == "cj_inconnue")
+    if unknown.height:
+        codes = sorted(set(unknown["_cj"].to_list()))
+        message = (
+            f"{unknown.height} legal unit(s) with a legal category absent from {LEGAL_CATEGORIES_CSV}: "
+            f"{codes[:20]} -> operator_class 'indetermine' (add them to the table)"
+        )
+        log.warning(message)
+        warnings.warn(message, UnknownLegalCategoryWarning, stacklevel=2)
+    return out.select(*df.columns, "operator_class", "sector", "rule")
+
+
+# --- historised classification -------------------------------------------------------------
+
+#: Columns of ``stg.sirene_unite_legale_periodes`` the historised classification reads.
+PERIOD_COLUMNS = ("siren", "date_debut", "categorie_juridique", "ess_flag", "denomination")
+
+
+def periods_in_force(periods: pl.DataFrame, sirens: Sequence[str], years: Sequence[int]) -> pl.DataFrame:
+    """For each siren and 1 January of each year: the legal-unit period in force on that day.
+
+    The period in force is the last one starting on or before the date (a null ``date_debut``, the
+    oldest period in some units, counts as "since ever"). If the date precedes the unit's first
+    period, the first period is used and ``periode_en_vigueur`` is false. Units with no period at
+    all get null attributes and ``periode_en_vigueur`` null.
+    """
+    missing = [c for c in PERIOD_COLUMNS if c not in periods.columns]
+    if missing:
+        raise ValueError(f"periods_in_force: missing column(s) {missing}; expected {list(PERIOD_COLUMNS)}")
+    grid = (
+        pl.DataFrame({"siren": pl.Series(list(dict.fromkeys(sirens)), dtype=pl.String)})
+        .join(pl.DataFrame({"annee": pl.Series(list(years), dtype=pl.Int32)}), how="cross")
+        .with_columns(date_reference=pl.date(pl.col("annee"), 1, 1))
+        .sort("date_reference")
+    )
+    p = (
+        periods.select(PERIOD_COLUMNS)
+        .with_columns(_start=pl.col("date_debut").fill_null(dt.date(1, 1, 1)))
+        .sort("_start")
+    )
+    backward = grid.join_asof(p, left_on="date_reference", right_on="_start", by="siren", strategy="backward", check_sortedness=False)
+    forward = grid.join_asof(p, left_on="date_reference", right_on="_start", by="siren", strategy="forward", check_sortedness=False)
+    in_force = backward.filter(pl.col("_start").is_not_null()).with_columns(periode_en_vigueur=pl.lit(True))
+    before_first = (
+        forward.join(in_force.select("siren", "annee"), on=["siren", "annee"], how="anti")
+        .with_columns(periode_en_vigueur=pl.when(pl.col("_start").is_not_null()).then(False).otherwise(None))
+    )
+    return (
+        pl.concat([in_force, before_first], how="vertical_relaxed")
+        .rename({"date_debut": "periode_date_debut"})
+        .drop("_start")
+        .sort("siren", "annee")
+    )
+
+
+def classify_operator_years(
+    periods: pl.DataFrame,
+    years: Sequence[int],
+    sirens: Sequence[str] | None = None,
+    associations: pl.DataFrame | None = None,
+    rules: Rules | None = None,
+) -> pl.DataFrame:
+    """Classify each legal unit as it was on 1 January of each year, from its history.
+
+    ``periods``: ``stg.sirene_unite_legale_periodes`` columns (siren, date_debut, categorie_juridique,
+    ess_flag, denomination). ``sirens``: units to classify (default: those with
+    periods; a siren without any period is kept: ``indetermine`` / ``unite_legale_absente``).
+    ``associations``: optional (siren, identifiant_association) from the stock (not historised).
+    """
+    rules = rules or default_rules()
+    if sirens is None:
+        sirens = periods["siren"].unique().sort().to_list()
+    chosen = periods_in_force(periods, sirens, years)
+    if associations is not None:
+        chosen = chosen.join(associations.select("siren", "identifiant_association").unique("siren"), on="siren", how="left")
+    else:
+        chosen = chosen.with_columns(identifiant_association=pl.lit(None, dtype=pl.String))
+    sirene_named = chosen.select(
+        "siren", "annee", "periode_date_debut", "periode_en_vigueur",
+        pl.col("categorie_juridique").alias("categorieJuridiqueUniteLegale"),
+        pl.col("ess_flag").alias("economieSocialeSolidaireUniteLegale"),
+        pl.col("denomination").alias("denominationUniteLegale"),
+        pl.col("identifiant_association").alias("identifiantAssociationUniteLegale"),
+    )
+    classified = classify_operators(sirene_named, rules)
+    return classified.select(
+        "siren",
+        pl.col("annee").cast(pl.Int32),
+        pl.col("categorieJuridiqueUniteLegale").cast(pl.String).alias("categorie_juridique"),
+        pl.col("economieSocialeSolidaireUniteLegale").alias("ess_flag"),
+        pl.col("denominationUniteLegale").alias("denomination"),
+        "operator_class",
+        "sector",
+        pl.when(pl.col("periode_en_vigueur").is_null() & (pl.col("rule") != "override"))
+        .then(pl.lit("unite_legale_absente"))
+        .otherwise(pl.col("rule"))
+        .alias("rule"),
+        pl.lit(rules.version).alias("rules_version"),
+        "periode_date_debut",
+        "periode_en_vigueur",
+    )

@@ -1,0 +1,67 @@
+"""Evaluating a suite against a warehouse table: schema specs and SQL rules in DuckDB, value specs in GX."""
+
+from typing import Any, Sequence
+
+from observatory.quality.gx import scalar, validate_with_gx
+from observatory.quality.specs import EXAMPLES, Columns, Outcome, Spec, Sql, Unique, columns_of
+from observatory.resources import qualified
+
+def _table_columns(con: Any, t: str) -> dict[str, str]:
+    return {r[0]: str(r[1]) for r in con.execute(f"describe {t}").fetchall()}
+
+
+def run_suite(con: Any, table: str, specs: Sequence[Spec]) -> list[Outcome]:
+    """Evaluate a suite against ``table`` in an open DuckDB connection.
+
+    Never raises for bad data: a missing table, a missing column or a rule whose SQL fails is a
+    failing outcome whose ``error`` says why.
+    """
+    import duckdb
+
+    t = qualified(table)
+    try:
+        actual = _table_columns(con, t)
+    except duckdb.Error as exc:
+        return [Outcome("table exists", False, 1, [], None, f"{t}: {exc}")]
+    outcomes: list[Outcome] = []
+    gx_specs = []
+    for spec in specs:
+        if isinstance(spec, Columns):
+            problems = [
+                f"{c}: expected {ty}, found {actual.get(c, 'missing')}" for c, ty in spec.types.items() if actual.get(c) != ty
+            ] + [f"{c}: unexpected column" for c in actual if c not in spec.types]
+            outcomes.append(Outcome(spec.name, not problems, len(problems), problems))
+        elif isinstance(spec, Sql):
+            outcomes.append(_run_sql(con, t, spec))
+        else:
+            missing = [c for c in columns_of(spec) if c not in actual]
+            if missing:
+                outcomes.append(
+                    Outcome(spec.name, False, 1, [], None, f"{t}: column(s) {missing} missing; found {sorted(actual)}")
+                )
+            else:
+                gx_specs.append(spec)
+    if gx_specs:
+        needed = list(dict.fromkeys(c for s in gx_specs for c in columns_of(s)))
+        # Key columns (of the uniqueness rules) come along so that failing rows can be found.
+        keys = [c for s in gx_specs if isinstance(s, Unique) for c in s.columns]
+        shown = list(dict.fromkeys(keys + needed))
+        projection = ", ".join(f'"{c}"' for c in shown) if shown else "1 as _one"
+        df = con.execute(f"select {projection} from {t}").df()
+        outcomes.extend(validate_with_gx(df, gx_specs, keys=list(dict.fromkeys(keys))))
+    return outcomes
+
+
+def _run_sql(con: Any, t: str, spec: Sql) -> Outcome:
+    import duckdb
+
+    query = spec.query.replace("{table}", t)
+    try:
+        count = con.execute(f"select count(*) from ({query})").fetchone()[0]
+        rel = con.execute(f"select * from ({query}) limit {EXAMPLES}")
+        cols = [d[0] for d in rel.description]
+        examples = [dict(zip(cols, map(scalar, row))) for row in rel.fetchall()]
+    except duckdb.Error as exc:
+        return Outcome(spec.name, False, 1, [], None, f"rule query failed on {t}: {exc}")
+    return Outcome(spec.name, count == 0, int(count), examples)
+
