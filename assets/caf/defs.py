@@ -8,13 +8,13 @@ CAF year the source does not publish is written empty and listed in the metadata
 
 import dagster as dg
 
-from assets.caf import load
+from assets.caf import stage
 from assets.caf.source import SPEC
 from assets.common.years import YEARS
 from observatory.partitions import written_metadata, years_to_build
-from assets.common.identifiers import COMMUNE_RE, EPCI_RE
+from assets.common.identifiers import ARRONDISSEMENT_RE, COMMUNE_RE, EPCI_RE
 from observatory.quality import Between, Columns, Matches, NotNull, RowCount, Sql, Unique, table_check
-from observatory.resources import Downloader, Warehouse
+from observatory.resources import Downloader, Warehouse, sql_literal
 from observatory.sources import raw_asset, resolve_one
 
 raw_caf = raw_asset(SPEC)
@@ -30,7 +30,7 @@ PARTITION_MEANING = (
 
 def _paths(downloader: Downloader) -> dict[str, list]:
     """Files to read per kind, as the file plan resolves them (official: the current dataset first, then _hist)."""
-    return {kind: [f.path for f in resolve_one(downloader, SPEC, kind)] for kind in load.KINDS}
+    return {kind: [f.path for f in resolve_one(downloader, SPEC, kind)] for kind in stage.KINDS}
 
 
 @dg.multi_asset(
@@ -61,27 +61,27 @@ def _paths(downloader: Downloader) -> dict[str, list]:
 )
 def stg_caf(context: dg.AssetExecutionContext, warehouse: Warehouse, downloader: Downloader):
     annees = years_to_build(context)
-    caf_years = load.caf_years_for(annees)
+    caf_years = stage.caf_years_for(annees)
     paths = _paths(downloader)
     frames, read_stats = {}, {}
-    for kind in load.KINDS:
-        frames[kind], read_stats[kind] = load.read_kind(paths[kind], kind, source=downloader.source_mode)
+    for kind in stage.KINDS:
+        frames[kind], read_stats[kind] = stage.read_kind(paths[kind], kind, source=downloader.source_mode)
     # CAF years the source publishes that no partition can hold (before 2014 or after the last
     # reference year - 1): not loaded, and said so.
-    partition_caf_years = load.caf_years_for(int(k) for k in YEARS.get_partition_keys())
+    partition_caf_years = stage.caf_years_for(int(k) for k in YEARS.get_partition_keys())
     published = sorted(set(frames["places"].get_column("caf_annee").to_list()))
     outside = [y for y in published if y not in partition_caf_years]
     if outside:
         context.log.warning(f"CAF years {outside} are published but outside the partitions "
                             f"(caf_annee {partition_caf_years[0]}-{partition_caf_years[-1]}): not loaded")
     with warehouse.connect() as con:
-        stats = load.load_caf(con, frames["places"], frames["coverage"], caf_years)
+        stats = stage.load_caf(con, frames["places"], frames["coverage"], caf_years)
         if stats["caf_years_missing_inside_range"]:
             context.log.warning(f"CAF years missing inside the published range: {stats['caf_years_missing_inside_range']}")
         missing = {
-            kind: {str(y + load.CAF_YEAR_LAG): f"no CAF row for caf_annee {y} (December {y}) in the source: partition written empty"
+            kind: {str(y + stage.CAF_YEAR_LAG): f"no CAF row for caf_annee {y} (December {y}) in the source: partition written empty"
                    for y, n in stats["rows_written"][kind].items() if n == 0}
-            for kind in load.KINDS
+            for kind in stage.KINDS
         }
         if missing["places"]:
             context.log.info(f"partitions without CAF data (written empty): {sorted(missing['places'])}")
@@ -136,8 +136,7 @@ PLACES_SUITE = [
         "select caf_annee, code_commune, places_eaje, places_psu, places_hors_psu from {table} "
         "where abs(places_eaje - places_psu - places_hors_psu) > 1"),
     Sql("no arrondissement code left (751xx, 6938x, 132xx belong to their commune)",
-        "select caf_annee, code_commune from {table} where code_commune between '75101' and '75120' "
-        "or code_commune between '69381' and '69389' or code_commune between '13201' and '13216'"),
+        "select caf_annee, code_commune from {table} where regexp_full_match(code_commune, " + sql_literal(ARRONDISSEMENT_RE) + ")"),
 ]
 
 COVERAGE_SUITE = [

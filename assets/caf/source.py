@@ -9,7 +9,7 @@ from observatory.sources import PlanFile, RemoteFile, SourceSpec
 
 API_ROOT = "https://data.caf.fr/api/explore/v2.1/catalog/datasets"
 
-#: (dataset id, kind). ``kind`` selects the column mapping in :mod:`assets.caf.api`.
+#: (dataset id, kind). ``kind`` selects the column mapping in :mod:`assets.caf.parse`.
 DATASETS: tuple[tuple[str, str], ...] = (
     ("nbpla_pe_com", "places"),
     ("nbpla_pe_com_hist", "places"),

@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from assets.drees.load import load_drees
+from assets.drees.stage import load_drees
 from assets.drees.source import SPEC, TABLES
 from assets.common.identifiers import DEPARTEMENT_RE
 from observatory.quality import Between, Columns, InSet, Matches, NotNull, RowCount, Sql, Unique, table_check

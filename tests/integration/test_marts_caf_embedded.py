@@ -4,11 +4,11 @@ blocking suites (no network; the embedded copies are checked against their manif
 import duckdb
 import pytest
 
-from assets.caf import load as caf_load
+from assets.caf import stage as caf_load
 from assets.caf.defs import COVERAGE, COVERAGE_SUITE, PLACES, PLACES_SUITE
 from assets.caf.source import EMBEDDED, SPEC as CAF
 from assets.drees.defs import SUITE as DREES_SUITE
-from assets.drees.load import load_drees
+from assets.drees.stage import load_drees
 from assets.drees.source import SPEC as DREES, TABLES
 from observatory.quality import run_suite
 from observatory.resources import Downloader

@@ -7,7 +7,7 @@ import duckdb
 import polars as pl
 import pytest
 
-from assets.caf import api, load
+from assets.caf import parse as api, stage as load
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "marts" / "caf"
 

@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 
 from assets.caf.defs import defs as caf_defs
-from assets.drees.load import DreesFormatError, tidy
+from assets.drees.stage import DreesFormatError, tidy
 from assets.common.years import YEARS
 from observatory.partitions import range_tags
 from observatory.resources import Downloader, Parameters, Warehouse

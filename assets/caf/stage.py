@@ -13,7 +13,7 @@ from typing import Any, Iterable, Sequence
 import duckdb
 import polars as pl
 
-from assets.caf.api import CafFormatError, combine_current_and_hist, normalize, read_any
+from assets.caf.parse import CafFormatError, combine_current_and_hist, normalize, read_any
 from observatory.partitions import replace_years
 
 HERE = Path(__file__).parent

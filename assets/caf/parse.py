@@ -28,6 +28,8 @@ import polars as pl
 
 from assets.caf.source import API_ROOT
 
+from assets.common.identifiers import PLM_ARRONDISSEMENTS
+
 
 class CafFormatError(ValueError):
     """A CAF file does not have the expected layout or values."""
@@ -84,7 +86,6 @@ FIELDS: dict[str, tuple[Field, ...]] = {
 PLACEHOLDER = re.compile(r"^X+$")
 COMMUNE = re.compile(r"^(?:[0-9]{2}|2A|2B)[0-9]{3}$")
 #: Arrondissements municipaux and their commune: the CAF lists Paris, Lyon and Marseille by arrondissement.
-ARRONDISSEMENTS = (("751", "75056", 75101, 75120), ("6938", "69123", 69381, 69389), ("132", "13055", 13201, 13216))
 MAX_OFFSET = 10_000
 
 
@@ -243,21 +244,11 @@ def _number(col: str) -> pl.Expr:
 
 def parent_commune(code: str | None) -> str | None:
     """Paris/Lyon/Marseille arrondissement -> its commune; any other code unchanged."""
-    if code is None:
-        return None
-    for prefix, parent, lo, hi in ARRONDISSEMENTS:
-        if code.startswith(prefix) and code.isdigit() and lo <= int(code) <= hi:
-            return parent
-    return code
+    return None if code is None else PLM_ARRONDISSEMENTS.get(code, code)
 
 
 def parent_commune_expr(col: str) -> pl.Expr:
-    expr = pl.col(col)
-    out = expr
-    for _prefix, parent, lo, hi in reversed(ARRONDISSEMENTS):
-        as_int = expr.cast(pl.Int64, strict=False)
-        out = pl.when(as_int.is_between(lo, hi)).then(pl.lit(parent)).otherwise(out)
-    return out
+    return pl.col(col).replace(PLM_ARRONDISSEMENTS)
 
 
 def normalize(frame: pl.DataFrame, kind: str, origin: str) -> tuple[pl.DataFrame, dict[str, Any]]:
@@ -346,11 +337,11 @@ def combine_current_and_hist(current: pl.DataFrame | None, hist: pl.DataFrame | 
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m assets.caf.api <dataset> [--where ODSQL] --out file.json``: pull records through the
+    """``python -m assets.caf.parse <dataset> [--where ODSQL] --out file.json``: pull records through the
     records endpoint (e.g. one year, to check a new release before the pipeline downloads the export)."""
     import argparse
 
-    parser = argparse.ArgumentParser(prog="python -m assets.caf.api", description=main.__doc__)
+    parser = argparse.ArgumentParser(prog="python -m assets.caf.parse", description=main.__doc__)
     parser.add_argument("dataset", help="e.g. nbpla_pe_com, txcouv_pe_com_hist")
     parser.add_argument("--where", default=None, help="ODSQL filter, e.g. annee=2023")
     parser.add_argument("--out", type=Path, required=True)
