@@ -3,25 +3,24 @@
 --             $merger_year (2017: fixed perimeters of the merger study).
 -- Nothing is dropped: a row that cannot be placed keeps NULL territories and an unjoined_reason.
 
--- placed_in(target_year) is defined in placed_in.sql (run first by build.py).
+-- placed_in(target_year) and the _commune_territory view are defined in placed_in.sql (run first by build.py).
 
 create or replace temp table _fty_year as
 select
     f.siret,
     f.annee,
-    com.code_departement,
-    com.code_region,
-    mem.epci_siren,
+    t.code_departement,
+    t.code_region,
+    t.epci_siren,
     case
         when f.annee < $first_geo_year or f.annee > $latest_year then 'no_year_geography'
         when f.code_commune is null then 'commune_unknown'
-        when com.code_commune is null then 'commune_not_in_cog'
-        when mem.code_commune is null then 'commune_not_in_membership'
-        when mem.epci_siren is null then 'commune_outside_epci'
+        when t.code_commune is null then 'commune_not_in_cog'
+        when not t.in_membership then 'commune_not_in_membership'
+        when t.epci_siren is null then 'commune_outside_epci'
     end as unjoined_reason
 from int.facility_years f
-left join stg.communes com on com.annee = f.annee and com.code_commune = f.code_commune
-left join stg.epci_membership mem on mem.annee = f.annee and mem.code_commune = f.code_commune;
+left join _commune_territory t on t.annee = f.annee and t.code_commune = f.code_commune;
 
 -- CAF places of December (Y - 1) on the geography of 1 January Y, shared among the commune's in-scope
 -- facilities of 1 January Y (SIRENE has no capacity; see docs/methodology.md (Marts)): a micro-crèche gets
