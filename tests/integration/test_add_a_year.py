@@ -65,8 +65,8 @@ out = {
     "code_map": years("int.commune_code_map"),
     "years_per_code": [r[0] for r in con.execute("select distinct count(*) from int.commune_code_map group by code_commune").fetchall()],
     "commune_epci": years("marts.commune_epci"),
-    "epci_2027": con.execute("select epci_siren, nb_communes from stg.epci where annee = 2027 order by 1").fetchall(),
-    "epci_2026": con.execute("select epci_siren, nb_communes from stg.epci where annee = 2026 order by 1").fetchall(),
+    "epci_2027": con.execute("select epci_siren, n_communes from stg.epci where annee = 2027 order by 1").fetchall(),
+    "epci_2026": con.execute("select epci_siren, n_communes from stg.epci where annee = 2026 order by 1").fetchall(),
     "events_2027": con.execute("select count(*) from marts.epci_mergers where annee = 2027").fetchone()[0],
     "paris_2027": con.execute("select epci_siren from marts.commune_epci where code_commune = '75101' and annee = 2027").fetchall(),
 }
