@@ -1,0 +1,151 @@
+"""The site in a real browser: one embedded pipeline run (which builds data/marts/site/ after publication), then
+Debian's headless chromium driven by Playwright opens it from file:// and checks what a reader sees: no console error,
+no request leaving file://, one map shape per EPCI, hatched small counts, the coverage layer saying when a year has no
+CAF data, the search box, the merger chart's intervals, the SYNTHETIC banner on every page. Screenshots go to
+tests/screenshots/ (git-ignored)."""
+
+import tempfile
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import geopandas as gpd
+import pytest
+
+from assets.site.reader import NATIONAL_LAYER, SMALL_COUNT_THRESHOLD
+from observatory.__main__ import execute
+from observatory.definitions import build_definitions
+from observatory.settings import REPO_ROOT, Settings
+
+CHROMIUM = Path("/usr/bin/chromium")
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync"]
+SHOTS = REPO_ROOT / "tests" / "screenshots"
+LYON = "200046977"
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    data = tmp_path_factory.mktemp("data")
+    (data / "raw").symlink_to(REPO_ROOT / "data" / "raw", target_is_directory=True)
+    settings = Settings(data_dir=data)
+    result = execute(build_definitions(settings), dg.DagsterInstance.ephemeral())
+    assert result.success, [e.step_key for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    con = duckdb.connect(str(settings.marts_dir / "observatory.duckdb"), read_only=True)
+    yield settings.marts_dir, con
+    con.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: the site's browser test needs Debian's chromium "
+                    "(apt-get update && apt-get install -y chromium; .ci/run installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p, tempfile.TemporaryDirectory() as profile:
+        ctx = p.chromium.launch_persistent_context(profile, executable_path=str(CHROMIUM), args=FLAGS, headless=True,
+                                                   viewport={"width": 1280, "height": 900})
+        yield ctx
+        ctx.close()
+
+
+@pytest.fixture
+def page(browser):
+    page = browser.new_page()
+    page.problems = []
+    page.on("console", lambda m: page.problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+    page.on("pageerror", lambda e: page.problems.append(f"page error: {e}"))
+    page.on("request", lambda r: None if r.url.startswith("file://") else page.problems.append(f"request left file://: {r.url}"))
+    yield page
+    page.close()
+
+
+def open_page(page, marts_dir: Path, rel: str) -> None:
+    page.goto((marts_dir / "site" / rel).as_uri())
+    page.wait_for_function("Array.from(document.querySelectorAll('[data-chart]')).every(e => e.dataset.drawn || e.querySelector('.empty'))")
+    assert page.locator("#banner-synthetic").is_visible(), f"{rel}: no SYNTHETIC banner"
+    assert "échantillon synthétique" in page.locator("#banner-synthetic").inner_text()
+
+
+def shoot(page, name: str) -> None:
+    SHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def test_france_page_draws_its_charts(site, page):
+    marts_dir, con = site
+    open_page(page, marts_dir, "index.html")
+    assert page.locator("#chart-area svg .mark-area path").count() == 5  # one stacked area per sector
+    total = con.execute("select n_facilities_total from marts.ess_market_share where geography = 'latest' and territory_level = 'france' "
+                        "and breakdown = 'sector' and category = 'ess' order by annee desc limit 1").fetchone()[0]
+    assert f"{total:,}".replace(",", "\u202f") in page.locator(".figures").inner_text()
+    shoot(page, "france")
+    assert page.problems == []
+
+
+def test_map_draws_one_shape_per_epci_with_small_counts_hatched(site, page):
+    marts_dir, con = site
+    layer = gpd.read_parquet(marts_dir / NATIONAL_LAYER)
+    page.goto((marts_dir / "site" / "carte.html").as_uri())
+    page.wait_for_function("document.getElementById('map').dataset.drawn === 'ess:2026'")
+    assert page.locator("#map g.mark-shape path").count() == len(layer) == con.execute(
+        "select count(*) from marts.epci_indicators where has_geometry").fetchone()[0]
+    small, empty = con.execute(
+        f"select count(*) filter (where n_facilities_total between 1 and {SMALL_COUNT_THRESHOLD - 1}), count(*) filter (where n_facilities_total = 0) "
+        "from marts.ess_market_share where geography = 'latest' and territory_level = 'epci' and breakdown = 'sector' "
+        "and category = 'ess' and annee = 2026").fetchone()
+    fills = page.evaluate("Array.from(document.querySelectorAll('#map g.mark-shape path')).map(p => p.getAttribute('fill'))")
+    assert small > 0 and fills.count("url(#hachures)") == small
+    assert fills.count("#cfcfcf") == empty
+    assert page.locator("#banner-synthetic").is_visible()
+    shoot(page, "carte")
+    # a year without CAF data: the coverage layer says so; a year with data draws rates
+    page.select_option("#couche", "caf")
+    page.wait_for_function("document.getElementById('map').dataset.drawn === 'caf:2026'")
+    assert page.locator("#map-message").is_visible() and "Pas de données CAF pour 2026" in page.locator("#map-message").inner_text()
+    page.select_option("#annee", "2020")
+    page.wait_for_function("document.getElementById('map').dataset.drawn === 'caf:2020'")
+    assert page.locator("#map-message").is_hidden()
+    shoot(page, "carte_caf_2020")
+    assert page.problems == []
+
+
+def test_search_finds_an_epci_by_part_of_its_name_and_opens_its_page(site, page):
+    marts_dir, con = site
+    name = con.execute("select epci_nom from marts.epci_indicators where epci_siren = ?", [LYON]).fetchone()[0]
+    open_page(page, marts_dir, "index.html")
+    page.fill("#search", "tropole de lyo")  # part of the name, without its accent
+    link = page.locator("#search-results a", has_text=name).first
+    link.click()
+    page.wait_for_url(f"**/epci/{LYON}.html")
+    page.wait_for_function("Array.from(document.querySelectorAll('[data-chart]')).every(e => e.dataset.drawn || e.querySelector('.empty'))")
+    assert page.locator("#territory-name").inner_text() == name
+    assert page.locator("#banner-synthetic").is_visible()
+    shoot(page, "epci_lyon")
+    page.fill("#search", LYON[:6])  # by SIREN
+    assert page.locator("#search-results a").count() >= 1
+    assert page.problems == []
+
+
+def test_merger_chart_shows_its_intervals(site, page):
+    marts_dir, con = site
+    n = con.execute("select count(*) from marts.merger_effect where cohort = 2017 and outcome = 'associations_actives' "
+                    "and estimand = 'ecart_relatif_pct' and estimator = 'event_study' and ci_low is not null").fetchone()[0]
+    open_page(page, marts_dir, "fusions.html")
+    assert n > 10 and page.locator("#event-study .intervals_marks line").count() == n
+    pre = page.evaluate("Array.from(document.querySelectorAll('#event-study .intervals_marks line')).length")
+    assert pre == n
+    assert page.locator("#estimands tbody tr").count() >= 6  # did and pre_trend of every outcome
+    shoot(page, "fusions")
+    assert page.problems == []
+
+
+def test_departement_region_and_data_pages_render(site, page):
+    marts_dir, _ = site
+    for rel, shot in (("departement/69.html", "departement_69"), ("region/84.html", "region_84"), ("donnees.html", "donnees")):
+        open_page(page, marts_dir, rel)
+        shoot(page, shot)
+    files = page.evaluate("Array.from(document.querySelectorAll('#files a[href^=\"../\"]')).map(a => a.getAttribute('href'))")
+    assert "../observatory.duckdb" in files and f"../{NATIONAL_LAYER}" in files
+    assert page.problems == []
