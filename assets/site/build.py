@@ -307,7 +307,9 @@ class Site:
                                 "avant la fusion" if r["annee"] < COHORT else "après la fusion")
             charts_rows[key] = rows
         summary = data.records(main[main["estimator"].isin(["did", "pre_trend"])])
-        others = data.records(eff[(eff["cohort"] != COHORT) & (eff["estimator"] == "did")].drop_duplicates(["cohort", "outcome"]))
+        # other merger years: one line each, from the headline estimand (its status and, when not estimable, why)
+        others = data.records(eff[(eff["cohort"] != COHORT) & (eff["estimator"] == "did") & (eff["outcome"] == "associations_actives")
+                                  & (eff["estimand"] == "ecart_relatif_pct")])
         did = next((r for r in summary if r["estimator"] == "did" and r["estimand"] == "ecart_relatif_pct"), None)
         pre = next((r for r in summary if r["estimator"] == "pre_trend" and r["estimand"] == "ecart_relatif_pct"), None)
         diagnostics = []

@@ -12,7 +12,9 @@ from observatory.resources import Warehouse
 SITE_KEY = dg.AssetKey(["publish", "site"])
 
 
-@dg.asset(key=SITE_KEY, deps=[PUBLICATION_KEY], group_name="site", kinds={"html", "vega"}, owners=["team:data"])
+# pool: it only reads the published files, but through the warehouse resource (which knows where they are), and
+# every user of the warehouse holds the duckdb slot (tests/integration/test_definitions.py).
+@dg.asset(key=SITE_KEY, deps=[PUBLICATION_KEY], group_name="site", kinds={"html", "vega"}, owners=["team:data"], pool="duckdb")
 def site(warehouse: Warehouse) -> dg.MaterializeResult:
     """Static site in French (France, map by EPCI, one page per EPCI, département and région, the 2017 merger study,
     the published files) in data/marts/site/, built from the PUBLISHED database and map layer only, so it shows what
