@@ -21,7 +21,8 @@ from markupsafe import Markup
 
 from assets.site import charts, data
 from assets.site.reader import (
-    CAF_STATUSES, EVENT_TYPES, MERGER_GROUPS, OPERATOR_CLASSES, PAGE_MARTS, SMALL_COUNT_THRESHOLD,
+    CAF_STATUSES, ESTIMAND_SCALE, ESTIMANDS, EVENT_TYPES, MERGER_GROUPS, MERGER_HEADLINE, MERGER_SERIES, OPERATOR_CLASSES, OUTCOMES,
+    PAGE_MARTS, SMALL_COUNT_THRESHOLD,
     STRUCTURE_TYPES, Published,
 )
 
@@ -297,21 +298,26 @@ class Site:
         eff = self.pub.merger_effect()
         main = eff[eff["cohort"] == COHORT]
         charts_rows = {}
-        for key, (outcome, estimand) in {"pct": ("associations_actives", "ecart_relatif_pct"),
-                                         "points": ("part_ess", "ecart_points"),
-                                         "epci": ("associations_actives", "ecart_par_epci")}.items():
+        for key, (outcome, estimand, scale) in MERGER_SERIES.items():
             es = main[(main["outcome"] == outcome) & (main["estimand"] == estimand) & (main["estimator"] == "event_study")]
             rows = data.records(es, ["annee", "event_time", "estimate", "ci_low", "ci_high", "status"])
             for r in rows:
+                for col in ("estimate", "ci_low", "ci_high"):
+                    r[col] = None if r[col] is None else r[col] * scale
                 r["periode"] = ("année de référence" if r["status"] == "reference" else
                                 "avant la fusion" if r["annee"] < COHORT else "après la fusion")
             charts_rows[key] = rows
         summary = data.records(main[main["estimator"].isin(["did", "pre_trend"])])
+        for r in summary:
+            scale = ESTIMAND_SCALE.get(r["estimand"], 1.0)
+            for col in ("estimate", "ci_low", "ci_high"):
+                r[col] = None if r[col] is None else r[col] * scale
         # other merger years: one line each, from the headline estimand (its status and, when not estimable, why)
-        others = data.records(eff[(eff["cohort"] != COHORT) & (eff["estimator"] == "did") & (eff["outcome"] == "associations_actives")
-                                  & (eff["estimand"] == "ecart_relatif_pct")])
-        did = next((r for r in summary if r["estimator"] == "did" and r["estimand"] == "ecart_relatif_pct"), None)
-        pre = next((r for r in summary if r["estimator"] == "pre_trend" and r["estimand"] == "ecart_relatif_pct"), None)
+        others = data.records(eff[(eff["cohort"] != COHORT) & (eff["estimator"] == "did") & (eff["outcome"] == MERGER_HEADLINE[0])
+                                  & (eff["estimand"] == MERGER_HEADLINE[1])])
+        headline = [r for r in summary if (r["outcome"], r["estimand"]) == MERGER_HEADLINE]
+        did = next((r for r in headline if r["estimator"] == "did"), None)
+        pre = next((r for r in headline if r["estimator"] == "pre_trend"), None)
         diagnostics = []
         if did and did["status"] == "estimated":
             diagnostics.append(
@@ -332,7 +338,7 @@ class Site:
         transitions = self.pub.optional_table("facility_transitions")
         groups = pd.Series([g["groupe"] for g in self.groups.values()]).value_counts().to_dict()
         self.render(
-            "fusions.html.j2", "fusions.html", "fusions", cohort=COHORT, summary=summary, others=others, diagnostics=diagnostics,
+            "fusions.html.j2", "fusions.html", "fusions", cohort=COHORT, summary=summary, outcome_labels=OUTCOMES, estimand_labels=ESTIMANDS, others=others, diagnostics=diagnostics,
             groups={MERGER_GROUPS.get(k, k): v for k, v in groups.items()},
             diag_tables={k: {"columns": list(v.columns), "rows": data.records(v.head(200))} for k, v in diag_tables.items()},
             transitions=None if transitions is None else {"columns": list(transitions.columns),

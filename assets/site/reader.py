@@ -47,6 +47,19 @@ CAF_STATUSES = {
     "caf_year_missing": "pas de données CAF cette année",
 }
 MERGER_GROUPS = {"traite": "traité (formé par fusion)", "controle": "témoin (périmètre inchangé)", "exclu": "exclu"}
+#: The merger study's outcomes and estimands (values of marts.merger_effect) that the charts show, with the factor that
+#: turns an estimate into the unit the page prints (ecart_share is on the 0-1 scale: x 100 = percentage points).
+MERGER_SERIES = {
+    "pct": ("n_associations", "ecart_relatif_pct", 1.0),
+    "epci": ("n_associations", "ecart_par_epci", 1.0),
+    "points": ("share_ess", "ecart_share", 100.0),
+}
+MERGER_HEADLINE = ("n_associations", "ecart_relatif_pct")
+OUTCOMES = {"n_associations": "EAJE gérés par une association", "share_ess": "part ESS des EAJE",
+            "places_associations": "places des EAJE associatifs"}
+ESTIMANDS = {"ecart_relatif_pct": "écart relatif des totaux (%)", "ecart_par_epci": "écart par EPCI (établissements)",
+             "ecart_share": "écart de part (points de %)"}
+ESTIMAND_SCALE = {"ecart_share": 100.0}
 
 
 def departement_of(code_commune: str | None) -> str | None:
@@ -180,7 +193,7 @@ class Published:
     def epci_indicators(self) -> pd.DataFrame:
         return self.df(
             """select epci_siren as code, epci_nom as name, annee, n_facilities as n_total, share_public, share_ess,
-                      share_lucratif, associations_actives, caf_annee, places_eaje_caf, taux_couverture_eaje,
+                      share_lucratif, n_associations, caf_annee, places_eaje_caf, taux_couverture_eaje,
                       caf_population_coverage, has_geometry
                from marts.epci_indicators order by code"""
         )
@@ -227,16 +240,16 @@ class Published:
 
     def mergers(self) -> pd.DataFrame:
         return self.df(
-            """select annee, type_evenement as event, epci_siren as code, epci_nom as name, predecesseurs as predecessors,
-                      successeurs as successors, nb_communes as n_communes, population
+            """select annee, type_evenement as event, epci_siren as code, epci_nom as name, predecessors, successors, n_communes,
+                      population
                from marts.epci_mergers order by annee, code"""
         )
 
     def lineage(self) -> pd.DataFrame:
         return self.df(
             """select annee, epci_siren_avant as before, epci_nom_avant as before_name, epci_siren_apres as after,
-                      epci_nom_apres as after_name, nb_communes as n_communes, population,
-                      part_population_avant as share_population_before, part_population_apres as share_population_after,
+                      epci_nom_apres as after_name, n_communes, population,
+                      share_population_avant as share_population_before, share_population_apres as share_population_after,
                       meme_siren as same_siren
                from marts.epci_lineage order by annee, after, before"""
         )

@@ -1,4 +1,4 @@
-"""The site in a real browser: one embedded pipeline run (which builds data/marts/site/ after publication), then
+"""The site in a real browser: the session's embedded pipeline run (which builds data/marts/site/ after publication), then
 Debian's headless chromium driven by Playwright opens it from file:// and checks what a reader sees: no console error,
 no request leaving file://, one map shape per EPCI, hatched small counts, the coverage layer saying when a year has no
 CAF data, the search box, the merger chart's intervals, the SYNTHETIC banner on every page. Screenshots go to
@@ -7,15 +7,11 @@ tests/screenshots/ (git-ignored)."""
 import tempfile
 from pathlib import Path
 
-import dagster as dg
-import duckdb
 import geopandas as gpd
 import pytest
 
 from assets.site.reader import NATIONAL_LAYER, SMALL_COUNT_THRESHOLD
-from observatory.__main__ import execute
-from observatory.definitions import build_definitions
-from observatory.settings import REPO_ROOT, Settings
+from observatory.settings import REPO_ROOT
 
 CHROMIUM = Path("/usr/bin/chromium")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
@@ -25,15 +21,12 @@ LYON = "200046977"
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    data = tmp_path_factory.mktemp("data")
-    (data / "raw").symlink_to(REPO_ROOT / "data" / "raw", target_is_directory=True)
-    settings = Settings(data_dir=data)
-    result = execute(build_definitions(settings), dg.DagsterInstance.ephemeral())
-    assert result.success, [e.step_key for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
-    con = duckdb.connect(str(settings.marts_dir / "observatory.duckdb"), read_only=True)
-    yield settings.marts_dir, con
-    con.close()
+def site(embedded_world):
+    """The session's one embedded run (tests/conftest.py): it built data/marts/site/ after publication."""
+    w = embedded_world
+    assert w.result.success and w.marts is not None, [e.step_key for e in w.result.all_events if e.event_type_value == "STEP_FAILURE"]
+    assert w.materialization("publish/site")["pages"] > 1000
+    return w.settings.marts_dir, w.marts
 
 
 @pytest.fixture(scope="module")
@@ -130,7 +123,7 @@ def test_search_finds_an_epci_by_part_of_its_name_and_opens_its_page(site, page)
 
 def test_merger_chart_shows_its_intervals(site, page):
     marts_dir, con = site
-    n = con.execute("select count(*) from marts.merger_effect where cohort = 2017 and outcome = 'associations_actives' "
+    n = con.execute("select count(*) from marts.merger_effect where cohort = 2017 and outcome = 'n_associations' "
                     "and estimand = 'ecart_relatif_pct' and estimator = 'event_study' and ci_low is not null").fetchone()[0]
     open_page(page, marts_dir, "fusions.html")
     assert n > 10 and page.locator("#event-study .intervals_marks line").count() == n
