@@ -7,6 +7,7 @@ are decided here and tested on hand-made frames (tests/unit/test_site_data.py).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any, Iterable
 
 import numpy as np
@@ -145,25 +146,30 @@ def aggregate_supply(supply: pd.DataFrame, epci_area: pd.DataFrame, area_col: st
 # ---------------------------------------------------------------------------------------------- lineage
 
 
-def lineage_index(lineage: pd.DataFrame) -> dict[tuple[int, str], list[dict]]:
-    """Lineage edges by (year, successor), built once for every page's :func:`ancestry`."""
+@dataclass(frozen=True)
+class LineageIndex:
+    """Lineage edges by (year, successor) and the years, built once for every page's :func:`ancestry`."""
+
+    by_after: dict[tuple[int, str], list[dict]]
+    years: tuple[int, ...]  # latest first
+
+
+def lineage_index(lineage: pd.DataFrame) -> LineageIndex:
     by_after: dict[tuple[int, str], list[dict]] = {}
     for r in records(lineage):
         if r["after"]:
             by_after.setdefault((r["annee"], r["after"]), []).append(r)
-    by_after["years"] = sorted({y for y, _ in by_after}, reverse=True)  # type: ignore[index]
-    return by_after
+    return LineageIndex(by_after, tuple(sorted({y for y, _ in by_after}, reverse=True)))
 
 
-def ancestry(code: str, by_after: dict[tuple[int, str], list[dict]]) -> tuple[list[dict], set[str]]:
+def ancestry(code: str, index: LineageIndex) -> tuple[list[dict], set[str]]:
     """Edges of ``code``'s lineage back to the first year (predecessor -> successor, each year), unchanged years left
-    out, and every SIREN of its ancestry. ``by_after``: :func:`lineage_index`."""
-    years = by_after.get("years") or sorted({y for y, _ in by_after}, reverse=True)
+    out, and every SIREN of its ancestry."""
     current, seen, edges = {code}, {code}, []
-    for y in years:
+    for y in index.years:
         nxt = set()
         for c in current:
-            es = by_after.get((y, c), [])
+            es = index.by_after.get((y, c), [])
             if not es:
                 nxt.add(c)
                 continue
