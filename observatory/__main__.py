@@ -18,9 +18,7 @@ import dagster as dg
 
 from observatory.definitions import build_definitions
 from observatory.partitions import all_years_tags
-from observatory.publish import PUBLICATION_KEY
-
-SITE_KEY = dg.AssetKey(["publish", "site"])  # assets/site/defs.py (assets import observatory, not the reverse)
+from observatory.publish import PUBLICATION_KEY, SITE_KEY
 from observatory.settings import Settings
 
 

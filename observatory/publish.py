@@ -35,6 +35,8 @@ PROVENANCE_TABLE = "marts.sources"
 
 
 PUBLICATION_KEY = dg.AssetKey(["publish", "observatory"])
+#: The static site built after publication (assets/site/defs.py); named here so that the CLI can report it.
+SITE_KEY = dg.AssetKey(["publish", "site"])
 
 
 class PublicationRefused(RuntimeError):

@@ -119,4 +119,4 @@ def write_national_layer(con: duckdb.DuckDBPyConnection, polygons: dict[str, Any
             layer.to_file(tmp, driver="GeoJSON", layer_options={"RFC7946": "YES", "COORDINATE_PRECISION": 4})
         os.replace(tmp, target)
         files[suffix] = str(target)
-    return {"file": files["parquet"], "geojson": files["geojson"], "features": int(len(layer)), "crs": "EPSG:4326"}
+    return {"file": files["parquet"], "geojson": files["geojson"], "features": len(layer), "crs": "EPSG:4326"}

@@ -10,6 +10,7 @@ data file inside the folder; data are ``<script>`` files because browsers refuse
 from __future__ import annotations
 
 import json
+import math
 import shutil
 import time
 from pathlib import Path
@@ -21,9 +22,19 @@ from markupsafe import Markup
 
 from assets.site import charts, data
 from assets.site.reader import (
-    CAF_STATUSES, ESTIMAND_SCALE, ESTIMANDS, EVENT_TYPES, MERGER_GROUPS, MERGER_HEADLINE, MERGER_SERIES, OPERATOR_CLASSES, OUTCOMES,
-    PAGE_MARTS, SMALL_COUNT_THRESHOLD,
-    STRUCTURE_TYPES, Published,
+    CAF_STATUSES,
+    ESTIMAND_SCALE,
+    ESTIMANDS,
+    EVENT_TYPES,
+    MERGER_GROUPS,
+    MERGER_HEADLINE,
+    MERGER_SERIES,
+    OPERATOR_CLASSES,
+    OUTCOMES,
+    PAGE_MARTS,
+    SMALL_COUNT_THRESHOLD,
+    STRUCTURE_TYPES,
+    Published,
 )
 
 HERE = Path(__file__).parent
@@ -40,15 +51,17 @@ ANCHORS = (
 SYNTHETIC_BANNER = "Chiffres illustratifs issus d'un échantillon synthétique"
 
 
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
 def fr_number(value: Any, decimals: int = 0) -> str:
-    if value is None or (isinstance(value, float) and value != value):
-        return "–"
-    text = f"{value:,.{decimals}f}".replace(",", "\u202f").replace(".", ",")
-    return text
+    """French number: narrow no-break space between thousands, decimal comma."""
+    return "–" if _missing(value) else f"{value:,.{decimals}f}".replace(",", "\u202f").replace(".", ",")
 
 
 def fr_percent(value: Any, decimals: int = 1) -> str:
-    return "–" if value is None or (isinstance(value, float) and value != value) else f"{fr_number(100 * value, decimals)}\u00a0%"
+    return "–" if _missing(value) else f"{fr_number(100 * value, decimals)}\u00a0%"
 
 
 def environment() -> jinja2.Environment:

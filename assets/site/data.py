@@ -7,8 +7,9 @@ are decided here and tested on hand-made frames (tests/unit/test_site_data.py).
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd

@@ -6,10 +6,8 @@ import dagster as dg
 
 from assets.site.build import build_site
 from assets.site.publish import publish_site
-from observatory.publish import PUBLICATION_KEY
+from observatory.publish import PUBLICATION_KEY, SITE_KEY
 from observatory.resources import Warehouse
-
-SITE_KEY = dg.AssetKey(["publish", "site"])
 
 
 # pool: it only reads the published files, but through the warehouse resource (which knows where they are), and

@@ -110,7 +110,6 @@ def test_publish_site_swaps_atomically_and_keeps_the_previous_site_when_a_build_
 def test_reader_uses_the_marts_small_count_flag_when_published(tmp_path, flag):
     con = duckdb.connect(str(tmp_path / "observatory.duckdb"))
     con.execute("create schema marts")
-    extra = ", small_count" if flag else ""
     con.execute(
         "create table marts.ess_market_share as select * from (values "
         "('latest', 2026, 'epci', 'A', 'CC A', 'sector', 'ess', 2, 4, 0.5, null::double, null::double, null::double, null::double, false), "
