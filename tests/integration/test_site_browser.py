@@ -101,6 +101,13 @@ def test_map_draws_one_shape_per_epci_with_small_counts_hatched(site, page):
     page.wait_for_function("document.getElementById('map').dataset.drawn === 'caf:2020'")
     assert page.locator("#map-message").is_hidden()
     shoot(page, "carte_caf_2020")
+    # a shape's tooltip names its EPCI, a click opens its page
+    shape = page.locator("#map g.zone_metro_marks path").nth(100)
+    shape.hover(force=True)
+    assert "EPCI" in page.locator("#vg-tooltip-element").inner_text()
+    shape.click(force=True)
+    page.wait_for_url("**/epci/*.html")
+    assert page.locator("#territory-name").inner_text() in set(layer["epci_nom"].dropna())
     assert page.problems == []
 
 
