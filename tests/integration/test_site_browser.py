@@ -7,6 +7,7 @@ tests/screenshots/ (git-ignored)."""
 import tempfile
 from pathlib import Path
 
+import duckdb
 import geopandas as gpd
 import pytest
 
@@ -149,3 +150,31 @@ def test_departement_region_and_data_pages_render(site, page):
     files = page.evaluate("Array.from(document.querySelectorAll('#files a[href^=\"../\"]')).map(a => a.getAttribute('href'))")
     assert "../observatory.duckdb" in files and f"../{NATIONAL_LAYER}" in files
     assert page.problems == []
+
+
+def test_marts_published_later_render_when_present(site, tmp_path):
+    """marts.facility_transitions and a merger diagnostics mart (built by other parts of the pipeline) appear on the
+    merger page and in the data dictionary as soon as a publication holds them; without them the page says so."""
+    import shutil
+
+    from assets.site.build import build_site
+
+    marts_dir, _ = site
+    published = (marts_dir / "site" / "fusions.html").read_text()
+    assert ('id="transitions"' in published) != ('id="transitions-absent"' in published)  # one or the other, never neither
+    pub = tmp_path / "marts"
+    pub.mkdir()
+    for name in ("observatory.duckdb", "manifest.json", "geo"):
+        (shutil.copytree if (marts_dir / name).is_dir() else shutil.copy2)(marts_dir / name, pub / name)
+    con = duckdb.connect(str(pub / "observatory.duckdb"))
+    has_transitions = con.execute("select count(*) from duckdb_tables() where table_name = 'facility_transitions'").fetchone()[0]
+    if not has_transitions:
+        con.execute("create table marts.facility_transitions as select 2017 as annee, 'ess_association' as operator_class_before, "
+                    "'public_intercommunal' as operator_class_after, 12 as n_facilities")
+    con.execute("create table marts.merger_diagnostics as select 'pre_trend_joint_test' as diagnostic, 0.42 as p_value")
+    con.close()
+    build_site(pub, tmp_path / "site")
+    fusions = (tmp_path / "site" / "fusions.html").read_text()
+    assert 'id="transitions"' in fusions and "transitions-absent" not in fusions
+    assert "pre_trend_joint_test" in fusions
+    assert 'id="table-merger_diagnostics"' in (tmp_path / "site" / "donnees.html").read_text()
