@@ -41,6 +41,7 @@ STRUCTURE_TYPES = {
 EVENT_TYPES = {
     "fusion": "Fusion", "extension": "Extension", "transfert": "Transfert de communes", "scission": "Scission",
     "dissolution": "Dissolution", "retrait": "Retrait", "changement_identifiant": "Changement d'identifiant", "creation": "Création",
+    "transformation": "Transformation (changement de nature)",
 }
 CAF_STATUSES = {
     "published": "publié", "no_commune_published": "aucune commune publiée par la CAF (communes de moins de 10 000 habitants)",
