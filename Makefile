@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed-stamp
 export DAGSTER_HOME := $(CURDIR)/.dagster_home
 export GX_ANALYTICS_ENABLED := false
 
-.PHONY: install lock run test ui sample bench bench-smoke clean
+.PHONY: install lock run site test ui sample bench bench-smoke bench-site clean
 
 # Installs come from requirements.lock (exact versions of every dependency, the dev tools and pip itself),
 # so that a fresh clone installs what CI tested; the project itself is then installed without resolving.
@@ -27,6 +27,10 @@ $(DAGSTER_HOME)/dagster.yaml: observatory/dagster.yaml
 
 run: install
 	$(BIN)/python -m observatory run
+
+# Rebuild only the static site (data/marts/site/) from the marts already published by `make run`.
+site: install
+	$(BIN)/python -m observatory run --select publish/site
 
 test: install
 	$(BIN)/ruff check .
@@ -64,6 +68,10 @@ bench: install
 # The benchmark end to end at a tiny scale: correctness only (floor = pipeline = pandas = planted truth).
 bench-smoke: install
 	$(BIN)/python -m pytest tests/integration/test_bench_smoke.py -q
+
+# Site budgets (docs/performance.md): build time, France page and whole-site size, on the current publication.
+bench-site: install
+	$(BIN)/python -m benchmarks.site --repeat $(REPEAT)
 
 clean:
 	rm -rf data/build

@@ -18,7 +18,7 @@ import dagster as dg
 
 from observatory.definitions import build_definitions
 from observatory.partitions import all_years_tags
-from observatory.publish import PUBLICATION_KEY
+from observatory.publish import PUBLICATION_KEY, SITE_KEY
 from observatory.settings import Settings
 
 
@@ -54,15 +54,15 @@ def run(settings: Settings, selection: str | None = None) -> bool:
     for ev in checks_failed:
         print(f"FAILED check {ev.asset_key.to_user_string()}:{ev.check_name} -> {getattr(dict(ev.metadata).get('failures'), 'value', '')}", file=sys.stderr)
     ok = result.success and not failed and not checks_failed
-    published = any(
-        e.event_type_value == "ASSET_MATERIALIZATION" and e.asset_key == PUBLICATION_KEY for e in result.all_events
-    )
+    materialized = {e.asset_key for e in result.all_events if e.event_type_value == "ASSET_MATERIALIZATION"}
     if not ok:
         print("FAILED: nothing was published; the previous marts are untouched.", file=sys.stderr)
-    elif published:
+    elif PUBLICATION_KEY in materialized:
         print(f"OK: every selected asset materialized and the marts are published in {settings.marts_dir}")
-    else:
+    elif SITE_KEY not in materialized:
         print("OK: every selected asset materialized (publication was not in the selection).")
+    if ok and SITE_KEY in materialized:
+        print(f"Site: open {(settings.marts_dir / 'site' / 'index.html').resolve().as_uri()} in a browser (works offline)")
     return ok
 
 

@@ -119,14 +119,14 @@ def cadence_automation(defs: dg.Definitions) -> dg.Definitions:
         )
         jobs.append(job)
         schedules.append(_schedule(job, c, next(iter(partitioned), None)))
-    marts = dg.AssetSelection.key_prefixes(["marts"]) | dg.AssetSelection.groups("marts")
+    marts = dg.AssetSelection.key_prefixes(["marts"]) | dg.AssetSelection.groups("marts") | dg.AssetSelection.groups("site")
     if marts.resolve(graph):
         jobs.append(
             dg.define_asset_job(
                 MARTS_JOB,
                 selection=marts,
-                description="Rebuild every marts.* table (and the marts group, with publication) from the tables "
-                "already in the build database, check them and publish.",
+                description="Rebuild every marts.* table (and the marts group, with publication, and the site) from the "
+                "tables already in the build database, check them and publish.",
             )
         )
     return dg.Definitions(jobs=jobs, schedules=schedules)

@@ -28,11 +28,16 @@ import duckdb
 from observatory.quality.log import failed_checks
 from observatory.resources import Warehouse, qualified, sha256_of, sql_literal
 
-#: Build-database directory whose GeoParquet files are published under ``data/marts/geo/``.
+#: Build-database directory whose GeoParquet (and GeoJSON) files are published under ``data/marts/geo/``.
 GEO_STAGING = "geo_publish"
+GEO_SUFFIXES = ("*.parquet", "*.geojson")
+#: The provenance mart: its rows give each published Parquet file its licence, sources and data dates.
+PROVENANCE_TABLE = "marts.sources"
 
 
 PUBLICATION_KEY = dg.AssetKey(["publish", "observatory"])
+#: The static site built after publication (assets/site/defs.py); named here so that the CLI can report it.
+SITE_KEY = dg.AssetKey(["publish", "site"])
 
 
 class PublicationRefused(RuntimeError):
@@ -62,14 +67,17 @@ def publish(build_db: Path, marts_dir: Path, tables: Sequence[str], geo_dir: Pat
                 schema, name = t.split(".")
                 con.execute(f"create table {t} as select * from build.{t}")
                 _copy_comments(con, schema, name)
-                con.execute(f"copy {t} to {sql_literal(str(staging / 'parquet' / (name + '.parquet')))} (format parquet, compression zstd)")
+                kv = ", ".join(f"{sql_literal(k)}: {sql_literal(v)}" for k, v in parquet_metadata(con, t, "build").items())
+                con.execute(
+                    f"copy {t} to {sql_literal(str(staging / 'parquet' / (name + '.parquet')))} (format parquet, compression zstd, kv_metadata {{{kv}}})"
+                )
                 counts[name] = con.execute(f"select count(*) from {t}").fetchone()[0]
             con.execute("detach build")
             con.execute("checkpoint")
         finally:
             con.close()
 
-        geo_files = sorted(geo_dir.glob("*.parquet")) if geo_dir and geo_dir.exists() else []
+        geo_files = sorted(f for pattern in GEO_SUFFIXES for f in geo_dir.glob(pattern)) if geo_dir and geo_dir.exists() else []
         if geo_files:
             (staging / "geo").mkdir()
             for f in geo_files:
@@ -96,6 +104,55 @@ def publish(build_db: Path, marts_dir: Path, tables: Sequence[str], geo_dir: Pat
         return manifest
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def parquet_metadata(con: duckdb.DuckDBPyConnection, table: str, database: str | None = None) -> dict[str, str]:
+    """Key-value metadata that lets a published Parquet file document itself: its table, description, column
+    descriptions (the table's comments), and the licence, sources and data dates of the sources it derives from
+    (the rows of the provenance mart whose ``used_by`` names it)."""
+    schema, name = qualified(table).split(".")
+    db = database or con.execute("select current_database()").fetchone()[0]
+    comment = con.execute(
+        "select comment from duckdb_tables() where database_name=? and schema_name=? and table_name=?", [db, schema, name]
+    ).fetchone()
+    columns = dict(con.execute(
+        "select column_name, coalesce(comment, '') from duckdb_columns() where database_name=? and schema_name=? and table_name=? "
+        "order by column_index",
+        [db, schema, name],
+    ).fetchall())
+    p_schema, p_name = PROVENANCE_TABLE.split(".")
+    has_provenance = con.execute(
+        "select count(*) from duckdb_tables() where database_name=? and schema_name=? and table_name=?", [db, p_schema, p_name]
+    ).fetchone()[0]
+    sources = []
+    if has_provenance:
+        sources = [
+            dict(zip(("source", "publisher", "licence", "data_date", "label", "synthetic"), r))
+            for r in con.execute(
+                f'select source, publisher, licence, data_date, label, synthetic from "{db}".{PROVENANCE_TABLE} '
+                "where list_contains(used_by, ?) order by source",
+                [f"{schema}.{name}"],
+            ).fetchall()
+        ]
+    return {
+        "table": f"{schema}.{name}",
+        "description": (comment[0] if comment else None) or "",
+        "columns": json.dumps(columns, ensure_ascii=False),
+        "licence": "; ".join(dict.fromkeys(s["licence"] for s in sources if s["licence"])),
+        "source": json.dumps(sources, ensure_ascii=False),
+        "data_date": json.dumps({s["source"]: s["data_date"] for s in sources}, ensure_ascii=False),
+    }
+
+
+def add_parquet_metadata(path: Path, metadata: dict[str, str]) -> None:
+    """Rewrite ``path`` in place with ``metadata`` added to its key-value metadata (other keys, e.g. ``geo``, kept)."""
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path)
+    merged = {**(table.schema.metadata or {}), **{k.encode(): v.encode() for k, v in metadata.items()}}
+    tmp = path.with_name(path.name + ".kv.tmp")
+    pq.write_table(table.replace_schema_metadata(merged), tmp, compression="zstd")
+    os.replace(tmp, path)
 
 
 def _copy_comments(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> None:

@@ -17,7 +17,7 @@ from observatory.settings import REPO_ROOT
 from tests.readme import readme_queries
 
 SIRENE_MANIFEST = REPO_ROOT / "data" / "raw" / "sirene" / "embedded" / "manifest.json"
-CRS_BY_ZONE = {"metro": 2154, "971": 5490, "972": 5490, "973": 2972, "974": 2975, "976": 4471}
+CRS_BY_ZONE = {"metro": 2154, "971": 5490, "972": 5490, "973": 2972, "974": 2975, "976": 4471, "france": 4326}
 
 
 @pytest.fixture(scope="module")
@@ -97,6 +97,22 @@ def test_published_files_match_the_specifications(published):
     for zone, path in layers.items():
         gdf = gpd.read_parquet(path)
         assert gdf.crs.to_epsg() == CRS_BY_ZONE[zone] and gdf.columns[-1] == "geometry" and gdf["n_facilities"].notna().all()
+        meta = pq.read_schema(path).metadata
+        assert b"geo" in meta and json.loads(meta[b"columns"])["share_ess"] and b"Licence Ouverte" in meta[b"licence"], zone
+    # the national layer: every zone in EPSG:4326, DROM at their real positions, also as GeoJSON
+    national = gpd.read_parquet(layers["france"])
+    assert len(national) == sum(len(gpd.read_parquet(p)) for z, p in layers.items() if z != "france")
+    assert set(national.geom_type) <= {"Polygon", "MultiPolygon"} and national.is_valid.all()
+    reunion = national[national["zone"] == "974"].total_bounds
+    assert 55 < reunion[0] < reunion[2] < 56 and -21.5 < reunion[1] < reunion[3] < -20.8
+    assert len(gpd.read_file(settings.marts_dir / "geo" / "epci_indicators_france.geojson")) == len(national)
+    # every published Parquet file documents itself: licence, sources, data dates, column descriptions
+    for path in (settings.marts_dir / "parquet").glob("*.parquet"):
+        meta = {k.decode(): v.decode() for k, v in pq.read_schema(path).metadata.items()}
+        columns = json.loads(meta["columns"])
+        assert meta["table"] == f"marts.{path.stem}" and list(columns) == pq.read_schema(path).names and meta["description"], path.name
+        if path.stem != "sources":
+            assert meta["licence"] and json.loads(meta["data_date"]), path.name
 
 
 def test_embedded_invariants(published):

@@ -92,8 +92,9 @@ def test_metadata_reports_share_joined_and_map_layers(run):
     meta = {e.asset_key.to_user_string(): e.materialization.metadata for e in result.get_asset_materialization_events()}
     assert meta["int/facility_territory_years"]["share_joined_epci_year"].value == pytest.approx(26 / 32, abs=1e-6)
     layers = meta["marts/epci_indicators"]["map_layers"].data
-    assert set(layers) == {"metro", "972"}
+    assert set(layers) == {"metro", "972", "france"}
     assert layers["metro"]["features"] == 4 and "2154" in layers["metro"]["crs"]
+    assert layers["france"]["features"] == 5 and layers["france"]["crs"] == "EPSG:4326"  # every zone, one national layer
 
 
 def test_publication_files_have_the_documented_schemas_and_comments(run):
