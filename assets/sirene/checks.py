@@ -6,7 +6,7 @@ from assets.sirene.facility_years import COLUMNS as FACILITY_COLUMNS
 from assets.sirene.facility_years import SCOPE_REASONS, TYPES_STRUCTURE
 from assets.common import identifiers as ids
 from observatory import quality as q
-from assets.sirene.classification import RULES, SECTORS, default_rules
+from assets.sirene.classification import COOPERATIVE_NAME, RULES, SECTORS, default_rules
 from assets.sirene.facility_years import FIRST_FACILITY_YEAR
 from observatory.resources import sql_literal
 
@@ -100,6 +100,11 @@ def operator_years() -> list[q.Spec]:
             "public bodies are never ESS (loi 2014-856 art. 1)",
             "select siren, annee, categorie_juridique, operator_class from {table} "
             "where (operator_class like 'public%' and sector <> 'public') or (sector = 'ess' and starts_with(categorie_juridique, '7'))",
+        ),
+        q.Sql(
+            "no unit named as a cooperative (SCIC, SCOP, coopérative) is an ESS commercial company: it is ess_cooperative (art. 1 II 1°)",
+            "select siren, annee, categorie_juridique, ess_flag, denomination from {table} where operator_class = 'ess_societe_commerciale' "
+            f"and regexp_matches(trim(regexp_replace(strip_accents(upper(coalesce(denomination, ''))), '[^A-Z0-9&]+', ' ', 'g')), {sql_literal(COOPERATIVE_NAME)})",
         ),
         q.Sql(
             "CAF (8110) is public, works councils (8310/8311) are private non-ESS, unless overridden",

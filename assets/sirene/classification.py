@@ -27,8 +27,11 @@ Decision order (the ``rule`` column names the step that decided):
 4. ``cj_public``: public-law bodies (and CAF 8110, SEM) are public and never ESS, whatever the flag;
 5. ``cj_statut_ess``: associations, cooperatives, mutuals, foundations are ESS by status (art. 1 II 1°),
    even if the flag says ``N``;
-6. ``ess_flag_o``: a commercial (or other private) form with the ESS flag ``O`` is ESS (art. 1 II 2°);
-7. ``nom_cooperative``: flag null (= unknown, not "no") and the name says SCIC / SCOP / coopérative;
+6. ``nom_cooperative``: a commercial (or other private) form whose name says SCIC / SCOP / coopérative
+   is a cooperative (art. 1 II 1°) whatever the flag: SCIC and SCOP in SAS/SARL/SA form carry the
+   plain commercial codes, and running this after the flag would file them as II 2° companies (and
+   break the cooperative series the year the flag appears);
+7. ``ess_flag_o``: a commercial (or other private) form with the ESS flag ``O`` is ESS (art. 1 II 2°);
 8. ``nom_groupe_lucratif``: the name matches a known for-profit group (flag not ``O``);
 9. ``cj_table``: the CJ's default class.
 
@@ -64,7 +67,7 @@ OVERRIDES_CSV = "operator_overrides.csv"
 
 #: Human version of the rules; the files' digest is appended (see :func:`load_rules`), so a change
 #: to a reference table always shows in ``rules_version`` even if nobody bumps this.
-RULES_VERSION = "2026.1"
+RULES_VERSION = "2026.2"  # 2026.2: cooperative names before the ESS flag
 
 SECTORS = ("public", "ess", "lucratif", "autre_prive", "indetermine")
 RULES = (
@@ -244,8 +247,10 @@ def classify_operators(df: pl.DataFrame, rules: Rules | None = None) -> pl.DataF
         .when(pl.col("_cj_class").is_null()).then(pl.lit("cj_inconnue"))
         .when(pl.col("_cj_sector") == "public").then(pl.lit("cj_public"))
         .when((pl.col("_cj_sector") == "ess") & ~can_be_ess).then(pl.lit("cj_statut_ess"))
+        # a cooperative in commercial form (SCIC/SCOP SAS, SARL, SA) is a cooperative (art. 1 II 1°)
+        # whatever the flag: checked before the flag, which would make it a II 2° company
+        .when(can_be_ess & coop_name).then(pl.lit("nom_cooperative"))
         .when((pl.col("_flag") == "O") & can_be_ess).then(pl.lit("ess_flag_o"))
-        .when(pl.col("_flag").is_null() & can_be_ess & coop_name).then(pl.lit("nom_cooperative"))
         .when((pl.col("_flag").fill_null("") != "O") & can_be_ess & group_name).then(pl.lit("nom_groupe_lucratif"))
         .otherwise(pl.lit("cj_table"))
     )

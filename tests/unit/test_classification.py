@@ -50,7 +50,10 @@ CASES = [
     ("SAS flagged O named like a group: the flag wins", "5710", "O", "LA MAISON BLEUE", None, "ess_societe_commerciale", "ess", "ess_flag_o"),
     ("SAS, flag null, SCIC in the name", "5710", None, "SCIC LES P'TITS BOUTS", None, "ess_cooperative", "ess", "nom_cooperative"),
     ("SARL, flag null, cooperative in the name", "5499", None, "Crèche coopérative du Val", None, "ess_cooperative", "ess", "nom_cooperative"),
-    ("SAS, flag N: the name is not used", "5710", "N", "SCIC LES P'TITS BOUTS", None, "lucratif", "lucratif", "cj_table"),
+    ("SCIC SAS flagged O: a cooperative, not an ESS company", "5710", "O", "SCIC LES P'TITS BOUTS", None, "ess_cooperative", "ess", "nom_cooperative"),
+    ("SCOP SARL flagged O", "5499", "O", "SCOP CRECHE DU PORT", None, "ess_cooperative", "ess", "nom_cooperative"),
+    ("cooperative SA, plain SA code, flag N: the name wins", "5599", "N", "SOCIETE COOPERATIVE PETITE ENFANCE", None, "ess_cooperative", "ess", "nom_cooperative"),
+    ("SAS, flag N, SCIC in the name: still a cooperative", "5710", "N", "SCIC LES P'TITS BOUTS", None, "ess_cooperative", "ess", "nom_cooperative"),
     ("SCOPE is not SCOP", "5710", None, "SCOPE CRECHES", None, "lucratif", "lucratif", "cj_table"),
     ("People&Baby", "5710", None, "PEOPLE&BABY", None, "lucratif", "lucratif", "nom_groupe_lucratif"),
     ("People and Baby", "5710", "N", "People and Baby", None, "lucratif", "lucratif", "nom_groupe_lucratif"),
@@ -266,7 +269,19 @@ def test_real_units_flagged_ess_by_insee_come_out_ess(real_units):
 def test_real_commercial_companies_flagged_o_are_ess_companies(real_units, cj):
     rows = real_units.filter((pl.col("source_file") == "04_ess_flag_insee.csv") & (pl.col("categorieJuridiqueUniteLegale") == cj))
     assert rows.height >= 1
-    assert set(rows.select("operator_class", "rule").rows()) == {("ess_societe_commerciale", "ess_flag_o")}
+    companies = rows.filter(~pl.col("denominationUniteLegale").str.contains(r"(?i)\bCOOP"))
+    assert set(companies.select("operator_class", "rule").rows()) == {("ess_societe_commerciale", "ess_flag_o")}
+
+
+def test_real_cooperatives_in_commercial_form_flagged_o_are_cooperatives(real_units):
+    """Two real INSEE-flagged units whose name says cooperative: a SAS (5710) and a 6901 unit. Before
+    the name rule ran ahead of the flag they were an ESS company and 'ess_autre'."""
+    coops = real_units.filter(pl.col("siren").is_in(["438870578", "923995179"]))
+    assert coops.select("categorieJuridiqueUniteLegale", "economieSocialeSolidaireUniteLegale", "operator_class", "rule").sort(
+        "categorieJuridiqueUniteLegale").rows() == [
+        ("5710", "O", "ess_cooperative", "nom_cooperative"),
+        ("6901", "O", "ess_cooperative", "nom_cooperative"),
+    ]
 
 
 def test_real_units_counts_by_class(real_units):
@@ -274,10 +289,11 @@ def test_real_units_counts_by_class(real_units):
     counts = dict(flagged.group_by("operator_class").len().iter_rows())
     assert counts == {
         "ess_association": 40 + 1 + 6 + 40,  # 9220, 9221, 9230, 9260
-        "ess_cooperative": 1 + 68 + 108 + 1 + 22 + 4 + 1 + 3,  # 5453 5458 5460 5558 5560 5660 6317 6318
+        # 5453 5458 5460 5558 5560 5660 6317 6318, + a SAS (5710) and a 6901 unit named cooperative
+        "ess_cooperative": 1 + 68 + 108 + 1 + 22 + 4 + 1 + 3 + 2,
         "ess_fondation": 4,
-        "ess_societe_commerciale": 1 + 1 + 1 + 40 + 1 + 1 + 1 + 40,  # 3120 5306 5432 5499 5532 5599 5699 5710
-        "ess_autre": 2,  # 6585, 6901
+        "ess_societe_commerciale": 1 + 1 + 1 + 40 + 1 + 1 + 1 + 39,  # 3120 5306 5432 5499 5532 5599 5699 5710
+        "ess_autre": 1,  # 6585
         "public_autre": 1,  # 7410
     }
 

@@ -35,8 +35,9 @@ def test_classification_changes_with_the_period_in_force_on_1_january():
     assert a[2016] == ("9220", "O", "ess_association", "cj_statut_ess")
     assert a[2018] == ("9220", "O", "ess_association", "cj_statut_ess")
     # the change takes effect on 1 January 2019 itself
-    assert a[2019] == ("5710", "O", "ess_societe_commerciale", "ess_flag_o")
-    assert a[2022] == ("5710", "O", "ess_societe_commerciale", "ess_flag_o")
+    # a SCIC in SAS form is a cooperative (art. 1 II 1°), not a II 2° ESS company, flag or no flag
+    assert a[2019] == ("5710", "O", "ess_cooperative", "nom_cooperative")
+    assert a[2022] == ("5710", "O", "ess_cooperative", "nom_cooperative")
     b = _by_year(out, "B", "ess_flag", "sector", "rule")
     assert b[2018] == (None, "lucratif", "cj_table")  # flag O only from 1 March 2018
     assert b[2019] == ("O", "ess", "ess_flag_o")
@@ -67,7 +68,7 @@ def test_oldest_period_without_start_date_counts_as_since_ever():
 def test_unit_missing_from_sirene_is_indetermine_never_dropped():
     out = classify_operator_years(PERIODS, [2020], sirens=["A", "Z"])
     assert out.select("siren", "operator_class", "sector", "rule").rows() == [
-        ("A", "ess_societe_commerciale", "ess", "ess_flag_o"),
+        ("A", "ess_cooperative", "ess", "nom_cooperative"),
         ("Z", "indetermine", "indetermine", "unite_legale_absente"),
     ]
 
@@ -76,7 +77,7 @@ def test_one_row_per_unit_and_year_with_the_rules_version():
     out = classify_operator_years(PERIODS, YEARS)
     assert out.height == 4 * len(YEARS)
     assert out.select("siren", "annee").is_duplicated().sum() == 0
-    assert out["rules_version"].n_unique() == 1 and out["rules_version"][0].startswith("2026.1+")
+    assert out["rules_version"].n_unique() == 1 and out["rules_version"][0].startswith("2026.2+")
 
 
 def test_rna_number_from_the_stock_applies_when_the_category_is_missing():
@@ -92,3 +93,22 @@ def test_rna_number_from_the_stock_applies_when_the_category_is_missing():
 def test_periods_in_force_picks_the_latest_start_on_or_before_the_date():
     chosen = periods_in_force(PERIODS, ["A"], [2019, 2020])
     assert chosen.select("annee", "periode_date_debut").rows() == [(2019, D(2019, 1, 1)), (2020, D(2019, 1, 1))]
+
+
+def test_cooperative_series_does_not_break_the_year_the_flag_appears():
+    """A SCIC SAS without flag until 2015 that INSEE flags O from 1 January 2016 (the flag's first
+    year in the sample), and a SCOP SARL flagged N then O: ess_cooperative every year."""
+    periods = pl.DataFrame(
+        {
+            "siren": ["S", "S", "P", "P"],
+            "date_debut": [D(2012, 3, 1), D(2016, 1, 1), D(2011, 1, 1), D(2019, 1, 1)],
+            "categorie_juridique": ["5710", "5710", "5499", "5499"],
+            "ess_flag": [None, "O", "N", "O"],
+            "denomination": ["SCIC LES P'TITS BOUTS", "SCIC LES P'TITS BOUTS", "Scop Crèche du Port", "Scop Crèche du Port"],
+        }
+    )
+    out = classify_operator_years(periods, list(range(2013, 2021)))
+    for siren in ("S", "P"):
+        classes = _by_year(out, siren, "operator_class", "rule")
+        assert set(classes.values()) == {("ess_cooperative", "nom_cooperative")}, (siren, classes)
+    assert out.filter(pl.col("operator_class") == "ess_societe_commerciale").height == 0
