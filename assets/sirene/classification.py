@@ -57,6 +57,7 @@ __all__ = [
     "COOPERATIVE_NAME", "REFERENCE_DIR", "RULES", "RULES_VERSION", "SECTORS", "ReferenceError", "Rules",
     "UnknownLegalCategoryWarning", "classify_operator_years", "classify_operators", "default_rules", "load_overrides",
     "load_rules", "normalized_name", "periods_in_force",
+    "NAF_EAJE", "SCOPE_COLUMNS", "SCOPE_PATTERNS", "SCOPE_REASONS", "eaje_scope",
 ]
 
 REFERENCE_DIR = Path(__file__).resolve().parent / "reference"
@@ -370,4 +371,104 @@ def classify_operator_years(
         pl.lit(rules.version).alias("rules_version"),
         "periode_date_debut",
         "periode_en_vigueur",
+    )
+
+
+# --- EAJE scope: which establishments are collective childcare facilities ---------------------
+
+NAF_EAJE = "88.91A"
+
+#: Patterns on :func:`normalized_name` of the establishment's enseigne, usual name and legal-unit name.
+#: ``eaje``: the name says it is an EAJE; the others are look-alikes (named reasons of exclusion).
+#: ``mam``, ``relais_petite_enfance`` and ``lieu_accueil_enfants_parents`` are also the 88.91A
+#: exclusions of ``int.facility_years`` (assets/sirene/facility_years.py reads them from here).
+SCOPE_PATTERNS = {
+    "eaje": r"\bMICRO ?CRECHES?\b|\bCRECHES?\b|\bMULTI ?ACCUEILS?\b|\bHALTES? ?GARDERIES?\b|\bJARDINS? D ENFANTS\b"
+            r"|\bEAJE\b|\bETABLISSEMENTS? D ACCUEIL (DU |DE |DES )?JEUNES? ENFANTS?\b",
+    "mam": r"\bM A M\b|\bMAM\b|\bMAISON (D|DE|DES|DU) ?(L )?ASSISTANT",
+    "relais_petite_enfance": r"\bRPE\b|\bRAM\b|\bRAMPE\b|\bRELAIS (DE LA |DES |D )?(PETITE ENFANCE|ASSISTANT|ASSISTANTES|PARENTS)",
+    "lieu_accueil_enfants_parents": r"\bLAEP\b|\bLIEU (D )?ACCUEIL ENFANTS? PARENTS?\b",
+    "ecole_maternelle": r"\bECOLES? MATERNELLES?\b|\bGROUPES? SCOLAIRES?\b",
+    "accueil_loisirs": r"\bACCUEILS? (COLLECTIFS? )?DE LOISIRS\b|\bALSH\b|\bCLSH\b|\bCENTRES? DE LOISIRS\b",
+    "periscolaire": r"\bPERI ?SCOLAIRES?\b|\bGARDERIES? (SCOLAIRES?|DU MATIN|DU SOIR)\b",
+    "restauration_scolaire": r"\bRESTAURATION SCOLAIRE\b|\bRESTAURANTS? SCOLAIRES?\b|\bCANTINES?\b",
+    "service_administratif": r"\bSERVICES? (ADMINISTRATIFS?|DE LA PETITE ENFANCE|PETITE ENFANCE|ENFANCE)\b"
+                             r"|\bDIRECTION (DE LA |DES )?(PETITE ENFANCE|ENFANCE|FAMILLES?)\b|\bCOORDINATION PETITE ENFANCE\b"
+                             r"|\bMAIRIE\b|\bHOTEL DE VILLE\b",
+}
+#: Look-alikes excluded under 88.91A (the code says childcare: only these names overrule it).
+LOOK_ALIKES_88_91A = ("mam", "relais_petite_enfance", "lieu_accueil_enfants_parents")
+#: Look-alikes excluded under another code, checked in this order before the EAJE words.
+LOOK_ALIKES_OTHER = LOOK_ALIKES_88_91A + (
+    "ecole_maternelle", "accueil_loisirs", "periscolaire", "restauration_scolaire", "service_administratif",
+)
+SCOPE_IN = ("naf_88_91A", "nom_eaje")
+SCOPE_REASONS = SCOPE_IN + ("entrepreneur_individuel",) + LOOK_ALIKES_OTHER + ("operateur_hors_champ", "sans_nom_eaje")
+SCOPE_COLUMNS = (
+    "activitePrincipaleEtablissement", "categorieJuridiqueUniteLegale", "denominationUniteLegale",
+    "enseigne1Etablissement", "denominationUsuelleEtablissement",
+)
+#: Operator classes whose establishments under another code are taken in scope when named as an EAJE:
+#: public bodies that run crèches in their own name (commune, CCAS/CIAS, EPCI and syndicats,
+#: département, hospital...) and associations.
+SCOPE_OPERATOR_SECTORS = ("public",)
+SCOPE_OPERATOR_CLASSES = ("ess_association",)
+
+
+def eaje_scope(frame: pl.DataFrame, rules: Rules | None = None) -> pl.DataFrame:
+    """Add ``in_scope`` (bool) and ``scope_reason`` to a frame of SIRENE establishments.
+
+    Columns read (:data:`SCOPE_COLUMNS`): ``activitePrincipaleEtablissement``,
+    ``categorieJuridiqueUniteLegale``, ``denominationUniteLegale``, ``enseigne1Etablissement``,
+    ``denominationUsuelleEtablissement``; rows keep their order and columns. First match wins:
+
+    * 88.91A: ``entrepreneur_individuel`` (CJ 1xxx: childminders, nannies), then ``mam``,
+      ``relais_petite_enfance``, ``lieu_accueil_enfants_parents`` by name, else ``naf_88_91A`` (in scope);
+    * another code: ``operateur_hors_champ`` unless the legal category is public or an association
+      (rules table: sector ``public`` or class ``ess_association``); then the look-alikes
+      (:data:`LOOK_ALIKES_OTHER`, in that order: MAM, RPE/RAM, LAEP, école maternelle, accueil de
+      loisirs, périscolaire, restauration scolaire, services administratifs) in any of the three
+      names; then ``nom_eaje`` (in scope) when the establishment's own enseigne or usual name says crèche, micro-crèche, multi-accueil, halte-garderie, jardin d'enfants
+      or EAJE; else ``sans_nom_eaje``.
+
+    Bad input, explicit outcomes: names are compared after :func:`normalized_name` (any case,
+    accents, punctuation; an enseigne that is empty or only punctuation counts as absent and the
+    other names are read); a name whose accents were mangled by a wrong encoding (``CRÃˆCHE``) does
+    not match ``CRECHE``; an establishment with no name at all is in scope under 88.91A and
+    ``sans_nom_eaje`` under another code; a missing or blank activity code counts as "another code";
+    a missing column raises ``ValueError`` naming it.
+    """
+    missing = [c for c in SCOPE_COLUMNS if c not in frame.columns]
+    if missing:
+        raise ValueError(f"eaje_scope: missing column(s) {missing}; expected SIRENE establishment columns {list(SCOPE_COLUMNS)}")
+    rules = rules or default_rules()
+    eligible = rules.legal_categories.join(rules.classes.select("operator_class", "sector"), on="operator_class").filter(
+        pl.col("sector").is_in(SCOPE_OPERATOR_SECTORS) | pl.col("operator_class").is_in(SCOPE_OPERATOR_CLASSES)
+    )["categorie_juridique"].to_list()
+    own, unit = (
+        [normalized_name(pl.col(c).cast(pl.String)).fill_null("") for c in cols]
+        for cols in (("enseigne1Etablissement", "denominationUsuelleEtablissement"), ("denominationUniteLegale",))
+    )
+    work = frame.with_columns(
+        _naf=pl.col("activitePrincipaleEtablissement").cast(pl.String).str.strip_chars(),
+        _cj=_legal_category_code(pl.col("categorieJuridiqueUniteLegale"), frame.schema["categorieJuridiqueUniteLegale"]),
+        _own=pl.concat_str(own, separator=" ").str.strip_chars(),
+        _all=pl.concat_str(own + unit, separator=" ").str.strip_chars(),
+    )
+    # look-alikes are read in every name; the EAJE words only in the establishment's own names: the
+    # head office (94.99Z) of an association called "Crèche X" is not a second crèche
+    found = {k: pl.col("_own" if k == "eaje" else "_all").str.contains(p) for k, p in SCOPE_PATTERNS.items()}
+    naf = pl.col("_naf") == NAF_EAJE
+    reason = pl.when(naf & pl.col("_cj").str.starts_with("1").fill_null(False)).then(pl.lit("entrepreneur_individuel"))
+    for k in LOOK_ALIKES_88_91A:
+        reason = reason.when(naf & found[k]).then(pl.lit(k))
+    reason = reason.when(naf).then(pl.lit("naf_88_91A"))
+    reason = reason.when(~pl.col("_cj").is_in(eligible).fill_null(False)).then(pl.lit("operateur_hors_champ"))
+    for k in LOOK_ALIKES_OTHER:
+        reason = reason.when(found[k]).then(pl.lit(k))
+    reason = reason.when(found["eaje"]).then(pl.lit("nom_eaje")).otherwise(pl.lit("sans_nom_eaje"))
+    return (
+        work.with_columns(scope_reason=reason)
+        .with_columns(in_scope=pl.col("scope_reason").is_in(SCOPE_IN))
+        .select(*frame.columns, "in_scope", "scope_reason")
     )

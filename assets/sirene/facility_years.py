@@ -33,6 +33,7 @@ from typing import Any
 
 import duckdb
 
+from assets.sirene.classification import SCOPE_PATTERNS
 from assets.sirene.extract import NAF_EAJE, latest_stock_year
 from observatory.resources import table_exists
 
@@ -51,9 +52,10 @@ TYPES_STRUCTURE = (
 
 # Patterns run on the normalized names (upper case, no accents, punctuation -> single spaces).
 PATTERNS = {
-    "re_mam": r"\bM A M\b|\bMAM\b|\bMAISON (D|DE|DES|DU) ?(L )?ASSISTANT",
-    "re_rpe": r"\bRPE\b|\bRAM\b|\bRAMPE\b|\bRELAIS (DE LA |DES |D )?(PETITE ENFANCE|ASSISTANT|ASSISTANTES|PARENTS)",
-    "re_laep": r"\bLAEP\b|\bLIEU (D )?ACCUEIL ENFANTS? PARENTS?\b",
+    # the 88.91A look-alikes: one definition, that of the scope rule (assets/sirene/classification.py)
+    "re_mam": SCOPE_PATTERNS["mam"],
+    "re_rpe": SCOPE_PATTERNS["relais_petite_enfance"],
+    "re_laep": SCOPE_PATTERNS["lieu_accueil_enfants_parents"],
     "re_type_micro": r"\bMICRO ?CRECHES?\b",
     "re_type_parentale": r"\bPARENTALES?\b",
     "re_type_familiale": r"\bCRECHES? FAMILIALES?\b|\bSERVICE D ACCUEIL FAMILIAL\b",
