@@ -25,8 +25,17 @@ MERGER_YEAR = 2017
 #: First year of the merger study's panel (the brief's 2012; facility history starts in 2010).
 PANEL_FIRST_YEAR = 2012
 #: Legal maximum capacity of a micro-crèche (Code de la santé publique R2324-17 before and after the
-#: decree n° 2021-1131 of 30 August 2021): caps the places a micro-crèche gets in the estimate.
+#: decree n° 2021-1131 of 30 August 2021): caps the places a micro-crèche gets in the estimate. CAF year
+#: N describes December N and is shown on 1 January N + 1, so the 12-place cap (from September 2021)
+#: applies from annee 2022 (CAF year 2021). Other types have no legal maximum since that decree.
 MICRO_CRECHE_CAP = {"micro_cap_before_2022": 10, "micro_cap_from_2022": 12}
+
+
+#: Rules of the market-share mart: ``small_count``: a share whose denominator is under 5 facilities is
+#: flagged (dashboards grey it out); ``unknown_tolerance``: share_places is NULL where a category with
+#: facilities has no known places, unless those facilities are under 1 % of the territory's (so that 3
+#: 'indetermine' facilities without places do not blank every France share of places).
+SHARE_RULES = {"small_count": C.SMALL_COUNT, "unknown_tolerance": C.UNKNOWN_TOLERANCE}
 
 
 def _sql(name: str) -> str:
@@ -81,6 +90,10 @@ def build_facility_territory_years(con: duckdb.DuckDBPyConnection, merger_year: 
     }
     caf_places = _one(con, "select sum(places_eaje) from stg.caf_places_commune where caf_annee + 1 in (select distinct annee from int.facility_years)")
     allocated = _one(con, f"select sum(places) from {t}")
+    # places a micro-crèche cap left over (communes whose facilities are all micro-crèches): reported, never given
+    unallocated = dict(con.execute(
+        "select annee, round(sum(places_unallocated), 1) from _fty_places_unallocated group by 1 order by 1").fetchall())
+    con.execute("drop table if exists _fty_places_unallocated")
     return {
         "rows": total,
         "first_geography_year": first,
@@ -95,6 +108,8 @@ def build_facility_territory_years(con: duckdb.DuckDBPyConnection, merger_year: 
         "caf_places_in_facility_years": caf_places,
         "caf_places_allocated": allocated,
         "caf_places_share_allocated": round(allocated / caf_places, 6) if caf_places and allocated else None,
+        "caf_places_unallocated_by_cap": {str(k): v for k, v in unallocated.items()},
+        "micro_creche_cap": MICRO_CRECHE_CAP,
     }
 
 
@@ -106,7 +121,7 @@ def build_ess_market_share(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     con.execute("create or replace temp table _categories(breakdown varchar, category varchar)")
     con.executemany("insert into _categories values (?, ?)", categories(con))
     try:
-        run_sql_script(con, _sql("ess_market_share"), {"first_geo_year": first, "latest_year": latest})
+        run_sql_script(con, _sql("ess_market_share"), {"first_geo_year": first, "latest_year": latest, **SHARE_RULES})
     finally:
         con.execute("drop table if exists _categories")
     stamp_facility_source(con, C.ESS_MARKET_SHARE.table)

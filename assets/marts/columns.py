@@ -51,6 +51,12 @@ class TableSpec:
 OPERATOR_CLASSES = default_rules().class_names
 GEOGRAPHIES = ("year", "latest")
 LEVELS = ("epci", "departement", "region", "france")
+#: Rows of a level for the facilities no territory of that level holds: communes outside any EPCI that
+#: year (EPCI level), facilities that cannot be placed at all (every level below France).
+GAP_CODES = {"hors_epci": "Communes hors EPCI", "non_localise": "Non localisé"}
+#: ess_market_share rules (values passed to its SQL by build.py): see build.SHARE_RULES.
+SMALL_COUNT = 5
+UNKNOWN_TOLERANCE = 0.01
 PLACES_METHODS = ("observed", "estimated", "none")
 UNJOINED_REASONS = (
     "no_year_geography",          # facility year before the first year of the territorial reference (2015)
@@ -106,7 +112,7 @@ FACILITY_TERRITORY_YEARS = TableSpec(
         Col("code_departement_latest", "VARCHAR", "Département in the latest geography"),
         Col("code_region_latest", "VARCHAR", "Région in the latest geography"),
         Col("unjoined_reason_latest", "VARCHAR", "Why epci_siren_latest is NULL (same values as unjoined_reason)"),
-        Col("places", "DOUBLE", "Estimated places: CAF EAJE places of the commune in December of annee - 1 shared among the commune's in-scope facilities on 1 January of annee (a micro-crèche gets at most its legal maximum, 10 places, 12 from 2022; the others share the rest equally); NULL when the CAF does not publish the commune", "places"),
+        Col("places", "DOUBLE", "Estimated places: CAF EAJE places of the commune in December of annee - 1 shared among the commune's in-scope facilities on 1 January of annee (a micro-crèche gets at most its legal maximum, 10 places, 12 from annee 2022 = CAF year 2021; the others, without legal maximum, share the rest equally; places a cap leaves over stay unallocated and are counted in the asset metadata); NULL (unknown, never 0) when the CAF does not publish the commune", "places"),
         Col("places_method", "VARCHAR", "How places was obtained: observed, estimated or none"),
     ),
 )
@@ -121,18 +127,25 @@ ESS_MARKET_SHARE = TableSpec(
     (
         _GEO, _GEO_Y, _Y,
         Col("territory_level", "VARCHAR", "epci, departement, region or france"),
-        Col("territory_code", "VARCHAR", "EPCI SIREN, département code, région code, or 'FR'"),
-        Col("territory_name", "VARCHAR", "Name of the territory (EPCI name, département name, région name, France) where known"),
+        Col("territory_code", "VARCHAR", "EPCI SIREN, département code, région code, or 'FR'; 'hors_epci' (EPCI level): facilities in communes that belonged "
+            "to no EPCI that year, so that the EPCI rows add up to France; 'non_localise' (any level below France): facilities that cannot be placed"),
+        Col("territory_name", "VARCHAR", "Name of the territory (EPCI name, département name, région name of the year's COG, France, 'Communes hors EPCI', 'Non localisé'); never NULL, '?' never left"),
         Col("breakdown", "VARCHAR", "'sector' (public, ess, lucratif, autre_prive, indetermine) or 'operator_class' (fine classes)"),
         Col("category", "VARCHAR", "The sector or operator class counted in this row"),
         Col("n_facilities", "BIGINT", "In-scope EAJE of this category active on 1 January", "establishments"),
         Col("n_facilities_total", "BIGINT", "In-scope EAJE of all categories in the territory that year", "establishments"),
         Col("share_facilities", "DOUBLE", "n_facilities / n_facilities_total; NULL when the territory has no facility", "share (0-1)"),
-        Col("places", "DOUBLE", "Estimated places of this category's facilities (see places_method); NULL when no place is known in the territory", "places"),
-        Col("places_total", "DOUBLE", "Estimated places of all the territory's facilities whose places are known", "places"),
-        Col("share_places", "DOUBLE", "places / places_total, over facilities with known places only; NULL when none is known", "share (0-1)"),
+        Col("small_count", "BOOLEAN", f"n_facilities_total < {SMALL_COUNT}: the shares of this row rest on fewer than {SMALL_COUNT} facilities (grey them out)"),
+        Col("places", "DOUBLE", "Estimated places of this category's facilities whose places are known (see places_coverage); 0 when the category has no facility; NULL (unknown, never 0) when it has facilities and none with known places", "places"),
+        Col("places_coverage", "DOUBLE", "Share of this category's facilities whose places are known (places sums only those); NULL when the category has no facility", "share (0-1)"),
+        Col("places_total", "DOUBLE", "Estimated places of all the territory's facilities whose places are known; NULL when none is known", "places"),
+        Col("share_places", "DOUBLE", "places / places_total. NULL when no place is known, for a category with facilities but no known places, and for every category "
+            f"when such unknown categories hold more than {UNKNOWN_TOLERANCE:.0%} of the territory's facilities (below that, e.g. 3 'indetermine' facilities in France, "
+            "the other shares are kept)", "share (0-1)"),
         Col("places_method", "VARCHAR", "observed (a source gives capacities), estimated (CAF commune places shared among the commune's facilities) or none"),
-        Col("places_coverage", "DOUBLE", "Share of the territory's facilities whose places are known (share_places describes only them)", "share (0-1)"),
+        Col("places_coverage_total", "DOUBLE", "Share of the territory's facilities (all categories) whose places are known: the part of the territory the places describe", "share (0-1)"),
+        Col("places_scope", "VARCHAR", "Which part of the territory the places cover: all_facilities, communes_published_by_caf (only facilities in communes the CAF publishes, above 10,000 inhabitants: "
+            "a France, région or département total of places is NOT the territory's supply), none (no place known) or no_facility"),
         FACILITY_SOURCE,
     ),
 )

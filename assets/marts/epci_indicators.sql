@@ -4,7 +4,7 @@
 create or replace table marts.epci_indicators as
 with ms as (
     select * from marts.ess_market_share
-    where geography = 'latest' and territory_level = 'epci'
+    where geography = 'latest' and territory_level = 'epci' and territory_code not in ('hors_epci', 'non_localise')
 ),
 last_year as (
     select max(annee) as annee from ms

@@ -23,10 +23,12 @@ from int.facility_years f
 left join _commune_territory t on t.annee = f.annee and t.code_commune = f.code_commune;
 
 -- CAF places of December (Y - 1) on the geography of 1 January Y, shared among the commune's in-scope
--- facilities of 1 January Y (SIRENE has no capacity; see docs/methodology.md (Marts)): a micro-crèche gets
--- at most its legal maximum ($micro_cap_before_2022 places, $micro_cap_from_2022 from the decree of
--- 30 August 2021), the other facilities share the rest equally.
-create or replace temp table _fty_places as
+-- facilities of 1 January Y (SIRENE has no capacity; see docs/methodology.md (Marts)). A micro-crèche never
+-- gets more than its legal maximum ($micro_cap_before_2022 places, $micro_cap_from_2022 from CAF year 2021,
+-- decree n° 2021-1131 of 30 August 2021); the other facilities (no legal maximum) share the rest equally.
+-- Places a cap leaves over (a commune whose facilities are all micro-crèches) stay unallocated:
+-- _fty_places_unallocated keeps them per commune-year for the metadata, no facility gets them.
+create or replace temp table _fty_alloc as
 with caf as (
     select p.caf_annee + 1 as annee,
            coalesce(m.code_commune_annee, p.code_commune) as code_commune,
@@ -42,19 +44,23 @@ n as (
     from int.facility_years
     where code_commune is not null
     group by all
-),
-alloc as (
-    select annee, code_commune, caf.places_eaje, n.n_all, n.n_micro,
-           case when n.n_micro = n.n_all then caf.places_eaje / n.n_all
-                else least(case when annee >= 2022 then $micro_cap_from_2022 else $micro_cap_before_2022 end,
-                           caf.places_eaje / n.n_all) end as per_micro
-    from n join caf using (annee, code_commune)
 )
+select annee, code_commune, caf.places_eaje, n.n_all, n.n_micro,
+       least(case when annee >= 2022 then $micro_cap_from_2022 else $micro_cap_before_2022 end,
+             caf.places_eaje / n.n_all) as per_micro
+from n join caf using (annee, code_commune);
+
+create or replace temp table _fty_places_unallocated as
+select annee, code_commune, places_eaje - n_micro * per_micro as places_unallocated
+from _fty_alloc
+where n_micro = n_all and places_eaje - n_micro * per_micro > 0;
+
+create or replace temp table _fty_places as
 select f.siret, f.annee,
        case when f.type_structure = 'micro_creche' then a.per_micro
             else (a.places_eaje - a.n_micro * a.per_micro) / (a.n_all - a.n_micro) end as places
 from int.facility_years f
-join alloc a using (annee, code_commune);
+join _fty_alloc a using (annee, code_commune);
 
 create or replace table int.facility_territory_years as
 select
@@ -95,3 +101,4 @@ order by f.annee, f.siret;
 
 drop table _fty_year;
 drop table _fty_places;
+drop table _fty_alloc;

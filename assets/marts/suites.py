@@ -42,6 +42,10 @@ FACILITY_TERRITORY_YEARS = [
         "or (epci_siren_2017 is null) = (unjoined_reason_2017 is null) or (epci_siren_latest is null) = (unjoined_reason_latest is null)"),
     Sql("places known exactly when places_method is not 'none'",
         "select siret, annee from {table} where (places is null) <> (places_method = 'none')"),
+    Sql("no micro-crèche above its legal maximum (10 places, 12 from annee 2022 = CAF year 2021)",
+        "select siret, annee, places from {table} where type_structure = 'micro_creche' "
+        "and places > case when annee >= 2022 then 12 else 10 end + 1e-9"),
+    Sql("no facility with negative places", "select siret, annee, places from {table} where places < 0"),
 ]
 
 _LEVEL_FORMATS = (
@@ -49,7 +53,9 @@ _LEVEL_FORMATS = (
     f"(territory_level = 'epci' and regexp_full_match(territory_code, {sql_literal(EPCI_RE[1:-1])})) or "
     f"(territory_level = 'departement' and regexp_full_match(territory_code, {sql_literal(DEPARTEMENT_RE[1:-1])})) or "
     "(territory_level = 'region' and regexp_full_match(territory_code, '[0-9]{2}')) or "
-    "(territory_level = 'france' and territory_code = 'FR'))"
+    "(territory_level = 'france' and territory_code = 'FR') or "
+    "(territory_level = 'epci' and territory_code = 'hors_epci') or "
+    "(territory_level <> 'france' and territory_code = 'non_localise'))"
 )
 
 ESS_MARKET_SHARE = [
@@ -68,9 +74,26 @@ ESS_MARKET_SHARE = [
     Sql("shares of facilities sum to 1 per territory, year and breakdown",
         "select geography, annee, territory_level, territory_code, breakdown, sum(share_facilities) as s from {table} "
         "where n_facilities_total > 0 group by all having abs(sum(share_facilities) - 1) > 1e-9"),
-    Sql("shares of places sum to 1 where places are known",
+    Sql("shares of places sum to 1 where they are published",
         "select geography, annee, territory_level, territory_code, breakdown, sum(share_places) as s from {table} "
-        "where places_total > 0 group by all having abs(sum(share_places) - 1) > 1e-9"),
+        "where share_places is not null group by all having abs(sum(share_places) - 1) > 1e-9"),
+    Sql("places are never 0 when unknown: a category with facilities and no known place has NULL places and share of places",
+        "select geography, annee, territory_level, territory_code, breakdown, category, n_facilities, places, share_places from {table} "
+        "where n_facilities > 0 and places_coverage = 0 and (places is not null or share_places is not null)"),
+    Sql("places are 0, not NULL, for a category without facility; places_coverage NULL there",
+        "select * from {table} where n_facilities = 0 and (places is distinct from 0 or places_coverage is not null)"),
+    Sql(f"share_places is NULL when categories with unknown places hold more than {C.UNKNOWN_TOLERANCE:.0%} of the territory's facilities",
+        "select geography, annee, territory_level, territory_code, breakdown from {table} group by all "
+        f"having sum(n_facilities) filter (where places_coverage = 0) > {C.UNKNOWN_TOLERANCE} * any_value(n_facilities_total) "
+        "and count(share_places) > 0"),
+    Sql(f"small_count says whether the shares rest on fewer than {C.SMALL_COUNT} facilities",
+        f"select * from {{table}} where small_count is distinct from (n_facilities_total < {C.SMALL_COUNT})"),
+    Sql("places_scope and places_coverage_total agree",
+        "select * from {table} where places_scope is distinct from case when n_facilities_total = 0 then 'no_facility' "
+        "when places_coverage_total = 0 then 'none' when places_coverage_total = 1 then 'all_facilities' else 'communes_published_by_caf' end"),
+    NotNull("territory_name"),
+    Sql("no '?' left in a territory name (a character lost by a source)",
+        "select distinct annee, territory_level, territory_code, territory_name from {table} where contains(territory_name, '?')"),
     Sql("a territory without facility has NULL shares (undefined), one with facilities has shares",
         "select * from {table} where (n_facilities_total = 0) <> (share_facilities is null)"),
     Sql("category counts add up to the territory total",
@@ -82,21 +105,23 @@ ESS_MARKET_SHARE = [
         "sum(n_facilities) filter (where territory_level = 'departement') as dep, "
         "sum(n_facilities) filter (where territory_level = 'region') as reg "
         "from {table} group by all having fr <> dep or fr <> reg"),
-    Sql("sum of EPCIs + facilities in communes outside any EPCI = France",
-        "with epci as (select geography, annee, sum(n_facilities) as n from {table} where territory_level = 'epci' and breakdown = 'sector' group by all), "
-        "fr as (select geography, annee, n_facilities_total as n from {table} where territory_level = 'france' and breakdown = 'sector' and category = 'public'), "
+    Sql("EPCI rows (hors_epci and non_localise included) add up to France, every year and category",
+        "select geography, annee, breakdown, category, "
+        "sum(n_facilities) filter (where territory_level = 'france') as fr, "
+        "sum(n_facilities) filter (where territory_level = 'epci') as epci "
+        "from {table} group by all having fr <> epci"),
+    Sql("the hors_epci row counts the facilities in communes outside any EPCI",
+        "with h as (select geography, annee, n_facilities_total as n from {table} where territory_code = 'hors_epci' and breakdown = 'sector' and category = 'public'), "
         "outside as ("
         "  select 'year' as geography, annee, count(*) as n from int.facility_territory_years where code_departement is not null and epci_siren is null group by all"
         "  union all select 'latest', annee, count(*) from int.facility_territory_years where code_departement_latest is not null and epci_siren_latest is null group by all) "
-        "select fr.geography, fr.annee, fr.n as france, epci.n as epci, outside.n as outside from fr "
-        "left join epci using (geography, annee) left join outside using (geography, annee) "
-        "where fr.n <> coalesce(epci.n, 0) + coalesce(outside.n, 0)"),
-    Sql("France = every facility-year placed in that geography (the territory grid loses nothing)",
+        "select * from h full join outside using (geography, annee) where coalesce(h.n, 0) <> coalesce(outside.n, 0) and h.annee is not null"),
+    Sql("France = every facility-year of that geography's years (the territory grid loses nothing)",
         "with fr as (select geography, annee, n_facilities_total as n from {table} where territory_level = 'france' and breakdown = 'sector' and category = 'public'), "
-        "placed as (select 'year' as geography, annee, count(*) as n from int.facility_territory_years "
-        "  where code_departement is not null and annee in (select annee from {table} where geography = 'year') group by all "
-        "  union all select 'latest', annee, count(*) from int.facility_territory_years where code_departement_latest is not null group by all) "
-        "select * from fr full join placed using (geography, annee) where fr.n is distinct from placed.n and coalesce(fr.n, placed.n) > 0"),
+        "facilities as (select 'year' as geography, annee, count(*) as n from int.facility_territory_years "
+        "  where annee in (select annee from {table} where geography = 'year') group by all "
+        "  union all select 'latest', annee, count(*) from int.facility_territory_years group by all) "
+        "select * from fr full join facilities using (geography, annee) where fr.n is distinct from facilities.n and coalesce(fr.n, facilities.n) > 0"),
 ]
 
 CHILDCARE_SUPPLY = [

@@ -19,6 +19,9 @@ import duckdb
 import pandas as pd
 
 #: Marts' small-count rule: a share resting on fewer facilities than this is flagged (``small_count``).
+#: The market-share rows of facilities no territory holds (hors_epci, non_localise): counted in the
+#: marts so that levels add up to France, never a territory page of their own.
+NOT_A_GAP = "territory_code not in ('hors_epci', 'non_localise')"
 SMALL_COUNT_THRESHOLD = 5
 #: The national map layer in EPSG:4326 written by the map-layer step (``assets/marts/geo.py``).
 NATIONAL_LAYER = "geo/epci_indicators_france.parquet"
@@ -136,7 +139,7 @@ class Published:
     def sector_shares(self, level: str, code: str | None = None) -> pd.DataFrame:
         """Facilities by sector and year on the latest perimeters: annee, code, name, category, n, n_total, share,
         places, places_total, share_places, places_coverage, small."""
-        where = "geography = 'latest' and breakdown = 'sector' and territory_level = ?"
+        where = f"geography = 'latest' and breakdown = 'sector' and territory_level = ? and {NOT_A_GAP}"
         params: list = [level]
         if code is not None:
             where += " and territory_code = ?"
@@ -160,7 +163,7 @@ class Published:
         """Territories of the latest perimeters at ``level`` (epci, departement, region): code, name."""
         return self.df(
             """select territory_code as code, any_value(territory_name) as name from marts.ess_market_share
-               where geography = 'latest' and territory_level = ? group by 1 order by 1""",
+               where geography = 'latest' and territory_level = ? and """ + NOT_A_GAP + """ group by 1 order by 1""",
             [level],
         )
 
@@ -168,7 +171,7 @@ class Published:
         """EPCIs of earlier years (geography of each year) that are not on the latest perimeters: code, name, last_year."""
         return self.df(
             """select territory_code as code, arg_max(territory_name, annee) as name, max(annee) as last_year
-               from marts.ess_market_share where geography = 'year' and territory_level = 'epci'
+               from marts.ess_market_share where geography = 'year' and territory_level = 'epci' and """ + NOT_A_GAP + """
                  and territory_code not in (select territory_code from marts.ess_market_share
                                             where geography = 'latest' and territory_level = 'epci')
                group by 1 order by 1"""

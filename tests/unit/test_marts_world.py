@@ -114,6 +114,17 @@ def test_a_micro_creche_gets_at_most_its_legal_capacity():
     assert build.MICRO_CRECHE_CAP == {"micro_cap_before_2022": 10, "micro_cap_from_2022": 12}
 
 
+def test_places_a_cap_leaves_over_stay_unallocated_and_are_reported():
+    db = duckdb.connect()
+    db.execute(WORLD.read_text())
+    # 01003 on 1 January 2018: F03, a micro-crèche, alone; CAF December 2017: 50 places -> 10 given, 40 left over
+    db.execute("insert into stg.caf_places_commune select 2017, '01003', 'GAMMA', '200000011', '01', 40, 10, 50, 0, 0, 0, 0, 50, 1, 'fixture'")
+    stats = build.build_facility_territory_years(db)
+    assert db.execute("select places from int.facility_territory_years where siret = ? and annee = 2018", [F03]).fetchall() == [(10.0,)]
+    assert stats["caf_places_unallocated_by_cap"] == {"2018": 40.0}
+    assert not [o for o in run_suite(db, "int.facility_territory_years", suites.FACILITY_TERRITORY_YEARS) if not o.success]
+
+
 # --------------------------------------------------------------------------- marts.ess_market_share
 
 
@@ -126,7 +137,10 @@ def share(con, geography, annee, level, code, category, breakdown="sector"):
 def test_exact_shares_by_epci_and_france(con):
     assert share(con, "year", 2017, "epci", "200000011", "ess")[:3] == (1, 3, pytest.approx(1 / 3))
     assert share(con, "year", 2017, "epci", "200000011", "lucratif")[:3] == (1, 3, pytest.approx(1 / 3))
-    assert share(con, "year", 2017, "france", "FR", "ess")[:3] == (3, 7, pytest.approx(3 / 7))  # F08 has no commune
+    # F08 has no commune: counted in France (and in the 'non_localise' row of each level), never dropped
+    assert share(con, "year", 2017, "france", "FR", "ess")[:3] == (4, 8, 0.5)
+    assert share(con, "year", 2017, "departement", "non_localise", "ess")[:3] == (1, 1, 1.0)
+    assert share(con, "year", 2017, "epci", "non_localise", "ess")[:3] == (1, 1, 1.0)
     assert share(con, "year", 2016, "epci", "200000001", "public")[:3] == (1, 2, 0.5)
     assert share(con, "year", 2018, "epci", "200000011", "indetermine", "sector")[:3] == (1, 4, 0.25)
     assert share(con, "year", 2017, "epci", "200000011", "ess_association", "operator_class")[:3] == (1, 3, pytest.approx(1 / 3))
@@ -147,11 +161,47 @@ def test_latest_perimeters_give_time_series_before_2015(con):
 
 
 def test_places_shares_and_coverage(con):
-    # 1 January 2018: places F01 45 (ess), F04 30 (ess), F05 80 (lucratif), F09 45 (indetermine); 8 placed facilities
+    # 1 January 2018: places F01 45 (ess), F04 30 (ess), F05 80 (lucratif), F09 45 (indetermine); 9 facilities,
+    # the 2 public ones (F02, F07) without places
     ess = share(con, "year", 2018, "france", "FR", "ess")
-    assert ess[3:] == (75.0, pytest.approx(75 / 200), "estimated", 0.5)
-    assert share(con, "year", 2018, "france", "FR", "public")[3:5] == (0.0, 0.0)
+    # ess: 4 facilities, 2 with places; public places unknown for 2 of 9 facilities (> 1 %): no share of places
+    assert ess[3:] == (75.0, None, "estimated", 0.5)
+    assert share(con, "year", 2018, "france", "FR", "public")[3:] == (None, None, "estimated", 0.0)  # unknown, never 0
     assert share(con, "year", 2016, "france", "FR", "ess")[3:] == (None, None, "none", 0.0)  # no CAF year before December 2016
+    # a category without facility has 0 places (known), its coverage undefined
+    assert share(con, "year", 2018, "france", "FR", "autre_prive")[3:] == (0.0, None, "estimated", None)
+    fr = q(con, "select places_total, places_coverage_total, places_scope from marts.ess_market_share where geography = 'year' "
+                "and annee = 2018 and territory_code = 'FR' and breakdown = 'sector' and category = 'ess'")
+    assert fr == [(200.0, pytest.approx(4 / 9), "communes_published_by_caf")]
+
+
+def test_share_of_places_where_every_category_is_known(con):
+    # département 75 in 2018: F05 (lucratif, 80 places) alone -> a share of places of 1, all its facilities covered
+    row = q(con, "select n_facilities, places, share_places, places_coverage, places_coverage_total, places_scope, small_count "
+                 "from marts.ess_market_share where geography = 'year' and annee = 2018 and territory_code = '75' "
+                 "and breakdown = 'sector' and category = 'lucratif'")
+    assert row == [(1, 80.0, 1.0, 1.0, 1.0, "all_facilities", True)]
+
+
+def test_hors_epci_rows_make_epci_rows_add_up_to_france(con):
+    # 29083 belongs to no EPCI: F07 (public) is in the EPCI level's 'hors_epci' row
+    assert share(con, "year", 2018, "epci", "hors_epci", "public")[:3] == (1, 1, 1.0)
+    totals = q(con, "select annee, sum(n_facilities) filter (where territory_level = 'epci'), "
+                    "sum(n_facilities) filter (where territory_level = 'france') from marts.ess_market_share "
+                    "where geography = 'year' and breakdown = 'sector' group by 1 order by 1")
+    assert totals == [(2015, 7, 7), (2016, 8, 8), (2017, 8, 8), (2018, 9, 9)]
+    names = dict(q(con, "select territory_code, any_value(territory_name) from marts.ess_market_share "
+                        "where territory_code in ('hors_epci', 'non_localise') group by 1"))
+    assert names == {"hors_epci": "Communes hors EPCI", "non_localise": "Non localisé"}
+    # not an EPCI: no row in the EPCI indicators
+    assert q(con, "select count(*) from marts.epci_indicators where epci_siren in ('hors_epci', 'non_localise')") == [(0,)]
+
+
+def test_small_count_flags_shares_on_fewer_than_5_facilities(con):
+    rows = dict(q(con, "select territory_code, bool_and(small_count) from marts.ess_market_share where geography = 'year' "
+                       "and annee = 2018 and territory_level in ('epci', 'france') group by 1"))
+    assert rows == {"200000011": True, "200000003": True, "200000004": True, "200000005": True, "hors_epci": True,
+                    "non_localise": True, "FR": False}
 
 
 def test_territory_names(con):
@@ -284,8 +334,18 @@ def _sql_outcome(con, table, name):
          "France = sum of départements = sum of régions, for every category", 12),
         ("marts.ess_market_share",
          "update {t} set n_facilities = n_facilities + 1, n_facilities_total = n_facilities_total + 1 "
-         "where territory_level = 'epci' and territory_code = '200000005' and geography = 'latest' and annee = 2018",
-         "sum of EPCIs + facilities in communes outside any EPCI = France", 1),
+         "where territory_level = 'epci' and territory_code = '200000005' and geography = 'latest' and annee = 2018 "
+         "and breakdown = 'sector' and category = 'lucratif'",
+         "EPCI rows (hors_epci and non_localise included) add up to France, every year and category", 1),
+        ("marts.ess_market_share",
+         "update {t} set places = 0 where geography = 'year' and annee = 2018 and territory_code = 'FR' and breakdown = 'sector' and category = 'public'",
+         "places are never 0 when unknown: a category with facilities and no known place has NULL places and share of places", 1),
+        ("marts.ess_market_share",
+         "update {t} set small_count = false where geography = 'year' and annee = 2018 and territory_code = 'hors_epci'",
+         "small_count says whether the shares rest on fewer than 5 facilities", 19),
+        ("marts.ess_market_share",
+         "update {t} set territory_name = 'CC du Val d''Arly ? Com''Arly' where territory_code = '200000011'",
+         "no '?' left in a territory name (a character lost by a source)", 7),
         ("marts.childcare_supply", "update {t} set places_eaje = 0, places_psu = 0, places_hors_psu = 0 where annee = 2016",
          "a missing CAF year has no CAF figure (never a silent 0)", 5),
         ("int.facility_territory_years", "delete from {t} where siret = '10000000100011' and annee = 2012",
