@@ -16,6 +16,7 @@ import duckdb
 
 from assets.marts import columns as C
 from assets.marts.provenance import build_sources, stamp_facility_source
+from assets.territory.names import register_epci_names
 from observatory.resources import run_sql_script
 from observatory.sources import SourceRead
 
@@ -120,10 +121,11 @@ def build_ess_market_share(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     first, latest = geography_years(con)
     con.execute("create or replace temp table _categories(breakdown varchar, category varchar)")
     con.executemany("insert into _categories values (?, ?)", categories(con))
+    repairs = register_epci_names(con)
     try:
         run_sql_script(con, _sql("ess_market_share"), {"first_geo_year": first, "latest_year": latest, **SHARE_RULES})
     finally:
-        con.execute("drop table if exists _categories")
+        con.execute("drop table if exists _categories; drop table if exists _epci_names")
     stamp_facility_source(con, C.ESS_MARKET_SHARE.table)
     C.apply_comments(con, C.ESS_MARKET_SHARE)
     t = "marts.ess_market_share"
@@ -143,6 +145,8 @@ def build_ess_market_share(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
             ).fetchall()
         },
         "places_method": dict(con.execute(f"select places_method, count(*) from {t} group by 1 order by 1").fetchall()),
+        "places_scope": dict(con.execute(f"select places_scope, count(*) from {t} group by 1 order by 1").fetchall()),
+        "epci_name_repairs": [{k: r[k] for k in ("annee", "epci_siren", "epci_nom_source", "epci_nom", "name_repair")} for r in repairs],
     }
 
 
@@ -151,6 +155,7 @@ def build_ess_market_share(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
 
 def build_childcare_supply(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     first, latest = geography_years(con)
+    register_epci_names(con)
     try:
         run_sql_script(con, _sql("childcare_supply"), {"first_geo_year": first, "latest_year": latest})
         unplaced = con.execute(
@@ -159,7 +164,7 @@ def build_childcare_supply(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
             "where mem.epci_siren is null group by 1 order by 1"
         ).fetchall()
     finally:
-        con.execute("drop table if exists _cs_caf")
+        con.execute("drop table if exists _cs_caf; drop table if exists _epci_names")
     stamp_facility_source(con, C.CHILDCARE_SUPPLY.table)
     C.apply_comments(con, C.CHILDCARE_SUPPLY)
     t = "marts.childcare_supply"
@@ -198,7 +203,11 @@ def build_operators(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
 
 
 def build_facilities(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
-    run_sql_script(con, _sql("facilities"))
+    register_epci_names(con)
+    try:
+        run_sql_script(con, _sql("facilities"))
+    finally:
+        con.execute("drop table if exists _epci_names")
     stamp_facility_source(con, C.FACILITIES.table)
     C.apply_comments(con, C.FACILITIES)
     t = "marts.facilities"

@@ -66,7 +66,7 @@ select
     cast(e.annee as integer) as annee,
     cast(e.annee - 1 as integer) as caf_annee,
     e.epci_siren,
-    e.epci_nom,
+    coalesce(nm.epci_nom, e.epci_nom) as epci_nom,
     case when y.annee is null then 'caf_year_missing'
          when k.epci_siren is null then 'no_commune_published'
          else 'published' end as caf_status,
@@ -88,6 +88,7 @@ select
     cast(coalesce(o.n_facilities_lucratif, 0) as bigint) as n_facilities_lucratif,
     case when o.n_facilities > 0 then o.n_facilities_lucratif / o.n_facilities end as share_facilities_lucratif
 from stg.epci e
+left join _epci_names nm on nm.annee = e.annee and nm.epci_siren = e.epci_siren
 left join caf_years y on y.annee = e.annee
 left join caf_epci k on k.annee = e.annee and k.epci_siren = e.epci_siren
 left join members m on m.annee = e.annee and m.epci_siren = e.epci_siren

@@ -18,6 +18,9 @@ from observatory.sources import read_source
 K = dg.AssetKey
 HERE = Path(__file__).parent
 MEMBERSHIP = K(["stg", "epci_membership"])
+#: What assets/territory/names.py reads to repair EPCI names (the builders of ess_market_share,
+#: childcare_supply and facilities call it).
+NAME_SOURCES = (K(["stg", "epci"]), K(["stg", "dgcl_epci_membership"]))
 POLYGONS = K(["int", "epci_polygons"])
 FTY = K(["int", "facility_territory_years"])
 SOURCES = provenance.SOURCES_KEY
@@ -77,7 +80,7 @@ def facility_territory_years(warehouse: Warehouse) -> dg.MaterializeResult:
         return dg.MaterializeResult(metadata=meta)
 
 
-@dg.asset(key=K(["marts", "ess_market_share"]), deps=_reads("ess_market_share", extra=(MEMBERSHIP, SOURCES)), kinds={"duckdb", "sql"}, **_COMMON)
+@dg.asset(key=K(["marts", "ess_market_share"]), deps=_reads("ess_market_share", extra=(MEMBERSHIP, SOURCES, *NAME_SOURCES)), kinds={"duckdb", "sql"}, **_COMMON)
 def ess_market_share(warehouse: Warehouse) -> dg.MaterializeResult:
     """Shares of public, ESS and for-profit operators (and finer classes) among EAJE, by EPCI, département,
     région and France, every year, in each year's geography and on the latest perimeters; facilities and,
@@ -88,7 +91,7 @@ def ess_market_share(warehouse: Warehouse) -> dg.MaterializeResult:
 
 @dg.asset(
     key=K(["marts", "childcare_supply"]),
-    deps=_reads("childcare_supply", extra=(SOURCES,)),
+    deps=_reads("childcare_supply", extra=(SOURCES, *NAME_SOURCES)),
     kinds={"duckdb", "sql"},
     **_COMMON,
 )
@@ -144,7 +147,7 @@ def operators(warehouse: Warehouse) -> dg.MaterializeResult:
         return dg.MaterializeResult(metadata=_meta(warehouse, con, C.OPERATORS.table, build.build_operators(con)))
 
 
-@dg.asset(key=K(["marts", "facilities"]), deps=_reads("facilities", extra=(SOURCES,)), kinds={"duckdb", "sql"}, **_COMMON)
+@dg.asset(key=K(["marts", "facilities"]), deps=_reads("facilities", extra=(SOURCES, *NAME_SOURCES)), kinds={"duckdb", "sql"}, **_COMMON)
 def facilities(warehouse: Warehouse) -> dg.MaterializeResult:
     """Current stock: every in-scope EAJE active on 1 January of the latest year, with its operator's class and its
     commune, EPCI, département and région."""

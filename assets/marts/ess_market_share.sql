@@ -55,8 +55,9 @@ regions_2015(code_region, nom) as (values
 ),
 -- départements the DREES tables do not cover (COG name)
 dep_names_cog(code_departement, nom) as (values ('976', 'Mayotte'))
-select annee as geography_year, 'epci' as territory_level, epci_siren as territory_code, epci_nom as territory_name
-from stg.epci
+-- EPCI names with the '?' a source left repaired (_epci_names: assets/territory/names.py, prepared by build.py)
+select e.annee as geography_year, 'epci' as territory_level, e.epci_siren as territory_code, coalesce(n.epci_nom, e.epci_nom) as territory_name
+from stg.epci e left join _epci_names n using (annee, epci_siren)
 union all
 select distinct c.annee, 'departement', c.code_departement, coalesce(d.nom, k.nom)
 from stg.communes c left join names_dep d using (code_departement) left join dep_names_cog k using (code_departement)

@@ -21,7 +21,7 @@ select
     f.code_commune,
     c.nom_commune,
     f.epci_siren,
-    e.epci_nom,
+    coalesce(nm.epci_nom, e.epci_nom) as epci_nom,
     f.code_departement,
     f.code_region,
     f.unjoined_reason,
@@ -33,4 +33,5 @@ join first_seen fs using (siret)
 left join int.operator_years o on o.siren = f.siren and o.annee = f.annee
 left join stg.communes c on c.annee = f.annee and c.code_commune = f.code_commune
 left join stg.epci e on e.annee = f.annee and e.epci_siren = f.epci_siren
+left join _epci_names nm on nm.annee = f.annee and nm.epci_siren = f.epci_siren
 order by f.siret;

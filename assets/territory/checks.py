@@ -74,6 +74,8 @@ LINEAGE_SUITE = [
 
 COMMUNE_EPCI_SUITE = [
     Unique(*KEYS["marts.commune_epci"]),
+    Sql("no '?' left in an EPCI or commune name (a character lost by a source; assets/territory/names.py repairs EPCI names)",
+        "select distinct annee, epci_siren, epci_nom, nom_commune from {table} where contains(epci_nom, '?') or contains(nom_commune, '?')"),
     Matches("code_commune", COMMUNE_RE),
     epci_siren("epci_siren"),
     Sql("every mapped code has every year", f"select code_commune from {{table}} group by 1 having count(*) <> {len(YEARS)}"),

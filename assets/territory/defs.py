@@ -16,7 +16,7 @@ import polars as pl
 from assets.common.passage import PassageRow, code_map, complete_steps
 from assets.common.years import TERRITORY_YEARS
 from assets.contours.source import SPEC as CONTOURS
-from assets.territory import sql
+from assets.territory import names, sql
 from assets.territory.checks import all_checks
 from assets.territory.mergers import YearInputs, compare_all
 from assets.territory.reconciliation import REFERENCE, load_reference, reconcile
@@ -152,7 +152,10 @@ def marts_epci_mergers_reconciliation(context: dg.AssetExecutionContext, warehou
 
 
 @dg.asset(
-    key=["marts", "commune_epci"], deps=sql_deps(HERE, ["marts_commune_epci"]),
+    key=["marts", "commune_epci"],
+    # names.register_epci_names reads stg.epci and stg.dgcl_epci_membership besides the SQL's tables
+    deps=sorted({*sql_deps(HERE, ["marts_commune_epci"]), dg.AssetKey(["stg", "epci"]), dg.AssetKey(["stg", "dgcl_epci_membership"])},
+                key=lambda k: k.path),
     group_name=GROUP, kinds={"duckdb"}, owners=OWNERS, pool="duckdb",
 )
 def marts_commune_epci(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
@@ -160,9 +163,14 @@ def marts_commune_epci(context: dg.AssetExecutionContext, warehouse: Warehouse) 
     in those years (old, new, or a PLM arrondissement): the published form of the code map joined to
     the membership."""
     with warehouse.connect() as con:
-        warehouse.run_sql_file(con, sql.path("marts_commune_epci"))
+        repairs = names.register_epci_names(con)
+        try:
+            warehouse.run_sql_file(con, sql.path("marts_commune_epci"))
+        finally:
+            con.execute("drop table if exists _epci_names")
         sql.comment(con, "marts.commune_epci")
         md = warehouse.table_metadata(con, "marts.commune_epci")
+    md["epci_name_repairs"] = _json(repairs)
     return dg.MaterializeResult(metadata=md)
 
 

@@ -204,6 +204,18 @@ def test_small_count_flags_shares_on_fewer_than_5_facilities(con):
                     "non_localise": True, "FR": False}
 
 
+def test_epci_names_damaged_by_a_source_are_repaired_and_recorded(con):
+    names = dict(q(con, "select annee, any_value(territory_name) from marts.ess_market_share where geography = 'year' "
+                        "and territory_code = '200000003' group by 1"))
+    assert names == {2015: "CC Trois - Deux", 2016: "CC Trois", 2017: "CC Trois - Rives", 2018: "CC Trois"}
+    assert q(con, "select distinct epci_nom from marts.childcare_supply where epci_siren = '200000003' and annee = 2017") == [("CC Trois - Rives",)]
+    assert con.stats["marts.ess_market_share"]["epci_name_repairs"] == [
+        {"annee": 2015, "epci_siren": "200000003", "epci_nom_source": "CC Trois ? Deux", "epci_nom": "CC Trois - Deux", "name_repair": "substitution"},
+        {"annee": 2017, "epci_siren": "200000003", "epci_nom_source": "CC Trois ? Rives", "epci_nom": "CC Trois - Rives",
+         "name_repair": "stg.dgcl_epci_membership 2017: CC Trois - Rives"},
+    ]
+
+
 def test_territory_names(con):
     names = dict(q(con, "select territory_code, any_value(territory_name) from marts.ess_market_share where annee = 2018 group by 1"))
     assert names["200000011"] == "CC Fusion" and names["01"] == "Ain" and names["84"] == "Auvergne-Rhône-Alpes" and names["FR"] == "France"
