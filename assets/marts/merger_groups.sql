@@ -24,7 +24,7 @@ compared as (
     select c.epci_siren,
            any_value(c.epci_nom) as epci_nom,
            count(distinct c.code_commune) as n_communes,
-           count(distinct p.epci_prev) as n_predecessors,
+           count(distinct p.epci_prev) as n_sources,
            count(distinct c.code_commune) filter (where p.epci_prev is null) as n_from_no_epci,
            min(p.epci_prev) as some_prev
     from cur c
@@ -50,7 +50,8 @@ later_fusion as (
 select
     k.epci_siren,
     k.epci_nom,
-    cast(k.n_predecessors as integer) as n_predecessors,
+    -- one predecessor count everywhere: the EPCI it absorbed (marts.epci_lineage, as marts.epci_mergers)
+    cast(coalesce(lin.n_absorbed, 0) as integer) as n_predecessors,
     case
         when e.is_fusion then 'traite'
         when unchanged and lf.epci_siren is null then 'controle'
@@ -65,9 +66,11 @@ select
     end as exclusion_reason
 from (
     select c.*,
-           c.n_predecessors = 1 and c.n_from_no_epci = 0 and ps.n_communes_prev = c.n_communes as unchanged
+           c.n_sources = 1 and c.n_from_no_epci = 0 and ps.n_communes_prev = c.n_communes as unchanged
     from compared c
     left join prev_size ps on ps.epci_prev = c.some_prev
 ) k
 left join events e using (epci_siren)
-left join later_fusion lf using (epci_siren);
+left join later_fusion lf using (epci_siren)
+left join (select epci_siren_apres as epci_siren, count(*) as n_absorbed from marts.epci_lineage
+           where annee = $cohort and absorbed group by 1) lin using (epci_siren);

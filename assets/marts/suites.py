@@ -172,6 +172,10 @@ MERGER_EFFECT_EPCI = [
     Unique("cohort", "epci_siren", "annee"),
     Matches("epci_siren", EPCI_RE),
     InSet("groupe", ("traite", "controle", "exclu")),
+    Sql("one predecessor count everywhere: n_predecessors = the EPCI absorbed in marts.epci_lineage (as marts.epci_mergers)",
+        "select m.cohort, m.epci_siren, any_value(m.n_predecessors) as n, any_value(k.n_predecessors) as in_mergers from {table} m "
+        "join marts.epci_mergers k on k.annee = m.cohort and k.epci_siren = m.epci_siren and k.type_evenement in ('fusion', 'changement_identifiant') "
+        "group by all having any_value(m.n_predecessors) <> any_value(k.n_predecessors)"),
     Between("share_ess", 0, 1),
     Sql("an exclusion reason exactly for excluded EPCIs",
         "select cohort, epci_siren from {table} where (groupe = 'exclu') <> (exclusion_reason is not null)"),

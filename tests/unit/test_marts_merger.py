@@ -15,6 +15,22 @@ H_BASE, H_EXTRA = 0.05, 0.10
 YEARS = range(2015, 2019)
 
 
+LINEAGE_SQL = """
+-- marts.epci_lineage (only what the merger study reads): an edge between an EPCI of annee-1 and one of annee
+-- sharing communes; absorbed when the former vanished or is the same SIREN (assets/territory/mergers.py)
+create or replace table marts.epci_lineage as
+with cur as (select annee, epci_siren, code_commune from stg.epci_membership where epci_siren is not null),
+prev as (
+    select m.annee + 1 as annee, m.epci_siren, coalesce(map.code_commune_annee, m.code_commune) as code_commune
+    from stg.epci_membership m left join int.commune_code_map map on map.code_commune = m.code_commune and map.annee = m.annee + 1
+    where m.epci_siren is not null
+),
+edges as (select distinct c.annee, p.epci_siren as epci_siren_avant, c.epci_siren as epci_siren_apres from cur c join prev p using (annee, code_commune))
+select e.*, (e.epci_siren_avant = e.epci_siren_apres or s.epci_siren is null) as absorbed
+from edges e left join (select distinct annee, epci_siren from cur) s on s.annee = e.annee and s.epci_siren = e.epci_siren_avant;
+"""
+
+
 def _world(seed: int = 2017) -> duckdb.DuckDBPyConnection:
     rng = np.random.default_rng(seed)
     con = duckdb.connect()
@@ -52,6 +68,7 @@ def _world(seed: int = 2017) -> duckdb.DuckDBPyConnection:
                                     "predecessors": pl.List(pl.String), "communes": pl.List(pl.String)}, orient="row")
     con.register("ev", ev.to_arrow())
     con.execute("create table marts.epci_mergers as select * from ev")
+    con.execute(LINEAGE_SQL)  # the predecessor count of the merger study comes from marts.epci_lineage
 
     # facilities 2012-2018: 2 public per commune (stable), associations closing with the planted hazard
     treated_communes = set(communes[:80])
