@@ -223,7 +223,7 @@ EPCI_INDICATORS = [
     FACILITY_SOURCE_RULE,
     Unique("epci_siren"),
     Matches("epci_siren", EPCI_RE),
-    *[Between(c, 0, 1) for c in ("share_public", "share_ess", "share_lucratif", "share_autre", "share_places_hors_psu", "caf_population_coverage")],
+    *[Between(c, 0, 1) for c in ("share_public", "share_ess", "share_lucratif", "share_autre", "share_lucratif_2015", "share_places_hors_psu", "caf_population_coverage")],
     Between("change_share_lucratif_since_2015", -1, 1),
     Sql("sector shares sum to 1 where the EPCI has facilities",
         "select epci_siren from {table} where n_facilities > 0 and abs(share_public + share_ess + share_lucratif + share_autre - 1) > 1e-9"),
