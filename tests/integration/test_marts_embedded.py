@@ -133,6 +133,41 @@ def test_embedded_invariants(published):
     assert con.execute("select count(*) filter (where not has_geometry) from marts.epci_indicators").fetchone()[0] == 0
 
 
+def test_supply_counted_right_on_the_embedded_data(embedded_world):
+    """Issue 9's invariants on the published marts and the build database."""
+    con, build = embedded_world.marts, embedded_world.build
+    # EPCI rows (hors_epci included) = France, every year and geography; 2015: Paris and the petite couronne
+    sums = con.execute(
+        "select geography, annee, sum(n_facilities) filter (where territory_level = 'epci'), "
+        "sum(n_facilities) filter (where territory_level = 'france'), sum(n_facilities) filter (where territory_code = 'hors_epci') "
+        "from marts.ess_market_share where breakdown = 'sector' group by all order by 1, 2").fetchall()
+    assert all(e == f for _, _, e, f, _ in sums), [r for r in sums if r[2] != r[3]]
+    year_2015 = next(r for r in sums if r[:2] == ("year", 2015))
+    assert year_2015[3:] == (13107, 1303)
+    # no micro-crèche above its cap; places never 0 when unknown
+    over = build.execute("select count(*) from int.facility_territory_years where type_structure = 'micro_creche' "
+                         "and places > case when annee >= 2022 then 12 else 10 end").fetchone()[0]
+    assert over == 0
+    assert con.execute("select count(*) from marts.ess_market_share where n_facilities > 0 and places_coverage = 0 "
+                       "and (places is not null or share_places is not null)").fetchone()[0] == 0
+    # France keeps its shares of places (3 'indetermine' facilities without places do not blank it) and says what they cover
+    fr = con.execute("select count(share_places), any_value(places_scope) from marts.ess_market_share where geography = 'year' "
+                     "and territory_level = 'france' and breakdown = 'sector' and annee = 2023").fetchone()
+    assert fr == (5, "communes_published_by_caf")
+    # no cooperative-named unit in ess_societe_commerciale
+    assert build.execute("select count(*) from int.operator_years where operator_class = 'ess_societe_commerciale' "
+                         "and regexp_matches(upper(strip_accents(denomination)), '\\b(SCIC|SCOP|COOP|COOPERATIVE)\\b')").fetchone()[0] == 0
+    coop = dict(build.execute("select annee, count(*) from int.facility_territory_years where operator_class = 'ess_cooperative' "
+                              "and annee in (2015, 2016) group by 1").fetchall())
+    assert coop[2016] >= 0.9 * coop[2015], coop  # no break the year the ESS flag appears (was 187 -> 87)
+    # names: no '?' and no NULL, Mayotte named
+    assert con.execute("select count(*) from marts.ess_market_share where territory_name is null or contains(territory_name, '?')").fetchone()[0] == 0
+    assert con.execute("select count(*) from marts.commune_epci where contains(epci_nom, '?')").fetchone()[0] == 0
+    assert con.execute("select distinct territory_name from marts.ess_market_share where territory_code = '976'").fetchall() == [("Mayotte",)]
+    # one predecessor count: Grand Reims absorbed 9 EPCIs
+    assert con.execute("select distinct n_predecessors from marts.merger_effect_epci where cohort = 2017 and epci_siren = '200067213'").fetchall() == [(9,)]
+
+
 def test_every_figure_says_where_it_comes_from(published):
     settings, _, _, con = published
     synthetic = "SIRENE SYNTHETIC sample (data date 2026-10-31)"
