@@ -64,7 +64,9 @@ def _outcome_values(panel: pl.DataFrame, outcome: str) -> pl.DataFrame:
     elif outcome == "share_ess":  # a 0-1 share like every share of the marts: 0.01 = one percentage point
         v = pl.when(pl.col("n_facilities") > 0).then(pl.col("n_ess") / pl.col("n_facilities")).otherwise(None)
     elif outcome == "places_associations":
-        v = pl.when(pl.col("n_with_places") > 0).then(pl.col("places_associations_raw").fill_null(0.0)).otherwise(None)
+        # unknown places are NULL, never 0: associations present but none with known places -> NULL
+        known = (pl.col("n_with_places") > 0) & ((pl.col("n_associations") == 0) | (pl.col("n_associations_with_places") > 0))
+        v = pl.when(known).then(pl.col("places_associations_raw").fill_null(0.0)).otherwise(None)
     else:
         raise ValueError(outcome)
     return panel.select("epci_siren", "annee", "groupe", v.alias("y"))
@@ -166,7 +168,8 @@ def build_merger_effect(
             select $cohort, g.epci_siren, g.epci_nom, g.groupe, g.exclusion_reason, g.n_predecessors, $cohort - 1, p.annee,
                    p.n_associations, p.n_facilities, p.n_ess,
                    case when p.n_facilities > 0 then p.n_ess / p.n_facilities end,
-                   case when p.n_with_places > 0 then coalesce(p.places_associations_raw, 0) end,
+                   case when p.n_with_places > 0 and (p.n_associations = 0 or p.n_associations_with_places > 0)
+                        then coalesce(p.places_associations_raw, 0) end,
                    case when b.n_associations > 0 then 100.0 * p.n_associations / b.n_associations end
             from _mg_panel p
             join _mg_groups g using (epci_siren)

@@ -14,7 +14,8 @@ select
     count(p.annee) as n_facilities,
     count(p.annee) filter (where p.sector = 'ess') as n_ess,
     sum(p.places) filter (where p.operator_class = 'ess_association') as places_associations_raw,
-    count(p.places) as n_with_places
+    count(p.places) as n_with_places,
+    count(p.places) filter (where p.operator_class = 'ess_association') as n_associations_with_places
 from _mg_groups g
 cross join range($first_year, $last_year + 1) y(annee)
 left join placed p on p.epci_siren = g.epci_siren and p.annee = y.annee
