@@ -241,7 +241,7 @@ MERGER_EFFECT_EPCI = TableSpec(
         Col("n_facilities", "BIGINT", "All in-scope EAJE on 1 January", "establishments"),
         Col("n_ess", "BIGINT", "In-scope EAJE run by ESS operators", "establishments"),
         Col("share_ess", "DOUBLE", "n_ess / n_facilities; NULL without facility", "share (0-1)"),
-        Col("places_associations", "DOUBLE", "Estimated places of associative EAJE (NULL where no place is known)", "places"),
+        Col("places_associations", "DOUBLE", "Estimated places of associative EAJE (NULL where no place of the EPCI is known, or where it has associations and none with known places; 0 only when places are known and it has no association)", "places"),
         Col("index_associations", "DOUBLE", "n_associations / n_associations in base_year x 100; NULL when the base is 0", "index (base_year = 100)"),
         FACILITY_SOURCE,
     ),
