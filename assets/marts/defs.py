@@ -104,7 +104,7 @@ def childcare_supply(warehouse: Warehouse) -> dg.MaterializeResult:
     specs=[
         dg.AssetSpec(
             key=K(["marts", "merger_effect"]),
-            deps=_reads("placed_in", "merger_groups", "merger_panel", extra=(MEMBERSHIP, FTY, SOURCES)),
+            deps=_reads("placed_in", "merger_groups", "merger_panel", "merger_covariates", extra=(MEMBERSHIP, FTY, SOURCES)),
             description=(
                 "Did the 2017 EPCI fusions change associative EAJE? Event study and difference-in-differences on the "
                 "fixed perimeters of each merger year (treated: formed by fusion; control: perimeter unchanged), "
@@ -117,7 +117,7 @@ def childcare_supply(warehouse: Warehouse) -> dg.MaterializeResult:
         ),
         dg.AssetSpec(
             key=K(["marts", "merger_effect_epci"]),
-            deps=_reads("placed_in", "merger_groups", "merger_panel", extra=(MEMBERSHIP, FTY, SOURCES)),
+            deps=_reads("placed_in", "merger_groups", "merger_panel", "merger_covariates", extra=(MEMBERSHIP, FTY, SOURCES)),
             description="Per-EPCI panel of the merger study for dashboards: group (treated / control / excluded and why) and outcomes by year.",
             kinds={"duckdb", "python"},
             group_name="marts",

@@ -209,7 +209,9 @@ def estimate_panel(
 
     Bad input: a missing column, a duplicated or missing (unit, annee), or a covariate varying within a
     unit raise ``ValueError`` naming it. A unit whose outcome or a covariate is null in any year is
-    left out, and every row's ``note`` says how many and which column; fewer than ``min_treated``
+    left out, and every row's ``note`` says how many and which column; a covariate constant across units
+    is not used (noted); when the doubly robust or IPW fit fails (covariates separating the groups),
+    regression adjustment is used and ``method`` says so; fewer than ``min_treated``
     treated or ``min_control`` control units left give one ``not_estimable`` row with the counts.
     """
     if control_group not in CONTROL_GROUPS:
@@ -222,6 +224,13 @@ def estimate_panel(
         if units.len():
             notes.append(f"{units.len()} unit(s) left out, {col} missing (e.g. {units[0]})")
             frame = frame.filter(~pl.col("unit").is_in(units.implode()))
+    kept = []
+    for col in covariates:  # a covariate without variation is collinear with the intercept: dropped, said
+        if frame.get_column(col).n_unique() > 1:
+            kept.append(col)
+        else:
+            notes.append(f"covariate {col} constant across units, not used")
+    covariates = tuple(kept)
     note = "; ".join(notes) or None
     units = frame.group_by("unit").agg(pl.col("cohort").first())
     n_t = units.filter(pl.col("cohort").is_not_null()).height
@@ -242,7 +251,21 @@ def estimate_panel(
         pdf = f.select(list(dict.fromkeys(cols))).with_columns(pl.col("cohort").cast(pl.Float64)).to_pandas()
         return pdf.set_index(["unit", "annee"]).sort_index()
 
-    fit = _fit(to_pandas(frame), formula, method, control_group, weights, n_boot, seed)
+    try:
+        fit = _fit(to_pandas(frame), formula, method, control_group, weights, n_boot, seed)
+    except (ZeroDivisionError, ValueError, np.linalg.LinAlgError) as exc:
+        # the propensity score fails when the covariates separate treated and controls (no overlap):
+        # regression adjustment still extrapolates the controls' trend, said on every row
+        if method == "reg" or not covariates:
+            why = f"the estimator failed ({type(exc).__name__}: {exc})"
+            return pl.DataFrame([_row(row_kind="not_estimable", name="pooled_post", status="not_estimable", n_bootstrap=0,
+                                      note="; ".join(filter(None, [why, note])), **common)], schema=SCHEMA, orient="row")
+        notes.append(f"{method} failed ({type(exc).__name__}: no overlap of the covariates between treated and controls?): "
+                     "regression adjustment used instead")
+        note = "; ".join(notes)
+        method = "reg"
+        common["method"] = method
+        fit = _fit(to_pandas(frame), formula, method, control_group, weights, n_boot, seed)
     z = _z(alpha)
     rows = []
     for e, (att, se) in sorted(fit.event.items()):
