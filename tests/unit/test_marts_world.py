@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from assets.marts import build, suites
+from assets.marts import build, merger, suites
 from assets.marts import columns as C
 from assets.sirene.source import SPEC as SIRENE
 from observatory.quality import run_suite
