@@ -187,10 +187,13 @@ MERGER_EFFECT = TableSpec(
     ("cohort", "outcome", "estimand", "weighting", "estimator", "annee", "dropped_epci"),
     (
         _COHORT,
-        Col("outcome", "VARCHAR", "n_associations (in-scope EAJE run by associations), share_ess (ESS share of facilities) or places_associations (estimated places of associative EAJE)"),
+        Col("outcome", "VARCHAR", "n_associations (in-scope EAJE run by associations), share_ess (ESS share of facilities), "
+            "places_associations (estimated places of associative EAJE), public_takeovers / closures (2017 cohort: associative "
+            "EAJE taken over by a public body / closed without successor during the year before annee, marts.facility_transitions)"),
         Col("estimand", "VARCHAR", "ecart_relatif_pct: effect in % of the base-year level (facility weighting: of the treated stock, "
             "the national-stock estimand); ecart_relatif_pct_epci: the same for the average treated EPCI; ecart_par_epci: "
-            "facilities per average EPCI; ecart_share: ESS share, 0-1 scale (0.01 = one percentage point)"),
+            "facilities per average EPCI; ecart_share: ESS share, 0-1 scale (0.01 = one percentage point); taux_pour_100_2017: "
+            "yearly takeovers or closures per 100 associative EAJE of the EPCI on 1 January 2017"),
         Col("weighting", "VARCHAR", "facility (EPCIs weighted by their base-year count: the effect on the stock of associative "
             "EAJE) or unit (every EPCI counts once: the effect for the average EPCI)"),
         Col("row_kind", "VARCHAR", "event_time, pooled, diagnostic, sensitivity or not_estimable (estimate_panel's row kinds)"),
@@ -371,13 +374,50 @@ SOURCES = TableSpec(
 )
 
 #: Marts that carry facility_source (derived from SIRENE facilities).
-FACILITY_DERIVED = (ESS_MARKET_SHARE, CHILDCARE_SUPPLY, MERGER_EFFECT, MERGER_EFFECT_EPCI, OPERATORS, FACILITIES, EPCI_INDICATORS)
+TRANSITIONS = ("still_open", "same_operator", "public_takeover", "for_profit_takeover", "other_ess_takeover", "other_takeover",
+               "closed", "left_scope")
+TRANSITION_METHODS = ("same_siret", "fallback_name_commune", "none")
+FACILITY_TRANSITIONS = TableSpec(
+    "marts.facility_transitions",
+    "What became of each EAJE: every in-scope facility active on 1 January from_year (2016), followed to 1 January "
+    "to_year (2018, 2020 and the latest year): still open, taken over (same operator under a new establishment, a "
+    "public body, a for-profit operator, another ESS operator), closed without successor, or out of scope, with its "
+    "2017 EPCI and merger group. SIRENE succession links are not read yet: successors are found by the documented "
+    "fallback (method). See docs/methodology.md, 'What became of each crèche'.",
+    ("from_year", "to_year", "siret"),
+    (
+        Col("from_year", "INTEGER", "Year of origin: the facility is active on 1 January from_year", "year"),
+        Col("to_year", "INTEGER", "Year it is followed to (1 January)", "year"),
+        Col("siret", "VARCHAR", "SIRET of the facility of origin"),
+        Col("siren", "VARCHAR", "SIREN of its operator in from_year"),
+        Col("nom", "VARCHAR", "Name of the facility of origin"),
+        Col("operator_class_from", "VARCHAR", "Operator class in from_year (int.operator_years)"),
+        Col("sector_from", "VARCHAR", "Operator sector in from_year"),
+        Col("epci_siren_2017", "VARCHAR", f"{_EPCI} of its commune on 1 January 2017 (the merger study's fixed perimeters)"),
+        Col("groupe_2017", "VARCHAR", "Merger group of that EPCI for the 2017 cohort: traite, controle, exclu (NULL outside any EPCI)"),
+        Col("transition", "VARCHAR", "still_open (same establishment active), same_operator (successor under the same SIREN), "
+            "public_takeover (successor run by a commune, CCAS, EPCI or other public body), for_profit_takeover, "
+            "other_ess_takeover, other_takeover, closed (closed, no successor found), left_scope (not closed but no longer an "
+            "in-scope EAJE: activity code or type changed)"),
+        Col("method", "VARCHAR", "same_siret; fallback_name_commune: successor in the same commune (2017 geography) with the same "
+            "normalised name, opened 92 days before to 183 days after the closure; none"),
+        Col("successor_siret", "VARCHAR", "The establishment active in to_year (the same siret when still open); NULL without successor"),
+        Col("successor_siren", "VARCHAR", "Its operator's SIREN"),
+        Col("successor_operator_class", "VARCHAR", "Its operator class in to_year"),
+        Col("date_fermeture", "DATE", "Closure date of the facility of origin (NULL if not closed)", "date"),
+        Col("successor_date_creation", "DATE", "Opening date of the successor found by the fallback", "date"),
+        FACILITY_SOURCE,
+    ),
+)
+
+FACILITY_DERIVED = (ESS_MARKET_SHARE, CHILDCARE_SUPPLY, MERGER_EFFECT, MERGER_EFFECT_EPCI, OPERATORS, FACILITIES, EPCI_INDICATORS,
+                    FACILITY_TRANSITIONS)
 
 SPECS: dict[str, TableSpec] = {
     s.table: s
     for s in (
         FACILITY_TERRITORY_YEARS, ESS_MARKET_SHARE, CHILDCARE_SUPPLY, MERGER_EFFECT, MERGER_EFFECT_EPCI,
-        OPERATORS, FACILITIES, EPCI_INDICATORS, SOURCES,
+        OPERATORS, FACILITIES, EPCI_INDICATORS, FACILITY_TRANSITIONS, SOURCES,
     )
 }
 

@@ -312,12 +312,16 @@ def estimate_panel(
     if fake.height and int(fake.get_column("cohort").min()) - 1 > first_year:
         pf = _fit(to_pandas(fake), formula, method, control_group, weights, n_boot, seed)
         pe, pse = pf.pooled
-        ok = pe - z * pse <= 0 <= pe + z * pse
-        diag.append(_row(row_kind="diagnostic", name="placebo", estimate=pe, ci_low=pe - z * pse, ci_high=pe + z * pse,
-                         std_error=pse, annee_start=min(cohorts) - placebo_shift, annee_end=min(cohorts) - 1,
-                         statistic=pe / pse if pse else None, status="pass" if ok else "fail",
-                         note=f"treatment placed {placebo_shift} years early, pre-period data only", **common))
-        failed += [] if ok else [f"placebo {placebo_shift} years before the treatment finds {pe:.3g}"]
+        span = {"annee_start": min(cohorts) - placebo_shift, "annee_end": min(cohorts) - 1}
+        if not (np.isfinite(pse) and pse > 0):  # an outcome with no variation before the treatment (e.g. no event)
+            diag.append(_row(row_kind="diagnostic", name="placebo", status="not_estimable", **span,
+                             note="placebo without variation in the pre-period: no standard error", **common))
+        else:
+            ok = pe - z * pse <= 0 <= pe + z * pse
+            diag.append(_row(row_kind="diagnostic", name="placebo", estimate=pe, ci_low=pe - z * pse, ci_high=pe + z * pse,
+                             std_error=pse, statistic=pe / pse, status="pass" if ok else "fail", **span,
+                             note=f"treatment placed {placebo_shift} years early, pre-period data only", **common))
+            failed += [] if ok else [f"placebo {placebo_shift} years before the treatment finds {pe:.3g}"]
 
     # leave-one-out of the largest units
     rank = (frame.group_by("unit").agg(pl.col(size or weights or outcome).mean().alias("s"))

@@ -62,6 +62,13 @@ OUTCOMES = (
     ("share_ess", "ecart_share", "unit"),
     ("places_associations", "ecart_relatif_pct", "facility"),
 )
+#: For the 2017 cohort only (its fixed perimeters are those of int.facility_transitions_yearly): what became of the
+#: associative EAJE, per year and per 100 associative EAJE of the EPCI on 1 January 2017.
+TRANSITION_OUTCOMES = (
+    ("public_takeovers", "taux_pour_100_2017", "facility"),
+    ("closures", "taux_pour_100_2017", "facility"),
+)
+TRANSITIONS_TABLE = "int.facility_transitions_yearly"
 HEADLINE = ("n_associations", "ecart_relatif_pct", "facility")
 #: estimate_panel's row names -> the mart's estimator column
 ESTIMATOR = {"att": "event_study", "pooled_post": "did"}
@@ -122,6 +129,13 @@ def _panel_frame(panel: pl.DataFrame, covariates: pl.DataFrame, cohort: int, out
         y = 100.0 * (y / pl.col("base_places") - 1.0)
         weight = pl.col("base_places")
         note = "EPCIs whose places are known every year since the cohort year only (CAF communes above 10,000 inhabitants)"
+    elif outcome in ("public_takeovers", "closures"):
+        # associative EAJE active on 1 January annee - 1 taken over by a public body / closed without successor by
+        # 1 January annee, per 100 associative EAJE of the EPCI on 1 January of the cohort year
+        n = pl.col("n_public_takeovers" if outcome == "public_takeovers" else "n_closures").cast(pl.Float64)
+        y = pl.when(pl.col("base_assoc") > 0).then(100.0 * n / pl.col("base_assoc"))
+        weight = pl.col("base_assoc").cast(pl.Float64)
+        frame = frame.filter(pl.col("annee") > pl.col("annee").min())  # the first year has no previous year
     elif outcome == "share_ess":  # a 0-1 share like every share of the marts: 0.01 = one percentage point
         y = pl.when(pl.col("n_facilities") > 0).then(pl.col("n_ess") / pl.col("n_facilities")).otherwise(None)
         weight = None
@@ -148,6 +162,19 @@ def _panel_frame(panel: pl.DataFrame, covariates: pl.DataFrame, cohort: int, out
     frame = frame.with_columns(pl.when(pl.col("region").is_in(small.implode())).then(pl.lit("autres"))
                                .otherwise(pl.col("region")).alias("region"))
     return frame, note
+
+
+def _transition_counts(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Per 2017 EPCI and year: associative EAJE of 1 January annee - 1 taken over by a public body, or closed
+    without successor, by 1 January annee (int.facility_transitions_yearly, built by marts.facility_transitions)."""
+    return con.execute(
+        f"""select epci_siren_2017 as epci_siren, to_year::integer as annee,
+                  count(*) filter (where transition = 'public_takeover') as n_public_takeovers,
+                  count(*) filter (where transition = 'closed') as n_closures
+           from {TRANSITIONS_TABLE}
+           where operator_class_from = 'ess_association' and epci_siren_2017 is not null
+           group by all"""
+    ).pl()
 
 
 def _to_mart(out: pl.DataFrame, cohort: int, outcome: str, estimand: str, weighting: str, extra_note: str | None,
@@ -254,7 +281,12 @@ def build_merger_effect(
             "select p.*, g.groupe from _mg_panel p join _mg_groups g using (epci_siren) "
             "where g.groupe in ('traite', 'controle') order by epci_siren, annee"
         ).pl()
-        for outcome, estimand, weighting in OUTCOMES:
+        outcomes = OUTCOMES
+        if cohort == 2017 and _has(con, *TRANSITIONS_TABLE.split(".")):
+            panel = panel.join(_transition_counts(con), on=["epci_siren", "annee"], how="left").with_columns(
+                pl.col("n_public_takeovers").fill_null(0), pl.col("n_closures").fill_null(0))
+            outcomes = OUTCOMES + TRANSITION_OUTCOMES
+        for outcome, estimand, weighting in outcomes:
             frame, note = _panel_frame(panel, base_covariates, cohort, outcome, estimand)
             out = did.estimate_panel(
                 frame, outcome="y", covariates=covariates, seed=seed, weights="w" if weighting == "facility" else None,

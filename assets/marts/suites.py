@@ -128,8 +128,8 @@ MERGER_EFFECT = [
     FACILITY_SOURCE_RULE,
     RowCount(min_value=1),
     Unique(*C.MERGER_EFFECT.key),
-    InSet("outcome", ("n_associations", "share_ess", "places_associations")),
-    InSet("estimand", ("ecart_relatif_pct", "ecart_relatif_pct_epci", "ecart_par_epci", "ecart_share")),
+    InSet("outcome", ("n_associations", "share_ess", "places_associations", "public_takeovers", "closures")),
+    InSet("estimand", ("ecart_relatif_pct", "ecart_relatif_pct_epci", "ecart_par_epci", "ecart_share", "taux_pour_100_2017")),
     InSet("weighting", ("facility", "unit")),
     InSet("row_kind", ("event_time", "pooled", "diagnostic", "sensitivity", "not_estimable")),
     InSet("estimator", ("event_study", "did", "pre_test_joint", "pre_trend_slope", "placebo", "leave_one_out",
@@ -168,6 +168,22 @@ MERGER_EFFECT_EPCI = [
         "e as (select cohort, count(distinct epci_siren) filter (where groupe = 'traite') as t, "
         "  count(distinct epci_siren) filter (where groupe = 'controle') as c from {table} group by 1) "
         "select * from m join e using (cohort) where m.n_treated <> e.t or m.n_control <> e.c"),
+]
+
+FACILITY_TRANSITIONS = [
+    Columns(C.FACILITY_TRANSITIONS.types),
+    FACILITY_SOURCE_RULE,
+    RowCount(min_value=1),
+    Unique(*C.FACILITY_TRANSITIONS.key),
+    InSet("transition", C.TRANSITIONS),
+    InSet("method", C.TRANSITION_METHODS),
+    Sql("a successor exactly when the facility goes on or was taken over",
+        "select * from {table} where (successor_siret is null) <> (transition in ('closed', 'left_scope'))"),
+    Sql("the method says how the successor was found",
+        "select * from {table} where (method = 'same_siret') <> (transition = 'still_open') "
+        "or (method = 'none') <> (successor_siret is null)"),
+    Sql("every facility of origin is followed to every target year",
+        "select from_year, siret from {table} group by all having count(*) <> (select count(distinct to_year) from {table})"),
 ]
 
 OPERATORS = [

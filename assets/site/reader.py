@@ -57,10 +57,13 @@ MERGER_SERIES = {
 }
 MERGER_HEADLINE = ("n_associations", "ecart_relatif_pct")
 OUTCOMES = {"n_associations": "EAJE gérés par une association", "share_ess": "part ESS des EAJE",
-            "places_associations": "places des EAJE associatifs"}
+            "places_associations": "places des EAJE associatifs",
+            "public_takeovers": "reprises par une collectivité (par an, pour 100 EAJE associatifs de 2017)",
+            "closures": "fermetures sans successeur (par an, pour 100 EAJE associatifs de 2017)"}
 ESTIMANDS = {"ecart_relatif_pct": "effet sur le stock, en % du niveau de l'année de fusion (pondéré par établissement)",
              "ecart_relatif_pct_epci": "effet pour l'EPCI moyen, en % (pondéré par EPCI)",
              "ecart_par_epci": "écart par EPCI (établissements)",
+             "taux_pour_100_2017": "écart de taux annuel (pour 100 EAJE associatifs de 2017)",
              "ecart_share": "écart de part (points de %)"}
 ESTIMAND_SCALE = {"ecart_share": 100.0}
 
