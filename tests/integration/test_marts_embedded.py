@@ -100,6 +100,13 @@ def test_the_three_readme_questions_have_one_query_answers(published):
                     "filter (where groupe = 'controle') from marts.merger_effect_epci where cohort = 2017 and annee = 2017 "
                     "and n_associations > 0").fetchone()
     assert effect[0][3] <= n[0] and effect[0][4] <= n[1] and effect[0][3] >= 0.98 * n[0]  # a few lack a population
+    fates = con.execute(queries["transitions"]).fetchall()
+    assert {r[0] for r in fates} == {"controle", "traite"} and {r[1] for r in fates} <= set(C.TRANSITIONS)
+    for g in ("controle", "traite"):
+        assert sum(r[3] for r in fates if r[0] == g) == pytest.approx(1, abs=0.01)
+    # the planted extra closures of associative EAJE in the 2017 fusions show as a larger closed share there
+    closed = {r[0]: r[3] for r in fates if r[1] == "closed"}
+    assert closed["traite"] > closed["controle"]
     diagnostics = con.execute(queries["merger_diagnostics"]).fetchall()
     assert {r[0] for r in diagnostics} == {"pre_test_joint", "pre_trend_slope", "placebo", "leave_one_out", "max_weight_share",
                                            "trend_adjusted"}
