@@ -28,7 +28,7 @@ Diagnostics (one row each, ``row_kind = 'diagnostic'`` or ``'sensitivity'``)
 * ``pre_trend_slope``: least-squares slope of the pre-period coefficients (reference included) on
   event_time, its standard error from the influence functions, ``p_value`` of slope = 0.
 * ``placebo``: the same estimator on the pre-period only, with treatment moved ``placebo_shift`` years
-  earlier; its pooled effect should cover 0.
+  earlier; its pooled effect should cover 0 (``not_estimable`` when the pre-period has no variation).
 * ``leave_one_out``: the pooled effect without each of the ``n_leave_out`` largest units (by ``size``),
   one row per dropped unit (``dropped_unit``); fails when it moves by more than :data:`LOO_SHIFT`
   standard errors of the pooled effect.
@@ -86,7 +86,7 @@ SCHEMA = {
     "seed": pl.Int64,
     "control_group": pl.String,
     "method": pl.String,
-    "status": pl.String,  # estimated | reference | fragile | not_estimable (estimates); pass | fail (diagnostics)
+    "status": pl.String,  # estimated | reference | fragile | not_estimable (estimates); pass | fail | not_estimable (diagnostics)
     "note": pl.String,
 }
 
@@ -148,6 +148,10 @@ def _pre_diagnostics(cells: list) -> tuple[dict | None, tuple[float, float, floa
     se = float(math.sqrt(max(c_vec @ vcv @ c_vec / n, 0.0)))
     p = float(2 * (1 - norm.cdf(abs(slope) / se))) if se > 0 else float("nan")
     return joint, (slope, se, p)
+
+
+def _usable(se: float) -> bool:
+    return bool(np.isfinite(se) and se > 0)
 
 
 def _row(**values) -> dict:
@@ -268,14 +272,24 @@ def estimate_panel(
         fit = _fit(to_pandas(frame), formula, method, control_group, weights, n_boot, seed)
     z = _z(alpha)
     rows = []
+    no_variation = "no variation across units that year (e.g. no event in either group): no standard error"
     for e, (att, se) in sorted(fit.event.items()):
-        ref = e == -1
-        rows.append(_row(row_kind="event_time", name="att", event_time=e, estimate=0.0 if ref else att,
-                         ci_low=None if ref else att - z * se, ci_high=None if ref else att + z * se,
-                         std_error=None if ref else se, status="reference" if ref else "estimated", **common))
+        if e == -1:
+            rows.append(_row(row_kind="event_time", name="att", event_time=e, estimate=0.0, status="reference", **common))
+        elif not _usable(se):
+            rows.append(_row(row_kind="event_time", name="att", event_time=e, status="not_estimable", note=no_variation, **common))
+        else:
+            rows.append(_row(row_kind="event_time", name="att", event_time=e, estimate=att, ci_low=att - z * se,
+                             ci_high=att + z * se, std_error=se, status="estimated", **common))
     pooled, pooled_se = fit.pooled
     lo, hi = pooled - z * pooled_se, pooled + z * pooled_se
     post_span = (min(cohorts), last_year)
+    if not _usable(pooled_se):
+        rows.append(_row(row_kind="pooled", name="pooled_post", annee_start=post_span[0], annee_end=post_span[1],
+                         status="not_estimable", note=no_variation, **common))
+        out = pl.DataFrame(rows, schema=SCHEMA, orient="row")
+        return out.with_columns(pl.lit(n_boot, pl.Int32).alias("n_bootstrap"),
+                                pl.concat_str([pl.col("note"), pl.lit(note)], separator="; ", ignore_nulls=True).alias("note"))
     rows.append(_row(row_kind="pooled", name="pooled_post", annee_start=post_span[0], annee_end=post_span[1],
                      estimate=pooled, ci_low=lo, ci_high=hi, std_error=pooled_se, status="estimated", **common))
 
@@ -355,7 +369,7 @@ def estimate_panel(
     for r in rows:
         if r["status"] == "estimated" and failed:
             r["status"] = "fragile"
-        r["note"] = "; ".join(filter(None, [status_note, note]))
+        r["note"] = "; ".join(filter(None, [r["note"] if r["status"] == "not_estimable" else status_note, note]))
     for r in diag:
         r["note"] = "; ".join(filter(None, [r["note"], note]))
     out = pl.DataFrame(rows + diag, schema=SCHEMA, orient="row").with_columns(pl.lit(n_boot, pl.Int32).alias("n_bootstrap"))

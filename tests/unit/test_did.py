@@ -48,18 +48,18 @@ def _event(out: pl.DataFrame) -> dict[int, dict]:
 
 def test_tiny_panel_exact_event_time_values_without_covariates():
     # 2 treated (first treated 2017), 2 controls: with no covariate the estimator is the plain DiD of mean changes
-    data = {"t1": [5, 5, 4, 2], "t2": [3, 3, 2, 0], "c1": [4, 4, 4, 3], "c2": [2, 2, 2, 1]}
+    data = {"t1": [5, 5, 4, 2], "t2": [4, 3, 1, 0], "c1": [4, 4, 4, 3], "c2": [2, 2, 3, 0]}  # 2015..2018
     rows = [(u, 2015 + k, 2017 if u.startswith("t") else None, float(v), None, None, None)
             for u, vs in data.items() for k, v in enumerate(vs)]
     frame = pl.DataFrame(rows, schema=SCHEMA_PL, orient="row").select("unit", "annee", "cohort", "y")
     out = estimate_panel(frame, outcome="y", seed=1, n_boot=50, min_treated=2, min_control=2, n_leave_out=0)
     ev = _event(out)
     assert ev[-1]["status"] == "reference" and ev[-1]["estimate"] == 0.0
-    assert ev[-2]["estimate"] == pytest.approx(0.0)  # 2015 vs 2016: both groups flat
-    assert ev[0]["estimate"] == pytest.approx(-1.0)  # 2017: treated -1, controls 0
-    assert ev[1]["estimate"] == pytest.approx(-2.0)  # 2018: treated -3, controls -1
+    assert ev[-2]["estimate"] == pytest.approx(0.5)  # 2015 vs 2016: treated +0 and +1, controls flat
+    assert ev[0]["estimate"] == pytest.approx(-2.0)  # 2017: treated -1 and -2, controls 0 and +1
+    assert ev[1]["estimate"] == pytest.approx(-1.5)  # 2018: treated -3 and -3, controls -1 and -2
     pooled = _rows(out, "pooled_post")[0]
-    assert pooled["estimate"] == pytest.approx(-1.5)  # mean of event times 0 and 1 only: the pre-period is not averaged
+    assert pooled["estimate"] == pytest.approx(-1.75)  # mean of event times 0 and 1 only: the pre-period is not averaged
     assert (pooled["annee_start"], pooled["annee_end"]) == (2017, 2018)
     assert pooled["n_treated"] == 2 and pooled["n_control"] == 2 and pooled["control_group"] == "never_treated"
     assert list(out.columns) == list(SCHEMA)
@@ -178,3 +178,19 @@ def test_bad_input_has_documented_outcomes():
         estimate_panel(frame, outcome="y", covariates=("y",), seed=0)
     with pytest.raises(ValueError, match="control_group 'all'"):
         estimate_panel(frame, outcome="y", seed=0, control_group="all")
+
+
+def test_a_year_without_variation_is_not_estimable_not_a_fake_zero():
+    # a rare-event outcome (e.g. takeovers): nobody has one before the treatment, treated units have some after
+    rng = np.random.default_rng(13)
+    rows = [(f"u{i:02d}", t, FIRST_TREATED if i < 20 else None,
+             float(rng.poisson(2.0)) if (i < 20 and t >= FIRST_TREATED) else 0.0)
+            for i in range(60) for t in range(2014, 2020)]
+    frame = pl.DataFrame(rows, schema={"unit": pl.String, "annee": pl.Int32, "cohort": pl.Int32, "y": pl.Float64}, orient="row")
+    out = estimate_panel(frame, outcome="y", seed=1, n_boot=49, n_leave_out=0)
+    ev = _event(out)
+    assert {ev[e]["status"] for e in (-4, -3, -2)} == {"not_estimable"} and ev[-2]["estimate"] is None
+    assert "no variation" in ev[-2]["note"]
+    assert ev[0]["status"] == "estimated" and ev[0]["estimate"] == pytest.approx(2.0, abs=0.6)
+    placebo = _rows(out, "placebo")[0]
+    assert placebo["status"] == "not_estimable"  # no pre-period variation: not a passed test either
