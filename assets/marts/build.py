@@ -274,13 +274,14 @@ def rebuild_marts(
     otherwise the facility marts take their facility_source from the marts.sources in place, or say
     it was not recorded (a label the blocking checks refuse).
     """
-    from assets.marts import merger
+    from assets.marts import merger, transitions
 
     steps = [
         *([(C.SOURCES.table, lambda: build_sources(con, sources, used_by or {}))] if sources is not None else []),
         ("int.facility_territory_years", lambda: build_facility_territory_years(con)),
         ("marts.ess_market_share", lambda: build_ess_market_share(con)),
         ("marts.childcare_supply", lambda: build_childcare_supply(con)),
+        ("marts.facility_transitions", lambda: transitions.build_facility_transitions(con)),
         ("marts.merger_effect", lambda: merger.build_merger_effect(
             con, seed, first_year=PANEL_FIRST_YEAR, **({"n_boot": n_boot} if n_boot else {}))),
         ("marts.operators", lambda: build_operators(con)),

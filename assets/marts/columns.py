@@ -190,35 +190,53 @@ CHILDCARE_SUPPLY = TableSpec(
 _COHORT = Col("cohort", "INTEGER", "Merger year: EPCIs formed by fusion on 1 January of this year are treated", "year")
 MERGER_EFFECT = TableSpec(
     "marts.merger_effect",
-    "Effect of EPCI fusions on associative EAJE: event study and difference-in-differences on the fixed "
-    "perimeters of the merger year. Treated = EPCIs formed by fusion on 1 January of the cohort year; "
-    "control = EPCIs whose perimeter did not change from the previous year. Effects are relative to the "
-    "year before the merger (base_year); 95 % intervals by cluster bootstrap over EPCIs (seeded). "
-    "Cohorts with too few treated EPCIs have status 'not_estimable' and a note.",
-    ("cohort", "outcome", "estimand", "estimator", "annee"),
+    "Effect of EPCI fusions on associative EAJE: Callaway & Sant'Anna event study on the fixed perimeters of the "
+    "merger year (library differences, doubly robust on base-year covariates: log facilities, log population, "
+    "region), with diagnostics beside every estimate. Treated = EPCIs formed by fusion on 1 January of the cohort "
+    "year; control = never treated (perimeter unchanged from the previous year and no later fusion). Effects are "
+    "changes since 1 January of the cohort year (base_year, the merger day); 95 % intervals from a multiplier "
+    "bootstrap clustered by EPCI (seeded). A cohort whose diagnostics fail is 'fragile' (note says why); one with too "
+    "few EPCIs is 'not_estimable'. See docs/methodology.md, 'The merger study'.",
+    ("cohort", "outcome", "estimand", "weighting", "estimator", "annee", "dropped_epci"),
     (
         _COHORT,
-        Col("outcome", "VARCHAR", "n_associations (in-scope EAJE run by associations), share_ess (ESS share of facilities) or places_associations (estimated places of associative EAJE)"),
-        Col("estimand", "VARCHAR", "ecart_relatif_pct: treated vs control change of the group totals since base_year, in %; ecart_par_epci: difference of mean changes per EPCI, in outcome units; ecart_share: difference of mean changes of the share, on the 0-1 scale (0.01 = one percentage point)"),
-        Col("estimator", "VARCHAR", "event_study (one row per year), did (mean of post-merger years' effects), pre_trend (mean of pre-merger years' effects except base_year: a placebo that should cover 0)"),
-        Col("annee", "INTEGER", "Year of the event-study coefficient; for did and pre_trend the last year of the averaged period", "year"),
-        Col("event_time", "INTEGER", "annee - cohort (event_study); NULL for did and pre_trend", "years"),
-        Col("period_start", "INTEGER", "First year averaged (did, pre_trend) or annee (event_study)", "year"),
-        Col("estimate", "DOUBLE", "Point estimate, in the unit of the estimand"),
-        Col("ci_low", "DOUBLE", "Lower bound of the 95 % cluster-bootstrap percentile interval"),
-        Col("ci_high", "DOUBLE", "Upper bound of the 95 % cluster-bootstrap percentile interval"),
-        Col("std_error", "DOUBLE", "Bootstrap standard deviation of the estimate"),
+        Col("outcome", "VARCHAR", "n_associations (in-scope EAJE run by associations), share_ess (ESS share of facilities), "
+            "places_associations (estimated places of associative EAJE), public_takeovers / closures (2017 cohort: associative "
+            "EAJE taken over by a public body / closed without successor during the year before annee, marts.facility_transitions)"),
+        Col("estimand", "VARCHAR", "ecart_relatif_pct: effect in % of the base-year level (facility weighting: of the treated stock, "
+            "the national-stock estimand); ecart_relatif_pct_epci: the same for the average treated EPCI; ecart_par_epci: "
+            "facilities per average EPCI; ecart_share: ESS share, 0-1 scale (0.01 = one percentage point); taux_pour_100_2017: "
+            "yearly takeovers or closures per 100 associative EAJE of the EPCI on 1 January 2017"),
+        Col("weighting", "VARCHAR", "facility (EPCIs weighted by their base-year count: the effect on the stock of associative "
+            "EAJE) or unit (every EPCI counts once: the effect for the average EPCI)"),
+        Col("row_kind", "VARCHAR", "event_time, pooled, diagnostic, sensitivity or not_estimable (estimate_panel's row kinds)"),
+        Col("estimator", "VARCHAR", "event_study (one row per year), did (pooled: mean of the post-merger years' effects, "
+            "event_time >= 1), pre_test_joint, pre_trend_slope, placebo, leave_one_out, max_weight_share (diagnostics), "
+            "trend_adjusted (sensitivity: did minus the extrapolated linear pre-trend)"),
+        Col("annee", "INTEGER", "Year of the event-study coefficient; for pooled and diagnostic rows the last year of their period", "year"),
+        Col("event_time", "INTEGER", "annee - cohort (event_study rows; 0 = the merger day, the reference); NULL otherwise", "years"),
+        Col("period_start", "INTEGER", "First year of the period (pooled, placebo, sensitivity rows) or annee (event_study)", "year"),
+        Col("dropped_epci", "VARCHAR", "leave_one_out: the EPCI left out; max_weight_share: the heaviest treated EPCI; NULL otherwise"),
+        Col("estimate", "DOUBLE", "Point estimate in the unit of the estimand (max_weight_share: a 0-1 share; pre_trend_slope: per year)"),
+        Col("ci_low", "DOUBLE", "Lower bound of the 95 % interval (estimate - 1.96 x std_error)"),
+        Col("ci_high", "DOUBLE", "Upper bound of the 95 % interval (estimate + 1.96 x std_error)"),
+        Col("std_error", "DOUBLE", "Standard error: multiplier bootstrap clustered by EPCI (slope: influence functions)"),
+        Col("statistic", "DOUBLE", "Test statistic of a diagnostic: Wald chi2 (pre_test_joint), z (slope, placebo), shift in "
+            "standard errors (leave_one_out)"),
+        Col("p_value", "DOUBLE", "p-value of the diagnostic's test (pre_test_joint, pre_trend_slope)"),
         Col("n_treated", "INTEGER", "Treated EPCIs in the estimation", "EPCIs"),
         Col("n_control", "INTEGER", "Control EPCIs in the estimation", "EPCIs"),
         Col("n_bootstrap", "INTEGER", "Bootstrap replications", "replications"),
         Col("seed", "BIGINT", "Seed of the bootstrap draws (Settings.seed)"),
-        Col("base_year", "INTEGER", "Reference year (cohort - 1): effects are changes since then", "year"),
-        Col("mean_treated", "DOUBLE", "Outcome mean over treated EPCIs in annee (event_study rows)"),
-        Col("mean_control", "DOUBLE", "Outcome mean over control EPCIs in annee (event_study rows)"),
-        Col("index_treated", "DOUBLE", "Treated group total in annee / total in base_year x 100 (count outcomes)", "index (base_year = 100)"),
-        Col("index_control", "DOUBLE", "Control group total in annee / total in base_year x 100 (count outcomes)", "index (base_year = 100)"),
-        Col("status", "VARCHAR", "estimated, reference (base year, 0 by construction) or not_estimable"),
-        Col("note", "VARCHAR", "Why a row is not estimable, or a caveat"),
+        Col("base_year", "INTEGER", "Reference year (= cohort: the count of 1 January of the merger day): effects are changes since then", "year"),
+        Col("control_group", "VARCHAR", "never_treated: controls are EPCIs whose perimeter did not change and that take part in no later fusion"),
+        Col("method", "VARCHAR", "dr: doubly robust (outcome regression + propensity score, Sant'Anna & Zhao 2020)"),
+        Col("covariates", "VARCHAR", "Base-year covariates conditioned on (a constant one is not used: see note)"),
+        Col("status", "VARCHAR", "estimated, fragile (a diagnostic failed: note says which), reference (base year, 0 by "
+            "construction), not_estimable (note says why); diagnostics: pass or fail"),
+        Col("note", "VARCHAR", "Why a row is fragile or not estimable, EPCIs left out (no base-year facility, missing covariate), caveats"),
+        Col("planted_effect", "DOUBLE", "On the SYNTHETIC sample only: the effect planted by the generator for this row "
+            "(headline estimand, event_study, did and trend_adjusted rows), from the sample manifest; NULL on real data", "%"),
         FACILITY_SOURCE,
     ),
 )
@@ -235,14 +253,14 @@ MERGER_EFFECT_EPCI = TableSpec(
         Col("groupe", "VARCHAR", "traite (formed by fusion that year), controle (perimeter unchanged from the previous year) or exclu"),
         Col("exclusion_reason", "VARCHAR", "Why an EPCI is excluded (perimeter changed otherwise: extension, transfer, split, creation); NULL otherwise"),
         Col("n_predecessors", "INTEGER", "EPCIs of the previous year whose communes it contains", "EPCIs"),
-        Col("base_year", "INTEGER", "Reference year (cohort - 1)", "year"),
+        Col("base_year", "INTEGER", "Reference year (= cohort: 1 January of the merger day)", "year"),
         _Y,
         Col("n_associations", "BIGINT", "In-scope EAJE run by associations (operator_class ess_association) on 1 January", "establishments"),
         Col("n_facilities", "BIGINT", "All in-scope EAJE on 1 January", "establishments"),
         Col("n_ess", "BIGINT", "In-scope EAJE run by ESS operators", "establishments"),
         Col("share_ess", "DOUBLE", "n_ess / n_facilities; NULL without facility", "share (0-1)"),
         Col("places_associations", "DOUBLE", "Estimated places of associative EAJE (NULL where no place of the EPCI is known, or where it has associations and none with known places; 0 only when places are known and it has no association)", "places"),
-        Col("index_associations", "DOUBLE", "n_associations / n_associations in base_year x 100; NULL when the base is 0", "index (base_year = 100)"),
+        Col("index_associations", "DOUBLE", "n_associations / n_associations in base_year x 100; NULL when the base is 0 (such an EPCI is left out of the relative estimands)", "index (base_year = 100)"),
         FACILITY_SOURCE,
     ),
 )
@@ -369,13 +387,50 @@ SOURCES = TableSpec(
 )
 
 #: Marts that carry facility_source (derived from SIRENE facilities).
-FACILITY_DERIVED = (ESS_MARKET_SHARE, CHILDCARE_SUPPLY, MERGER_EFFECT, MERGER_EFFECT_EPCI, OPERATORS, FACILITIES, EPCI_INDICATORS)
+TRANSITIONS = ("still_open", "same_operator", "public_takeover", "for_profit_takeover", "other_ess_takeover", "other_takeover",
+               "closed", "left_scope")
+TRANSITION_METHODS = ("same_siret", "fallback_name_commune", "none")
+FACILITY_TRANSITIONS = TableSpec(
+    "marts.facility_transitions",
+    "What became of each EAJE: every in-scope facility active on 1 January from_year (2016), followed to 1 January "
+    "to_year (2018, 2020 and the latest year): still open, taken over (same operator under a new establishment, a "
+    "public body, a for-profit operator, another ESS operator), closed without successor, or out of scope, with its "
+    "2017 EPCI and merger group. SIRENE succession links are not read yet: successors are found by the documented "
+    "fallback (method). See docs/methodology.md, 'What became of each crèche'.",
+    ("from_year", "to_year", "siret"),
+    (
+        Col("from_year", "INTEGER", "Year of origin: the facility is active on 1 January from_year", "year"),
+        Col("to_year", "INTEGER", "Year it is followed to (1 January)", "year"),
+        Col("siret", "VARCHAR", "SIRET of the facility of origin"),
+        Col("siren", "VARCHAR", "SIREN of its operator in from_year"),
+        Col("nom", "VARCHAR", "Name of the facility of origin"),
+        Col("operator_class_from", "VARCHAR", "Operator class in from_year (int.operator_years)"),
+        Col("sector_from", "VARCHAR", "Operator sector in from_year"),
+        Col("epci_siren_2017", "VARCHAR", f"{_EPCI} of its commune on 1 January 2017 (the merger study's fixed perimeters)"),
+        Col("groupe_2017", "VARCHAR", "Merger group of that EPCI for the 2017 cohort: traite, controle, exclu (NULL outside any EPCI)"),
+        Col("transition", "VARCHAR", "still_open (same establishment active), same_operator (successor under the same SIREN), "
+            "public_takeover (successor run by a commune, CCAS, EPCI or other public body), for_profit_takeover, "
+            "other_ess_takeover, other_takeover, closed (closed, no successor found), left_scope (not closed but no longer an "
+            "in-scope EAJE: activity code or type changed)"),
+        Col("method", "VARCHAR", "same_siret; fallback_name_commune: successor in the same commune (2017 geography) with the same "
+            "normalised name, opened 92 days before to 183 days after the closure; none"),
+        Col("successor_siret", "VARCHAR", "The establishment active in to_year (the same siret when still open); NULL without successor"),
+        Col("successor_siren", "VARCHAR", "Its operator's SIREN"),
+        Col("successor_operator_class", "VARCHAR", "Its operator class in to_year"),
+        Col("date_fermeture", "DATE", "Closure date of the facility of origin (NULL if not closed)", "date"),
+        Col("successor_date_creation", "DATE", "Opening date of the successor found by the fallback", "date"),
+        FACILITY_SOURCE,
+    ),
+)
+
+FACILITY_DERIVED = (ESS_MARKET_SHARE, CHILDCARE_SUPPLY, MERGER_EFFECT, MERGER_EFFECT_EPCI, OPERATORS, FACILITIES, EPCI_INDICATORS,
+                    FACILITY_TRANSITIONS)
 
 SPECS: dict[str, TableSpec] = {
     s.table: s
     for s in (
         FACILITY_TERRITORY_YEARS, ESS_MARKET_SHARE, CHILDCARE_SUPPLY, MERGER_EFFECT, MERGER_EFFECT_EPCI,
-        OPERATORS, FACILITIES, EPCI_INDICATORS, SOURCES,
+        OPERATORS, FACILITIES, EPCI_INDICATORS, FACILITY_TRANSITIONS, SOURCES,
     )
 }
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from assets.marts import build, merger, provenance, suites
+from assets.marts import build, merger, provenance, suites, transitions
 from assets.marts import columns as C
 from observatory.publish import GEO_STAGING
 from observatory.quality import table_check
@@ -103,11 +103,24 @@ def childcare_supply(warehouse: Warehouse) -> dg.MaterializeResult:
         return dg.MaterializeResult(metadata=_meta(warehouse, con, C.CHILDCARE_SUPPLY.table, build.build_childcare_supply(con)))
 
 
+TRANSITIONS_KEY = K(["marts", "facility_transitions"])
+
+
+@dg.asset(key=TRANSITIONS_KEY, deps=_reads("merger_groups", "facility_transitions", extra=(MEMBERSHIP, FTY, SOURCES)),
+          kinds={"duckdb", "sql"}, **_COMMON)
+def facility_transitions(warehouse: Warehouse) -> dg.MaterializeResult:
+    """What became of each EAJE active on 1 January 2016 by 2018, 2020 and the latest year: still open, taken over
+    (same operator, public body, for-profit, other ESS operator), closed or out of scope, with the matching method,
+    its 2017 EPCI and merger group; also int.facility_transitions_yearly (every year to the next) for the merger study."""
+    with warehouse.connect() as con:
+        return dg.MaterializeResult(metadata=_meta(warehouse, con, C.FACILITY_TRANSITIONS.table, transitions.build_facility_transitions(con)))
+
+
 @dg.multi_asset(
     specs=[
         dg.AssetSpec(
             key=K(["marts", "merger_effect"]),
-            deps=_reads("placed_in", "merger_groups", "merger_panel", extra=(MEMBERSHIP, FTY, SOURCES)),
+            deps=_reads("placed_in", "merger_groups", "merger_panel", "merger_covariates", extra=(MEMBERSHIP, FTY, SOURCES, TRANSITIONS_KEY)),
             description=(
                 "Did the 2017 EPCI fusions change associative EAJE? Event study and difference-in-differences on the "
                 "fixed perimeters of each merger year (treated: formed by fusion; control: perimeter unchanged), "
@@ -120,7 +133,7 @@ def childcare_supply(warehouse: Warehouse) -> dg.MaterializeResult:
         ),
         dg.AssetSpec(
             key=K(["marts", "merger_effect_epci"]),
-            deps=_reads("placed_in", "merger_groups", "merger_panel", extra=(MEMBERSHIP, FTY, SOURCES)),
+            deps=_reads("placed_in", "merger_groups", "merger_panel", "merger_covariates", extra=(MEMBERSHIP, FTY, SOURCES, TRANSITIONS_KEY)),
             description="Per-EPCI panel of the merger study for dashboards: group (treated / control / excluded and why) and outcomes by year.",
             kinds={"duckdb", "python"},
             group_name="marts",
@@ -190,6 +203,7 @@ checks = [
     table_check(C.CHILDCARE_SUPPLY.table, suites.CHILDCARE_SUPPLY),
     table_check(C.MERGER_EFFECT.table, suites.MERGER_EFFECT),
     table_check(C.MERGER_EFFECT_EPCI.table, suites.MERGER_EFFECT_EPCI),
+    table_check(C.FACILITY_TRANSITIONS.table, suites.FACILITY_TRANSITIONS),
     table_check(C.OPERATORS.table, suites.OPERATORS),
     table_check(C.FACILITIES.table, suites.FACILITIES),
     table_check(C.EPCI_INDICATORS.table, suites.EPCI_INDICATORS),
@@ -197,6 +211,7 @@ checks = [
 ]
 
 defs = dg.Definitions(
-    assets=[sources, facility_territory_years, ess_market_share, childcare_supply, merger_effect, operators, facilities, epci_indicators],
+    assets=[sources, facility_territory_years, ess_market_share, childcare_supply, facility_transitions, merger_effect, operators,
+            facilities, epci_indicators],
     asset_checks=checks,
 )

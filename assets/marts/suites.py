@@ -153,13 +153,20 @@ MERGER_EFFECT = [
     FACILITY_SOURCE_RULE,
     RowCount(min_value=1),
     Unique(*C.MERGER_EFFECT.key),
-    InSet("outcome", ("n_associations", "share_ess", "places_associations")),
-    InSet("estimand", ("ecart_relatif_pct", "ecart_par_epci", "ecart_share")),
-    InSet("estimator", ("event_study", "did", "pre_trend")),
-    InSet("status", ("estimated", "reference", "not_estimable")),
+    InSet("outcome", ("n_associations", "share_ess", "places_associations", "public_takeovers", "closures")),
+    InSet("estimand", ("ecart_relatif_pct", "ecart_relatif_pct_epci", "ecart_par_epci", "ecart_share", "taux_pour_100_2017")),
+    InSet("weighting", ("facility", "unit")),
+    InSet("row_kind", ("event_time", "pooled", "diagnostic", "sensitivity", "not_estimable")),
+    InSet("estimator", ("event_study", "did", "pre_test_joint", "pre_trend_slope", "placebo", "leave_one_out",
+                        "max_weight_share", "trend_adjusted")),
+    InSet("status", ("estimated", "fragile", "reference", "not_estimable", "pass", "fail")),
     Sql("the 2017 cohort is reported", "select 1 where not exists (select 1 from {table} where cohort = 2017)"),
     Sql("an estimated row has an estimate and an ordered interval",
-        "select * from {table} where status = 'estimated' and (estimate is null or ci_low is null or ci_high is null or ci_low > ci_high)"),
+        "select * from {table} where status in ('estimated', 'fragile') and (estimate is null or ci_low is null or ci_high is null or ci_low > ci_high)"),
+    Sql("a fragile row names the failed diagnostics",
+        "select * from {table} where status = 'fragile' and (note is null or note not like 'fragile: %')"),
+    Sql("the pooled effect averages post-merger years only",
+        "select * from {table} where estimator = 'did' and period_start <= cohort"),
     Sql("a not-estimable row says why and carries no estimate",
         "select * from {table} where status = 'not_estimable' and (note is null or estimate is not null)"),
     Sql("the reference year is 0 by construction",
@@ -183,12 +190,29 @@ MERGER_EFFECT_EPCI = [
         "with n as (select cohort, count(distinct annee) as years from {table} group by 1) "
         "select t.cohort, t.epci_siren, count(*) as n from {table} t join n using (cohort) "
         "group by t.cohort, t.epci_siren, n.years having count(*) <> n.years"),
-    Sql("treated and control counts agree with marts.merger_effect",
+    Sql("treated and control counts agree with marts.merger_effect (the level estimand leaves no EPCI out)",
         "with m as (select distinct cohort, n_treated, n_control from marts.merger_effect "
-        "  where outcome = 'n_associations' and status <> 'not_estimable' or (status = 'not_estimable' and n_treated > 0 and outcome = 'n_associations')), "
+        "  where outcome = 'n_associations' and estimand = 'ecart_par_epci' and (status <> 'not_estimable' or n_treated > 0) "
+        "  and coalesce(note, '') not like '%left out%'), "
         "e as (select cohort, count(distinct epci_siren) filter (where groupe = 'traite') as t, "
         "  count(distinct epci_siren) filter (where groupe = 'controle') as c from {table} group by 1) "
         "select * from m join e using (cohort) where m.n_treated <> e.t or m.n_control <> e.c"),
+]
+
+FACILITY_TRANSITIONS = [
+    Columns(C.FACILITY_TRANSITIONS.types),
+    FACILITY_SOURCE_RULE,
+    RowCount(min_value=1),
+    Unique(*C.FACILITY_TRANSITIONS.key),
+    InSet("transition", C.TRANSITIONS),
+    InSet("method", C.TRANSITION_METHODS),
+    Sql("a successor exactly when the facility goes on or was taken over",
+        "select * from {table} where (successor_siret is null) <> (transition in ('closed', 'left_scope'))"),
+    Sql("the method says how the successor was found",
+        "select * from {table} where (method = 'same_siret') <> (transition = 'still_open') "
+        "or (method = 'none') <> (successor_siret is null)"),
+    Sql("every facility of origin is followed to every target year",
+        "select from_year, siret from {table} group by all having count(*) <> (select count(distinct to_year) from {table})"),
 ]
 
 OPERATORS = [

@@ -320,7 +320,7 @@ class Site:
                 r["periode"] = ("année de référence" if r["status"] == "reference" else
                                 "avant la fusion" if r["annee"] < COHORT else "après la fusion")
             charts_rows[key] = rows
-        summary = data.records(main[main["estimator"].isin(["did", "pre_trend"])])
+        summary = data.records(main[main["estimator"].isin(["did", "trend_adjusted"])])
         for r in summary:
             scale = ESTIMAND_SCALE.get(r["estimand"], 1.0)
             for col in ("estimate", "ci_low", "ci_high"):
@@ -330,24 +330,44 @@ class Site:
                                   & (eff["estimand"] == MERGER_HEADLINE[1])])
         headline = [r for r in summary if (r["outcome"], r["estimand"]) == MERGER_HEADLINE]
         did = next((r for r in headline if r["estimator"] == "did"), None)
-        pre = next((r for r in headline if r["estimator"] == "pre_trend"), None)
+        adjusted = next((r for r in headline if r["estimator"] == "trend_adjusted"), None)
+        checks = data.records(main[(main["outcome"] == MERGER_HEADLINE[0]) & (main["estimand"] == MERGER_HEADLINE[1])
+                                   & main["row_kind"].isin(["diagnostic", "sensitivity"])])
+        by_name = {r["estimator"]: r for r in checks if r["estimator"] != "leave_one_out"}
         diagnostics = []
-        if did and did["status"] == "estimated":
+        if did and did["status"] in ("estimated", "fragile"):
             diagnostics.append(
-                f"Entre {did['period_start']} et {did['annee']}, le nombre d'EAJE associatifs des {did['n_treated']} EPCI "
-                f"issus d'une fusion en {COHORT} a évolué de {fr_number(did['estimate'], 1)} % par rapport aux "
-                f"{did['n_control']} EPCI témoins (intervalle à 95 % : {fr_number(did['ci_low'], 1)} à {fr_number(did['ci_high'], 1)} %)."
+                f"Entre {did['period_start']} et {did['annee']}, le stock d'EAJE associatifs des {did['n_treated']} EPCI "
+                f"issus d'une fusion en {COHORT} a évolué de {fr_number(did['estimate'], 1)} % de son niveau du 1er janvier {COHORT} "
+                f"par rapport aux {did['n_control']} EPCI témoins (intervalle à 95 % : {fr_number(did['ci_low'], 1)} à "
+                f"{fr_number(did['ci_high'], 1)} %)."
                 + (" L'intervalle exclut zéro." if did["ci_high"] < 0 or did["ci_low"] > 0 else " L'intervalle contient zéro : pas d'effet établi.")
             )
-        if pre and pre["status"] == "estimated":
-            covers = pre["ci_low"] <= 0 <= pre["ci_high"]
-            diagnostics.append(
-                f"Test placebo avant la fusion ({pre['period_start']}–{pre['annee']}) : écart moyen {fr_number(pre['estimate'], 1)} % "
-                f"[{fr_number(pre['ci_low'], 1)} ; {fr_number(pre['ci_high'], 1)}]. "
-                + ("Il contient zéro : pas de divergence visible avant la fusion (hypothèse de tendances parallèles plausible)."
-                   if covers else "Il exclut zéro : les deux groupes divergeaient déjà avant la fusion, l'estimation est à lire avec prudence.")
-            )
+            if did["status"] == "fragile":
+                diagnostics.append(f"Estimation FRAGILE : {did['note']}.")
+            if did.get("planted_effect") is not None:
+                diagnostics.append(f"Données SYNTHÉTIQUES : l'effet a été planté par le générateur de l'échantillon, "
+                                   f"{fr_number(did['planted_effect'], 1)} % en moyenne sur la même période.")
+        if "pre_test_joint" in by_name:
+            t = by_name["pre_test_joint"]
+            diagnostics.append(f"Test joint des coefficients avant la fusion : χ² = {fr_number(t['statistic'], 1)}, p = "
+                               f"{fr_number(t['p_value'], 3)} ({'rejeté : les groupes divergeaient déjà' if t['status'] == 'fail' else 'non rejeté'}).")
+        if "pre_trend_slope" in by_name:
+            t = by_name["pre_trend_slope"]
+            diagnostics.append(f"Pente de la pré-tendance : {fr_number(t['estimate'], 2)} par an [{fr_number(t['ci_low'], 2)} ; "
+                               f"{fr_number(t['ci_high'], 2)}].")
+        if "placebo" in by_name:
+            t = by_name["placebo"]
+            diagnostics.append(f"Placebo (fusion fictive {t['period_start']}) : {fr_number(t['estimate'], 1)} "
+                               f"[{fr_number(t['ci_low'], 1)} ; {fr_number(t['ci_high'], 1)}], {'échoue' if t['status'] == 'fail' else 'passe'}.")
+        if adjusted:
+            diagnostics.append(f"Sensibilité (pré-tendance linéaire prolongée) : {fr_number(adjusted['estimate'], 1)} % "
+                               f"[{fr_number(adjusted['ci_low'], 1)} ; {fr_number(adjusted['ci_high'], 1)}].")
+        diag_rows = [{k: r[k] for k in ("estimator", "dropped_epci", "period_start", "annee", "estimate", "statistic", "p_value", "status")}
+                     for r in checks]
         diag_tables = {name: self.pub.optional_table(name) for name in self.pub.merger_diagnostics_tables()}
+        if diag_rows:  # the headline's diagnostics from marts.merger_effect, first
+            diag_tables = {f"merger_effect : diagnostics ({MERGER_HEADLINE[0]}, {MERGER_HEADLINE[1]})": pd.DataFrame(diag_rows), **diag_tables}
         transitions = self.pub.optional_table("facility_transitions")
         groups = pd.Series([g["groupe"] for g in self.groups.values()]).value_counts().to_dict()
         self.render(

@@ -60,8 +60,13 @@ MERGER_SERIES = {
 }
 MERGER_HEADLINE = ("n_associations", "ecart_relatif_pct")
 OUTCOMES = {"n_associations": "EAJE gérés par une association", "share_ess": "part ESS des EAJE",
-            "places_associations": "places des EAJE associatifs"}
-ESTIMANDS = {"ecart_relatif_pct": "écart relatif des totaux (%)", "ecart_par_epci": "écart par EPCI (établissements)",
+            "places_associations": "places des EAJE associatifs",
+            "public_takeovers": "reprises par une collectivité (par an, pour 100 EAJE associatifs de 2017)",
+            "closures": "fermetures sans successeur (par an, pour 100 EAJE associatifs de 2017)"}
+ESTIMANDS = {"ecart_relatif_pct": "effet sur le stock, en % du niveau de l'année de fusion (pondéré par établissement)",
+             "ecart_relatif_pct_epci": "effet pour l'EPCI moyen, en % (pondéré par EPCI)",
+             "ecart_par_epci": "écart par EPCI (établissements)",
+             "taux_pour_100_2017": "écart de taux annuel (pour 100 EAJE associatifs de 2017)",
              "ecart_share": "écart de part (points de %)"}
 ESTIMAND_SCALE = {"ecart_share": 100.0}
 
@@ -262,9 +267,10 @@ class Published:
 
     def merger_effect(self) -> pd.DataFrame:
         return self.df(
-            """select cohort, outcome, estimand, estimator, annee, event_time, period_start, estimate, ci_low, ci_high,
-                      n_treated, n_control, n_bootstrap, base_year, status, note
-               from marts.merger_effect order by cohort, outcome, estimand, estimator, annee"""
+            """select cohort, outcome, estimand, weighting, row_kind, estimator, annee, event_time, period_start, dropped_epci,
+                      estimate, ci_low, ci_high, statistic, p_value, n_treated, n_control, n_bootstrap, base_year, status, note,
+                      planted_effect
+               from marts.merger_effect order by cohort, outcome, estimand, weighting, row_kind, estimator, annee, dropped_epci"""
         )
 
     def merger_groups(self) -> pd.DataFrame:

@@ -38,32 +38,47 @@ def test_pipeline_succeeds_with_every_check_passing(published):
             assert manifest["row_counts"][table.split(".")[1]] > 0, table
 
 
+def _planted_pct_of_2017() -> dict[int, float]:
+    """The generator's truth, on the headline estimand's scale: the treated stock's loss against its counterfactual,
+    in % of the 2017 stock (the manifest's exact actual and counterfactual totals)."""
+    by_year = json.loads(SIRENE_MANIFEST.read_text())["planted_effect"]["true_effect_by_year"]
+    base = by_year["2017"]["counterfactual_total"]
+    return {int(y): 100 * (v["actual_total"] - v["counterfactual_total"]) / base for y, v in by_year.items()}
+
+
 def test_merger_study_recovers_the_planted_effect(published):
     _, _, _, con = published
     planted = json.loads(SIRENE_MANIFEST.read_text())["planted_effect"]
-    truth = {int(y): 100 * v["ratio_total_minus_1"] for y, v in planted["true_effect_by_year"].items()}
-    rows = con.execute(
-        "select estimator, annee, period_start, estimate, ci_low, ci_high, n_treated from marts.merger_effect "
-        "where cohort = 2017 and outcome = 'n_associations' and estimand = 'ecart_relatif_pct' and status = 'estimated'"
-    ).fetchall()
+    truth = _planted_pct_of_2017()
+    head = ("where cohort = 2017 and outcome = 'n_associations' and estimand = 'ecart_relatif_pct' and weighting = 'facility' ")
+    rows = con.execute("select estimator, annee, period_start, estimate, ci_low, ci_high, n_treated, status, planted_effect "
+                       "from marts.merger_effect " + head + "and estimator in ('event_study', 'did')").fetchall()
     did = next(r for r in rows if r[0] == "did")
-    true_did = sum(truth[y] for y in range(did[2], did[1] + 1)) / (did[1] - did[2] + 1)
-    assert did[4] < true_did < did[5], (did, true_did)
-    assert did[5] < 0  # the planted effect is detected, not only covered
+    assert did[1:3] == (2026, 2018)  # post years only: 1 January 2017, the merger day, is the reference
+    true_did = sum(truth[y] for y in range(2018, 2027)) / 9
+    assert did[4] < true_did < did[5] and did[5] < 0, (did, true_did)  # covered and detected
+    assert did[8] == pytest.approx(true_did, abs=1e-3)  # the published label is the manifest's truth
     treated = {r[0] for r in con.execute(
         "select distinct epci_siren from marts.merger_effect_epci where cohort = 2017 and groupe = 'traite'").fetchall()}
     assert treated == set(planted["treated_epci_2017"])  # territory fusions = the generator's treated EPCIs
-    yearly = [r for r in rows if r[0] == "event_study" and r[1] >= 2017]
-    covered = [r[4] < truth[r[1]] < r[5] for r in yearly]
-    assert sum(covered) >= 0.8 * len(covered), [(r[1], r[3], r[4], r[5], truth[r[1]]) for r in yearly]
-    pre = next(r for r in rows if r[0] == "pre_trend")
-    assert pre[4] < 0 < pre[5]
+    yearly = [r for r in rows if r[0] == "event_study" and r[1] >= 2018]
+    assert all(r[4] < truth[r[1]] < r[5] for r in yearly), [(r[1], r[3], r[4], r[5], truth[r[1]]) for r in yearly]
+    assert all(r[8] == pytest.approx(truth[r[1]], abs=1e-3) for r in yearly)
+    pre = dict(con.execute("select estimator, status from marts.merger_effect " + head +
+                           "and estimator in ('pre_test_joint', 'pre_trend_slope', 'placebo')").fetchall())
+    assert pre == {"pre_test_joint": "pass", "pre_trend_slope": "pass", "placebo": "pass"}  # no pre-trend is planted
+    # the 2016 cohort: the Metropole du Grand Paris is most of its treated stock -> fragile, with the reason
+    note = con.execute("select status, note from marts.merger_effect where cohort = 2016 and outcome = 'n_associations' "
+                       "and estimand = 'ecart_relatif_pct' and estimator = 'did'").fetchone()
+    assert note[0] == "fragile" and "carries 62% of the treated weight" in note[1]
     # per-EPCI counts: the generator's ATT in facilities per EPCI, averaged over the same years
     att = {int(y): v["att_count_per_epci"] for y, v in planted["true_effect_by_year"].items()}
     lo, hi = con.execute(
         "select ci_low, ci_high from marts.merger_effect where cohort = 2017 and outcome = 'n_associations' "
         "and estimand = 'ecart_par_epci' and estimator = 'did'").fetchone()
-    assert lo < sum(att[y] for y in range(did[2], did[1] + 1)) / (did[1] - did[2] + 1) < hi
+    assert lo < sum(att[y] for y in range(2018, 2027)) / 9 < hi
+    comment = con.execute("select comment from duckdb_tables() where schema_name = 'marts' and table_name = 'merger_effect'").fetchone()[0]
+    assert "PLANTED" in comment and f"{truth[2018]:+.2f} % in 2018" in comment
 
 
 def test_the_three_readme_questions_have_one_query_answers(published):
@@ -79,7 +94,25 @@ def test_the_three_readme_questions_have_one_query_answers(published):
                        "where n_facilities_2015 >= 10 and n_facilities >= 10").fetchone()[0]
     assert changes[0] == best
     effect = con.execute(queries["merger_effect"]).fetchall()
-    assert len(effect) == 1 and effect[0][1] < effect[0][0] < effect[0][2] and effect[0][3:5] == (463, 671)
+    assert len(effect) == 1 and effect[0][1] < effect[0][0] < effect[0][2]
+    # the facility-weighted estimand counts the treated and control EPCIs with associative EAJE on 1 January 2017
+    n = con.execute("select count(distinct epci_siren) filter (where groupe = 'traite'), count(distinct epci_siren) "
+                    "filter (where groupe = 'controle') from marts.merger_effect_epci where cohort = 2017 and annee = 2017 "
+                    "and n_associations > 0").fetchone()
+    assert effect[0][3] <= n[0] and effect[0][4] <= n[1] and effect[0][3] >= 0.98 * n[0]  # a few lack a population
+    fates = con.execute(queries["transitions"]).fetchall()
+    assert {r[0] for r in fates} == {"controle", "traite"} and {r[1] for r in fates} <= set(C.TRANSITIONS)
+    for g in ("controle", "traite"):
+        assert sum(r[3] for r in fates if r[0] == g) == pytest.approx(1, abs=0.01)
+    # the planted extra closures of associative EAJE in the 2017 fusions show as a larger closed share there
+    closed = {r[0]: r[3] for r in fates if r[1] == "closed"}
+    assert closed["traite"] > closed["controle"]
+    diagnostics = con.execute(queries["merger_diagnostics"]).fetchall()
+    assert {r[0] for r in diagnostics} == {"pre_test_joint", "pre_trend_slope", "placebo", "leave_one_out", "max_weight_share",
+                                           "trend_adjusted"}
+    assert sum(r[0] == "leave_one_out" for r in diagnostics) == 10 and all(r[7] in ("pass", "fail") for r in diagnostics)
+    truth = _planted_pct_of_2017()
+    assert effect[0][5] in ("estimated", "fragile") and effect[0][6] == pytest.approx(sum(truth[y] for y in range(2018, 2027)) / 9, abs=1e-3)
 
 
 def test_published_files_match_the_specifications(published):

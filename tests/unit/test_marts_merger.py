@@ -2,7 +2,8 @@
 with a planted effect: 40 EPCIs formed on 1 January 2017 by fusing pairs of 2016 EPCIs, 100 unchanged,
 10 that gained a commune (excluded), 5 pairs that merge in 2018 (their 10 EPCIs are excluded from the 2017 controls).
 Associative EAJE close with an annual hazard of 5 % everywhere, plus 10 points in the 2017 fusions
-from 2017; the true relative effect after k years is ((1 - 0.15) / (1 - 0.05))^k - 1."""
+during 2017 (first visible in the count of 1 January 2018): the expected effect on the treated stock in
+2018 is -10 % of its 2017 level (-15 % against -5 %)."""
 
 import duckdb
 import numpy as np
@@ -81,7 +82,7 @@ def _world(seed: int = 2017) -> duckdb.DuckDBPyConnection:
             n += 1
             for y in range(2012, 2019):
                 facilities.append((f"{10000000000000 + n}", "100000001", y, code))
-                hazard = H_BASE + (H_EXTRA if code in treated_communes and y >= 2016 else 0.0)  # closes during y -> absent on 1 January y + 1
+                hazard = H_BASE + (H_EXTRA if code in treated_communes and y >= 2017 else 0.0)  # closes during y -> absent on 1 January y + 1
                 if rng.random() < hazard:
                     break
     fy = pl.DataFrame(facilities, schema={"siret": pl.String, "siren": pl.String, "annee": pl.Int32, "code_commune": pl.String}, orient="row")
@@ -103,7 +104,10 @@ def _world(seed: int = 2017) -> duckdb.DuckDBPyConnection:
 @pytest.fixture(scope="module")
 def study():
     con = _world()
-    summary = merger.build_merger_effect(con, seed=99, n_boot=499)
+    # This world's treated EPCIs are pairs of communes and every control a single one: their facility counts do not
+    # overlap, and one noisy count taken as "size" only adds regression to the mean. The study conditions on
+    # population and region here (constant in this world: noted and unused), i.e. the unconditional DiD.
+    summary = merger.build_merger_effect(con, seed=99, n_boot=199, covariates=("log_population", "region"))
     return con, summary
 
 
@@ -120,29 +124,34 @@ def test_groups_treated_control_and_excluded(study):
 
 def test_planted_effect_is_recovered_within_the_interval(study):
     con, _ = study
-    rows = con.execute("select annee, estimate, ci_low, ci_high, n_treated, n_control from marts.merger_effect where cohort = 2017 "
-                       "and outcome = 'n_associations' and estimand = 'ecart_relatif_pct' and estimator = 'event_study' "
-                       "and status = 'estimated' order by annee").fetchall()
-    ratio = (1 - H_BASE - H_EXTRA) / (1 - H_BASE)
-    post = [r for r in rows if r[0] >= 2017]
-    assert [r[0] for r in post] == [2017, 2018]
-    for annee, est, lo, hi, n_t, n_c in post:
-        truth = 100 * (ratio ** (annee - 2016) - 1)
-        assert lo < truth < hi, (annee, est, lo, hi, truth)
-        assert (n_t, n_c) == (40, 190)
-    did = con.execute("select estimate, ci_low, ci_high from marts.merger_effect where cohort = 2017 and outcome = 'n_associations' "
-                      "and estimand = 'ecart_relatif_pct' and estimator = 'did'").fetchone()
-    truth = 100 * np.mean([ratio - 1, ratio ** 2 - 1])
-    assert did[1] < truth < did[2] and did[2] < 0
-    pre = con.execute("select ci_low, ci_high from marts.merger_effect where cohort = 2017 and outcome = 'n_associations' "
-                      "and estimand = 'ecart_relatif_pct' and estimator = 'pre_trend'").fetchone()
-    assert pre[0] < 0 < pre[1]
+    rows = con.execute("select annee, event_time, estimate, ci_low, ci_high, n_treated, n_control, status from marts.merger_effect "
+                       "where cohort = 2017 and outcome = 'n_associations' and estimand = 'ecart_relatif_pct' "
+                       "and weighting = 'facility' and estimator = 'event_study' order by annee").fetchall()
+    assert [(r[0], r[1], r[7]) for r in rows if r[0] >= 2017] == [(2017, 0, "reference"), (2018, 1, "estimated")]
+    truth = -100 * H_EXTRA  # -15 % against -5 % of the 2017 stock
+    _, _, est, lo, hi, n_t, n_c, _ = rows[-1]
+    assert lo < truth < hi and hi < 0, (est, lo, hi)
+    assert (n_t, n_c) == (40, 190)
+    did = con.execute("select estimate, ci_low, ci_high, period_start, annee from marts.merger_effect where cohort = 2017 "
+                      "and outcome = 'n_associations' and estimand = 'ecart_relatif_pct' and estimator = 'did'").fetchone()
+    assert did[3:] == (2018, 2018) and did[1] < truth < did[2]  # post years only: 2017 (the merger day) is the reference
+    diag = dict(con.execute("select estimator, status from marts.merger_effect where cohort = 2017 and outcome = 'n_associations' "
+                            "and estimand = 'ecart_relatif_pct' and row_kind = 'diagnostic' and estimator <> 'leave_one_out'").fetchall())
+    assert diag == {"pre_test_joint": "pass", "pre_trend_slope": "pass", "placebo": "pass", "max_weight_share": "pass"}
+    n_loo = con.execute("select count(*) from marts.merger_effect where cohort = 2017 and estimand = 'ecart_relatif_pct' "
+                        "and outcome = 'n_associations' and estimator = 'leave_one_out'").fetchone()[0]
+    assert n_loo == 10
+    # the unit-weighted estimand (average EPCI) exists beside it and covers the same planted change
+    unit = con.execute("select ci_low, ci_high from marts.merger_effect where cohort = 2017 and outcome = 'n_associations' "
+                       "and estimand = 'ecart_relatif_pct_epci' and weighting = 'unit' and estimator = 'did'").fetchone()
+    assert unit[0] < truth < unit[1]
 
 
 def test_places_outcome_not_estimable_without_caf_history_and_small_cohort_reported(study):
     con, _ = study
     note = con.execute("select status, note from marts.merger_effect where cohort = 2017 and outcome = 'places_associations'").fetchall()
-    assert len(note) == 1 and note[0][0] == "not_estimable" and "places known from base year 2016" in note[0][1]
+    assert len(note) == 1 and note[0][0] == "not_estimable" and "0 treated and 0 control units" in note[0][1]
+    assert "places are known every year since the cohort year only" in note[0][1]
     small = con.execute("select distinct status, n_treated, note from marts.merger_effect where cohort = 2018").fetchall()
     assert small == [("not_estimable", 5, "5 EPCI(s) formed by fusion on 1 January 2018 and 240 control EPCIs: fewer than 10 treated "
                                             "/ 10 control clusters, too few for a cluster bootstrap")]

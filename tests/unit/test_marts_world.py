@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from assets.marts import build, suites
+from assets.marts import build, merger, suites
 from assets.marts import columns as C
 from assets.sirene.source import SPEC as SIRENE
 from observatory.quality import run_suite
@@ -256,12 +256,13 @@ def test_merger_panel_counts_on_fixed_2017_perimeters(con):
     assert panel[6] == (2018, 1, 4, 1, 100.0)
     paris = q(con, "select annee, n_associations, index_associations from marts.merger_effect_epci "
                    "where cohort = 2017 and epci_siren = '200000005' and annee in (2016, 2017)")
-    assert sorted(paris) == [(2016, 1, 100.0), (2017, 0, 0.0)]  # F06 closed in 2016
+    # F06 closed in 2016: no associative EAJE on the merger day (the base year), so no index (and no relative change)
+    assert sorted(paris) == [(2016, 1, None), (2017, 0, None)]
 
 
 def test_too_few_treated_is_reported_not_estimated(con):
     rows = q(con, "select outcome, estimand, status, n_treated, n_control, note from marts.merger_effect where cohort = 2017")
-    assert len(rows) == 4 and {r[2] for r in rows} == {"not_estimable"}
+    assert len(rows) == len(merger.OUTCOMES) and {r[2] for r in rows} == {"not_estimable"}
     assert all(r[3:5] == (1, 3) and "fewer than 10 treated" in r[5] for r in rows)
     no_fusion = q(con, "select note from marts.merger_effect where cohort = 2018")
     assert no_fusion and all(n[0] == "no EPCI formed by fusion on 1 January 2018" for n in no_fusion)
