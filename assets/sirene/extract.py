@@ -213,6 +213,30 @@ def parquet_types(con: duckdb.DuckDBPyConnection, path: Path) -> dict[str, str]:
     return {r[0]: str(r[1]) for r in rows}
 
 
+def _corsica_lost(con: duckdb.DuckDBPyConnection, path: Path, column: str, types: dict[str, str]) -> int:
+    """Rows with a Corsican postal code but no commune code, in a file whose commune column is an integer."""
+    postal = "codePostalEtablissement"
+    if postal not in types:
+        return 0
+    q = '"' + column.replace('"', '""') + '"'
+    return int(con.execute(
+        f"select count(*) from read_parquet($path) where {q} is null and lpad(cast(\"{postal}\" as varchar), 5, '0') like '20%'",
+        {"path": str(path)},
+    ).fetchall()[0][0])
+
+
+def _unparseable(con: duckdb.DuckDBPyConnection, path: Path, column: str, kind: str) -> tuple[int, list[str]] | None:
+    """Count (and show a few of) the non-empty text values of a date column that do not parse: such values would
+    silently become NULL and surface later as an unrelated failure."""
+    q = '"' + column.replace('"', '""') + '"'
+    n, examples = con.execute(
+        f"select count(*), list(v)[1:3] from (select trim({q}) as v from read_parquet($path)) "
+        f"where v is not null and v not in ('', '[ND]') and try_cast(v as {'date' if kind == 'date' else 'timestamp'}) is null",
+        {"path": str(path)},
+    ).fetchall()[0]
+    return (int(n), list(examples or [])) if n else None
+
+
 def inspect_file(con: duckdb.DuckDBPyConnection, path: Path, stock: StockFile) -> FileInfo:
     """Check one file has every required column with a usable type; list the fixes applied."""
     types = parquet_types(con, path)
@@ -235,6 +259,21 @@ def inspect_file(con: duckdb.DuckDBPyConnection, path: Path, stock: StockFile) -
             continue
         if typ == stock.types().get(col.source) and typ != "VARCHAR":
             continue  # the published type (e.g. the stock's BIGINT legal category): a conversion, not a fix
+        if col.kind == "code" and typ != "VARCHAR" and col.target == "code_commune":
+            # an integer column cannot hold 2A / 2B: if Corsican establishments (postal code 20xxx) lost their commune,
+            # refuse the file rather than publish them as commune_unknown; otherwise zero-padding is unambiguous
+            lost = _corsica_lost(con, path, col.source, types)
+            if lost:
+                problems.append(f"column {col.source!r} has type {typ}: {lost} establishments with a Corsican postal code "
+                                "(20xxx) have no commune code (an integer column cannot hold 2A... / 2B...); expected "
+                                "VARCHAR: re-export the file with commune codes as text")
+                continue
+        if col.kind in ("date", "timestamp") and typ == "VARCHAR":
+            bad = _unparseable(con, path, col.source, col.kind)
+            if bad:
+                problems.append(f"column {col.source!r}: {bad[0]} values are not {col.kind}s (expected YYYY-MM-DD"
+                                f"{' hh:mm:ss' if col.kind == 'timestamp' else ''}), e.g. {bad[1]}")
+                continue
         if col.kind == "code" and typ != "VARCHAR":
             fixes.append(f"{col.source}: stored as {typ}, read as text zero-padded to {col.width} characters")
         elif col.kind in ("date", "timestamp") and typ == "VARCHAR":
