@@ -84,9 +84,11 @@ def exclusive_run(settings: Settings, run_id: str = "") -> Iterator[None]:
     path = lock_path(settings)
     path.parent.mkdir(parents=True, exist_ok=True)
     fh = open(path, "a+")
+    acquired = False
     try:
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            acquired = True
         except BlockingIOError:
             raise RunInProgress(
                 f"{settings.data_dir}: another run is using this data directory ({describe_holder(holder(settings))}). "
@@ -103,9 +105,10 @@ def exclusive_run(settings: Settings, run_id: str = "") -> Iterator[None]:
         fh.flush()
         yield
     finally:
-        with contextlib.suppress(OSError):
-            fh.seek(0)
-            fh.truncate()
+        if acquired:  # never erase the holder's details
+            with contextlib.suppress(OSError):
+                fh.seek(0)
+                fh.truncate()
         fh.close()  # closing releases the lock
 
 

@@ -30,6 +30,7 @@ from assets.sirene.schema import (
     UNITE_LEGALE_HISTORIQUE_FILE,
     StockFile,
 )
+from observatory.resources import DownloadError, sniff_file
 
 NAF_EAJE = "88.91A"
 #: Placeholders INSEE writes in masked fields of partially diffusible units (statutDiffusion = P).
@@ -204,6 +205,10 @@ def parquet_types(con: duckdb.DuckDBPyConnection, path: Path) -> dict[str, str]:
         raise SireneFormatError(f"{path}: file missing (expected the INSEE stock file {path.name})")
     if path.stat().st_size < 12:
         raise SireneFormatError(f"{path}: {path.stat().st_size} bytes, not a Parquet file (empty or truncated download)")
+    try:  # before DuckDB reads it: an HTML page, a CSV or a truncated file is named as such, not "No magic bytes"
+        sniff_file(path, fmt="parquet")
+    except DownloadError as exc:
+        raise SireneFormatError(str(exc)) from None
     try:
         rows = con.execute("describe select * from read_parquet($path)", {"path": str(path)}).fetchall()
     except duckdb.Error as exc:
