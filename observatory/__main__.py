@@ -28,7 +28,8 @@ def execute(defs: dg.Definitions, instance: dg.DagsterInstance, selection: str |
     """The whole graph (or ``selection``) in one in-process run, every year of the partitioned assets."""
     job = defs.resolve_implicit_global_asset_job_def()
     graph = defs.resolve_asset_graph()
-    keys = list(dg.AssetSelection.from_coercible(selection).resolve(graph)) if selection else None
+    # a key of a multi-asset that cannot be subset brings its siblings (`--select stg/sirene_etablissements`)
+    keys = list(dg.AssetSelection.from_coercible(selection).required_multi_asset_neighbors().resolve(graph)) if selection else None
     partitioned = {graph.get(k).partitions_def for k in (keys or graph.get_all_asset_keys()) if graph.get(k).partitions_def}
     if len(partitioned) > 1:
         raise dg.DagsterInvalidDefinitionError("the partitioned assets must share observatory.partitions.YEARS")
@@ -66,7 +67,10 @@ def run(settings: Settings, selection: str | None = None) -> bool:
     if not ok:
         print("FAILED: nothing was published; the previous marts are untouched.", file=sys.stderr)
         if failed:  # the last line names the asset and the cause (file, column, expectation), not Dagster's wrapper
-            print(failure_line(failed[0].step_key, failed[0].event_specific_data.error), file=sys.stderr)
+            ops = {a.op.name: ", ".join(k.to_user_string() for k in sorted(a.keys, key=str))
+                   for a in defs.assets or [] if isinstance(a, dg.AssetsDefinition) and a.is_executable}
+            step = failed[0].step_key
+            print(failure_line(ops.get(step, step), failed[0].event_specific_data.error), file=sys.stderr)
     elif PUBLICATION_KEY in materialized:
         print(f"OK: every selected asset materialized and the marts are published in {settings.marts_dir}")
     elif SITE_KEY not in materialized:

@@ -282,10 +282,14 @@ def root_cause(error: Any) -> str:
     while getattr(error, "cause", None) is not None:
         error = error.cause
     message = (getattr(error, "message", "") or str(error)).strip()
+    cls = getattr(error, "cls_name", "") or ""
+    head, sep, rest = message.partition(": ")
+    if sep and cls and head.split(".")[-1] == cls:  # "observatory.resources.DownloadError: <text>" -> "<text>"
+        message = rest
     return " ".join(message.split())
 
 
-def failure_line(step_key: str, error: Any) -> str:
-    """The last line of a failed run: the asset (``stg/sirene_etablissements``) and the cause."""
-    asset = step_key.replace("__", "/", 1) if "__" in step_key else step_key
+def failure_line(asset: str, error: Any) -> str:
+    """The last line of a failed run: the asset(s) of the failed step (``stg/sirene_etablissements``) and the
+    cause (the file, the column and the expectation, as the loaders word it)."""
     return f"FAILED {asset}: {root_cause(error)}"

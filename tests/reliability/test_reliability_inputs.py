@@ -1,0 +1,106 @@
+"""The bad-input corpus: each bad file is made in the test from the embedded SIRENE sample (tiny, nothing
+committed), given to ``python -m observatory run`` as ``OBSERVATORY_SIRENE_DIR``; the run exits 1, its last line
+names the asset, the file, the column and the expectation, and the published set stays byte-identical."""
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from observatory.publish import publish, published_files
+from observatory.quality.log import record_outcome
+from observatory.settings import REPO_ROOT
+
+EMBEDDED = REPO_ROOT / "data" / "raw" / "sirene" / "embedded"
+ETAB = "StockEtablissement_utf8.parquet"
+STOCKS = ("StockEtablissement_utf8.parquet", "StockEtablissementHistorique_utf8.parquet",
+          "StockUniteLegale_utf8.parquet", "StockUniteLegaleHistorique_utf8.parquet")
+
+
+def _rewrite(select: str):
+    def make(src: Path, dst: Path) -> None:
+        duckdb.sql(f"copy (select {select} from read_parquet('{src}')) to '{dst}' (format parquet)")
+    return make
+
+
+def _bytes(fn):
+    def make(src: Path, dst: Path) -> None:
+        dst.write_bytes(fn(src.read_bytes()))
+    return make
+
+
+# case -> (how the bad StockEtablissement is made, selection, expected end of the last line)
+CASES = {
+    "truncated": (_bytes(lambda b: b[: len(b) // 2]), "raw/sirene",
+                  "truncated Parquet file ({n} bytes, no PAR1 footer at the end: an interrupted download or copy?); download or copy it again"),
+    "html": (_bytes(lambda b: b"<!DOCTYPE html><html><body>502 Bad Gateway</body></html>"), "raw/sirene",
+             "is an HTML page (an error page saved as a download?), expected data"),
+    "csv": (_bytes(lambda b: b"siren,nic,siret\n000325175,00016,00032517500016\n"), "raw/sirene",
+            "is text (a CSV file renamed .parquet?); expected a Parquet file (starting with the PAR1 magic bytes)"),
+    "empty": (_bytes(lambda b: b""), "raw/sirene", "empty file, expected data (0 bytes: an interrupted download or copy?)"),
+    "dates": (_rewrite("* replace (strftime(dateCreationEtablissement, '%d/%m/%Y') as dateCreationEtablissement)"),
+              "stg/sirene_etablissements", "column 'dateCreationEtablissement': {dates} values are not dates (expected YYYY-MM-DD)"),
+    "corsica": (_rewrite("* replace (try_cast(codeCommuneEtablissement as bigint) as codeCommuneEtablissement)"),
+                "stg/sirene_etablissements",
+                "column 'codeCommuneEtablissement' has type BIGINT: {corsica} establishments with a Corsican postal code (20xxx) "
+                "have no commune code (an integer column cannot hold 2A... / 2B...); expected VARCHAR: re-export the file "
+                "with commune codes as text"),
+}
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    """A data directory with a publication already in place (a tiny one: the corpus must not change it)."""
+    root = tmp_path_factory.mktemp("corpus")
+    data = root / "data"
+    data.mkdir()
+    (data / "raw").symlink_to(REPO_ROOT / "data" / "raw", target_is_directory=True)
+    fake = root / "published_build.duckdb"
+    with duckdb.connect(str(fake)) as con:
+        con.execute("create schema marts; create table marts.demo as select 1 as v")
+        record_outcome(con, "marts.demo", "quality", True)
+    publish(fake, data / "marts", ["marts.demo"])
+    return root, data
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_a_bad_sirene_file_is_refused_naming_file_column_and_expectation(world, case, monkeypatch, capsys):
+    from observatory.__main__ import main
+
+    root, data = world
+    make, selection, expected = CASES[case]
+    folder = root / f"sirene_{case}"
+    folder.mkdir()
+    for name in STOCKS:
+        if name != ETAB:
+            (folder / name).symlink_to(EMBEDDED / name)
+    bad = folder / ETAB
+    make(EMBEDDED / ETAB, bad)
+    before = published_files(data / "marts")
+    monkeypatch.setenv("OBSERVATORY_DATA_DIR", str(data))
+    monkeypatch.setenv("OBSERVATORY_SIRENE_DIR", str(folder))
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)  # an ephemeral instance, not the developer's run history
+
+    assert main(["run", "--select", selection]) == 1
+
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    src = f"'{EMBEDDED / ETAB}'"
+    counts = duckdb.sql(
+        f"select count(*) filter (where codePostalEtablissement like '20%' and not codeCommuneEtablissement similar to '[0-9]+'), "
+        f"count(dateCreationEtablissement) from read_parquet({src})").fetchall()[0]
+    text = expected.format(n=bad.stat().st_size, corsica=counts[0], dates=counts[1])
+    asset, _, cause = last.partition(": ")
+    assert asset.startswith("FAILED ") and selection in asset.split(" ", 1)[1].split(", ")  # the asset(s) of the step
+    assert cause.startswith(f"{bad}: {text}")  # the file, then the column and the expectation
+    assert published_files(data / "marts") == before  # byte-identical published set
+
+
+def test_a_latin1_caf_export_is_named_with_the_byte_and_the_fix(tmp_path):
+    from assets.caf.parse import CafFormatError, read_any
+
+    path = tmp_path / "nbpla_pe_com.csv"
+    path.write_bytes("Code commune;Libellé commune\n01004;Ambérieu-en-Bugey\n".encode("latin-1"))
+    with pytest.raises(CafFormatError) as err:
+        read_any(path)
+    assert str(err.value).startswith(f"{path}: not utf-8-sig at byte 19 (")
+    assert str(err.value).endswith("latin-1 / Windows-1252?); expected a CAF CSV export in utf-8-sig: re-save it as utf-8-sig")
