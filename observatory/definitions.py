@@ -41,7 +41,7 @@ def resources_for(settings: Settings, lineage: Lineage | None = None) -> dict[st
             offline=settings.offline,
             sirene_dir=str(settings.sirene_dir or ""),
         ),
-        "parameters": Parameters(seed=settings.seed),
+        "parameters": Parameters(seed=settings.seed, max_row_drop=settings.max_row_drop),
     }
 
 

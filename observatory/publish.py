@@ -37,7 +37,7 @@ import dagster as dg
 import duckdb
 
 from observatory.quality.log import failed_checks, refusals  # noqa: F401 (failed_checks: re-exported, older import path)
-from observatory.resources import Warehouse, qualified, sha256_of, sql_literal
+from observatory.resources import Parameters, Warehouse, qualified, sha256_of, sql_literal
 
 #: Build-database directory whose GeoParquet (and GeoJSON) files are published under ``data/marts/geo/``.
 GEO_STAGING = "geo_publish"
@@ -51,6 +51,8 @@ STAGING_PREFIX = ".staging-"
 OWNER_FILE = ".owner"
 #: The documented paths under ``data/marts/``, each a symlink to the same name under ``current``.
 PUBLISHED_NAMES = ("observatory.duckdb", "parquet", "geo", "site", "manifest.json")
+#: Default blocking drop of a table's row count against the current publication (OBSERVATORY_MAX_ROW_DROP).
+MAX_ROW_DROP = 0.2
 #: Versions kept: the current one and the previous one (rollback).
 KEEP_VERSIONS = 2
 
@@ -176,12 +178,15 @@ def publish(
     *,
     checks: Mapping[str, Sequence[str]] | None = None,
     builders: Mapping[str, Builder] | None = None,
+    max_row_drop: float = MAX_ROW_DROP,
 ) -> dict:
     """Publish ``tables`` (``marts.*``) from the build database, with the GeoParquet files of ``geo_dir`` and
     the parts ``builders`` add (``{"site": build_site}``), as a new version made current atomically.
 
     ``checks``: table -> the checks declared on it; each must have passed on the table's current content.
-    Without it, any table whose latest recorded check failed is refused (the quality log's own view)."""
+    Without it, any table whose latest recorded check failed is refused (the quality log's own view).
+    ``max_row_drop``: a table with that share fewer rows than in the current publication (0 rows included) is
+    refused (:func:`row_drops`); 1 disables the comparison."""
     tables = [qualified(t) for t in tables]
     marts_dir = Path(marts_dir)
     staging = _staging(marts_dir, run_id)
@@ -205,6 +210,12 @@ def publish(
                     f"copy {t} to {sql_literal(str(staging / 'parquet' / (name + '.parquet')))} (format parquet, compression zstd, kv_metadata {{{kv}}})"
                 )
                 counts[name] = con.execute(f"select count(*) from {t}").fetchone()[0]
+            drops = row_drops(counts, _current_counts(marts_dir), max_row_drop)
+            if drops:
+                raise PublicationRefused(
+                    "not publishing: " + "; ".join(drops) + f" (blocking above {max_row_drop:.0%} fewer rows than the "
+                    "current publication; if the change is real, re-run with OBSERVATORY_MAX_ROW_DROP=1)"
+                )
             con.execute("detach build")
             con.execute("checkpoint")
         finally:
@@ -233,6 +244,24 @@ def publish(
         return {**manifest, "version": version.name}
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _current_counts(marts_dir: Path) -> dict[str, int]:
+    current = current_version(marts_dir)
+    if current is None or not (current / "manifest.json").exists():
+        return {}
+    return json.loads((current / "manifest.json").read_text(encoding="utf-8")).get("row_counts", {})
+
+
+def row_drops(counts: Mapping[str, int], previous: Mapping[str, int], max_drop: float) -> list[str]:
+    """Tables whose row count fell by more than ``max_drop`` (a share) since the previous publication, e.g. a
+    SIRENE stock with a fraction of last month's rows; a table absent before is not compared."""
+    out = []
+    for table, n in sorted(counts.items()):
+        before = previous.get(table)
+        if before and n < (1 - max_drop) * before:
+            out.append(f"marts.{table}: {n:,} rows against {before:,} in the current publication ({(before - n) / before:.0%} fewer)")
+    return out
 
 
 def republish(marts_dir: Path, name: str, builder: Builder, run_id: str = "") -> dict:
@@ -353,12 +382,12 @@ def publication_asset(
             "blocking check passed, and refuses a table whose checks did not pass on the content being published."
         ),
     )
-    def _publish(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+    def _publish(context: dg.AssetExecutionContext, warehouse: Warehouse, parameters: Parameters) -> dg.MaterializeResult:
         build_db = Path(warehouse.path)
         marts_dir = Path(warehouse.published_dir)
         tables = [".".join(k.path) for k in mart_keys]
         manifest = publish(build_db, marts_dir, tables, geo_dir=build_db.parent / GEO_STAGING, run_id=context.run_id,
-                           checks=checks, builders=builders)
+                           checks=checks, builders=builders, max_row_drop=parameters.max_row_drop)
         return dg.MaterializeResult(
             metadata={
                 "path": dg.MetadataValue.path(str(marts_dir / "observatory.duckdb")),

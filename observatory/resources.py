@@ -208,6 +208,8 @@ class Parameters(dg.ConfigurableResource):
     random draw (the merger study's bootstrap), so that a run is reproducible."""
 
     seed: int = 20170101
+    #: Publication refuses a mart with this share fewer rows than the current publication (1: no comparison).
+    max_row_drop: float = 0.2
 
 
 class Lineage(dg.ConfigurableResource):

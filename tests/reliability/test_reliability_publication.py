@@ -152,3 +152,29 @@ def test_the_gate_refuses_content_rebuilt_after_its_check_and_a_declared_check_n
         record_outcome(con, "marts.demo", "quality", True)
     publish(build, marts, ["marts.demo"], checks={"marts.demo": ["quality"]})
     assert published_value(marts) == 2 and current_version(marts) is not None
+
+
+def test_a_mart_with_a_fraction_of_the_published_rows_is_refused_unless_the_drop_is_expected(tmp_path):
+    build, marts = tmp_path / "build.duckdb", tmp_path / "marts"
+
+    def rows(n: int) -> None:
+        with duckdb.connect(str(build)) as con:
+            con.execute("create schema if not exists marts")
+            con.execute(f"create or replace table marts.demo as select range as v from range({n})")
+            record_outcome(con, "marts.demo", "quality", True)
+
+    rows(10)
+    publish(build, marts, ["marts.demo"])
+    before = published_files(marts)
+    rows(8)  # -20 %: at the threshold, published
+    publish(build, marts, ["marts.demo"])
+    rows(0)  # an empty stock
+    with pytest.raises(PublicationRefused, match=r"marts.demo: 0 rows against 8 in the current publication \(100% fewer\) "
+                                                 r"\(blocking above 20% fewer rows .*OBSERVATORY_MAX_ROW_DROP=1\)"):
+        publish(build, marts, ["marts.demo"])
+    rows(5)
+    with pytest.raises(PublicationRefused, match=r"marts.demo: 5 rows against 8 in the current publication \(38% fewer\)"):
+        publish(build, marts, ["marts.demo"])
+    assert published_files(marts) != before and len(duckdb.sql(f"select * from '{marts}/parquet/demo.parquet'").fetchall()) == 8
+    publish(build, marts, ["marts.demo"], max_row_drop=1)  # the setting, when a real change is expected
+    assert len(duckdb.sql(f"select * from '{marts}/parquet/demo.parquet'").fetchall()) == 5
