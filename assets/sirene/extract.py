@@ -165,6 +165,10 @@ class FileInfo:
             return f"cast(null as {_sql_type(col.kind)}) as {col.target}"
         if col.kind == "text":
             e = f"nullif(nullif(trim({q}), '[ND]'), '')"
+        elif col.kind == "code" and typ == "VARCHAR" and col.target == "code_commune":
+            # the one leading-zero rule of every source: a commune code of 4 digits lost its zero; padded, counted
+            e = (f"(case when regexp_full_match(trim({q}), '[0-9]{{{col.width - 1}}}') then lpad(trim({q}), {col.width}, '0') "
+                 f"else nullif(nullif(trim({q}), '[ND]'), '') end)")
         elif col.kind == "code":
             e = f"nullif(nullif(trim({q}), '[ND]'), '')" if typ == "VARCHAR" else f"lpad(cast({q} as varchar), {col.width}, '0')"
         elif col.kind == "date":
@@ -230,6 +234,14 @@ def _corsica_lost(con: duckdb.DuckDBPyConnection, path: Path, column: str, types
     ).fetchall()[0][0])
 
 
+def _short_codes(con: duckdb.DuckDBPyConnection, path: Path, column: str, width: int) -> int:
+    q = '"' + column.replace('"', '""') + '"'
+    return int(con.execute(
+        f"select count(*) from read_parquet($path) where regexp_full_match(trim({q}), '[0-9]{{{width - 1}}}')",
+        {"path": str(path)},
+    ).fetchall()[0][0])
+
+
 def _unparseable(con: duckdb.DuckDBPyConnection, path: Path, column: str, kind: str) -> tuple[int, list[str]] | None:
     """Count (and show a few of) the non-empty text values of a date column that do not parse: such values would
     silently become NULL and surface later as an unrelated failure."""
@@ -273,6 +285,10 @@ def inspect_file(con: duckdb.DuckDBPyConnection, path: Path, stock: StockFile) -
                                 "(20xxx) have no commune code (an integer column cannot hold 2A... / 2B...); expected "
                                 "VARCHAR: re-export the file with commune codes as text")
                 continue
+        if col.kind == "code" and typ == "VARCHAR" and col.target == "code_commune":
+            short = _short_codes(con, path, col.source, col.width)
+            if short:
+                fixes.append(f"{col.source}: {short} codes of {col.width - 1} digits (leading zero lost) zero-padded to {col.width}")
         if col.kind in ("date", "timestamp") and typ == "VARCHAR":
             bad = _unparseable(con, path, col.source, col.kind)
             if bad:

@@ -104,3 +104,29 @@ def test_a_latin1_caf_export_is_named_with_the_byte_and_the_fix(tmp_path):
         read_any(path)
     assert str(err.value).startswith(f"{path}: not utf-8-sig at byte 19 (")
     assert str(err.value).endswith("latin-1 / Windows-1252?); expected a CAF CSV export in utf-8-sig: re-save it as utf-8-sig")
+
+
+def test_sirene_commune_codes_that_lost_their_leading_zero_are_padded_and_counted_as_in_every_source(tmp_path):
+    """The one leading-zero rule (CAF, territory and SIRENE loaders alike): 4 digits -> zero-padded to 5, counted."""
+    from assets.sirene.extract import SireneFiles, extract_establishments
+
+    for name in STOCKS:
+        if name != ETAB:
+            (tmp_path / name).symlink_to(EMBEDDED / name)
+    src = EMBEDDED / ETAB
+    duckdb.sql(f"copy (select * replace (ltrim(codeCommuneEtablissement, '0') as codeCommuneEtablissement) "
+               f"from read_parquet('{src}')) to '{tmp_path / ETAB}' (format parquet)")
+    n_short = duckdb.sql(f"select count(*) from read_parquet('{src}') where codeCommuneEtablissement similar to '0[0-9]{{4}}'").fetchall()[0][0]
+    assert n_short > 0
+    con = duckdb.connect()
+    files = SireneFiles.in_dir(tmp_path, con)
+    assert (f"codeCommuneEtablissement: {n_short} codes of 4 digits (leading zero lost) zero-padded to 5"
+            in files.describe()[ETAB]["fixes"])
+    extract_establishments(con, files)
+    padded = con.execute("select count(*) from stg.sirene_etablissements where code_commune similar to '0[0-9]{4}'").fetchall()[0][0]
+    reference = duckdb.connect()
+    extract_establishments(reference, SireneFiles.in_dir(EMBEDDED, reference))
+    assert padded == reference.execute(
+        "select count(*) from stg.sirene_etablissements where code_commune similar to '0[0-9]{4}'").fetchall()[0][0] > 0
+    assert con.execute("select list(code_commune order by siret) from stg.sirene_etablissements").fetchall() == \
+        reference.execute("select list(code_commune order by siret) from stg.sirene_etablissements").fetchall()
