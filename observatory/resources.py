@@ -242,6 +242,8 @@ class Downloader(dg.ConfigurableResource):
     #: Optional directory of real INSEE SIRENE stock Parquet files (overrides the embedded sample).
     sirene_dir: str = ""
     timeout_s: int = 120
+    #: Largest file accepted (bytes): the SIRENE establishment history, the largest file, is about 2 GB.
+    max_bytes: int = 8 * 1024**3
 
     def target(self, source: str, millesime: str, filename: str) -> Path:
         return Path(self.raw_dir) / source / millesime / filename
@@ -284,19 +286,33 @@ class Downloader(dg.ConfigurableResource):
 
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(path.suffix + ".part")
-        with requests.get(url, stream=True, timeout=self.timeout_s) as resp:
-            if resp.status_code != 200:
-                raise DownloadError(f"{url}: HTTP {resp.status_code}, expected 200")
-            total = int(resp.headers.get("Content-Length") or 0)
-            # Progress in the run log: bytes, percent and rate, every 10 s at most.
-            progress = Progress(log, f"download {source}/{millesime}/{filename}", total=total or None, unit="bytes")
-            with open(tmp, "wb") as fh:
-                for block in resp.iter_content(1 << 20):
-                    fh.write(block)
-                    progress.advance(len(block))
-            progress.finish()
-            headers = resp.headers
-        check_not_html(tmp, url=url, expect_magic=expect_magic)
+        try:
+            with requests.get(url, stream=True, timeout=self.timeout_s) as resp:
+                if resp.status_code != 200:
+                    raise DownloadError(f"{url}: HTTP {resp.status_code}, expected 200")
+                total = int(resp.headers.get("Content-Length") or 0)
+                if total > self.max_bytes:
+                    raise DownloadError(f"{url}: announces {total:,} bytes, more than the cap of {self.max_bytes:,} (Downloader.max_bytes)")
+                # Progress in the run log: bytes, percent and rate, every 10 s at most.
+                progress = Progress(log, f"download {source}/{millesime}/{filename}", total=total or None, unit="bytes")
+                received = 0
+                with open(tmp, "wb") as fh:
+                    for block in resp.iter_content(1 << 20):
+                        received += len(block)
+                        if received > self.max_bytes:
+                            raise DownloadError(f"{url}: more than the cap of {self.max_bytes:,} bytes received (Downloader.max_bytes)")
+                        fh.write(block)
+                        progress.advance(len(block))
+                progress.finish()
+                headers = resp.headers
+            # a cut connection ends the stream without error: a truncated Parquet file still starts with PAR1
+            if total and received != total and "gzip" not in (headers.get("Content-Encoding") or ""):
+                raise DownloadError(f"{url}: received {received:,} bytes, the server announced {total:,} (Content-Length): "
+                                    "the download was cut; run again")
+            check_not_html(tmp, url=url, expect_magic=expect_magic)
+        except BaseException:
+            tmp.unlink(missing_ok=True)  # never leave a .part file behind
+            raise
         tmp.replace(path)
         manifest["files"][filename] = {
             "url": url,
@@ -308,8 +324,15 @@ class Downloader(dg.ConfigurableResource):
             "last-modified": headers.get("Last-Modified"),
             "content-length": headers.get("Content-Length"),
         }
-        manifest_path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
+        write_atomic(manifest_path, json.dumps(manifest, indent=2, ensure_ascii=False))
         return path
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``path`` as a whole or not at all (a temporary file beside it, then ``os.replace``)."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
 
 
 def check_not_html(path: Path, *, url: str = "", expect_magic: Sequence[bytes] = ()) -> None:

@@ -130,3 +130,17 @@ def test_sirene_commune_codes_that_lost_their_leading_zero_are_padded_and_counte
         "select count(*) from stg.sirene_etablissements where code_commune similar to '0[0-9]{4}'").fetchall()[0][0] > 0
     assert con.execute("select list(code_commune order by siret) from stg.sirene_etablissements").fetchall() == \
         reference.execute("select list(code_commune order by siret) from stg.sirene_etablissements").fetchall()
+
+
+def test_a_zip_member_is_read_with_a_decompressed_size_cap(tmp_path):
+    import zipfile
+
+    from assets.common.validate import InputError, read_zip_member
+
+    path = tmp_path / "Intercommunalite_Metropole_au_01-01-2019.zip"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("Intercommunalite.xlsx", b"\0" * 5000)  # 5,000 bytes, compressing to a few dozen
+    with zipfile.ZipFile(path) as zf:
+        assert len(read_zip_member(zf, "Intercommunalite.xlsx", file=path, cap=5000)) == 5000
+        with pytest.raises(InputError, match=rf"{path.name} \(Intercommunalite.xlsx\): decompresses to more than 4,999 bytes"):
+            read_zip_member(zf, "Intercommunalite.xlsx", file=path, cap=4999)
