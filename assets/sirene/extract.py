@@ -33,6 +33,9 @@ from assets.sirene.schema import (
 from observatory.resources import DownloadError, sniff_file
 
 NAF_EAJE = "88.91A"
+#: Share of establishments whose duplicated stock rows conflict (different communes, same processing date) above
+#: which the stock is refused: at most 0.1 % are resolved by a fixed tie-break (commune code, nic) and counted.
+MAX_CONFLICTING_DUPLICATES = 0.001
 #: Placeholders INSEE writes in masked fields of partially diffusible units (statutDiffusion = P).
 MASKED = ("[ND]", "")
 
@@ -451,10 +454,32 @@ def extract_establishments(con: duckdb.DuckDBPyConnection, files: SireneFiles) -
         """
         create or replace table stg.sirene_etablissements as
         select * from _sirene_stock_raw
-        qualify row_number() over (partition by siret order by date_dernier_traitement desc nulls last, date_debut desc nulls last) = 1
+        qualify row_number() over (partition by siret order by date_dernier_traitement desc nulls last, date_debut desc nulls last,
+                                   code_commune nulls last, nic) = 1
         order by siret
         """
     )
+    # Duplicated stock rows of a siret are resolved by the documented rule: the latest dateDernierTraitement. Rows
+    # that tie on it yet place the establishment in different communes cannot be resolved by any rule: counted,
+    # and blocking above MAX_CONFLICTING_DUPLICATES of the establishments (the tie-break above is then arbitrary).
+    conflicting = con.execute(
+        """
+        with top as (
+            select siret, code_commune from _sirene_stock_raw
+            qualify rank() over (partition by siret order by date_dernier_traitement desc nulls last) = 1
+        )
+        select count(*), list(siret order by siret)[1:5] from (
+            select siret from top group by siret having count(distinct coalesce(code_commune, '?')) > 1
+        )
+        """
+    ).fetchall()[0]
+    n_stock = con.execute("select count(distinct siret) from _sirene_stock_raw").fetchall()[0][0]
+    if conflicting[0] > MAX_CONFLICTING_DUPLICATES * max(n_stock, 1):
+        raise SireneFormatError(
+            f"{files.etablissement}: column 'codeCommuneEtablissement': {conflicting[0]} sirets appear more than once with "
+            f"different communes and the same dateDernierTraitementEtablissement, e.g. {conflicting[1]}; expected at most "
+            f"{MAX_CONFLICTING_DUPLICATES:.1%} of the {n_stock} establishments (one row per siret, or the latest processed)"
+        )
     counts = con.execute(
         """
         select
@@ -477,6 +502,7 @@ def extract_establishments(con: duckdb.DuckDBPyConnection, files: SireneFiles) -
         "duplicate_periods_removed": counts[1] - counts[2],
         "stock_rows": counts[4],
         "duplicate_sirets_removed": counts[3] - counts[4],
+        "conflicting_duplicate_sirets": conflicting[0],
         "selected_without_stock_row": counts[5],
         "selected_without_history": counts[6],
         "active_88_91a_in_stock": counts[7],
