@@ -395,6 +395,34 @@ def _query(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any], *pa
         ) from exc
 
 
+#: A NAF rév. 2 code as INSEE writes it (``88.91A``): a code of that nomenclature in another shape (``8891A``,
+#: ``88.91a``) exists in no nomenclature, and its establishment would silently escape the 88.91A selection.
+NAF_REV2_RE = r"[0-9]{2}\.[0-9]{2}[A-Z]"
+#: Share of the stock's NAFRev2 codes that may be malformed before the stock is refused (counted below it).
+MAX_MALFORMED_NAF = 0.001
+
+
+def _check_naf_codes(con: duckdb.DuckDBPyConnection, path: Path, info: FileInfo) -> int:
+    """Count the stock's activity codes labelled NAFRev2 that are not shaped like one; refuse above the threshold.
+    Codes of other nomenclatures (NAFRev1, NAP...) and well-shaped codes absent from NAF rév. 2 are left alone."""
+    code, nomen = '"activitePrincipaleEtablissement"', '"nomenclatureActivitePrincipaleEtablissement"'
+    if "activitePrincipaleEtablissement" not in info.types or "nomenclatureActivitePrincipaleEtablissement" not in info.types:
+        return 0
+    n, total, examples = con.execute(
+        f"""select count(*) filter (where not regexp_full_match(trim({code}), '{NAF_REV2_RE}')),
+                   count(*), list(distinct {code}) filter (where not regexp_full_match(trim({code}), '{NAF_REV2_RE}'))[1:5]
+            from read_parquet($path) where {nomen} = 'NAFRev2' and nullif(trim({code}), '') is not null""",
+        {"path": str(path)},
+    ).fetchall()[0]
+    if n > MAX_MALFORMED_NAF * max(total, 1):
+        raise SireneFormatError(
+            f"{path}: column 'activitePrincipaleEtablissement': {n} of {total} codes of nomenclature NAFRev2 exist in no "
+            f"nomenclature (expected the NAF rév. 2 form NN.NNL, e.g. 88.91A), e.g. {sorted(examples)}; at most "
+            f"{MAX_MALFORMED_NAF:.1%} are tolerated (counted)"
+        )
+    return int(n)
+
+
 def extract_establishments(con: duckdb.DuckDBPyConnection, files: SireneFiles) -> dict[str, Any]:
     """Write ``stg.sirene_etablissement_periodes`` and ``stg.sirene_etablissements``.
 
@@ -408,6 +436,7 @@ def extract_establishments(con: duckdb.DuckDBPyConnection, files: SireneFiles) -
     siret_h = hist.key("siret", 14)
     siret_s = stock.key("siret", 14)
     con.execute("create schema if not exists stg")
+    _check_naf_codes(con, files.etablissement, stock)
     _query(
         con,
         f"""

@@ -54,6 +54,11 @@ CASES = {
                 "column 'codeCommuneEtablissement' has type BIGINT: {corsica} establishments with a Corsican postal code (20xxx) "
                 "have no commune code (an integer column cannot hold 2A... / 2B...); expected VARCHAR: re-export the file "
                 "with commune codes as text"),
+    "naf": (_rewrite("* replace (case when hash(siret) % 10 = 0 then replace(activitePrincipaleEtablissement, '.', '') "
+                     "else activitePrincipaleEtablissement end as activitePrincipaleEtablissement)"),
+            "stg/sirene_etablissements",
+            "column 'activitePrincipaleEtablissement': {naf} of {naf_total} codes of nomenclature NAFRev2 exist in no "
+            "nomenclature (expected the NAF rév. 2 form NN.NNL, e.g. 88.91A)"),
     "duplicates": (_duplicated, "stg/sirene_etablissements",
                    "column 'codeCommuneEtablissement': {dups} sirets appear more than once with different communes and the "
                    "same dateDernierTraitementEtablissement"),
@@ -101,7 +106,9 @@ def test_a_bad_sirene_file_is_refused_naming_file_column_and_expectation(world, 
         f"select count(*) filter (where codePostalEtablissement like '20%' and not codeCommuneEtablissement similar to '[0-9]+'), "
         f"count(dateCreationEtablissement) from read_parquet({src})").fetchall()[0]
     dups = duckdb.sql(f"select count(*) from read_parquet({src}) where {DUPLICATED}").fetchall()[0][0]
-    text = expected.format(n=bad.stat().st_size, corsica=counts[0], dates=counts[1], dups=dups)
+    naf = duckdb.sql(f"select count(*) filter (where hash(siret) % 10 = 0), count(*) from read_parquet({src}) "
+                     "where nomenclatureActivitePrincipaleEtablissement = 'NAFRev2' and activitePrincipaleEtablissement <> ''").fetchall()[0]
+    text = expected.format(n=bad.stat().st_size, corsica=counts[0], dates=counts[1], dups=dups, naf=naf[0], naf_total=naf[1])
     asset, _, cause = last.partition(": ")
     assert asset.startswith("FAILED ") and selection in asset.split(" ", 1)[1].split(", ")  # the asset(s) of the step
     assert cause.startswith(f"{bad}: {text}")  # the file, then the column and the expectation
