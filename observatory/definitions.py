@@ -41,8 +41,19 @@ def resources_for(settings: Settings, lineage: Lineage | None = None) -> dict[st
             offline=settings.offline,
             sirene_dir=str(settings.sirene_dir or ""),
         ),
-        "parameters": Parameters(seed=settings.seed),
+        "parameters": Parameters(seed=settings.seed, max_row_drop=settings.max_row_drop),
     }
+
+
+def declared_checks(defs: dg.Definitions, keys) -> dict[str, list[str]]:
+    """``layer.name`` -> the names of the asset checks declared on it (standalone checks and checks of assets)."""
+    wanted = {k: ".".join(k.path) for k in keys}
+    out: dict[str, list[str]] = {t: [] for t in wanted.values()}
+    for d in [*(defs.asset_checks or []), *(a for a in defs.assets or [] if isinstance(a, dg.AssetsDefinition))]:
+        for spec in getattr(d, "check_specs", ()):
+            if spec.asset_key in wanted:
+                out[wanted[spec.asset_key]].append(spec.name)
+    return {t: sorted(set(names)) for t, names in out.items()}
 
 
 def source_definitions() -> list[dg.Definitions]:
@@ -62,7 +73,11 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         (k for a in merged.assets or [] if isinstance(a, dg.AssetsDefinition) for k in a.keys if k.path[0] == "marts"),
         key=lambda k: k.to_user_string(),
     )
-    publication = publication_asset(mart_keys)
+    # The gate needs every check declared on a mart (they must all have passed on the content published), and the
+    # site is built into the new version before it is made current (one publication, one atomic switch).
+    from assets.site.build import build_site
+
+    publication = publication_asset(mart_keys, checks=declared_checks(merged, mart_keys), builders={"site": build_site})
     lineage = lineage_of([*(merged.assets or []), publication])
     complete = dg.Definitions.merge(merged, dg.Definitions(assets=[publication], resources=resources_for(settings, lineage)))
     # Refresh jobs + schedules per source cadence, and the rebuild_marts job (observatory.automation).

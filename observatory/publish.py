@@ -1,16 +1,27 @@
-"""Atomic publication of the marts: DuckDB database, one Parquet file per mart, GeoParquet files.
+"""Publication of the marts as one versioned set, made current by one atomic step.
 
-Everything is first written into a staging directory beside the destination (same file system),
-verified, then moved into place with ``os.replace``. So:
+Layout of ``data/marts/`` (``marts_dir``)::
 
-* a failed run never touches ``data/marts/`` (the last good publication stays as it was);
-* an analyst or a dashboard reading ``observatory.duckdb`` or a Parquet file keeps reading the
-  previous version through its open handle and never holds a lock the pipeline needs (the
-  pipeline writes to the private build database, not to the published one).
+    versions/<id>/            one complete publication: observatory.duckdb, parquet/, geo/, site/, manifest.json
+    current -> versions/<id>  the publication readers see (a relative symlink)
+    observatory.duckdb -> current/observatory.duckdb      the documented paths, kept working as
+    parquet -> current/parquet   geo -> current/geo       symlinks through ``current``
+    site -> current/site         manifest.json -> current/manifest.json
 
-Publication also refuses to run if the latest quality check of any table failed (checks record
-their outcome in the build database, see ``observatory.quality``), so a partial re-run cannot
-publish tables that a previous run found bad.
+A publication is written into ``versions/.staging-<id>/`` (with an ``.owner`` file naming the process),
+verified, renamed to ``versions/<id>/`` and made current by replacing the ``current`` symlink
+(``os.replace`` of a new link: atomic on POSIX). So:
+
+* a failed or killed run never changes what ``current`` points at (a left-over staging folder is removed
+  by the next run, see ``observatory.runs``);
+* a reader that resolves ``current`` once (``os.path.realpath("data/marts/current")``) and opens every file
+  under that folder sees one publication, never a mix; a reader holding a file open keeps reading its
+  version, and the pipeline never holds a lock on a published file;
+* the previous version is kept for rollback (``rollback()``), older ones are pruned.
+
+The gate: publication refuses a table unless every check declared for it recorded a pass **on the very
+content being published** (``observatory.quality.log``: each check records the table's fingerprint;
+``refusals`` compares them with the fingerprint of the table now in the build database).
 """
 
 
@@ -20,13 +31,13 @@ import os
 import shutil
 import uuid
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import dagster as dg
 import duckdb
 
-from observatory.quality.log import failed_checks
-from observatory.resources import Warehouse, qualified, sha256_of, sql_literal
+from observatory.quality.log import failed_checks, refusals  # noqa: F401 (failed_checks: re-exported, older import path)
+from observatory.resources import Parameters, Warehouse, qualified, sha256_of, sql_literal
 
 #: Build-database directory whose GeoParquet (and GeoJSON) files are published under ``data/marts/geo/``.
 GEO_STAGING = "geo_publish"
@@ -34,33 +45,160 @@ GEO_SUFFIXES = ("*.parquet", "*.geojson")
 #: The provenance mart: its rows give each published Parquet file its licence, sources and data dates.
 PROVENANCE_TABLE = "marts.sources"
 
+VERSIONS = "versions"
+CURRENT = "current"
+STAGING_PREFIX = ".staging-"
+OWNER_FILE = ".owner"
+#: The documented paths under ``data/marts/``, each a symlink to the same name under ``current``.
+PUBLISHED_NAMES = ("observatory.duckdb", "parquet", "geo", "site", "manifest.json")
+#: Default blocking drop of a table's row count against the current publication (OBSERVATORY_MAX_ROW_DROP).
+MAX_ROW_DROP = 0.2
+#: Versions kept: the current one and the previous one (rollback).
+KEEP_VERSIONS = 2
 
 PUBLICATION_KEY = dg.AssetKey(["publish", "observatory"])
 #: The static site built after publication (assets/site/defs.py); named here so that the CLI can report it.
 SITE_KEY = dg.AssetKey(["publish", "site"])
+
+#: A step adding a part of the publication (the site): ``builder(version_dir, out_dir) -> figures``; it reads
+#: the staged version (database, geo, manifest) and writes ``out_dir`` (not existing yet).
+Builder = Callable[[Path, Path], Mapping[str, Any]]
 
 
 class PublicationRefused(RuntimeError):
     pass
 
 
-def publish(build_db: Path, marts_dir: Path, tables: Sequence[str], geo_dir: Path | None = None, run_id: str = "") -> dict:
-    """Copy ``tables`` (``marts.*``) from the build database into ``marts_dir`` atomically."""
-    tables = [qualified(t) for t in tables]
-    marts_dir.mkdir(parents=True, exist_ok=True)
-    staging = marts_dir / f".staging-{uuid.uuid4().hex[:8]}"
+def current_version(marts_dir: Path) -> Path | None:
+    """The folder of the current publication, or None before the first one."""
+    link = Path(marts_dir) / CURRENT
+    return link.resolve() if link.is_symlink() and link.resolve().is_dir() else None
+
+
+def _new_version_id(run_id: str) -> str:
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    return f"{stamp}-{(run_id or uuid.uuid4().hex)[:8]}"
+
+
+def _staging(marts_dir: Path, run_id: str) -> Path:
+    versions = Path(marts_dir) / VERSIONS
+    versions.mkdir(parents=True, exist_ok=True)
+    staging = versions / f"{STAGING_PREFIX}{uuid.uuid4().hex[:8]}"
     staging.mkdir()
+    (staging / OWNER_FILE).write_text(json.dumps({"pid": os.getpid(), "run_id": run_id}))
+    return staging
+
+
+def _replace_link(link: Path, target: str) -> None:
+    """Point ``link`` at ``target`` in one atomic step (a new symlink renamed over the old one). A real file or
+    folder there (the layout before versioned publication) is moved aside first, then deleted."""
+    tmp = link.with_name(f".{link.name}.link-{uuid.uuid4().hex[:8]}")
+    os.symlink(target, tmp)
+    aside = None
+    if link.exists() and not link.is_symlink() and link.is_dir():
+        aside = link.with_name(f".{link.name}.old-{uuid.uuid4().hex[:8]}")
+        os.rename(link, aside)
+    os.replace(tmp, link)
+    if aside is not None:
+        shutil.rmtree(aside, ignore_errors=True)
+
+
+def switch_to(marts_dir: Path, version: Path) -> None:
+    """Make ``version`` (a folder of ``versions/``) current: one atomic symlink swap; then make sure the
+    documented paths are symlinks through ``current`` and prune versions older than the previous one."""
+    marts_dir = Path(marts_dir)
+    previous = current_version(marts_dir)
+    _replace_link(marts_dir / CURRENT, f"{VERSIONS}/{version.name}")
+    for name in PUBLISHED_NAMES:
+        link = marts_dir / name
+        if (version / name).exists() and not (link.is_symlink() and os.readlink(link) == f"{CURRENT}/{name}"):
+            _replace_link(link, f"{CURRENT}/{name}")
+    prune(marts_dir, keep=[version] + ([previous] if previous and previous != version.resolve() else []))
+
+
+def prune(marts_dir: Path, keep: Sequence[Path]) -> list[str]:
+    """Delete the versions not in ``keep`` (staging folders are left to ``observatory.runs``)."""
+    kept = {Path(k).resolve() for k in keep}
+    removed = []
+    for v in sorted((Path(marts_dir) / VERSIONS).iterdir()):
+        if v.is_dir() and not v.name.startswith(".") and v.resolve() not in kept:
+            shutil.rmtree(v, ignore_errors=True)
+            removed.append(v.name)
+    return removed
+
+
+def versions(marts_dir: Path) -> list[Path]:
+    """Complete versions, oldest first (their names start with the UTC time of publication)."""
+    folder = Path(marts_dir) / VERSIONS
+    return sorted(v for v in folder.iterdir() if v.is_dir() and not v.name.startswith(".")) if folder.exists() else []
+
+
+def published_files(marts_dir: Path) -> dict[str, str]:
+    """The current publication as a reader sees it: path under ``data/marts/`` -> sha256 (empty before the first)."""
+    current = current_version(marts_dir)
+    if current is None:
+        return {}
+    return {str(p.relative_to(current)): sha256_of(p) for p in sorted(current.rglob("*")) if p.is_file()}
+
+
+def rollback(marts_dir: Path) -> Path:
+    """Make the version published before the current one current again (``python -m observatory rollback``)."""
+    current = current_version(marts_dir)
+    older = [v for v in versions(marts_dir) if current is None or v.name < current.name]
+    if not older:
+        raise PublicationRefused(f"{marts_dir}: no previous publication to roll back to")
+    switch_to(marts_dir, older[-1])
+    return older[-1]
+
+
+def _finish(marts_dir: Path, staging: Path, run_id: str) -> Path:
+    """Rename a complete staging folder to its version name and make it current."""
+    (staging / OWNER_FILE).unlink(missing_ok=True)
+    version = staging.parent / _new_version_id(run_id)
+    os.rename(staging, version)
+    switch_to(marts_dir, version)
+    return version
+
+
+def _write_manifest(staging: Path, manifest: dict) -> None:
+    manifest["files"] = {
+        str(f.relative_to(staging)): sha256_of(f)
+        for f in sorted(p for p in staging.rglob("*") if p.is_file())
+        if f.name != OWNER_FILE and f.parts[len(staging.parts)] != "site"
+    }
+    (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
+
+
+def publish(
+    build_db: Path,
+    marts_dir: Path,
+    tables: Sequence[str],
+    geo_dir: Path | None = None,
+    run_id: str = "",
+    *,
+    checks: Mapping[str, Sequence[str]] | None = None,
+    builders: Mapping[str, Builder] | None = None,
+    max_row_drop: float = MAX_ROW_DROP,
+) -> dict:
+    """Publish ``tables`` (``marts.*``) from the build database, with the GeoParquet files of ``geo_dir`` and
+    the parts ``builders`` add (``{"site": build_site}``), as a new version made current atomically.
+
+    ``checks``: table -> the checks declared on it; each must have passed on the table's current content.
+    Without it, any table whose latest recorded check failed is refused (the quality log's own view).
+    ``max_row_drop``: a table with that share fewer rows than in the current publication (0 rows included) is
+    refused (:func:`row_drops`); 1 disables the comparison."""
+    tables = [qualified(t) for t in tables]
+    marts_dir = Path(marts_dir)
+    staging = _staging(marts_dir, run_id)
     try:
         db_path = staging / "observatory.duckdb"
         (staging / "parquet").mkdir()
         con = duckdb.connect(str(db_path))
         try:
             con.execute(f"attach {sql_literal(str(build_db))} as build (read_only)")
-            refused = failed_checks(con)
+            refused = refusals(con, tables, checks)
             if refused:
-                raise PublicationRefused(
-                    "not publishing: the latest check failed for " + ", ".join(f"{t} ({c})" for t, c in refused)
-                )
+                raise PublicationRefused("not publishing: " + "; ".join(refused))
             con.execute("create schema if not exists marts")
             counts = {}
             for t in tables:
@@ -72,6 +210,12 @@ def publish(build_db: Path, marts_dir: Path, tables: Sequence[str], geo_dir: Pat
                     f"copy {t} to {sql_literal(str(staging / 'parquet' / (name + '.parquet')))} (format parquet, compression zstd, kv_metadata {{{kv}}})"
                 )
                 counts[name] = con.execute(f"select count(*) from {t}").fetchone()[0]
+            drops = row_drops(counts, _current_counts(marts_dir), max_row_drop)
+            if drops:
+                raise PublicationRefused(
+                    "not publishing: " + "; ".join(drops) + f" (blocking above {max_row_drop:.0%} fewer rows than the "
+                    "current publication; if the change is real, re-run with OBSERVATORY_MAX_ROW_DROP=1)"
+                )
             con.execute("detach build")
             con.execute("checkpoint")
         finally:
@@ -83,25 +227,65 @@ def publish(build_db: Path, marts_dir: Path, tables: Sequence[str], geo_dir: Pat
             for f in geo_files:
                 shutil.copy2(f, staging / "geo" / f.name)
 
-        manifest = {
+        manifest: dict[str, Any] = {
             "run_id": run_id,
             "published_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             "row_counts": counts,
             "files": {},
         }
-        for f in sorted(p for p in staging.rglob("*") if p.is_file()):
-            manifest["files"][str(f.relative_to(staging))] = sha256_of(f)
-        (staging / "manifest.json").write_text(json.dumps(manifest, indent=2))
+        _write_manifest(staging, manifest)
+        parts = {}
+        for name, builder in (builders or {}).items():
+            parts[name] = dict(builder(staging, staging / name))
+        if parts:
+            manifest["parts"] = json.loads(json.dumps(parts, default=str))
+            _write_manifest(staging, manifest)
+        version = _finish(marts_dir, staging, run_id)
+        return {**manifest, "version": version.name}
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
-        # Move into place: data files first, the manifest last (it describes a complete set).
-        for sub in ("parquet", "geo"):
-            if (staging / sub).exists():
-                (marts_dir / sub).mkdir(exist_ok=True)
-                for f in (staging / sub).iterdir():
-                    os.replace(f, marts_dir / sub / f.name)
-        os.replace(db_path, marts_dir / "observatory.duckdb")
-        os.replace(staging / "manifest.json", marts_dir / "manifest.json")
-        return manifest
+
+def _current_counts(marts_dir: Path) -> dict[str, int]:
+    current = current_version(marts_dir)
+    if current is None or not (current / "manifest.json").exists():
+        return {}
+    return json.loads((current / "manifest.json").read_text(encoding="utf-8")).get("row_counts", {})
+
+
+def row_drops(counts: Mapping[str, int], previous: Mapping[str, int], max_drop: float) -> list[str]:
+    """Tables whose row count fell by more than ``max_drop`` (a share) since the previous publication, e.g. a
+    SIRENE stock with a fraction of last month's rows; a table absent before is not compared."""
+    out = []
+    for table, n in sorted(counts.items()):
+        before = previous.get(table)
+        if before and n < (1 - max_drop) * before:
+            out.append(f"marts.{table}: {n:,} rows against {before:,} in the current publication ({(before - n) / before:.0%} fewer)")
+    return out
+
+
+def republish(marts_dir: Path, name: str, builder: Builder, run_id: str = "") -> dict:
+    """A new version equal to the current one except for part ``name`` (e.g. the site), rebuilt by ``builder``
+    from it: the other files are hard links (no copy), then the same atomic switch as :func:`publish`."""
+    marts_dir = Path(marts_dir)
+    current = current_version(marts_dir)
+    if current is None:
+        raise PublicationRefused(f"{marts_dir}: nothing published yet; run the whole pipeline first (make run)")
+    staging = _staging(marts_dir, run_id)
+    try:
+        for src in sorted(current.rglob("*")):
+            rel = src.relative_to(current)
+            if rel.parts[0] in (name, OWNER_FILE, "manifest.json") or src.is_dir():
+                continue
+            (staging / rel).parent.mkdir(parents=True, exist_ok=True)
+            os.link(src, staging / rel)
+        manifest = json.loads((current / "manifest.json").read_text(encoding="utf-8"))
+        (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
+        figures = dict(builder(staging, staging / name))
+        manifest.setdefault("parts", {})[name] = json.loads(json.dumps(figures, default=str))
+        (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
+        version = _finish(marts_dir, staging, run_id)
+        return {**manifest, "version": version.name}
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
@@ -172,8 +356,16 @@ def _copy_comments(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> No
 
 
 
-def publication_asset(mart_keys: Sequence[dg.AssetKey]) -> dg.AssetsDefinition:
-    """The last asset of the graph: publishes every ``marts.*`` table once their checks passed."""
+def publication_asset(
+    mart_keys: Sequence[dg.AssetKey],
+    *,
+    checks: Mapping[str, Sequence[str]] | None = None,
+    builders: Mapping[str, Builder] | None = None,
+) -> dg.AssetsDefinition:
+    """The last asset of the graph: publishes every ``marts.*`` table once their checks passed on their content.
+
+    ``checks``: table -> names of the checks declared on it (``definitions.py`` derives them from the asset
+    checks); ``builders``: parts built into the new version before it is made current (the site)."""
 
     @dg.asset(
         key=PUBLICATION_KEY,
@@ -183,19 +375,23 @@ def publication_asset(mart_keys: Sequence[dg.AssetKey]) -> dg.AssetsDefinition:
         owners=["team:data"],
         pool="duckdb",
         description=(
-            "Publishes every mart to data/marts/observatory.duckdb and data/marts/parquet/<mart>.parquet "
-            "(plus GeoParquet under data/marts/geo/), atomically: staged beside the destination, then renamed. "
-            "Runs only when every upstream blocking check passed."
+            "Publishes every mart (DuckDB database, one Parquet file per mart, GeoParquet layers"
+            + (", " + ", ".join(builders) if builders else "")
+            + ") as a new version data/marts/versions/<id>/, made current by one atomic symlink swap "
+            "(data/marts/current); the previous version is kept for rollback. Runs only when every upstream "
+            "blocking check passed, and refuses a table whose checks did not pass on the content being published."
         ),
     )
-    def _publish(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+    def _publish(context: dg.AssetExecutionContext, warehouse: Warehouse, parameters: Parameters) -> dg.MaterializeResult:
         build_db = Path(warehouse.path)
         marts_dir = Path(warehouse.published_dir)
         tables = [".".join(k.path) for k in mart_keys]
-        manifest = publish(build_db, marts_dir, tables, geo_dir=build_db.parent / GEO_STAGING, run_id=context.run_id)
+        manifest = publish(build_db, marts_dir, tables, geo_dir=build_db.parent / GEO_STAGING, run_id=context.run_id,
+                           checks=checks, builders=builders, max_row_drop=parameters.max_row_drop)
         return dg.MaterializeResult(
             metadata={
                 "path": dg.MetadataValue.path(str(marts_dir / "observatory.duckdb")),
+                "version": manifest["version"],
                 "row_counts": dg.MetadataValue.json(manifest["row_counts"]),
                 "files": len(manifest["files"]),
                 "published_at": manifest["published_at"],

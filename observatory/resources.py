@@ -11,6 +11,7 @@ import fcntl
 import datetime as dt
 import hashlib
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any, Iterator, Sequence
@@ -103,6 +104,42 @@ def _exclusive_lock(path: Path) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
+#: The lock a run holds on its data directory (``observatory.runs.exclusive_run``), beside the build database.
+RUN_LOCK = "run.lock"
+
+
+class WarehouseBusy(RuntimeError):
+    """Another run holds the data directory: using the build database now would mix the two runs' tables."""
+
+
+def run_lock_holder(build_dir: Path) -> dict[str, Any] | None:
+    """The details (pid, run id, start, command) of the *other* live process holding ``build_dir/run.lock``;
+    None when nobody holds it or this process does."""
+    path = Path(build_dir) / RUN_LOCK
+    if not path.exists():
+        return None
+    try:
+        info = json.loads(path.read_text() or "{}")
+    except (OSError, ValueError):
+        info = {}
+    if info.get("pid") == os.getpid():
+        return None
+    with open(path, "a") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return info or {"pid": "?"}
+        fcntl.flock(fh, fcntl.LOCK_UN)
+    return None
+
+
+def describe_holder(info: dict[str, Any]) -> str:
+    if not info or info.get("pid") == "?":
+        return "a process that has not written its details yet"
+    return (f"pid {info.get('pid')} on {info.get('host')}, run {str(info.get('run_id', ''))[:8] or '?'}, "
+            f"started {info.get('started_at')}: {info.get('command', '')}").strip()
+
+
 class Warehouse(dg.ConfigurableResource):
     """The private build database (DuckDB). Assets write here; ``publish`` copies the marts out.
 
@@ -122,6 +159,14 @@ class Warehouse(dg.ConfigurableResource):
         with contextlib.ExitStack() as stack:
             # An in-memory database (benchmarks) has no file to share, hence no lock file to create.
             if not read_only and self.path != ":memory:":
+                # A step of a run launched beside `python -m observatory run` (e.g. from the UI) must not read
+                # or write that run's tables halfway: refuse, naming the run (observatory.runs).
+                busy = run_lock_holder(Path(self.path).parent)
+                if busy is not None:
+                    raise WarehouseBusy(
+                        f"{self.path}: in use by another run ({describe_holder(busy)}); this step would mix its tables "
+                        "with that run's. Re-run once it has finished."
+                    )
                 stack.enter_context(_exclusive_lock(Path(self.path + ".lock")))
             yield stack.enter_context(self._open(read_only))
 
@@ -163,6 +208,8 @@ class Parameters(dg.ConfigurableResource):
     random draw (the merger study's bootstrap), so that a run is reproducible."""
 
     seed: int = 20170101
+    #: Publication refuses a mart with this share fewer rows than the current publication (1: no comparison).
+    max_row_drop: float = 0.2
 
 
 class Lineage(dg.ConfigurableResource):
@@ -195,6 +242,8 @@ class Downloader(dg.ConfigurableResource):
     #: Optional directory of real INSEE SIRENE stock Parquet files (overrides the embedded sample).
     sirene_dir: str = ""
     timeout_s: int = 120
+    #: Largest file accepted (bytes): the SIRENE establishment history, the largest file, is about 2 GB.
+    max_bytes: int = 8 * 1024**3
 
     def target(self, source: str, millesime: str, filename: str) -> Path:
         return Path(self.raw_dir) / source / millesime / filename
@@ -237,19 +286,33 @@ class Downloader(dg.ConfigurableResource):
 
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(path.suffix + ".part")
-        with requests.get(url, stream=True, timeout=self.timeout_s) as resp:
-            if resp.status_code != 200:
-                raise DownloadError(f"{url}: HTTP {resp.status_code}, expected 200")
-            total = int(resp.headers.get("Content-Length") or 0)
-            # Progress in the run log: bytes, percent and rate, every 10 s at most.
-            progress = Progress(log, f"download {source}/{millesime}/{filename}", total=total or None, unit="bytes")
-            with open(tmp, "wb") as fh:
-                for block in resp.iter_content(1 << 20):
-                    fh.write(block)
-                    progress.advance(len(block))
-            progress.finish()
-            headers = resp.headers
-        check_not_html(tmp, url=url, expect_magic=expect_magic)
+        try:
+            with requests.get(url, stream=True, timeout=self.timeout_s) as resp:
+                if resp.status_code != 200:
+                    raise DownloadError(f"{url}: HTTP {resp.status_code}, expected 200")
+                total = int(resp.headers.get("Content-Length") or 0)
+                if total > self.max_bytes:
+                    raise DownloadError(f"{url}: announces {total:,} bytes, more than the cap of {self.max_bytes:,} (Downloader.max_bytes)")
+                # Progress in the run log: bytes, percent and rate, every 10 s at most.
+                progress = Progress(log, f"download {source}/{millesime}/{filename}", total=total or None, unit="bytes")
+                received = 0
+                with open(tmp, "wb") as fh:
+                    for block in resp.iter_content(1 << 20):
+                        received += len(block)
+                        if received > self.max_bytes:
+                            raise DownloadError(f"{url}: more than the cap of {self.max_bytes:,} bytes received (Downloader.max_bytes)")
+                        fh.write(block)
+                        progress.advance(len(block))
+                progress.finish()
+                headers = resp.headers
+            # a cut connection ends the stream without error: a truncated Parquet file still starts with PAR1
+            if total and received != total and "gzip" not in (headers.get("Content-Encoding") or ""):
+                raise DownloadError(f"{url}: received {received:,} bytes, the server announced {total:,} (Content-Length): "
+                                    "the download was cut; run again")
+            check_not_html(tmp, url=url, expect_magic=expect_magic)
+        except BaseException:
+            tmp.unlink(missing_ok=True)  # never leave a .part file behind
+            raise
         tmp.replace(path)
         manifest["files"][filename] = {
             "url": url,
@@ -261,21 +324,77 @@ class Downloader(dg.ConfigurableResource):
             "last-modified": headers.get("Last-Modified"),
             "content-length": headers.get("Content-Length"),
         }
-        manifest_path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
+        write_atomic(manifest_path, json.dumps(manifest, indent=2, ensure_ascii=False))
         return path
 
 
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``path`` as a whole or not at all (a temporary file beside it, then ``os.replace``)."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
 def check_not_html(path: Path, *, url: str = "", expect_magic: Sequence[bytes] = ()) -> None:
-    """Reject an HTML error page or an empty file saved in place of the expected data file."""
+    """Reject an HTML error page, an empty file or a wrong magic number saved in place of the expected data file
+    (:func:`sniff_file` with the format taken from the file name)."""
+    sniff_file(path, url=url, expect_magic=expect_magic)
+
+
+#: The format a file name announces (``sniff_file``).
+FORMAT_BY_SUFFIX = {".parquet": "parquet", ".zip": "zip", ".csv": "text", ".txt": "text", ".json": "text", ".geojson": "text"}
+
+
+def _looks_like_text(head: bytes) -> bool:
+    return bool(head) and b"\x00" not in head and sum(32 <= b < 127 or b in (9, 10, 13) for b in head) > 0.9 * len(head)
+
+
+def sniff_file(path: Path, *, url: str = "", expect_magic: Sequence[bytes] = (), fmt: str | None = None) -> None:
+    """Look at a file's first and last bytes before any engine reads it, and say what it is when it is not what
+    its name announces: missing, empty, an HTML page, text (CSV?) instead of Parquet, a truncated Parquet file (no
+    ``PAR1`` footer: an interrupted download or copy), not a ZIP archive, or a wrong magic number. Raises
+    :class:`DownloadError` naming the file (and its URL)."""
+    path = Path(path)
+    where = f"{path}" + (f" (from {url})" if url else "")
+    if not path.exists():
+        raise DownloadError(f"{where}: file missing")
+    size = path.stat().st_size
     with open(path, "rb") as fh:
         head = fh.read(512)
-    where = f"{path}" + (f" (from {url})" if url else "")
+        fh.seek(max(size - 4, 0))
+        tail = fh.read(4)
     if not head:
-        raise DownloadError(f"{where}: empty file, expected data")
+        raise DownloadError(f"{where}: empty file, expected data (0 bytes: an interrupted download or copy?)")
     if head.lstrip().lower().startswith((b"<!doctype html", b"<html")):
         raise DownloadError(f"{where}: is an HTML page (an error page saved as a download?), expected data")
+    fmt = fmt or FORMAT_BY_SUFFIX.get(path.suffix.lower())
+    if fmt == "parquet":
+        if not head.startswith(PARQUET_MAGIC):
+            what = "text (a CSV file renamed .parquet?)" if _looks_like_text(head) else f"not Parquet (starts with {head[:8]!r})"
+            raise DownloadError(f"{where}: is {what}; expected a Parquet file (starting with the PAR1 magic bytes)")
+        if size < 12 or tail != PARQUET_MAGIC:
+            raise DownloadError(
+                f"{where}: truncated Parquet file ({size} bytes, no PAR1 footer at the end: an interrupted download or "
+                "copy?); download or copy it again"
+            )
+    elif fmt == "zip" and not head.startswith(ZIP_MAGIC):
+        raise DownloadError(f"{where}: is not a ZIP archive (starts with {head[:8]!r}); expected a ZIP file")
     if expect_magic and not any(head.startswith(m) for m in expect_magic):
         raise DownloadError(f"{where}: starts with {head[:8]!r}, expected one of {list(expect_magic)}")
+
+
+def require_encoding(path: Path, encoding: str = "utf-8", *, what: str = "text file") -> str:
+    """The text of ``path`` decoded as ``encoding``; a file in another encoding is a :class:`DownloadError` naming
+    the file, the byte offset and the likely encoding, instead of a bare ``UnicodeDecodeError``."""
+    data = Path(path).read_bytes()
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        guess = "latin-1 / Windows-1252" if encoding.lower().replace("-", "").startswith("utf8") else "another encoding"
+        raise DownloadError(
+            f"{path}: not {encoding} at byte {exc.start} ({data[max(exc.start - 10, 0):exc.start + 10]!r}: {guess}?); "
+            f"expected a {what} in {encoding}: re-save it as {encoding}"
+        ) from None
 
 
 #: Magic numbers of the formats we download.

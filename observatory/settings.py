@@ -41,6 +41,9 @@ class Settings:
     sirene_dir: Path | None = None
     #: Seed of every random draw of the pipeline (bootstrap), for reproducible marts.
     seed: int = 20170101
+    #: Publication refuses a mart with more than this share fewer rows than the current publication (a stock with
+    #: a fraction of last month's rows); 1 when a real drop is expected.
+    max_row_drop: float = 0.2
     #: Dagster instance directory (run history); None = an ephemeral instance.
     dagster_home: Path | None = None
 
@@ -49,6 +52,8 @@ class Settings:
             raise ValueError(
                 f"OBSERVATORY_SOURCE_MODE={self.source_mode!r}: expected one of {SOURCE_MODES}"
             )
+        if not 0 <= self.max_row_drop <= 1:
+            raise ValueError(f"OBSERVATORY_MAX_ROW_DROP={self.max_row_drop!r}: expected a share between 0 and 1")
 
     @property
     def raw_dir(self) -> Path:
@@ -80,5 +85,6 @@ class Settings:
             offline=_flag(env.get("OBSERVATORY_OFFLINE"), default=True),
             sirene_dir=Path(sirene) if sirene else None,
             seed=int(env.get("OBSERVATORY_SEED", "20170101")),
+            max_row_drop=float(env.get("OBSERVATORY_MAX_ROW_DROP", "0.2")),
             dagster_home=Path(env["DAGSTER_HOME"]) if env.get("DAGSTER_HOME") else None,
         )

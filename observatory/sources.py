@@ -29,7 +29,7 @@ from typing import Any, Callable, Iterable, Sequence
 import dagster as dg
 
 from observatory.automation import CADENCE_TAG, cadence, freshness_policy
-from observatory.resources import Downloader, DownloadError, sha256_of
+from observatory.resources import Downloader, DownloadError, sha256_of, sniff_file
 
 
 @dataclass(frozen=True)
@@ -186,6 +186,7 @@ def _path(downloader: Downloader, spec: SourceSpec, entry: PlanFile, variant: st
         path = Path(getattr(downloader, spec.local_dir_field)) / entry.local
         if not path.exists():
             raise PlanError(f"{path}: missing; {spec.local_dir_field} must hold the publisher's file {entry.local}")
+        sniff_file(path)  # before any engine reads it: HTML, text instead of Parquet, truncated... named as such
         return path
     if variant == EMBEDDED:
         return embedded_path(downloader, spec, entry.embedded)
@@ -194,6 +195,7 @@ def _path(downloader: Downloader, spec: SourceSpec, entry: PlanFile, variant: st
         how = f"save it there from {entry.official.url} (it cannot be downloaded)" if entry.official.manual else (
             f"materialize raw/{spec.name} in official mode first (it downloads {entry.official.url})")
         raise PlanError(f"{path}: missing; {how}, or set OBSERVATORY_SOURCE_MODE=embedded")
+    sniff_file(path, url=entry.official.url, expect_magic=entry.official.magic)  # downloaded or placed by hand
     return path
 
 
@@ -424,6 +426,7 @@ def _read_local(spec: SourceSpec, directory: Path, now: dt.datetime) -> SourceRe
         path = directory / name
         if not path.exists():
             raise DownloadError(f"{path}: missing; {spec.local_dir_field} must hold the publisher's file {name}")
+        sniff_file(path)
         sha = sha256_of(path)
         entry = entries.get(name, {})
         if entry.get("sha256") and entry["sha256"] != sha:
@@ -466,6 +469,7 @@ def _read_official(
         path = fetch(remote) if fetch else official_path(downloader, spec, remote)
         if not path.exists():
             raise DownloadError(f"{path}: missing; materialize raw/{spec.name} in official mode first (it downloads {remote.url})")
+        sniff_file(path, url=remote.url, expect_magic=remote.magic)  # a file placed by hand gets the same test
         local = _manifest_entry(path)
         files.append(SourceFile(
             f"{remote.millesime}/{remote.filename}", path, local.get("sha256") or sha256_of(path), path.stat().st_size,
@@ -477,6 +481,7 @@ def _read_official(
         path = official_path(downloader, spec, manual)
         if not path.exists():
             raise DownloadError(f"{path}: missing; save {manual.filename} from {manual.url} there (it cannot be downloaded)")
+        sniff_file(path, url=manual.url, expect_magic=manual.magic)
         files.append(SourceFile(f"{manual.millesime}/{manual.filename}", path, sha256_of(path), path.stat().st_size,
                                 origin="saved by hand", url=manual.url))
     fallback = embedded_fallback_files(spec)

@@ -29,6 +29,7 @@ import polars as pl
 from assets.caf.source import API_ROOT
 
 from assets.common.identifiers import PLM_ARRONDISSEMENTS
+from observatory.resources import DownloadError, require_encoding
 
 
 class CafFormatError(ValueError):
@@ -157,7 +158,10 @@ def http_get_json(url: str, params: Mapping[str, Any], timeout_s: int = 60) -> M
 
 def read_export_csv(path: Path) -> pl.DataFrame:
     """An Explore API CSV export: ``;``-separated, UTF-8 with a BOM, every value read as text."""
-    text = Path(path).read_bytes().decode("utf-8-sig")
+    try:
+        text = require_encoding(path, "utf-8-sig", what="CAF CSV export")
+    except DownloadError as exc:  # a latin-1 file: named, with the byte and the fix
+        raise CafFormatError(str(exc)) from None
     if not text.strip():
         raise CafFormatError(f"{path}: empty file, expected a CAF CSV export with a header row")
     if text.lstrip().lower().startswith(("<!doctype html", "<html")):
@@ -171,7 +175,9 @@ def read_export_csv(path: Path) -> pl.DataFrame:
 def read_export_json(path: Path) -> pl.DataFrame:
     """An Explore API JSON export (a list of records) or a saved records page (``{"results": [...]}``)."""
     try:
-        payload = json.loads(Path(path).read_text(encoding="utf-8-sig"))
+        payload = json.loads(require_encoding(path, "utf-8-sig", what="CAF JSON export"))
+    except DownloadError as exc:
+        raise CafFormatError(str(exc)) from None
     except json.JSONDecodeError as exc:
         raise CafFormatError(f"{path}: not valid JSON ({exc}); expected a CAF JSON export") from exc
     records = payload["results"] if isinstance(payload, dict) and "results" in payload else payload

@@ -7,6 +7,7 @@ so the asset can record it in its metadata.
 """
 
 import re
+import zipfile
 from pathlib import Path
 from typing import Sequence
 
@@ -28,6 +29,27 @@ def check_file(path: Path, *, expect_magic: Sequence[bytes] = ()) -> None:
     if not Path(path).exists():
         raise InputError(f"{path}: file missing")
     check_not_html(Path(path), expect_magic=expect_magic)
+
+
+#: Largest decompressed size of a zip member we read (the INSEE EPCI workbooks are a few MB): a bigger one is a
+#: zip bomb or the wrong archive, refused before it fills the memory.
+ZIP_MEMBER_CAP = 200 * 1024 * 1024
+
+
+def read_zip_member(zf: "zipfile.ZipFile", name: str, *, file: str | Path, cap: int = ZIP_MEMBER_CAP) -> bytes:
+    """The bytes of member ``name``, refusing more than ``cap`` bytes once decompressed (the declared size is
+    checked first, then the bytes actually read: a header can lie)."""
+    info = zf.getinfo(name)
+    too_big = f"{file} ({name}): decompresses to more than {cap:,} bytes, expected at most {cap:,} (a zip bomb or the wrong archive?)"
+    if info.file_size > cap:
+        raise InputError(too_big)
+    out = bytearray()
+    with zf.open(info) as member:
+        while chunk := member.read(1 << 20):
+            out += chunk
+            if len(out) > cap:
+                raise InputError(too_big)
+    return bytes(out)
 
 
 def require_columns(df: pl.DataFrame, expected: Sequence[str], *, file: str | Path) -> None:

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import polars as pl
 
-from assets.common.validate import InputError, check_file, normalize_membership
+from assets.common.validate import InputError, check_file, normalize_membership, read_zip_member
 from observatory.resources import ZIP_MAGIC
 
 SHEET = "Composition_communale"
@@ -26,7 +26,7 @@ def read_composition_zip(path: Path, sheet: str = SHEET) -> pl.DataFrame:
             if len(sheets) != 1:
                 raise InputError(f"{path}: expected exactly one .xls/.xlsx in the zip, found {sheets or zf.namelist()}")
             inner = sheets[0]
-            data = zf.read(inner)
+            data = read_zip_member(zf, inner, file=path)
     except zipfile.BadZipFile as exc:
         raise InputError(f"{path}: not a readable zip archive ({exc}); truncated download?") from exc
     import io

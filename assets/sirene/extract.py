@@ -30,8 +30,12 @@ from assets.sirene.schema import (
     UNITE_LEGALE_HISTORIQUE_FILE,
     StockFile,
 )
+from observatory.resources import DownloadError, sniff_file
 
 NAF_EAJE = "88.91A"
+#: Share of establishments whose duplicated stock rows conflict (different communes, same processing date) above
+#: which the stock is refused: at most 0.1 % are resolved by a fixed tie-break (commune code, nic) and counted.
+MAX_CONFLICTING_DUPLICATES = 0.001
 #: Placeholders INSEE writes in masked fields of partially diffusible units (statutDiffusion = P).
 MASKED = ("[ND]", "")
 
@@ -164,6 +168,10 @@ class FileInfo:
             return f"cast(null as {_sql_type(col.kind)}) as {col.target}"
         if col.kind == "text":
             e = f"nullif(nullif(trim({q}), '[ND]'), '')"
+        elif col.kind == "code" and typ == "VARCHAR" and col.target == "code_commune":
+            # the one leading-zero rule of every source: a commune code of 4 digits lost its zero; padded, counted
+            e = (f"(case when regexp_full_match(trim({q}), '[0-9]{{{col.width - 1}}}') then lpad(trim({q}), {col.width}, '0') "
+                 f"else nullif(nullif(trim({q}), '[ND]'), '') end)")
         elif col.kind == "code":
             e = f"nullif(nullif(trim({q}), '[ND]'), '')" if typ == "VARCHAR" else f"lpad(cast({q} as varchar), {col.width}, '0')"
         elif col.kind == "date":
@@ -204,6 +212,10 @@ def parquet_types(con: duckdb.DuckDBPyConnection, path: Path) -> dict[str, str]:
         raise SireneFormatError(f"{path}: file missing (expected the INSEE stock file {path.name})")
     if path.stat().st_size < 12:
         raise SireneFormatError(f"{path}: {path.stat().st_size} bytes, not a Parquet file (empty or truncated download)")
+    try:  # before DuckDB reads it: an HTML page, a CSV or a truncated file is named as such, not "No magic bytes"
+        sniff_file(path, fmt="parquet")
+    except DownloadError as exc:
+        raise SireneFormatError(str(exc)) from None
     try:
         rows = con.execute("describe select * from read_parquet($path)", {"path": str(path)}).fetchall()
     except duckdb.Error as exc:
@@ -211,6 +223,38 @@ def parquet_types(con: duckdb.DuckDBPyConnection, path: Path) -> dict[str, str]:
             f"{path}: not a readable Parquet file (truncated or corrupt download?): {str(exc).splitlines()[0]}"
         ) from exc
     return {r[0]: str(r[1]) for r in rows}
+
+
+def _corsica_lost(con: duckdb.DuckDBPyConnection, path: Path, column: str, types: dict[str, str]) -> int:
+    """Rows with a Corsican postal code but no commune code, in a file whose commune column is an integer."""
+    postal = "codePostalEtablissement"
+    if postal not in types:
+        return 0
+    q = '"' + column.replace('"', '""') + '"'
+    return int(con.execute(
+        f"select count(*) from read_parquet($path) where {q} is null and lpad(cast(\"{postal}\" as varchar), 5, '0') like '20%'",
+        {"path": str(path)},
+    ).fetchall()[0][0])
+
+
+def _short_codes(con: duckdb.DuckDBPyConnection, path: Path, column: str, width: int) -> int:
+    q = '"' + column.replace('"', '""') + '"'
+    return int(con.execute(
+        f"select count(*) from read_parquet($path) where regexp_full_match(trim({q}), '[0-9]{{{width - 1}}}')",
+        {"path": str(path)},
+    ).fetchall()[0][0])
+
+
+def _unparseable(con: duckdb.DuckDBPyConnection, path: Path, column: str, kind: str) -> tuple[int, list[str]] | None:
+    """Count (and show a few of) the non-empty text values of a date column that do not parse: such values would
+    silently become NULL and surface later as an unrelated failure."""
+    q = '"' + column.replace('"', '""') + '"'
+    n, examples = con.execute(
+        f"select count(*), list(v)[1:3] from (select trim({q}) as v from read_parquet($path)) "
+        f"where v is not null and v not in ('', '[ND]') and try_cast(v as {'date' if kind == 'date' else 'timestamp'}) is null",
+        {"path": str(path)},
+    ).fetchall()[0]
+    return (int(n), list(examples or [])) if n else None
 
 
 def inspect_file(con: duckdb.DuckDBPyConnection, path: Path, stock: StockFile) -> FileInfo:
@@ -235,6 +279,25 @@ def inspect_file(con: duckdb.DuckDBPyConnection, path: Path, stock: StockFile) -
             continue
         if typ == stock.types().get(col.source) and typ != "VARCHAR":
             continue  # the published type (e.g. the stock's BIGINT legal category): a conversion, not a fix
+        if col.kind == "code" and typ != "VARCHAR" and col.target == "code_commune":
+            # an integer column cannot hold 2A / 2B: if Corsican establishments (postal code 20xxx) lost their commune,
+            # refuse the file rather than publish them as commune_unknown; otherwise zero-padding is unambiguous
+            lost = _corsica_lost(con, path, col.source, types)
+            if lost:
+                problems.append(f"column {col.source!r} has type {typ}: {lost} establishments with a Corsican postal code "
+                                "(20xxx) have no commune code (an integer column cannot hold 2A... / 2B...); expected "
+                                "VARCHAR: re-export the file with commune codes as text")
+                continue
+        if col.kind == "code" and typ == "VARCHAR" and col.target == "code_commune":
+            short = _short_codes(con, path, col.source, col.width)
+            if short:
+                fixes.append(f"{col.source}: {short} codes of {col.width - 1} digits (leading zero lost) zero-padded to {col.width}")
+        if col.kind in ("date", "timestamp") and typ == "VARCHAR":
+            bad = _unparseable(con, path, col.source, col.kind)
+            if bad:
+                problems.append(f"column {col.source!r}: {bad[0]} values are not {col.kind}s (expected YYYY-MM-DD"
+                                f"{' hh:mm:ss' if col.kind == 'timestamp' else ''}), e.g. {bad[1]}")
+                continue
         if col.kind == "code" and typ != "VARCHAR":
             fixes.append(f"{col.source}: stored as {typ}, read as text zero-padded to {col.width} characters")
         elif col.kind in ("date", "timestamp") and typ == "VARCHAR":
@@ -332,6 +395,34 @@ def _query(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any], *pa
         ) from exc
 
 
+#: A NAF rév. 2 code as INSEE writes it (``88.91A``): a code of that nomenclature in another shape (``8891A``,
+#: ``88.91a``) exists in no nomenclature, and its establishment would silently escape the 88.91A selection.
+NAF_REV2_RE = r"[0-9]{2}\.[0-9]{2}[A-Z]"
+#: Share of the stock's NAFRev2 codes that may be malformed before the stock is refused (counted below it).
+MAX_MALFORMED_NAF = 0.001
+
+
+def _check_naf_codes(con: duckdb.DuckDBPyConnection, path: Path, info: FileInfo) -> int:
+    """Count the stock's activity codes labelled NAFRev2 that are not shaped like one; refuse above the threshold.
+    Codes of other nomenclatures (NAFRev1, NAP...) and well-shaped codes absent from NAF rév. 2 are left alone."""
+    code, nomen = '"activitePrincipaleEtablissement"', '"nomenclatureActivitePrincipaleEtablissement"'
+    if "activitePrincipaleEtablissement" not in info.types or "nomenclatureActivitePrincipaleEtablissement" not in info.types:
+        return 0
+    n, total, examples = con.execute(
+        f"""select count(*) filter (where not regexp_full_match(trim({code}), '{NAF_REV2_RE}')),
+                   count(*), list(distinct {code}) filter (where not regexp_full_match(trim({code}), '{NAF_REV2_RE}'))[1:5]
+            from read_parquet($path) where {nomen} = 'NAFRev2' and nullif(trim({code}), '') is not null""",
+        {"path": str(path)},
+    ).fetchall()[0]
+    if n > MAX_MALFORMED_NAF * max(total, 1):
+        raise SireneFormatError(
+            f"{path}: column 'activitePrincipaleEtablissement': {n} of {total} codes of nomenclature NAFRev2 exist in no "
+            f"nomenclature (expected the NAF rév. 2 form NN.NNL, e.g. 88.91A), e.g. {sorted(examples)}; at most "
+            f"{MAX_MALFORMED_NAF:.1%} are tolerated (counted)"
+        )
+    return int(n)
+
+
 def extract_establishments(con: duckdb.DuckDBPyConnection, files: SireneFiles) -> dict[str, Any]:
     """Write ``stg.sirene_etablissement_periodes`` and ``stg.sirene_etablissements``.
 
@@ -345,6 +436,7 @@ def extract_establishments(con: duckdb.DuckDBPyConnection, files: SireneFiles) -
     siret_h = hist.key("siret", 14)
     siret_s = stock.key("siret", 14)
     con.execute("create schema if not exists stg")
+    _check_naf_codes(con, files.etablissement, stock)
     _query(
         con,
         f"""
@@ -391,10 +483,32 @@ def extract_establishments(con: duckdb.DuckDBPyConnection, files: SireneFiles) -
         """
         create or replace table stg.sirene_etablissements as
         select * from _sirene_stock_raw
-        qualify row_number() over (partition by siret order by date_dernier_traitement desc nulls last, date_debut desc nulls last) = 1
+        qualify row_number() over (partition by siret order by date_dernier_traitement desc nulls last, date_debut desc nulls last,
+                                   code_commune nulls last, nic) = 1
         order by siret
         """
     )
+    # Duplicated stock rows of a siret are resolved by the documented rule: the latest dateDernierTraitement. Rows
+    # that tie on it yet place the establishment in different communes cannot be resolved by any rule: counted,
+    # and blocking above MAX_CONFLICTING_DUPLICATES of the establishments (the tie-break above is then arbitrary).
+    conflicting = con.execute(
+        """
+        with top as (
+            select siret, code_commune from _sirene_stock_raw
+            qualify rank() over (partition by siret order by date_dernier_traitement desc nulls last) = 1
+        )
+        select count(*), list(siret order by siret)[1:5] from (
+            select siret from top group by siret having count(distinct coalesce(code_commune, '?')) > 1
+        )
+        """
+    ).fetchall()[0]
+    n_stock = con.execute("select count(distinct siret) from _sirene_stock_raw").fetchall()[0][0]
+    if conflicting[0] > MAX_CONFLICTING_DUPLICATES * max(n_stock, 1):
+        raise SireneFormatError(
+            f"{files.etablissement}: column 'codeCommuneEtablissement': {conflicting[0]} sirets appear more than once with "
+            f"different communes and the same dateDernierTraitementEtablissement, e.g. {conflicting[1]}; expected at most "
+            f"{MAX_CONFLICTING_DUPLICATES:.1%} of the {n_stock} establishments (one row per siret, or the latest processed)"
+        )
     counts = con.execute(
         """
         select
@@ -417,6 +531,7 @@ def extract_establishments(con: duckdb.DuckDBPyConnection, files: SireneFiles) -
         "duplicate_periods_removed": counts[1] - counts[2],
         "stock_rows": counts[4],
         "duplicate_sirets_removed": counts[3] - counts[4],
+        "conflicting_duplicate_sirets": conflicting[0],
         "selected_without_stock_row": counts[5],
         "selected_without_history": counts[6],
         "active_88_91a_in_stock": counts[7],

@@ -1,41 +1,25 @@
-"""Publication of the site: built in a staging folder beside ``data/marts/site/``, then swapped in by rename.
+"""Publication of the site, as part of the versioned publication (``observatory.publish``).
 
-One small function (:func:`publish_site`) so that a versioned publication of the whole set (DuckDB,
-Parquet, GeoParquet, site, manifest) can take it over as one of its steps.
+A full run builds the site into the new version before it is made current (``publish/observatory`` runs
+``build_site`` as one of its builders), so the site always matches the data beside it. Rebuilding the site alone
+(:func:`publish_site`, ``make site``) makes a new version equal to the current one except for its site (the
+other files hard-linked) and switches to it the same way; a failed build leaves the current version untouched.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from observatory.publish import republish
+
 SITE_DIR = "site"
 
 
-def publish_site(marts_dir: Path, build: Callable[[Path, Path], dict[str, Any]]) -> dict[str, Any]:
-    """Build the site of the publication in ``marts_dir`` with ``build(marts_dir, staging)``, then move it to
-    ``marts_dir/site``: the previous site is renamed aside, the new one renamed in, and the previous one deleted only
-    once that succeeded (restored if it did not). A failed build leaves the previous site untouched."""
-    marts_dir = Path(marts_dir)
-    dest = marts_dir / SITE_DIR
-    tag = uuid.uuid4().hex[:8]
-    staging = marts_dir / f".{SITE_DIR}-staging-{tag}"
-    previous = marts_dir / f".{SITE_DIR}-previous-{tag}"
-    try:
-        figures = build(marts_dir, staging)
-        if dest.exists():
-            os.rename(dest, previous)
-        try:
-            os.rename(staging, dest)
-        except BaseException:
-            if previous.exists() and not dest.exists():
-                os.rename(previous, dest)
-            raise
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    shutil.rmtree(previous, ignore_errors=True)
-    return {**figures, "path": str(dest), "index": str(dest / "index.html")}
+def publish_site(marts_dir: Path, build: Callable[[Path, Path], dict[str, Any]], run_id: str = "") -> dict[str, Any]:
+    """Rebuild the site of the current publication in ``marts_dir`` with ``build(version_dir, out_dir)`` as a new
+    version (see module docstring); returns the build's figures with ``path`` and ``index``."""
+    manifest = republish(Path(marts_dir), SITE_DIR, build, run_id=run_id)
+    dest = Path(marts_dir) / SITE_DIR
+    return {**manifest["parts"][SITE_DIR], "path": str(dest), "index": str(dest / "index.html")}

@@ -8,7 +8,7 @@ import duckdb
 import pytest
 
 from observatory.definitions import resources_for
-from observatory.publish import publication_asset
+from observatory.publish import publication_asset, published_files
 from observatory.quality import Columns, RowCount, Unique, share_rules, table_check
 from observatory.resources import Warehouse
 from observatory.settings import Settings
@@ -52,8 +52,9 @@ def run(defs: dg.Definitions, settings: Settings, selection: str | None = None) 
     )
 
 
-def snapshot(marts_dir: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(marts_dir)): p.read_bytes() for p in sorted(marts_dir.rglob("*")) if p.is_file()}
+def snapshot(marts_dir: Path) -> dict[str, str]:
+    """What a reader of data/marts/ sees: every file of the current publication and its sha256."""
+    return published_files(marts_dir)
 
 
 def published_shares(marts_dir: Path) -> list[tuple]:

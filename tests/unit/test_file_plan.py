@@ -30,7 +30,7 @@ def _files(raw, spec, official=False):
     d = raw / spec.name / "embedded"
     d.mkdir(parents=True, exist_ok=True)
     for name in spec.embedded_files:
-        (d / name).write_bytes(b"PAR1")
+        (d / name).write_bytes(b"PAR1 fake PAR1")  # head and footer magic: passes the sniff
     (d / "manifest.json").write_text(json.dumps({"files": {n: {"sha256": sha256_of(d / n)} for n in spec.embedded_files}}))
     if official:
         for r in spec.remote_files:
@@ -78,7 +78,7 @@ def test_a_local_directory_wins_and_a_missing_file_is_named(tmp_path):
     dl = Downloader(raw_dir=str(tmp_path), source_mode="embedded", sirene_dir=str(local))
     with pytest.raises(PlanError, match=r"local/b.parquet: missing; sirene_dir must hold the publisher's file b.parquet"):
         resolve_one(dl, B, "list")
-    (local / "b.parquet").write_bytes(b"PAR1")
+    (local / "b.parquet").write_bytes(b"PAR1 fake PAR1")  # head and footer magic: passes the sniff
     assert _show(resolve_one(dl, B, "list")) == [("b", LOCAL, "b.parquet", (2018, 2019, 2020))]
 
 

@@ -7,6 +7,7 @@ import duckdb
 import pytest
 
 from observatory.publish import PublicationRefused, publish
+from observatory.quality.log import record_outcome
 from observatory.resources import Downloader, DownloadError, check_not_html, qualified, sha256_of
 from observatory.settings import Settings
 from observatory.sources import PlanFile, SourceSpec, verify_embedded
@@ -54,7 +55,7 @@ def test_offline_download_of_present_file_returns_it(tmp_path):
         (b"", "empty file"),
         (b"  <!DOCTYPE html><html><body>503</body></html>", "HTML page"),
         (b"<html><head>", "HTML page"),
-        (b"garbage", "expected one of"),
+        (b"garbage", "is not a ZIP archive"),
     ],
 )
 def test_check_not_html_rejects_error_pages(tmp_path, content, expected):
@@ -121,9 +122,8 @@ def _build_db(path: Path, value: int, check_passed: bool | None = None) -> None:
     con.execute(f"create or replace table marts.demo as select {value} as v")
     con.execute("comment on table marts.demo is 'demo mart'")
     con.execute("comment on column marts.demo.v is 'a value'")
-    if check_passed is not None:
-        con.execute("create table if not exists main.quality_log(table_name varchar, check_name varchar, passed boolean, checked_at timestamp)")
-        con.execute("insert into main.quality_log values ('marts.demo', 'quality', ?, now())", [check_passed])
+    if check_passed is not None:  # the check's outcome, with the fingerprint of the content it saw
+        record_outcome(con, "marts.demo", "quality", check_passed)
     con.close()
 
 
@@ -139,7 +139,7 @@ def test_publish_writes_db_parquet_manifest_and_comments(tmp_path):
     con.close()
     assert duckdb.sql(f"select v from '{marts / 'parquet' / 'demo.parquet'}'").fetchall() == [(1,)]
     assert json.loads((marts / "manifest.json").read_text())["run_id"] == "r1"
-    assert not list(marts.glob(".staging-*"))
+    assert not list(marts.glob("versions/.staging-*"))
 
 
 def test_publish_refuses_after_failed_check_and_keeps_previous_files(tmp_path):

@@ -58,7 +58,7 @@ def test_truncated_parquet_is_named(tmp_path):
     path = tmp_path / ETABLISSEMENT_HISTORIQUE_FILE.filename
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2])
-    with pytest.raises(SireneFormatError, match="not a readable Parquet file") as err:
+    with pytest.raises(SireneFormatError, match=r"truncated Parquet file \(\d+ bytes, no PAR1 footer") as err:
         SireneFiles.in_dir(tmp_path)
     assert str(path) in str(err.value) and "truncated" in str(err.value)
 
@@ -67,7 +67,7 @@ def test_html_page_saved_in_place_of_the_file(tmp_path):
     _write(tmp_path)
     path = tmp_path / UNITE_LEGALE_FILE.filename
     path.write_text("<!doctype html><html><body>503 Service Unavailable</body></html>")
-    with pytest.raises(SireneFormatError, match="not a readable Parquet file") as err:
+    with pytest.raises(SireneFormatError, match="is an HTML page") as err:
         SireneFiles.in_dir(tmp_path)
     assert str(path) in str(err.value)
 

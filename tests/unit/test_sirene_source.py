@@ -13,7 +13,7 @@ from observatory.settings import Settings
 def _stock(directory: Path) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     for e in SPEC.plan:
-        (directory / e.local).write_bytes(b"PAR1")
+        (directory / e.local).write_bytes(b"PAR1 fake PAR1")  # head and footer magic: passes the sniff
 
 
 def test_sirene_dir_wins_over_the_source_mode(tmp_path):
@@ -47,11 +47,11 @@ def test_a_local_directory_must_hold_the_four_publisher_files(tmp_path):
     real.mkdir()
     names = [Path(r.url).name for r in SPEC.remote_files]
     for name in names[:-1]:
-        (real / name).write_bytes(b"PAR1 " + name.encode())
+        (real / name).write_bytes(b"PAR1 " + name.encode() + b" PAR1")
     downloader = Downloader(raw_dir=str(tmp_path / "raw"), source_mode="embedded", sirene_dir=str(real))
     with pytest.raises(DownloadError, match=names[-1]):
         read_source(downloader, SPEC)
-    (real / names[-1]).write_bytes(b"PAR1 last")
+    (real / names[-1]).write_bytes(b"PAR1 last PAR1")
     read = read_source(downloader, SPEC)
     assert (read.mode, read.synthetic) == ("local directory", False)
     assert [(f.name, f.sha256) for f in read.files] == [(n, hashlib.sha256((real / n).read_bytes()).hexdigest()) for n in names]

@@ -8,6 +8,7 @@ import pytest
 
 from assets.site import charts, data
 from assets.site.publish import publish_site
+from observatory.publish import switch_to, versions
 from assets.site.reader import Published
 
 SQUARE = {"type": "Polygon", "coordinates": [[[0, 0], [0, 1], [1, 1], [1, 0], [0, 0]]]}
@@ -96,14 +97,21 @@ def test_publish_site_swaps_atomically_and_keeps_the_previous_site_when_a_build_
             return {"pages": 1}
         return _build
 
+    first = tmp_path / "versions" / "20260101T000000000000Z-first"  # a publication without a site yet
+    first.mkdir(parents=True)
+    (first / "manifest.json").write_text('{"run_id": "first", "files": {}}')
+    (first / "observatory.duckdb").write_text("db")
+    switch_to(tmp_path, first)
     publish_site(tmp_path, build("v1"))
     assert (tmp_path / "site" / "index.html").read_text() == "v1"
+    assert (tmp_path / "observatory.duckdb").read_text() == "db"  # the data files carried over (hard links)
     with pytest.raises(RuntimeError, match="chart failed"):
         publish_site(tmp_path, build("broken"))
     assert (tmp_path / "site" / "index.html").read_text() == "v1"
     figures = publish_site(tmp_path, build("v2"))
     assert (tmp_path / "site" / "index.html").read_text() == "v2" and figures["pages"] == 1
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["site"]  # no staging or previous folder left
+    assert not list((tmp_path / "versions").glob(".staging-*"))  # no staging folder left
+    assert len(versions(tmp_path)) == 2  # the current version and the previous one (rollback)
 
 
 @pytest.mark.parametrize("flag", [True, False])

@@ -1,0 +1,55 @@
+"""A two-asset graph for the run-level reliability tests, runnable as a script in a child process.
+
+``python tests/reliability/tiny_graph.py <data_dir> <mode>`` runs it through ``observatory.runs.guarded_run`` (the
+same path as ``python -m observatory run``) against the Dagster instance of ``DAGSTER_HOME``:
+
+* ``hang``: the writer step takes the ``duckdb`` slot, writes ``<data_dir>/step-started`` and then hangs (the test
+  kills the process there);
+* ``ok``: the writer step finishes at once and the run publishes.
+"""
+
+import sys
+import time
+from pathlib import Path
+
+import dagster as dg
+
+from observatory.definitions import resources_for
+from observatory.publish import publication_asset
+from observatory.quality import RowCount, table_check
+from observatory.resources import Warehouse
+from observatory.runs import guarded_run
+from observatory.settings import Settings
+
+MART = dg.AssetKey(["marts", "tiny"])
+STARTED = "step-started"
+
+
+def definitions(settings: Settings, mode: str) -> dg.Definitions:
+    @dg.asset(key=MART, group_name="marts", kinds={"duckdb"}, owners=["team:data"], pool="duckdb")
+    def tiny(warehouse: Warehouse) -> dg.MaterializeResult:
+        """One row."""
+        with warehouse.connect() as con:
+            con.execute("create or replace table marts.tiny as select 1 as v")
+        (Path(settings.data_dir) / STARTED).write_text("started")
+        if mode == "hang":
+            time.sleep(600)
+        return dg.MaterializeResult()
+
+    check = table_check("marts.tiny", [RowCount(min_value=1)])
+    return dg.Definitions(assets=[tiny, publication_asset([MART], checks={"marts.tiny": ["quality"]})],
+                          asset_checks=[check], resources=resources_for(settings))
+
+
+def run(settings: Settings, instance: dg.DagsterInstance, mode: str, say=print) -> dg.ExecuteInProcessResult:
+    job = definitions(settings, mode).resolve_implicit_global_asset_job_def()
+    return guarded_run(settings, instance,
+                       lambda run_id, tags: job.execute_in_process(instance=instance, run_id=run_id, tags=tags, raise_on_error=False),
+                       say=say)
+
+
+if __name__ == "__main__":
+    data_dir, mode = Path(sys.argv[1]), sys.argv[2]
+    with dg.DagsterInstance.get() as instance:
+        result = run(Settings(data_dir=data_dir), instance, mode)
+    sys.exit(0 if result.success else 1)
