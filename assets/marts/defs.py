@@ -181,16 +181,20 @@ def epci_indicators(context: dg.AssetExecutionContext, warehouse: Warehouse) -> 
         return dg.MaterializeResult(metadata=meta)
 
 
+#: One set of named blocking checks per table; the key check comes from the column spec's natural key.
 checks = [
-    table_check(C.FACILITY_TERRITORY_YEARS.table, suites.FACILITY_TERRITORY_YEARS),
-    table_check(C.ESS_MARKET_SHARE.table, suites.ESS_MARKET_SHARE),
-    table_check(C.CHILDCARE_SUPPLY.table, suites.CHILDCARE_SUPPLY),
-    table_check(C.MERGER_EFFECT.table, suites.MERGER_EFFECT),
-    table_check(C.MERGER_EFFECT_EPCI.table, suites.MERGER_EFFECT_EPCI),
-    table_check(C.OPERATORS.table, suites.OPERATORS),
-    table_check(C.FACILITIES.table, suites.FACILITIES),
-    table_check(C.EPCI_INDICATORS.table, suites.EPCI_INDICATORS),
-    table_check(C.SOURCES.table, suites.SOURCES),
+    table_check(spec.table, suite, key=spec.key)
+    for spec, suite in (
+        (C.FACILITY_TERRITORY_YEARS, suites.FACILITY_TERRITORY_YEARS),
+        (C.ESS_MARKET_SHARE, suites.ESS_MARKET_SHARE),
+        (C.CHILDCARE_SUPPLY, suites.CHILDCARE_SUPPLY),
+        (C.MERGER_EFFECT, suites.MERGER_EFFECT),
+        (C.MERGER_EFFECT_EPCI, suites.MERGER_EFFECT_EPCI),
+        (C.OPERATORS, suites.OPERATORS),
+        (C.FACILITIES, suites.FACILITIES),
+        (C.EPCI_INDICATORS, suites.EPCI_INDICATORS),
+        (C.SOURCES, suites.SOURCES),
+    )
 ]
 
 defs = dg.Definitions(

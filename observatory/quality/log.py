@@ -19,6 +19,13 @@ def record_outcome(con: Any, table: str, check_name: str, passed: bool, *, run_i
     )
 
 
+def retire_checks(con: Any, table: str, current: list[str]) -> None:
+    """Forget the outcomes of checks of ``table`` that no longer exist (a renamed or split check), so that
+    an old failure under a retired name cannot refuse publication forever; current names keep their history."""
+    con.execute(
+        "delete from main.quality_log where table_name = ? and not list_contains(?::varchar[], check_name)", [table, current]
+    )
+
 
 def failed_checks(con: Any) -> list[tuple[str, str]]:
     """Tables of the build database attached as ``build`` whose latest recorded check failed."""
