@@ -172,13 +172,29 @@ def epci_indicators(context: dg.AssetExecutionContext, warehouse: Warehouse) -> 
                 "materialize int.epci_polygons first"
             )
         if figures["polygon_year"] != figures["perimeter_year"]:
-            context.log.warning(
+            # A warning only when there is something to do (EPCIs missing from the map); otherwise a fact.
+            log = context.log.warning if figures["epci_without_polygon"] else context.log.info
+            log(
                 f"EPCI polygons of {figures['polygon_year']} carry the indicators of the {figures['perimeter_year']} "
                 f"perimeters: {figures['epci_without_polygon']} EPCI(s) without a polygon"
+                + (" (add the contours of the latest year to draw them)" if figures["epci_without_polygon"] else "")
             )
         meta = _meta(warehouse, con, C.EPCI_INDICATORS.table, figures)
-        meta["map_layers"] = dg.MetadataValue.json(figures.get("layers", {}))
+        meta["map_layers"] = dg.MetadataValue.json(published_layers(figures.get("layers", {}), Path(warehouse.published_dir)))
         return dg.MaterializeResult(metadata=meta)
+
+
+def published_layers(layers: dict, marts_dir: Path) -> dict:
+    """The map layers as publication places them (data/marts/geo/<file>), not the private build folder they are
+    written to first: the UI's metadata points at files a reader can open (once publish/observatory ran)."""
+    out = {}
+    for zone, layer in layers.items():
+        layer = dict(layer)
+        for field in ("file", "geojson"):
+            if isinstance(layer.get(field), str):
+                layer[field] = str(marts_dir / "geo" / Path(layer[field]).name)
+        out[zone] = layer
+    return out
 
 
 #: One set of named blocking checks per table; the key check comes from the column spec's natural key.
