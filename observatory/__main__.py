@@ -1,8 +1,14 @@
 """Command line: ``python -m observatory run`` materializes every asset and publishes the marts.
 
 Runs in-process against the persistent Dagster instance (``DAGSTER_HOME``, set by the Makefile),
-so the run also appears in the UI's run history. Exit status 1 if any step or blocking check failed
-(in which case nothing was published).
+as the named job ``build_everything`` tagged ``observatory/launched_by=cli``, so the run also appears
+in the UI's run history and Overview timeline with its Target. Exit status 1 if any step or blocking
+check failed (in which case nothing was published).
+
+The terminal is for a person: Dagster's log at INFO (what the assets say: progress of long steps,
+check outcomes), then one line per asset with its rows and seconds, then a summary (marts published,
+rows, total time, where the DuckDB file, the Parquet folder and the site are). ``-v`` shows Dagster's
+DEBUG event log as well.
 
 The yearly-partitioned assets (``observatory.partitions``) get every year in this one run: the run
 carries the partition range tags first year..last year, so each of them writes all its years at
@@ -13,70 +19,134 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 
 import dagster as dg
 
+from observatory.automation import ALL_JOB
 from observatory.definitions import build_definitions
 from observatory.partitions import all_years_tags
 from observatory.publish import PUBLICATION_KEY, SITE_KEY, rollback
 from observatory.runs import RunInProgress, exclusive_run, failure_line, guarded_run
 from observatory.settings import Settings
 
+#: Tag of the runs launched from the command line (filter on it in the UI's run list).
+LAUNCHED_BY_TAG = "observatory/launched_by"
 
-def execute(defs: dg.Definitions, instance: dg.DagsterInstance, selection: str | None = None, *,
-            run_id: str | None = None, tags: dict[str, str] | None = None) -> dg.ExecuteInProcessResult:
-    """The whole graph (or ``selection``) in one in-process run, every year of the partitioned assets."""
-    job = defs.resolve_implicit_global_asset_job_def()
+
+def execute(
+    defs: dg.Definitions, instance: dg.DagsterInstance, selection: str | None = None, *, log_level: str = "INFO",
+    run_id: str | None = None, tags: dict[str, str] | None = None,
+) -> dg.ExecuteInProcessResult:
+    """The whole graph (or ``selection``) in one in-process run of the ``build_everything`` job, every year
+    of the partitioned assets; Dagster's console log at ``log_level``."""
+    # A hand-made Definitions (tests) has no build_everything job: the implicit asset job then.
+    named = any(getattr(j, "name", None) == ALL_JOB for j in defs.jobs or [])
+    job = defs.resolve_job_def(ALL_JOB) if named else defs.resolve_implicit_global_asset_job_def()
     graph = defs.resolve_asset_graph()
     # a key of a multi-asset that cannot be subset brings its siblings (`--select stg/sirene_etablissements`)
     keys = list(dg.AssetSelection.from_coercible(selection).required_multi_asset_neighbors().resolve(graph)) if selection else None
     partitioned = {graph.get(k).partitions_def for k in (keys or graph.get_all_asset_keys()) if graph.get(k).partitions_def}
     if len(partitioned) > 1:
         raise dg.DagsterInvalidDefinitionError("the partitioned assets must share observatory.partitions.YEARS")
+    tags = {LAUNCHED_BY_TAG: "cli", **(all_years_tags(next(iter(partitioned))) if partitioned else {}), **(tags or {})}
     return job.execute_in_process(
         instance=instance,
         raise_on_error=False,
         asset_selection=keys,
         run_id=run_id,
-        tags={**(all_years_tags(next(iter(partitioned))) if partitioned else {}), **(tags or {})} or None,
+        tags=tags,
+        run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
     )
 
 
-def run(settings: Settings, selection: str | None = None) -> bool:
-    defs = build_definitions(settings)
-    # The Makefile sets DAGSTER_HOME so that runs appear in the UI's history.
-    instance = dg.DagsterInstance.get() if settings.dagster_home else dg.DagsterInstance.ephemeral()
-    # One run per data directory, after recovering what a killed run left; Ctrl-C / SIGTERM stop it (observatory.runs).
-    try:
-        result = guarded_run(settings, instance, lambda run_id, tags: execute(defs, instance, selection, run_id=run_id, tags=tags))
-    except RunInProgress as exc:
-        print(f"REFUSED: {exc}", file=sys.stderr)
-        return False
-    failed = [e for e in result.all_events if e.event_type_value in ("STEP_FAILURE",)]
+def asset_lines(instance: dg.DagsterInstance, run_id: str) -> list[tuple[str, int | None, float | None]]:
+    """(asset, rows, seconds of its step) for every asset the run materialized, in order."""
+    started: dict[str, float] = {}
+    ended: dict[str, float] = {}
+    materialized: list[tuple[str, int | None, str]] = []
+    for entry in instance.all_logs(run_id):
+        event = entry.dagster_event
+        if event is None:
+            continue
+        if event.event_type_value == "STEP_START":
+            started[event.step_key] = entry.timestamp
+        elif event.event_type_value in ("STEP_SUCCESS", "STEP_FAILURE"):
+            ended[event.step_key] = entry.timestamp
+        elif event.event_type_value == "ASSET_MATERIALIZATION":
+            m = event.event_specific_data.materialization
+            rows = m.metadata.get("dagster/row_count")
+            materialized.append((m.asset_key.to_user_string(), getattr(rows, "value", None), event.step_key))
+    out = []
+    for key, rows, step in materialized:
+        seconds = ended[step] - started[step] if step in started and step in ended else None
+        out.append((key, rows, seconds))
+    return out
+
+
+def duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 60 else f"{int(seconds // 60)} min {seconds % 60:02.0f} s"
+
+
+def summary(settings: Settings, defs: dg.Definitions, result: dg.ExecuteInProcessResult, instance: dg.DagsterInstance,
+            elapsed: float) -> tuple[bool, list[str]]:
+    """Whether the run succeeded, and the lines a person reads at the end of it."""
+    failed = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
     checks_failed = [
         e.event_specific_data
         for e in result.all_events
         if e.event_type_value == "ASSET_CHECK_EVALUATION" and not e.event_specific_data.passed
     ]
+    lines = [f"{key:<45} {'' if rows is None else f'{rows:,} rows':>15} {'' if s is None else f'{s:.1f} s':>9}".rstrip()
+             for key, rows, s in asset_lines(instance, result.run_id)]
     for e in failed:
-        print(f"FAILED step {e.step_key}: {e.event_specific_data.error.message.strip()}", file=sys.stderr)
+        lines.append(f"FAILED step {e.step_key}: {e.event_specific_data.error.message.strip()}")
     for ev in checks_failed:
-        print(f"FAILED check {ev.asset_key.to_user_string()}:{ev.check_name} -> {getattr(dict(ev.metadata).get('failures'), 'value', '')}", file=sys.stderr)
+        lines.append(f"FAILED check {ev.asset_key.to_user_string()}:{ev.check_name} -> {getattr(dict(ev.metadata).get('failures'), 'value', '')}")
     ok = result.success and not failed and not checks_failed
     materialized = {e.asset_key for e in result.all_events if e.event_type_value == "ASSET_MATERIALIZATION"}
+    marts = settings.marts_dir.absolute()
     if not ok:
-        print("FAILED: nothing was published; the previous marts are untouched.", file=sys.stderr)
+        lines.append(f"FAILED after {duration(elapsed)}: nothing was published; the previous marts are untouched.")
         if failed:  # the last line names the asset and the cause (file, column, expectation), not Dagster's wrapper
             ops = {a.op.name: ", ".join(k.to_user_string() for k in sorted(a.keys, key=str))
                    for a in defs.assets or [] if isinstance(a, dg.AssetsDefinition) and a.is_executable}
             step = failed[0].step_key
-            print(failure_line(ops.get(step, step), failed[0].event_specific_data.error), file=sys.stderr)
+            lines.append(failure_line(ops.get(step, step), failed[0].event_specific_data.error))
     elif PUBLICATION_KEY in materialized:
-        print(f"OK: every selected asset materialized and the marts are published in {settings.marts_dir}")
-    elif SITE_KEY not in materialized:
-        print("OK: every selected asset materialized (publication was not in the selection).")
+        rows = next(
+            (dict(e.event_specific_data.materialization.metadata)["row_counts"].value
+             for e in result.all_events
+             if e.event_type_value == "ASSET_MATERIALIZATION" and e.asset_key == PUBLICATION_KEY),
+            {},
+        )
+        lines += [
+            f"OK: {len(rows)} marts published ({sum(rows.values()):,} rows) in {duration(elapsed)}",
+            f"  DuckDB:  {marts / 'observatory.duckdb'}",
+            f"  Parquet: {marts / 'parquet'}/",
+        ]
+    else:
+        lines.append(f"OK: every selected asset materialized in {duration(elapsed)} (publication was not in the selection).")
     if ok and SITE_KEY in materialized:
-        print(f"Site: open {(settings.marts_dir / 'site' / 'index.html').absolute().as_uri()} in a browser (works offline)")
+        lines.append(f"  Site:    {(marts / 'site' / 'index.html').as_uri()} (open in a browser; works offline)")
+    return ok, lines
+
+
+def run(settings: Settings, selection: str | None = None, *, verbose: bool = False) -> bool:
+    started = time.monotonic()
+    defs = build_definitions(settings)
+    # The Makefile sets DAGSTER_HOME so that runs appear in the UI's history.
+    instance = dg.DagsterInstance.get() if settings.dagster_home else dg.DagsterInstance.ephemeral()
+    # One run per data directory, after recovering what a killed run left; Ctrl-C / SIGTERM stop it (observatory.runs).
+    try:
+        result = guarded_run(settings, instance, lambda run_id, tags: execute(
+            defs, instance, selection, log_level="DEBUG" if verbose else "INFO", run_id=run_id, tags=tags))
+    except RunInProgress as exc:
+        print(f"REFUSED: {exc}", file=sys.stderr)
+        return False
+    ok, lines = summary(settings, defs, result, instance, time.monotonic() - started)
+    out = sys.stdout if ok else sys.stderr
+    print("\n".join(lines), file=out)
     return ok
 
 
@@ -85,10 +155,11 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     p_run = sub.add_parser("run", help="materialize every asset and publish the marts")
     p_run.add_argument("--select", default=None, help="Dagster asset selection (default: everything)")
+    p_run.add_argument("-v", "--verbose", action="store_true", help="show Dagster's DEBUG event log too")
     sub.add_parser("rollback", help="make the previous publication current again (data/marts/current)")
     args = parser.parse_args(argv)
     if args.command == "run":
-        return 0 if run(Settings.from_env(), args.select) else 1
+        return 0 if run(Settings.from_env(), args.select, verbose=args.verbose) else 1
     if args.command == "rollback":
         settings = Settings.from_env()
         with exclusive_run(settings):

@@ -65,6 +65,8 @@ CADENCES: dict[str, Cadence] = {
 
 #: Job rebuilding the marts and publishing them from the tables already in the build database.
 MARTS_JOB = "rebuild_marts"
+#: Job of every asset, launched by the command line.
+ALL_JOB = "build_everything"
 
 
 def cadence(name: str) -> Cadence:
@@ -119,6 +121,15 @@ def cadence_automation(defs: dg.Definitions) -> dg.Definitions:
         )
         jobs.append(job)
         schedules.append(_schedule(job, c, next(iter(partitioned), None)))
+    # Everything, as one named job: `python -m observatory run` (and so `make run`) launches it, so that its runs
+    # have a Target and appear on the UI's Overview timeline like the UI's own runs (not the hidden __ASSET_JOB).
+    jobs.append(
+        dg.define_asset_job(
+            ALL_JOB,
+            selection=dg.AssetSelection.all(),
+            description="Every asset: sources, staging, marts, publication and the site (what `make run` launches).",
+        )
+    )
     marts = dg.AssetSelection.key_prefixes(["marts"]) | dg.AssetSelection.groups("marts") | dg.AssetSelection.groups("site")
     if marts.resolve(graph):
         jobs.append(

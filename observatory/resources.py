@@ -191,16 +191,41 @@ class Warehouse(dg.ConfigurableResource):
         """Row count, schema and a small preview, for the asset's materialization metadata."""
         t = qualified(table)
         rows = con.execute(f"select count(*) from {t}").fetchone()[0]
-        cols = con.execute(f"describe {t}").fetchall()
         preview = con.execute(f"select * from {t} limit {int(preview_rows)}").df()
         return {
             "dagster/row_count": dg.MetadataValue.int(int(rows)),
-            "dagster/column_schema": dg.TableSchema(
-                columns=[dg.TableColumn(name=c[0], type=str(c[1])) for c in cols]
-            ),
+            "dagster/column_schema": column_schema(con, t),
             "table": dg.MetadataValue.text(t),
             "preview": dg.MetadataValue.md(preview.to_markdown(index=False) if len(preview) else "(empty)"),
         }
+
+
+def column_schema(con: duckdb.DuckDBPyConnection, table: str) -> dg.TableSchema:
+    """The table's columns with their DuckDB types and comments, as the Dagster UI shows them.
+
+    The comments are the one column spec's text (``assets/marts/columns.py``, the territory's comments),
+    written by the asset that built the table; a trailing ``[unit: ...]`` becomes a separate sentence.
+    """
+    schema, name = qualified(table).split(".")
+    cols = con.execute(
+        "select column_name, data_type, comment from duckdb_columns() "
+        "where database_name = current_database() and schema_name = ? and table_name = ? order by column_index",
+        [schema, name],
+    ).fetchall()
+    return dg.TableSchema(columns=[dg.TableColumn(name=c, type=str(ty), description=describe_comment(cm)) for c, ty, cm in cols])
+
+
+_UNIT = re.compile(r"\s*\[unit: ([^\]]+)\]\s*$")
+
+
+def describe_comment(comment: str | None) -> str | None:
+    """``meaning [unit: u]`` -> ``meaning. Unit: u.``; None when there is no comment."""
+    if not comment:
+        return None
+    m = _UNIT.search(comment)
+    if not m:
+        return comment
+    return f"{comment[: m.start()].rstrip('. ')}. Unit: {m.group(1)}."
 
 
 class Parameters(dg.ConfigurableResource):

@@ -188,26 +188,46 @@ def epci_indicators(context: dg.AssetExecutionContext, warehouse: Warehouse) -> 
                 "materialize int.epci_polygons first"
             )
         if figures["polygon_year"] != figures["perimeter_year"]:
-            context.log.warning(
+            # A warning only when there is something to do (EPCIs missing from the map); otherwise a fact.
+            log = context.log.warning if figures["epci_without_polygon"] else context.log.info
+            log(
                 f"EPCI polygons of {figures['polygon_year']} carry the indicators of the {figures['perimeter_year']} "
                 f"perimeters: {figures['epci_without_polygon']} EPCI(s) without a polygon"
+                + (" (add the contours of the latest year to draw them)" if figures["epci_without_polygon"] else "")
             )
         meta = _meta(warehouse, con, C.EPCI_INDICATORS.table, figures)
-        meta["map_layers"] = dg.MetadataValue.json(figures.get("layers", {}))
+        meta["map_layers"] = dg.MetadataValue.json(published_layers(figures.get("layers", {}), Path(warehouse.published_dir)))
         return dg.MaterializeResult(metadata=meta)
 
 
+def published_layers(layers: dict, marts_dir: Path) -> dict:
+    """The map layers as publication places them (data/marts/geo/<file>), not the private build folder they are
+    written to first: the UI's metadata points at files a reader can open (once publish/observatory ran)."""
+    out = {}
+    for zone, layer in layers.items():
+        layer = dict(layer)
+        for field in ("file", "geojson"):
+            if isinstance(layer.get(field), str):
+                layer[field] = str(marts_dir / "geo" / Path(layer[field]).name)
+        out[zone] = layer
+    return out
+
+
+#: One set of named blocking checks per table; the key check comes from the column spec's natural key.
 checks = [
-    table_check(C.FACILITY_TERRITORY_YEARS.table, suites.FACILITY_TERRITORY_YEARS),
-    table_check(C.ESS_MARKET_SHARE.table, suites.ESS_MARKET_SHARE),
-    table_check(C.CHILDCARE_SUPPLY.table, suites.CHILDCARE_SUPPLY),
-    table_check(C.MERGER_EFFECT.table, suites.MERGER_EFFECT),
-    table_check(C.MERGER_EFFECT_EPCI.table, suites.MERGER_EFFECT_EPCI),
-    table_check(C.FACILITY_TRANSITIONS.table, suites.FACILITY_TRANSITIONS),
-    table_check(C.OPERATORS.table, suites.OPERATORS),
-    table_check(C.FACILITIES.table, suites.FACILITIES),
-    table_check(C.EPCI_INDICATORS.table, suites.EPCI_INDICATORS),
-    table_check(C.SOURCES.table, suites.SOURCES),
+    table_check(spec.table, suite, key=spec.key)
+    for spec, suite in (
+        (C.FACILITY_TERRITORY_YEARS, suites.FACILITY_TERRITORY_YEARS),
+        (C.ESS_MARKET_SHARE, suites.ESS_MARKET_SHARE),
+        (C.CHILDCARE_SUPPLY, suites.CHILDCARE_SUPPLY),
+        (C.MERGER_EFFECT, suites.MERGER_EFFECT),
+        (C.MERGER_EFFECT_EPCI, suites.MERGER_EFFECT_EPCI),
+        (C.FACILITY_TRANSITIONS, suites.FACILITY_TRANSITIONS),
+        (C.OPERATORS, suites.OPERATORS),
+        (C.FACILITIES, suites.FACILITIES),
+        (C.EPCI_INDICATORS, suites.EPCI_INDICATORS),
+        (C.SOURCES, suites.SOURCES),
+    )
 ]
 
 defs = dg.Definitions(

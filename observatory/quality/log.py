@@ -78,6 +78,14 @@ def _latest(con: Any) -> dict[tuple[str, str], tuple[bool, str | None]]:
     return {(t, c): (p, f) for t, c, p, f in rows}
 
 
+def retire_checks(con: Any, table: str, current: list[str]) -> None:
+    """Forget the outcomes of checks of ``table`` that no longer exist (a renamed or split check), so that
+    an old failure under a retired name cannot refuse publication forever; current names keep their history."""
+    con.execute(
+        "delete from main.quality_log where table_name = ? and not list_contains(?::varchar[], check_name)", [table, current]
+    )
+
+
 def failed_checks(con: Any) -> list[tuple[str, str]]:
     """Tables of the build database attached as ``build`` whose latest recorded check failed."""
     return sorted(k for k, (passed, _) in _latest(con).items() if not passed)

@@ -23,24 +23,24 @@ def run_suite(con: Any, table: str, specs: Sequence[Spec]) -> list[Outcome]:
         actual = _table_columns(con, t)
     except duckdb.Error as exc:
         return [Outcome("table exists", False, 1, [], None, f"{t}: {exc}")]
-    outcomes: list[Outcome] = []
-    gx_specs = []
-    for spec in specs:
+    # One slot per spec, so that outcomes come back in suite order (the checks split the suite by position).
+    outcomes: list[Outcome | None] = [None] * len(specs)
+    gx_specs, gx_slots = [], []
+    for i, spec in enumerate(specs):
         if isinstance(spec, Columns):
             problems = [
                 f"{c}: expected {ty}, found {actual.get(c, 'missing')}" for c, ty in spec.types.items() if actual.get(c) != ty
             ] + [f"{c}: unexpected column" for c in actual if c not in spec.types]
-            outcomes.append(Outcome(spec.name, not problems, len(problems), problems))
+            outcomes[i] = Outcome(spec.name, not problems, len(problems), problems)
         elif isinstance(spec, Sql):
-            outcomes.append(_run_sql(con, t, spec))
+            outcomes[i] = _run_sql(con, t, spec)
         else:
             missing = [c for c in columns_of(spec) if c not in actual]
             if missing:
-                outcomes.append(
-                    Outcome(spec.name, False, 1, [], None, f"{t}: column(s) {missing} missing; found {sorted(actual)}")
-                )
+                outcomes[i] = Outcome(spec.name, False, 1, [], None, f"{t}: column(s) {missing} missing; found {sorted(actual)}")
             else:
                 gx_specs.append(spec)
+                gx_slots.append(i)
     if gx_specs:
         needed = list(dict.fromkeys(c for s in gx_specs for c in columns_of(s)))
         # Key columns (of the uniqueness rules) come along so that failing rows can be found.
@@ -48,8 +48,9 @@ def run_suite(con: Any, table: str, specs: Sequence[Spec]) -> list[Outcome]:
         shown = list(dict.fromkeys(keys + needed))
         projection = ", ".join(f'"{c}"' for c in shown) if shown else "1 as _one"
         df = con.execute(f"select {projection} from {t}").df()
-        outcomes.extend(validate_with_gx(df, gx_specs, keys=list(dict.fromkeys(keys))))
-    return outcomes
+        for i, outcome in zip(gx_slots, validate_with_gx(df, gx_specs, keys=list(dict.fromkeys(keys)))):
+            outcomes[i] = outcome
+    return [o for o in outcomes if o is not None]
 
 
 def _run_sql(con: Any, t: str, spec: Sql) -> Outcome:

@@ -84,17 +84,17 @@ def test_corrupted_input_fails_its_check_and_leaves_the_publication_untouched(se
     csv.write_text(BAD)
     second = run(defs, settings)
     assert not second.success
-    (evaluation,) = second.get_asset_check_evaluations()
-    assert not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR
-    meta = evaluation.metadata
-    assert meta["failed"].value == 2
-    report = meta["failures"].value
+    # The two broken rules fail as two named checks, each with its failing rows in its metadata.
+    failing = [e for e in second.get_asset_check_evaluations() if not e.passed]
+    assert len(failing) == 2 and all(e.severity == dg.AssetCheckSeverity.ERROR for e in failing)
+    assert all(e.metadata["failed"].value == 1 for e in failing)
+    report = "\n".join(e.metadata["failures"].value for e in failing)
     assert "**unique (epci_siren, annee, sector)**: 2 failing" in report
     assert "**share sums to 1 per (epci_siren, annee)**: 2 failing" in report
     # the failing groups, their number of shares and their sums (the duplicate doubles 245900410's)
     assert "| 200046977 | 2017 | 2 | 1.05 | shares do not sum to 1 |" in report
     assert "| 245900410 | 2017 | 2 | 2.0 | shares do not sum to 1 |" in report
-    results = meta["results"].value
+    results = {k: v for e in second.get_asset_check_evaluations() for k, v in e.metadata["results"].value.items()}
     assert results["share in [0, 1]"] == {"success": True, "unexpected_count": 0, "examples": []}
     # the mart step ran (its table in the build database is the bad one) but publication did not
     assert [s.step_key for s in second.get_step_success_events()] == ["marts__fake_share"]
@@ -105,7 +105,7 @@ def test_corrupted_input_fails_its_check_and_leaves_the_publication_untouched(se
     alone = run(defs, settings, selection="publish/observatory")
     assert not alone.success
     (failure,) = [e for e in alone.all_events if e.event_type_value == "STEP_FAILURE"]
-    assert "not publishing: the latest check failed for marts.fake_share (quality)" in failure.event_specific_data.error.to_string()
+    assert "not publishing: the latest check failed for marts.fake_share (share_sums_to_1_per_epci_siren_annee), marts.fake_share (unique_key)" in failure.event_specific_data.error.to_string()
     assert snapshot(marts) == before
 
     # Fix the input: everything runs and the new values are published.
