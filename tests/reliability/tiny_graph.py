@@ -37,7 +37,7 @@ def definitions(settings: Settings, mode: str) -> dg.Definitions:
         return dg.MaterializeResult()
 
     check = table_check("marts.tiny", [RowCount(min_value=1)])
-    return dg.Definitions(assets=[tiny, publication_asset([MART], checks={"marts.tiny": ["quality"]})],
+    return dg.Definitions(assets=[tiny, publication_asset([MART], checks={"marts.tiny": [c.name for c in check.check_specs]})],
                           asset_checks=[check], resources=resources_for(settings))
 
 
