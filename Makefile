@@ -34,8 +34,7 @@ site: install
 
 test: install
 	$(BIN)/ruff check .
-# enabled by the lead once the code base has been formatted (one `ruff format .`):
-#	$(BIN)/ruff format --check .
+	$(BIN)/ruff format --check .
 	$(BIN)/dagster definitions validate -w workspace.yaml
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 

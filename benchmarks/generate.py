@@ -56,9 +56,7 @@ def days(d: dt.date) -> int:
 
 
 T = days(D.DATA_DATE)
-D1950, D1975, D1993, D2003, D2008, D2009, D2015, D2016 = (
-    days(dt.date(y, 1, 1)) for y in (1950, 1975, 1993, 2003, 2008, 2009, 2015, 2016)
-)
+D1950, D1975, D1993, D2003, D2008, D2009, D2015, D2016 = (days(dt.date(y, 1, 1)) for y in (1950, 1975, 1993, 2003, 2008, 2009, 2015, 2016))
 
 #: Salts of the independent draws (one per random quantity).
 _SALTS = """
@@ -153,7 +151,7 @@ class Sql:
         """Check digit making the (n + 1)-digit number prefix||digit valid for the Luhn algorithm."""
         terms = []
         for i in range(n):  # i = 0 is the rightmost digit of the prefix: doubled
-            d = f"(({prefix} // {10 ** i}) % 10)"
+            d = f"(({prefix} // {10**i}) % 10)"
             terms.append(f"(2 * {d} - 9 * ({d} >= 5)::int)" if i % 2 == 0 else d)
         return f"((10 - ({' + '.join(terms)}) % 10) % 10)"
 
@@ -201,6 +199,7 @@ class Sql:
 # Establishments: one base row per establishment, shared by the stock and the history
 # ------------------------------------------------------------------------------------------------
 
+
 def etab_base(s: Sql, source: str | None = None) -> str:
     """Scalar per-establishment quantities; ``source`` selects the row numbers ``j`` (default: all)."""
     source = source or f"select range as j from range(0, {s.ne})"
@@ -208,16 +207,16 @@ def etab_base(s: Sql, source: str | None = None) -> str:
     op_key = f"{s.L('v_op_key')}[{s.op_slot('u')}]"  # the operator kind drawn for the legal unit
     return f"""
     with b0 as (
-        select j, {s.ul_of('j')} as u, {s.et_eaje('j')} as eaje
+        select j, {s.ul_of("j")} as u, {s.et_eaje("j")} as eaje
         from ({source})
     ), b1 as (
-        select *, {s.et_closed('j', 'eaje')} as closed, {s.et_c('j', 'eaje')} as c,
-               {s.geometric('j', 'et_extra', g)} as extra,
-               {s.uf('j', 'et_scb')} < {D.EAJE_SHARE_CHANGED_AWAY} and eaje as scb,
-               {s.uf('j', 'et_scc')} < {D.EAJE_SHARE_CHANGED_TO} and eaje as scc0
+        select *, {s.et_closed("j", "eaje")} as closed, {s.et_c("j", "eaje")} as c,
+               {s.geometric("j", "et_extra", g)} as extra,
+               {s.uf("j", "et_scb")} < {D.EAJE_SHARE_CHANGED_AWAY} and eaje as scb,
+               {s.uf("j", "et_scc")} < {D.EAJE_SHARE_CHANGED_TO} and eaje as scc0
         from b0
     ), b2 as (
-        select *, {s.et_f('j', 'eaje', 'c')} as f,
+        select *, {s.et_f("j", "eaje", "c")} as f,
                eaje and c < {D2008} as pre, scc0 and not (c < {D2008}) as scc
         from b1
     ), b3 as (
@@ -233,45 +232,46 @@ def etab_base(s: Sql, source: str | None = None) -> str:
     ), b5 as (
         select *,
             case when eaje then (case when pre or scc then 1 else 0 end)
-                 when m >= 1 and {s.uf('j', 'et_a')} < 0.45 then 1 + ({s.h('j', 'et_ai')} % m)::bigint else 0 end as act1,
+                 when m >= 1 and {s.uf("j", "et_a")} < 0.45 then 1 + ({s.h("j", "et_ai")} % m)::bigint else 0 end as act1,
             case when eaje and scb then m else 0 end as act2,
-            case when m >= 1 and {s.uf('j', 'et_e')} < 0.25 then 1 + ({s.h('j', 'et_ei')} % m)::bigint else 0 end as ens_t,
-            {s.h('j', 'et_emp')} % 4 as emp_base,  -- 0, 1: null; 2: starts N; 3: starts O
-            {s.siren('u')} as siren, {s.nic('j', 'u')} as nic
+            case when m >= 1 and {s.uf("j", "et_e")} < 0.25 then 1 + ({s.h("j", "et_ei")} % m)::bigint else 0 end as ens_t,
+            {s.h("j", "et_emp")} % 4 as emp_base,  -- 0, 1: null; 2: starts N; 3: starts O
+            {s.siren("u")} as siren, {s.nic("j", "u")} as nic
         from b4
     ), b6 as (
         select b5.*, siren || nic as siret,
             ens_t > 0 and (ens_t = act1 or ens_t = act2) as ens_in_act,
-            {s.pick('naf_code', 'j', 'et_naf')} as naf_base,
-            {s.pick('naf_code', 'j', 'et_naf2')} as naf_alt,
+            {s.pick("naf_code", "j", "et_naf")} as naf_base,
+            {s.pick("naf_code", "j", "et_naf2")} as naf_alt,
             case when eaje then
                 -- relais petite enfance and MAM are named as such (the scope rules read the names)
-                case when {op_key} = 'rpe' then 'RELAIS PETITE ENFANCE ' || {s.pick('v_creche', 'j', 'et_ens_w2')}
-                     when {op_key} = 'mam' then 'MAM ' || {s.pick('v_creche', 'j', 'et_ens_w2')}
-                     when {s.uf('j', 'et_ens')} < 0.75 then {s.pick('v_creche_kind', 'j', 'et_ens_w1')} || ' ' || {s.pick('v_creche', 'j', 'et_ens_w2')} end
+                case when {op_key} = 'rpe' then 'RELAIS PETITE ENFANCE ' || {s.pick("v_creche", "j", "et_ens_w2")}
+                     when {op_key} = 'mam' then 'MAM ' || {s.pick("v_creche", "j", "et_ens_w2")}
+                     when {s.uf("j", "et_ens")} < 0.75 then {s.pick("v_creche_kind", "j", "et_ens_w1")} || ' ' || {s.pick("v_creche", "j", "et_ens_w2")} end
             else
-                case when {s.uf('j', 'et_ens')} < 0.12 then {s.pick('v_enseigne', 'j', 'et_ens_w1')} || ' ' || {s.pick('v_last', 'j', 'et_ens_w2')} end
+                case when {s.uf("j", "et_ens")} < 0.12 then {s.pick("v_enseigne", "j", "et_ens_w1")} || ' ' || {s.pick("v_last", "j", "et_ens_w2")} end
             end as ens_now,
             case when eaje then
-                case when {s.uf('j', 'et_den')} < 0.40 then {s.pick('v_creche', 'j', 'et_ens_old')} end
+                case when {s.uf("j", "et_den")} < 0.40 then {s.pick("v_creche", "j", "et_ens_old")} end
             else
-                case when {s.uf('j', 'et_den')} < 0.04 then {s.pick('v_company', 'j', 'et_den')} || ' ' || {s.pick('v_last', 'j', 'et_ens_old')} end
+                case when {s.uf("j", "et_den")} < 0.04 then {s.pick("v_company", "j", "et_den")} || ' ' || {s.pick("v_last", "j", "et_ens_old")} end
             end as denomination_usuelle,
-            case when {s.uf('j', 'et_ens2')} < 0.01 then {s.pick('v_enseigne', 'j', 'et_ens2')} || ' ' || {s.pick('v_company', 'j', 'et_ens2')} end as ens2,
-            case when {s.uf('j', 'et_ens2')} < 0.002 then {s.pick('v_company', 'j', 'et_ens3')} end as ens3
+            case when {s.uf("j", "et_ens2")} < 0.01 then {s.pick("v_enseigne", "j", "et_ens2")} || ' ' || {s.pick("v_company", "j", "et_ens2")} end as ens2,
+            case when {s.uf("j", "et_ens2")} < 0.002 then {s.pick("v_company", "j", "et_ens3")} end as ens3
         from b5
     )
     select b6.*,
         case when ens_t = 0 then ens_now
-             when ens_now is null then {s.pick('v_enseigne', 'j', 'et_ens_old')} || ' ' || {s.pick('v_company', 'j', 'et_ens_old')}
-             when {s.uf('j', 'et_ens_old')} < 0.5 then null
-             else {s.pick('v_enseigne', 'j', 'et_ens_old')} || ' ' || {s.pick('v_company', 'j', 'et_ens_old')} end as ens_before
+             when ens_now is null then {s.pick("v_enseigne", "j", "et_ens_old")} || ' ' || {s.pick("v_company", "j", "et_ens_old")}
+             when {s.uf("j", "et_ens_old")} < 0.5 then null
+             else {s.pick("v_enseigne", "j", "et_ens_old")} || ' ' || {s.pick("v_company", "j", "et_ens_old")} end as ens_before
     from b6
     """
 
 
 def period_exprs(s: Sql, q: str) -> dict[str, str]:
     """Per-period values of an establishment (over the columns of ``etab_base``) for period ``q``."""
+
     def start(q: str) -> str:
         return (
             f"(case when {q} = 0 then c when closed and {q} = k - 1 then f"
@@ -291,9 +291,7 @@ def period_exprs(s: Sql, q: str) -> dict[str, str]:
         f" when ({q} = k - 1 and not closed) or {b} >= {D2008} then 'NAFRev2'"
         f" when {b} >= {D2003} then 'NAFRev1' when {b} >= {D1993} then 'NAF1993' else 'NAP' end)"
     )
-    quirk_null_start = (
-        f"({q} = 0 and {s.uf('j', 'et_quirk_date')} < 0.004)" if s.p.quirks else "false"
-    )
+    quirk_null_start = f"({q} = 0 and {s.uf('j', 'et_quirk_date')} < 0.004)" if s.p.quirks else "false"
     return {
         "b": b,
         "date_debut": f"(case when {quirk_null_start} then null else date '1970-01-01' + ({b})::int end)",
@@ -447,37 +445,37 @@ def ul_base(s: Sql, source: str | None = None) -> str:
     e1 = s.et_eaje("j1")
     return f"""
     with a0 as (
-        select u, {j0} as j0, {j1} as j1, {s.ul_eaje('u')} as eaje
+        select u, {j0} as j0, {j1} as j1, {s.ul_eaje("u")} as eaje
         from ({source})
     ), a1 as (
-        select a0.*, {s.et_closed('j0', 'eaje')} and {s.et_closed('j1', e1)} as closed,
-               {s.et_c('j0', 'eaje')} as c, {s.et_c('j1', e1)} as c_last,
-               case when eaje then {s.op_slot('u')} end as op_slot
+        select a0.*, {s.et_closed("j0", "eaje")} and {s.et_closed("j1", e1)} as closed,
+               {s.et_c("j0", "eaje")} as c, {s.et_c("j1", e1)} as c_last,
+               case when eaje then {s.op_slot("u")} end as op_slot
         from a0
     ), a2 as (
         select a1.*,
-            greatest({s.et_f('j0', 'eaje', 'c')}, {s.et_f('j1', e1, 'c_last')}) as f,
-            {s.L('v_op_key')}[op_slot] as op_key,
-            case when eaje then {s.L('v_op_cj')}[op_slot] else {s.pick('cj_code', 'u', 'ul_cj')} end as cj,
-            {s.L('v_op_ess')}[op_slot] as op_ess,
-            case when eaje then {s.L('v_op_naf')}[op_slot] else {s.pick('naf_code', 'j0', 'et_naf')} end as naf_now,
-            {s.pick('naf_code', 'u', 'ul_naf2')} as naf_before,
-            {s.geometric('u', 'ul_extra', g)} as extra
+            greatest({s.et_f("j0", "eaje", "c")}, {s.et_f("j1", e1, "c_last")}) as f,
+            {s.L("v_op_key")}[op_slot] as op_key,
+            case when eaje then {s.L("v_op_cj")}[op_slot] else {s.pick("cj_code", "u", "ul_cj")} end as cj,
+            {s.L("v_op_ess")}[op_slot] as op_ess,
+            case when eaje then {s.L("v_op_naf")}[op_slot] else {s.pick("naf_code", "j0", "et_naf")} end as naf_now,
+            {s.pick("naf_code", "u", "ul_naf2")} as naf_before,
+            {s.geometric("u", "ul_extra", g)} as extra
         from a1
     ), a3 as (
         select *, coalesce(op_ess, {_ESS_LAW_OF_CJ}) as ess_law,
             -- legal-form changes: SARL -> SAS for 15 % of SAS; every SCIC childcare operator was an association
             case when op_key = 'scic' then 9220
-                 when cj = 5710 and not eaje and {s.uf('u', 'ul_cj_ch')} < 0.15 then 5499 end as cj_before,
+                 when cj = 5710 and not eaje and {s.uf("u", "ul_cj_ch")} < 0.15 then 5499 end as cj_before,
             (case when closed then f else {T} end) as e_end
         from a2
     ), a4 as (
         select *,
             case when ess_law = 'O' then 'O'
-                 when ess_law = 'A' then (case when {s.uf('u', 'ul_ess')} < 0.8 then 'O' end)
-                 when ess_law = 'P' then (case when {s.uf('u', 'ul_ess')} < 0.5 then 'N' end)
-                 when ess_law = 'C' then (case when {s.uf('u', 'ul_ess')} < 0.03 then 'O' when {s.uf('u', 'ul_ess')} < 0.5 then 'N' end)
-                 else (case when {s.uf('u', 'ul_ess')} < 0.4 then 'N' end) end as ess_now,
+                 when ess_law = 'A' then (case when {s.uf("u", "ul_ess")} < 0.8 then 'O' end)
+                 when ess_law = 'P' then (case when {s.uf("u", "ul_ess")} < 0.5 then 'N' end)
+                 when ess_law = 'C' then (case when {s.uf("u", "ul_ess")} < 0.03 then 'O' when {s.uf("u", "ul_ess")} < 0.5 then 'N' end)
+                 else (case when {s.uf("u", "ul_ess")} < 0.4 then 'N' end) end as ess_now,
             greatest(1 + closed::int + extra, case when cj_before is not null then 2 + closed::int else 1 end) as k
         from a3
     ), a5 as (
@@ -485,12 +483,12 @@ def ul_base(s: Sql, source: str | None = None) -> str:
         from a4
     ), a6 as (
         select *,
-            case when cj_before is not null then 1 + ({s.h('u', 'ul_idx_ch')} % m)::bigint else 0 end as cj_t,
-            case when ess_now = 'O' and m >= 1 and {s.uf('u', 'ul_ess_ch')} < 0.3 then 1 + ({s.h('u', 'ul_ess_ch')} % m)::bigint else 0 end as ess_t,
-            case when cj <> 1000 and m >= 1 and {s.uf('u', 'ul_den_ch')} < 0.2 then 1 + ({s.h('u', 'ul_den_ch')} % m)::bigint else 0 end as den_t,
-            case when m >= 1 and {s.uf('u', 'ul_act_ch')} < 0.3 then 1 + ({s.h('u', 'ul_act_ch')} % m)::bigint else 0 end as act_t,
-            {s.h('u', 'ul_emp')} % 4 as emp_base,
-            {s.siren('u')} as siren, {s.nic('j0', 'u')} as nic_siege
+            case when cj_before is not null then 1 + ({s.h("u", "ul_idx_ch")} % m)::bigint else 0 end as cj_t,
+            case when ess_now = 'O' and m >= 1 and {s.uf("u", "ul_ess_ch")} < 0.3 then 1 + ({s.h("u", "ul_ess_ch")} % m)::bigint else 0 end as ess_t,
+            case when cj <> 1000 and m >= 1 and {s.uf("u", "ul_den_ch")} < 0.2 then 1 + ({s.h("u", "ul_den_ch")} % m)::bigint else 0 end as den_t,
+            case when m >= 1 and {s.uf("u", "ul_act_ch")} < 0.3 then 1 + ({s.h("u", "ul_act_ch")} % m)::bigint else 0 end as act_t,
+            {s.h("u", "ul_emp")} % 4 as emp_base,
+            {s.siren("u")} as siren, {s.nic("j0", "u")} as nic_siege
         from a5
     )
     select a6.*, {ul_names(s)}
@@ -503,12 +501,12 @@ def ul_names(s: Sql) -> str:
     last = s.pick("v_last", "u", "ul_nom")
     return f"""
         case when cj = 1000 then {last} end as nom,
-        case when cj = 1000 and {s.uf('u', 'ul_nu')} < 0.05 then {s.pick('v_last', 'u', 'ul_nu')} end as nom_usage,
-        case when cj = 1000 then {s.pick('v_first', 'u', 'ul_p1')} end as prenom1,
-        case when cj = 1000 and {s.uf('u', 'ul_p2')} < 0.5 then {s.pick('v_first', 'u', 'ul_p2')} end as prenom2,
-        case when cj = 1000 and {s.uf('u', 'ul_p3')} < 0.2 then {s.pick('v_first', 'u', 'ul_p3')} end as prenom3,
-        case when cj = 1000 and {s.uf('u', 'ul_p4')} < 0.05 then {s.pick('v_first', 'u', 'ul_p4')} end as prenom4,
-        case when cj = 1000 then (case when {s.uf('u', 'ul_sexe')} < 0.5 then 'M' else 'F' end) end as sexe,
+        case when cj = 1000 and {s.uf("u", "ul_nu")} < 0.05 then {s.pick("v_last", "u", "ul_nu")} end as nom_usage,
+        case when cj = 1000 then {s.pick("v_first", "u", "ul_p1")} end as prenom1,
+        case when cj = 1000 and {s.uf("u", "ul_p2")} < 0.5 then {s.pick("v_first", "u", "ul_p2")} end as prenom2,
+        case when cj = 1000 and {s.uf("u", "ul_p3")} < 0.2 then {s.pick("v_first", "u", "ul_p3")} end as prenom3,
+        case when cj = 1000 and {s.uf("u", "ul_p4")} < 0.05 then {s.pick("v_first", "u", "ul_p4")} end as prenom4,
+        case when cj = 1000 then (case when {s.uf("u", "ul_sexe")} < 0.5 then 'M' else 'F' end) end as sexe,
         case when cj = 1000 then null
              when op_key in ('commune', 'rpe') then 'COMMUNE DE ' || {commune_nom}
              when op_key = 'ccas' then 'CENTRE COMMUNAL D ACTION SOCIALE DE ' || {commune_nom}
@@ -516,24 +514,24 @@ def ul_names(s: Sql) -> str:
              when op_key = 'ca' then 'COMMUNAUTE D AGGLOMERATION DE ' || {commune_nom}
              when op_key = 'hopital' then 'CENTRE HOSPITALIER DE ' || {commune_nom}
              when op_key = 'caf' then 'CAISSE D ALLOCATIONS FAMILIALES DE ' || {commune_nom}
-             when op_key = 'mam' then 'MAM ' || {s.pick('v_creche', 'u', 'ul_w1')}
-             when op_key in ('association', 'association_rup') then 'ASSOCIATION ' || {s.pick('v_creche_kind', 'u', 'ul_w2')} || ' ' || {s.pick('v_creche', 'u', 'ul_w1')}
-             when op_key = 'scic' then 'SCIC ' || {s.pick('v_creche', 'u', 'ul_w1')}
+             when op_key = 'mam' then 'MAM ' || {s.pick("v_creche", "u", "ul_w1")}
+             when op_key in ('association', 'association_rup') then 'ASSOCIATION ' || {s.pick("v_creche_kind", "u", "ul_w2")} || ' ' || {s.pick("v_creche", "u", "ul_w1")}
+             when op_key = 'scic' then 'SCIC ' || {s.pick("v_creche", "u", "ul_w1")}
              when op_key = 'mutuelle' then 'MUTUALITE FRANCAISE ' || {commune_nom}
-             when op_key = 'fondation' then 'FONDATION ' || {s.pick('v_last', 'u', 'ul_w1')} || ' POUR L ENFANCE'
-             when op_key = 'cse' then 'CSE ' || {s.pick('v_company', 'u', 'ul_w1')}
-             when op_key in ('sas', 'sasu') and {s.uf('u', 'ul_group')} < 0.3 then {s.pick('v_group', 'u', 'ul_group')}
-             when eaje then {s.pick('v_creche_kind', 'u', 'ul_w2')} || ' ' || {s.pick('v_creche', 'u', 'ul_w1')}
-             when cj = 6540 then 'SCI ' || {s.pick('v_company', 'u', 'ul_w1')} || ' ' || {s.pick('v_last', 'u', 'ul_w2')}
-             when cj between 9200 and 9299 then {s.pick('v_asso', 'u', 'ul_w1')} || ' ' || {s.pick('v_street', 'u', 'ul_w2')}
+             when op_key = 'fondation' then 'FONDATION ' || {s.pick("v_last", "u", "ul_w1")} || ' POUR L ENFANCE'
+             when op_key = 'cse' then 'CSE ' || {s.pick("v_company", "u", "ul_w1")}
+             when op_key in ('sas', 'sasu') and {s.uf("u", "ul_group")} < 0.3 then {s.pick("v_group", "u", "ul_group")}
+             when eaje then {s.pick("v_creche_kind", "u", "ul_w2")} || ' ' || {s.pick("v_creche", "u", "ul_w1")}
+             when cj = 6540 then 'SCI ' || {s.pick("v_company", "u", "ul_w1")} || ' ' || {s.pick("v_last", "u", "ul_w2")}
+             when cj between 9200 and 9299 then {s.pick("v_asso", "u", "ul_w1")} || ' ' || {s.pick("v_street", "u", "ul_w2")}
              when cj between 7000 and 7999 then 'COMMUNE DE ' || {commune_nom}
-             else {s.pick('v_company', 'u', 'ul_w1')} || ' ' || {s.pick('v_last', 'u', 'ul_w2')}
-                  || (case when {s.uf('u', 'ul_w3')} < 0.3 then ' ' || {s.pick('v_company', 'u', 'ul_w3')} else '' end) end as denomination,
-        case when cj <> 1000 and den_t > 0 then {s.pick('v_company', 'u', 'ul_den_ch')} || ' ' || {s.pick('v_last', 'u', 'ul_den_ch')} end as denomination_before,
-        case when cj <> 1000 and {s.uf('u', 'ul_du1')} < 0.05 then {s.pick('v_company', 'u', 'ul_du1')} end as du1,
-        case when cj <> 1000 and {s.uf('u', 'ul_du1')} < 0.01 then {s.pick('v_company', 'u', 'ul_du2')} end as du2,
-        case when cj <> 1000 and {s.uf('u', 'ul_du1')} < 0.003 then {s.pick('v_company', 'u', 'ul_du3')} end as du3,
-        case when cj = 1000 then null when {s.uf('u', 'ul_mission')} < 0.0005 then 'O' when {s.uf('u', 'ul_mission')} < 0.3 then 'N' end as mission
+             else {s.pick("v_company", "u", "ul_w1")} || ' ' || {s.pick("v_last", "u", "ul_w2")}
+                  || (case when {s.uf("u", "ul_w3")} < 0.3 then ' ' || {s.pick("v_company", "u", "ul_w3")} else '' end) end as denomination,
+        case when cj <> 1000 and den_t > 0 then {s.pick("v_company", "u", "ul_den_ch")} || ' ' || {s.pick("v_last", "u", "ul_den_ch")} end as denomination_before,
+        case when cj <> 1000 and {s.uf("u", "ul_du1")} < 0.05 then {s.pick("v_company", "u", "ul_du1")} end as du1,
+        case when cj <> 1000 and {s.uf("u", "ul_du1")} < 0.01 then {s.pick("v_company", "u", "ul_du2")} end as du2,
+        case when cj <> 1000 and {s.uf("u", "ul_du1")} < 0.003 then {s.pick("v_company", "u", "ul_du3")} end as du3,
+        case when cj = 1000 then null when {s.uf("u", "ul_mission")} < 0.0005 then 'O' when {s.uf("u", "ul_mission")} < 0.3 then 'N' end as mission
     """
 
 
@@ -660,6 +658,7 @@ def _select(cols: dict[str, str], schema, base: str) -> str:
 # Ground truth: the planted childcare establishments and the counts an extraction must find
 # ------------------------------------------------------------------------------------------------
 
+
 def planted_sql(s: Sql) -> str:
     """One row per planted establishment (computed from the formulas, not read back from the files)."""
     planted_j = f"select {s.first_etab('range')} as j from range(0, {s.nu}) where {s.ul_eaje('range')}"
@@ -777,8 +776,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--memory-limit", default=Params.memory_limit)
     ap.add_argument("--no-quirks", action="store_true", help="no implausible dates / null oldest period starts")
     a = ap.parse_args(argv)
-    p = Params(scale=a.scale, seed=a.seed, row_group_size=a.row_group_size, compression=a.compression,
-               threads=a.threads, memory_limit=a.memory_limit, quirks=not a.no_quirks)
+    p = Params(
+        scale=a.scale,
+        seed=a.seed,
+        row_group_size=a.row_group_size,
+        compression=a.compression,
+        threads=a.threads,
+        memory_limit=a.memory_limit,
+        quirks=not a.no_quirks,
+    )
     out = a.out or Path(__file__).resolve().parent / "out" / f"sirene_{a.scale:g}"
     m = generate(out, p)
     print(json.dumps({k: m[k] for k in ("total_bytes", "seconds", "peak_rss_mb", "expected")}, indent=2))

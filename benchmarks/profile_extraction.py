@@ -36,8 +36,12 @@ def _timed(fn: Callable[[], int], repeat: int) -> dict:
         rows = fn()
         walls.append(time.perf_counter() - t0)
         cpus.append(time.process_time() - c0)
-    return {"median_s": round(statistics.median(walls), 2), "median_cpu_s": round(statistics.median(cpus), 2),
-            "all_s": [round(w, 2) for w in walls], "rows": rows}
+    return {
+        "median_s": round(statistics.median(walls), 2),
+        "median_cpu_s": round(statistics.median(cpus), 2),
+        "all_s": [round(w, 2) for w in walls],
+        "rows": rows,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -52,8 +56,10 @@ def main(argv: list[str] | None = None) -> int:
     from observatory.resources import Warehouse
 
     wh = Warehouse(path=":memory:")
-    files = {"etablissement_historique": a.sirene_dir / "StockEtablissementHistorique_utf8.parquet",
-             "etablissement": a.sirene_dir / "StockEtablissement_utf8.parquet"}
+    files = {
+        "etablissement_historique": a.sirene_dir / "StockEtablissementHistorique_utf8.parquet",
+        "etablissement": a.sirene_dir / "StockEtablissement_utf8.parquet",
+    }
     out: dict = {"settings": {"threads": wh.threads, "memory_limit": wh.memory_limit}}
     with wh.connect() as con:
         info = SireneFiles.in_dir(a.sirene_dir, con).info
@@ -70,19 +76,27 @@ def main(argv: list[str] | None = None) -> int:
             def semi(setting: str = "") -> int:
                 if setting:
                     con.execute(setting)
-                con.execute(f"create or replace temp table x as select {select} from read_parquet({sql_literal(str(path))}) "
-                            "where siret in (select siret from s)")
+                con.execute(
+                    f"create or replace temp table x as select {select} from read_parquet({sql_literal(str(path))}) "
+                    "where siret in (select siret from s)"
+                )
                 if setting:
                     con.execute("reset dynamic_or_filter_threshold")
                 return con.execute("select count(*) from x").fetchone()[0]
 
             out[key] = {
                 "duckdb_semi_join": _timed(semi, a.repeat),
-                "duckdb_keys_only": _timed(lambda: con.execute(
-                    f"select count(*) from read_parquet({sql_literal(str(path))}) where siret in (select siret from s)").fetchone()[0], a.repeat),
+                "duckdb_keys_only": _timed(
+                    lambda: con.execute(
+                        f"select count(*) from read_parquet({sql_literal(str(path))}) where siret in (select siret from s)"
+                    ).fetchone()[0],
+                    a.repeat,
+                ),
                 "duckdb_dynamic_or": _timed(lambda: semi("set dynamic_or_filter_threshold = 100000"), a.repeat),
-                "polars_prefilter": _timed(lambda: pl.scan_parquet(path).select([c.source for c in cols])
-                                           .filter(pl.col("siret").is_in(sirets)).collect().height, a.repeat),
+                "polars_prefilter": _timed(
+                    lambda: pl.scan_parquet(path).select([c.source for c in cols]).filter(pl.col("siret").is_in(sirets)).collect().height,
+                    a.repeat,
+                ),
             }
             print(key, json.dumps(out[key]), flush=True)
     return 0

@@ -53,6 +53,7 @@ EXTRACTION = ("extract_establishments", "extract_legal_units")
 # running one stage in a fresh process, with a memory watchdog
 # ------------------------------------------------------------------------------------------------
 
+
 def _rss_tree(proc: psutil.Process) -> int:
     total = 0
     for p in [proc, *proc.children(recursive=True)]:
@@ -63,8 +64,9 @@ def _rss_tree(proc: psutil.Process) -> int:
     return total
 
 
-def run_process(cmd: list[str], *, env: dict[str, str] | None = None, cap_mb: float | None = None,
-                timeout_s: float = 3 * 3600, log: Path | None = None) -> dict[str, Any]:
+def run_process(
+    cmd: list[str], *, env: dict[str, str] | None = None, cap_mb: float | None = None, timeout_s: float = 3 * 3600, log: Path | None = None
+) -> dict[str, Any]:
     """Run ``cmd``; sample its RSS every 50 ms, kill it above ``cap_mb`` or after ``timeout_s``.
 
     Returns the stage's own JSON report (last ``BENCH_RESULT`` line) merged with the watchdog's
@@ -109,11 +111,16 @@ def run_process(cmd: list[str], *, env: dict[str, str] | None = None, cap_mb: fl
     report: dict[str, Any] = {}
     for line in lines:
         if line.startswith("BENCH_RESULT "):
-            report = json.loads(line[len("BENCH_RESULT "):])
+            report = json.loads(line[len("BENCH_RESULT ") :])
     if state["killed"]:
-        report.update(status=state["killed"], error=(
-            f"RSS above the {cap_mb:.0f} MB cap: killed after {wall:.0f} s" if state["killed"] == "killed_rss_cap"
-            else f"no result after {timeout_s:.0f} s"))
+        report.update(
+            status=state["killed"],
+            error=(
+                f"RSS above the {cap_mb:.0f} MB cap: killed after {wall:.0f} s"
+                if state["killed"] == "killed_rss_cap"
+                else f"no result after {timeout_s:.0f} s"
+            ),
+        )
     elif not report:
         report = {"status": "error", "error": f"exit {proc.returncode} without a result: {''.join(lines[-20:])}"}
     report["process_seconds"] = round(wall, 3)
@@ -123,8 +130,18 @@ def run_process(cmd: list[str], *, env: dict[str, str] | None = None, cap_mb: fl
 
 
 def stage_cmd(stage: str, args: argparse.Namespace, db: Path, geo: tuple[Path, Path] | None) -> list[str]:
-    cmd = [sys.executable, "-m", "benchmarks.stages", stage, "--db", str(db), "--sirene-dir", str(args.sirene_dir),
-           "--seed", str(args.seed)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "benchmarks.stages",
+        stage,
+        "--db",
+        str(db),
+        "--sirene-dir",
+        str(args.sirene_dir),
+        "--seed",
+        str(args.seed),
+    ]
     if args.memory_limit:
         cmd += ["--memory-limit", args.memory_limit]
     if args.threads:
@@ -201,6 +218,7 @@ def full_dagster_run(data: Path, sirene_dir: Path, log: Path) -> dict[str, Any]:
 # the benchmark
 # ------------------------------------------------------------------------------------------------
 
+
 def machine() -> dict[str, Any]:
     cpu = ""
     try:
@@ -212,9 +230,14 @@ def machine() -> dict[str, Any]:
     import polars
 
     return {
-        "cpu": cpu, "cores": os.cpu_count(), "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
-        "python": platform.python_version(), "duckdb": duckdb.__version__, "pandas": pandas.__version__,
-        "polars": polars.__version__, "platform": platform.platform(),
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
+        "python": platform.python_version(),
+        "duckdb": duckdb.__version__,
+        "pandas": pandas.__version__,
+        "polars": polars.__version__,
+        "platform": platform.platform(),
     }
 
 
@@ -280,6 +303,7 @@ def summarize(runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 def correctness(runs: list[dict[str, Any]], expected: dict[str, int] | None) -> dict[str, Any]:
     """Row counts of the floor, the pipeline, pandas and the generator's truth must agree."""
+
     def last(stage: str) -> dict[str, Any] | None:
         ok = [r for r in runs if r["stage"] == stage and r.get("status") == "ok"]
         return ok[-1]["result"] if ok else None
@@ -291,8 +315,10 @@ def correctness(runs: list[dict[str, Any]], expected: dict[str, int] | None) -> 
             views[name] = dict(last(name))
     if est and ul:
         views["pipeline"] = {
-            "etablissements": est["establishments_selected"], "etablissement_periodes": est["period_rows"] + est["duplicate_periods_removed"],
-            "etablissement_stock_rows": est["stock_rows"] + est["duplicate_sirets_removed"], "sirens": ul["legal_units_needed"],
+            "etablissements": est["establishments_selected"],
+            "etablissement_periodes": est["period_rows"] + est["duplicate_periods_removed"],
+            "etablissement_stock_rows": est["stock_rows"] + est["duplicate_sirets_removed"],
+            "sirens": ul["legal_units_needed"],
             "unite_legale_periodes": ul["period_rows"] + ul["duplicate_periods_removed"],
             "unites_legales": ul["stock_rows"] + ul["duplicate_sirens_removed"],
         }
@@ -300,13 +326,23 @@ def correctness(runs: list[dict[str, Any]], expected: dict[str, int] | None) -> 
         views["pandas"] = dict(pdb)
     if expected:
         views["generator_truth"] = {
-            "etablissements": expected["etablissements"], "etablissement_periodes": expected["etablissement_periodes"],
-            "etablissement_stock_rows": expected["etablissements"], "sirens": expected["sirens"],
-            "unite_legale_periodes": expected["unite_legale_periodes"], "unites_legales": expected["unites_legales"],
+            "etablissements": expected["etablissements"],
+            "etablissement_periodes": expected["etablissement_periodes"],
+            "etablissement_stock_rows": expected["etablissements"],
+            "sirens": expected["sirens"],
+            "unite_legale_periodes": expected["unite_legale_periodes"],
+            "unites_legales": expected["unites_legales"],
         }
     mismatches = []
     names = list(views)
-    for key in ("etablissements", "etablissement_periodes", "etablissement_stock_rows", "sirens", "unite_legale_periodes", "unites_legales"):
+    for key in (
+        "etablissements",
+        "etablissement_periodes",
+        "etablissement_stock_rows",
+        "sirens",
+        "unite_legale_periodes",
+        "unites_legales",
+    ):
         values = {n: views[n].get(key) for n in names}
         if len(set(values.values())) > 1:
             mismatches.append({"count": key, **values})
@@ -319,7 +355,11 @@ def budgets(summary: dict[str, Any], scale: float) -> dict[str, Any]:
     res: dict[str, Any] = {"scale": scale, "applies": scale >= 1.0}
     if ext.get("median_seconds") and floor.get("median_seconds"):
         ratio = ext["median_seconds"] / floor["median_seconds"]
-        res["extraction_vs_floor"] = {"value": round(ratio, 2), "max": BUDGETS["extraction_vs_floor_max"], "pass": ratio <= BUDGETS["extraction_vs_floor_max"]}
+        res["extraction_vs_floor"] = {
+            "value": round(ratio, 2),
+            "max": BUDGETS["extraction_vs_floor_max"],
+            "pass": ratio <= BUDGETS["extraction_vs_floor_max"],
+        }
     keys = summary.get("floor_keys", {})
     if ext.get("median_seconds") and keys.get("median_seconds"):
         # not a budget: how far from an engine that would decode only the matching rows' columns
@@ -327,7 +367,11 @@ def budgets(summary: dict[str, Any], scale: float) -> dict[str, Any]:
     if pandas:
         if pandas.get("median_seconds") and ext.get("median_seconds"):
             speed = pandas["median_seconds"] / ext["median_seconds"]
-            res["pandas_speedup"] = {"value": round(speed, 1), "min": BUDGETS["pandas_speedup_min"], "pass": speed >= BUDGETS["pandas_speedup_min"]}
+            res["pandas_speedup"] = {
+                "value": round(speed, 1),
+                "min": BUDGETS["pandas_speedup_min"],
+                "pass": speed >= BUDGETS["pandas_speedup_min"],
+            }
         elif any(s in pandas.get("statuses", []) for s in ("killed_rss_cap", "oom")):
             res["pandas_speedup"] = {"value": "pandas out of memory", "pass": True, "detail": pandas.get("errors")}
     pipeline_peaks = [summary[s]["peak_rss_mb"] for s in PIPELINE if s in summary and summary[s].get("peak_rss_mb")]
@@ -335,7 +379,11 @@ def budgets(summary: dict[str, Any], scale: float) -> dict[str, Any]:
         peak = max(pipeline_peaks)
         res["peak_rss_mb"] = {"value": peak, "max": BUDGETS["peak_rss_mb_max"], "pass": peak < BUDGETS["peak_rss_mb_max"]}
     if marts.get("median_seconds"):
-        res["marts_seconds"] = {"value": marts["median_seconds"], "max": BUDGETS["marts_seconds_max"], "pass": marts["median_seconds"] < BUDGETS["marts_seconds_max"]}
+        res["marts_seconds"] = {
+            "value": marts["median_seconds"],
+            "max": BUDGETS["marts_seconds_max"],
+            "pass": marts["median_seconds"] < BUDGETS["marts_seconds_max"],
+        }
     return res
 
 
@@ -343,8 +391,10 @@ def print_report(report: dict[str, Any]) -> None:
     s = report["summary"]
     floor_s = (s.get("floor") or {}).get("median_seconds")
     pandas_s = (s.get("pandas") or {}).get("median_seconds")
-    print(f"\nscale {report['scale']} - {report['repeat']} repetition(s) - {report['machine']['cores']} cores, "
-          f"{report['machine']['memory_gb']} GB - load before {report['load_before']}")
+    print(
+        f"\nscale {report['scale']} - {report['repeat']} repetition(s) - {report['machine']['cores']} cores, "
+        f"{report['machine']['memory_gb']} GB - load before {report['load_before']}"
+    )
     print(f"{'stage':<24}{'median s':>10}{'cpu s':>10}{'peak RSS MB':>13}{'x floor':>9}{'pandas /':>10}  status")
     order = ["floor", "floor_keys", *PIPELINE, "extraction", "pandas"]
     for stage in order:
@@ -355,8 +405,10 @@ def print_report(report: dict[str, Any]) -> None:
         xf = f"{sec / floor_s:.2f}" if sec and floor_s and stage != "floor" else ""
         xp = f"{pandas_s / sec:.1f}" if sec and pandas_s and stage not in ("pandas", "floor", "floor_keys") else ""
         status = ",".join(st.get("statuses", ["ok"])) if "statuses" in st else "ok"
-        print(f"{stage:<24}{sec if sec is not None else '-':>10}{st.get('median_cpu_seconds') or '-':>10}"
-              f"{st.get('peak_rss_mb') or '-':>13}{xf:>9}{xp:>10}  {status}")
+        print(
+            f"{stage:<24}{sec if sec is not None else '-':>10}{st.get('median_cpu_seconds') or '-':>10}"
+            f"{st.get('peak_rss_mb') or '-':>13}{xf:>9}{xp:>10}  {status}"
+        )
         for err in st.get("errors", [])[:2]:
             print(f"{'':<24}  ! {err[:160]}")
     print("\nbudgets" + ("" if report["budgets"]["applies"] else " (informative: they apply at scale 1.0)"))
@@ -378,20 +430,32 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sirene-dir", type=Path, default=None, help="default benchmarks/out/sirene_<scale>")
     ap.add_argument("--generate", action="store_true", help="generate the inputs first if they are missing")
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--stages", default=",".join(("floor", "floor_keys", *PIPELINE, "pandas")),
-                    help="comma-separated subset of floor,floor_keys,extract_establishments,...,marts,pandas")
-    ap.add_argument("--pandas-cap-gb", type=float, default=12.0,
-                    help="the pandas baseline is killed above this RSS (the machine is shared: keep it under half its memory)")
+    ap.add_argument(
+        "--stages",
+        default=",".join(("floor", "floor_keys", *PIPELINE, "pandas")),
+        help="comma-separated subset of floor,floor_keys,extract_establishments,...,marts,pandas",
+    )
+    ap.add_argument(
+        "--pandas-cap-gb",
+        type=float,
+        default=12.0,
+        help="the pandas baseline is killed above this RSS (the machine is shared: keep it under half its memory)",
+    )
     ap.add_argument("--memory-limit", default=None, help="DuckDB memory_limit for the stages (default: the Warehouse's)")
     ap.add_argument("--threads", type=int, default=None, help="DuckDB threads (default: the Warehouse's)")
     ap.add_argument("--seed", type=int, default=20170101)
     ap.add_argument("--no-geo", action="store_true", help="do not write the map layer in the marts stage")
-    ap.add_argument("--full-run", action="store_true",
-                    help="also time one complete Dagster run (every asset, check, publication) in one process")
+    ap.add_argument(
+        "--full-run", action="store_true", help="also time one complete Dagster run (every asset, check, publication) in one process"
+    )
     ap.add_argument("--work-dir", type=Path, default=None, help="default benchmarks/out/work_<scale>")
-    ap.add_argument("--reference-db", type=Path, default=None,
-                    help="a build database already holding the territorial / CAF reference tables (built by the real "
-                         "assets on the embedded data, e.g. the test session's): copied instead of rebuilding them")
+    ap.add_argument(
+        "--reference-db",
+        type=Path,
+        default=None,
+        help="a build database already holding the territorial / CAF reference tables (built by the real "
+        "assets on the embedded data, e.g. the test session's): copied instead of rebuilding them",
+    )
     ap.add_argument("--out", type=Path, default=None, help="results JSON (default benchmarks/out/results/bench_<scale>_<time>.json)")
     args = ap.parse_args(argv)
 
@@ -401,8 +465,11 @@ def main(argv: list[str] | None = None) -> int:
     stages = [s.strip() for s in args.stages.split(",") if s.strip()]
     if not (args.sirene_dir / "StockEtablissement_utf8.parquet").exists():
         if not args.generate:
-            print(f"{args.sirene_dir}: no generated SIRENE files; run with --generate or "
-                  f"python -m benchmarks.generate --scale {args.scale:g}", file=sys.stderr)
+            print(
+                f"{args.sirene_dir}: no generated SIRENE files; run with --generate or "
+                f"python -m benchmarks.generate --scale {args.scale:g}",
+                file=sys.stderr,
+            )
             return 2
         print(f"generating scale {args.scale:g} into {args.sirene_dir} ...", flush=True)
         gen = run_process([sys.executable, "-m", "benchmarks.generate", "--scale", str(args.scale), "--out", str(args.sirene_dir)], log=log)
@@ -413,13 +480,24 @@ def main(argv: list[str] | None = None) -> int:
     manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
 
     report: dict[str, Any] = {
-        "scale": args.scale, "repeat": args.repeat, "started": dt.datetime.now().isoformat(timespec="seconds"),
-        "machine": machine(), "load_before": [round(x, 2) for x in os.getloadavg()],
-        "inputs": {"dir": str(args.sirene_dir), "files": manifest.get("files"), "total_bytes": manifest.get("total_bytes"),
-                   "generator_seconds": manifest.get("seconds"), "generator_peak_rss_mb": manifest.get("peak_rss_mb")},
+        "scale": args.scale,
+        "repeat": args.repeat,
+        "started": dt.datetime.now().isoformat(timespec="seconds"),
+        "machine": machine(),
+        "load_before": [round(x, 2) for x in os.getloadavg()],
+        "inputs": {
+            "dir": str(args.sirene_dir),
+            "files": manifest.get("files"),
+            "total_bytes": manifest.get("total_bytes"),
+            "generator_seconds": manifest.get("seconds"),
+            "generator_peak_rss_mb": manifest.get("peak_rss_mb"),
+        },
         "code": {"git_head": _git_head(), "fingerprint_before": code_fingerprint()},
-        "settings": {"pandas_cap_gb": args.pandas_cap_gb, "memory_limit": args.memory_limit or "Warehouse default",
-                     "threads": args.threads or "Warehouse default"},
+        "settings": {
+            "pandas_cap_gb": args.pandas_cap_gb,
+            "memory_limit": args.memory_limit or "Warehouse default",
+            "threads": args.threads or "Warehouse default",
+        },
     }
     data = prepare_work_dir(work)
     db = data / "build" / "observatory_build.duckdb"
@@ -447,8 +525,14 @@ def main(argv: list[str] | None = None) -> int:
             if stage == "pandas" and pandas_done:
                 continue  # killed or failed once: not repeated
             if stage in ("facility_years", "marts") and report.get("setup", {}).get("status") != "ok":
-                runs.append({"stage": stage, "repetition": rep, "status": "not_available",
-                             "error": f"reference tables not built: {report.get('setup', {}).get('error')}"})
+                runs.append(
+                    {
+                        "stage": stage,
+                        "repetition": rep,
+                        "status": "not_available",
+                        "error": f"reference tables not built: {report.get('setup', {}).get('error')}",
+                    }
+                )
                 continue
             cap = args.pandas_cap_gb * 1024 if stage == "pandas" else None
             print(f"[{rep}/{args.repeat}] {stage} ...", end=" ", flush=True)

@@ -23,8 +23,14 @@ from assets.site.build import build_site
 
 ROOT = Path(__file__).resolve().parent.parent
 BUDGETS = {"france_page_mb": 3.0, "site_mb": 60.0, "build_s": 60.0}
-PAGES = {"France (index.html)": "index.html", "carte": "carte.html", "fusions": "fusions.html", "données": "donnees.html",
-         "EPCI (Métropole de Lyon)": "epci/200046977.html", "département (Rhône)": "departement/69.html"}
+PAGES = {
+    "France (index.html)": "index.html",
+    "carte": "carte.html",
+    "fusions": "fusions.html",
+    "données": "donnees.html",
+    "EPCI (Métropole de Lyon)": "epci/200046977.html",
+    "département (Rhône)": "departement/69.html",
+}
 LOADS = re.compile(r'<(?:script|link)[^>]+(?:src|href)="([^"]+)"')
 
 

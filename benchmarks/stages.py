@@ -115,18 +115,37 @@ def floor_counts(con, sirene_dir: Path, needed_columns: bool = True) -> dict[str
     con.execute("create or replace temp table _floor_sirens as select distinct left(siret, 9) as siren from _floor_sirets")
     row = [
         con.execute("select count(*) from _floor_sirets").fetchone()[0],
-        con.execute(f"select {counted('etablissement_historique')} from read_parquet($f) where siret in (select siret from _floor_sirets)", {"f": p["eh"]}).fetchone()[0],
-        con.execute(f"select {counted('etablissement')} from read_parquet($f) where siret in (select siret from _floor_sirets)", {"f": p["e"]}).fetchone()[0],
+        con.execute(
+            f"select {counted('etablissement_historique')} from read_parquet($f) where siret in (select siret from _floor_sirets)",
+            {"f": p["eh"]},
+        ).fetchone()[0],
+        con.execute(
+            f"select {counted('etablissement')} from read_parquet($f) where siret in (select siret from _floor_sirets)", {"f": p["e"]}
+        ).fetchone()[0],
         con.execute("select count(*) from _floor_sirens").fetchone()[0],
-        con.execute(f"select {counted('unite_legale_historique')} from read_parquet($f) where siren in (select siren from _floor_sirens)", {"f": p["ulh"]}).fetchone()[0],
-        con.execute(f"select {counted('unite_legale')} from read_parquet($f) where siren in (select siren from _floor_sirens)", {"f": p["ul"]}).fetchone()[0],
+        con.execute(
+            f"select {counted('unite_legale_historique')} from read_parquet($f) where siren in (select siren from _floor_sirens)",
+            {"f": p["ulh"]},
+        ).fetchone()[0],
+        con.execute(
+            f"select {counted('unite_legale')} from read_parquet($f) where siren in (select siren from _floor_sirens)", {"f": p["ul"]}
+        ).fetchone()[0],
     ]
     keys = ("etablissements", "etablissement_periodes", "etablissement_stock_rows", "sirens", "unite_legale_periodes", "unites_legales")
     return dict(zip(keys, map(int, row)))
 
 
-def run_stage(stage: str, db: Path, sirene_dir: Path, *, seed: int, memory_limit: str | None, threads: int | None,
-              geo_dir: Path | None, geo_out_dir: Path | None) -> dict[str, Any]:
+def run_stage(
+    stage: str,
+    db: Path,
+    sirene_dir: Path,
+    *,
+    seed: int,
+    memory_limit: str | None,
+    threads: int | None,
+    geo_dir: Path | None,
+    geo_out_dir: Path | None,
+) -> dict[str, Any]:
     """Run one stage; return its timing and result."""
     if stage == "pandas":
         from benchmarks.pandas_baseline import extract as pandas_extract
@@ -190,8 +209,18 @@ def main(argv: list[str] | None = None) -> int:
     a = ap.parse_args(argv)
     out: dict[str, Any] = {"stage": a.stage, "pid": os.getpid()}
     try:
-        out.update(run_stage(a.stage, a.db, a.sirene_dir, seed=a.seed, memory_limit=a.memory_limit, threads=a.threads,
-                             geo_dir=a.geo_dir, geo_out_dir=a.geo_out_dir))
+        out.update(
+            run_stage(
+                a.stage,
+                a.db,
+                a.sirene_dir,
+                seed=a.seed,
+                memory_limit=a.memory_limit,
+                threads=a.threads,
+                geo_dir=a.geo_dir,
+                geo_out_dir=a.geo_out_dir,
+            )
+        )
         out["status"] = "ok"
     except NotAvailable as exc:
         out.update(status="not_available", error=str(exc))

@@ -35,8 +35,13 @@ LAUNCHED_BY_TAG = "observatory/launched_by"
 
 
 def execute(
-    defs: dg.Definitions, instance: dg.DagsterInstance, selection: str | None = None, *, log_level: str = "INFO",
-    run_id: str | None = None, tags: dict[str, str] | None = None,
+    defs: dg.Definitions,
+    instance: dg.DagsterInstance,
+    selection: str | None = None,
+    *,
+    log_level: str = "INFO",
+    run_id: str | None = None,
+    tags: dict[str, str] | None = None,
 ) -> dg.ExecuteInProcessResult:
     """The whole graph (or ``selection``) in one in-process run of the ``build_everything`` job, every year
     of the partitioned assets; Dagster's console log at ``log_level``."""
@@ -88,8 +93,9 @@ def duration(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds < 60 else f"{int(seconds // 60)} min {seconds % 60:02.0f} s"
 
 
-def summary(settings: Settings, defs: dg.Definitions, result: dg.ExecuteInProcessResult, instance: dg.DagsterInstance,
-            elapsed: float) -> tuple[bool, list[str]]:
+def summary(
+    settings: Settings, defs: dg.Definitions, result: dg.ExecuteInProcessResult, instance: dg.DagsterInstance, elapsed: float
+) -> tuple[bool, list[str]]:
     """Whether the run succeeded, and the lines a person reads at the end of it."""
     failed = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
     checks_failed = [
@@ -97,27 +103,36 @@ def summary(settings: Settings, defs: dg.Definitions, result: dg.ExecuteInProces
         for e in result.all_events
         if e.event_type_value == "ASSET_CHECK_EVALUATION" and not e.event_specific_data.passed
     ]
-    lines = [f"{key:<45} {'' if rows is None else f'{rows:,} rows':>15} {'' if s is None else f'{s:.1f} s':>9}".rstrip()
-             for key, rows, s in asset_lines(instance, result.run_id)]
+    lines = [
+        f"{key:<45} {'' if rows is None else f'{rows:,} rows':>15} {'' if s is None else f'{s:.1f} s':>9}".rstrip()
+        for key, rows, s in asset_lines(instance, result.run_id)
+    ]
     for e in failed:
         lines.append(f"FAILED step {e.step_key}: {e.event_specific_data.error.message.strip()}")
     for ev in checks_failed:
-        lines.append(f"FAILED check {ev.asset_key.to_user_string()}:{ev.check_name} -> {getattr(dict(ev.metadata).get('failures'), 'value', '')}")
+        lines.append(
+            f"FAILED check {ev.asset_key.to_user_string()}:{ev.check_name} -> {getattr(dict(ev.metadata).get('failures'), 'value', '')}"
+        )
     ok = result.success and not failed and not checks_failed
     materialized = {e.asset_key for e in result.all_events if e.event_type_value == "ASSET_MATERIALIZATION"}
     marts = settings.marts_dir.absolute()
     if not ok:
         lines.append(f"FAILED after {duration(elapsed)}: nothing was published; the previous marts are untouched.")
         if failed:  # the last line names the asset and the cause (file, column, expectation), not Dagster's wrapper
-            ops = {a.op.name: ", ".join(k.to_user_string() for k in sorted(a.keys, key=str))
-                   for a in defs.assets or [] if isinstance(a, dg.AssetsDefinition) and a.is_executable}
+            ops = {
+                a.op.name: ", ".join(k.to_user_string() for k in sorted(a.keys, key=str))
+                for a in defs.assets or []
+                if isinstance(a, dg.AssetsDefinition) and a.is_executable
+            }
             step = failed[0].step_key
             lines.append(failure_line(ops.get(step, step), failed[0].event_specific_data.error))
     elif PUBLICATION_KEY in materialized:
         rows = next(
-            (dict(e.event_specific_data.materialization.metadata)["row_counts"].value
-             for e in result.all_events
-             if e.event_type_value == "ASSET_MATERIALIZATION" and e.asset_key == PUBLICATION_KEY),
+            (
+                dict(e.event_specific_data.materialization.metadata)["row_counts"].value
+                for e in result.all_events
+                if e.event_type_value == "ASSET_MATERIALIZATION" and e.asset_key == PUBLICATION_KEY
+            ),
             {},
         )
         lines += [
@@ -139,8 +154,11 @@ def run(settings: Settings, selection: str | None = None, *, verbose: bool = Fal
     instance = dg.DagsterInstance.get() if settings.dagster_home else dg.DagsterInstance.ephemeral()
     # One run per data directory, after recovering what a killed run left; Ctrl-C / SIGTERM stop it (observatory.runs).
     try:
-        result = guarded_run(settings, instance, lambda run_id, tags: execute(
-            defs, instance, selection, log_level="DEBUG" if verbose else "INFO", run_id=run_id, tags=tags))
+        result = guarded_run(
+            settings,
+            instance,
+            lambda run_id, tags: execute(defs, instance, selection, log_level="DEBUG" if verbose else "INFO", run_id=run_id, tags=tags),
+        )
     except RunInProgress as exc:
         print(f"REFUSED: {exc}", file=sys.stderr)
         return False

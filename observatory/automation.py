@@ -18,7 +18,6 @@ the national SIRENE files happens only where ``OBSERVATORY_SIRENE_DIR`` or the o
 A schedule can be switched off in the UI (Automation); that state is kept in ``DAGSTER_HOME``.
 """
 
-
 import datetime as dt
 from dataclasses import dataclass
 from typing import Any
@@ -90,13 +89,7 @@ def cadence_automation(defs: dg.Definitions) -> dg.Definitions:
     ``rebuild_marts`` job (every ``marts.*`` asset and the ``marts`` group, i.e. with publication;
     no schedule: for re-running the marts after a fix)."""
     graph = defs.resolve_asset_graph()
-    used = sorted(
-        {
-            graph.get(k).tags[CADENCE_TAG]
-            for k in graph.get_all_asset_keys()
-            if CADENCE_TAG in graph.get(k).tags
-        }
-    )
+    used = sorted({graph.get(k).tags[CADENCE_TAG] for k in graph.get_all_asset_keys() if CADENCE_TAG in graph.get(k).tags})
     jobs, schedules = [], []
     for name in used:
         c = cadence(name)
@@ -148,13 +141,20 @@ def _schedule(job: Any, c: Cadence, pdef: dg.PartitionsDefinition | None) -> dg.
     description = f"{c.why}."
     if pdef is None:
         return dg.ScheduleDefinition(
-            name=name, job=job, cron_schedule=c.cron, execution_timezone=TIMEZONE, description=description,
+            name=name,
+            job=job,
+            cron_schedule=c.cron,
+            execution_timezone=TIMEZONE,
+            description=description,
             default_status=dg.DefaultScheduleStatus.RUNNING,
         )
 
     # A partitioned run needs a partition key: the latest year up to the tick's date.
     @dg.schedule(
-        name=name, job=job, cron_schedule=c.cron, execution_timezone=TIMEZONE,
+        name=name,
+        job=job,
+        cron_schedule=c.cron,
+        execution_timezone=TIMEZONE,
         description=description + " Partitioned assets: the latest year up to the tick's date.",
         default_status=dg.DefaultScheduleStatus.RUNNING,
     )

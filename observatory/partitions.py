@@ -43,7 +43,6 @@ assets in one run but the unpartitioned assets below them in separate runs (docs
 key or range: Dagster refuses to run it without one.
 """
 
-
 import datetime as dt
 import re
 import uuid
@@ -202,9 +201,12 @@ def replace_years(
         else:
             current = [r[0] for r in con.execute(f"describe {t}").fetchall()]
             if sorted(current) != sorted(cols):
-                kept = [r[0] for r in con.execute(
-                    f'select distinct "{column}" from {t} where not list_contains(?, "{column}") order by 1', [years]
-                ).fetchall()]
+                kept = [
+                    r[0]
+                    for r in con.execute(
+                        f'select distinct "{column}" from {t} where not list_contains(?, "{column}") order by 1', [years]
+                    ).fetchall()
+                ]
                 if kept:  # rows of other years would be left with the old columns
                     raise ValueError(
                         f"{label}: columns {sorted(cols)} do not match the table's {sorted(current)} (a new version changed "
@@ -256,7 +258,5 @@ def written_metadata(con: Any, table: str, written: Mapping[int, int], *, column
         "years_written": dg.MetadataValue.json(sorted(int(y) for y in written)),
         "rows_written": dg.MetadataValue.int(int(sum(written.values()))),
         f"rows_written_per_{column}": dg.MetadataValue.json({str(y): int(n) for y, n in sorted(written.items())}),
-        "table_years": dg.MetadataValue.json(
-            [r[0] for r in con.execute(f'select distinct "{column}" from {t} order by 1').fetchall()]
-        ),
+        "table_years": dg.MetadataValue.json([r[0] for r in con.execute(f'select distinct "{column}" from {t} order by 1').fetchall()]),
     }

@@ -40,8 +40,7 @@ def format_amount(value: float, unit: str) -> str:
     return f"{int(value):,} {unit}"
 
 
-def format_line(label: str, done: float, total: float | None = None, unit: str = "rows",
-                elapsed_s: float | None = None) -> str:
+def format_line(label: str, done: float, total: float | None = None, unit: str = "rows", elapsed_s: float | None = None) -> str:
     if unit not in UNITS:
         raise ValueError(f"unit {unit!r}: expected one of {UNITS}")
     if unit == "bytes":
@@ -67,8 +66,16 @@ def report(target: Any, label: str, done: float, total: float | None = None, uni
 class Progress:
     """A throttled counter: ``update(done)`` as work advances, ``finish()`` at the end."""
 
-    def __init__(self, target: Any, label: str, *, total: float | None = None, unit: str = "rows",
-                 every_s: float = 10.0, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        target: Any,
+        label: str,
+        *,
+        total: float | None = None,
+        unit: str = "rows",
+        every_s: float = 10.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         if unit not in UNITS:
             raise ValueError(f"unit {unit!r}: expected one of {UNITS}")
         self.log = _log_of(target)

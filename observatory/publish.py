@@ -24,7 +24,6 @@ content being published** (``observatory.quality.log``: each check records the t
 ``refusals`` compares them with the fingerprint of the table now in the build database).
 """
 
-
 import datetime as dt
 import json
 import os
@@ -299,11 +298,13 @@ def parquet_metadata(con: duckdb.DuckDBPyConnection, table: str, database: str |
     comment = con.execute(
         "select comment from duckdb_tables() where database_name=? and schema_name=? and table_name=?", [db, schema, name]
     ).fetchone()
-    columns = dict(con.execute(
-        "select column_name, coalesce(comment, '') from duckdb_columns() where database_name=? and schema_name=? and table_name=? "
-        "order by column_index",
-        [db, schema, name],
-    ).fetchall())
+    columns = dict(
+        con.execute(
+            "select column_name, coalesce(comment, '') from duckdb_columns() where database_name=? and schema_name=? and table_name=? "
+            "order by column_index",
+            [db, schema, name],
+        ).fetchall()
+    )
     p_schema, p_name = PROVENANCE_TABLE.split(".")
     has_provenance = con.execute(
         "select count(*) from duckdb_tables() where database_name=? and schema_name=? and table_name=?", [db, p_schema, p_name]
@@ -355,7 +356,6 @@ def _copy_comments(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> No
             con.execute(f'comment on column {schema}.{name}."{col}" is {sql_literal(c)}')
 
 
-
 def publication_asset(
     mart_keys: Sequence[dg.AssetKey],
     *,
@@ -386,8 +386,16 @@ def publication_asset(
         build_db = Path(warehouse.path)
         marts_dir = Path(warehouse.published_dir)
         tables = [".".join(k.path) for k in mart_keys]
-        manifest = publish(build_db, marts_dir, tables, geo_dir=build_db.parent / GEO_STAGING, run_id=context.run_id,
-                           checks=checks, builders=builders, max_row_drop=parameters.max_row_drop)
+        manifest = publish(
+            build_db,
+            marts_dir,
+            tables,
+            geo_dir=build_db.parent / GEO_STAGING,
+            run_id=context.run_id,
+            checks=checks,
+            builders=builders,
+            max_row_drop=parameters.max_row_drop,
+        )
         return dg.MaterializeResult(
             metadata={
                 "path": dg.MetadataValue.path(str(marts_dir / "observatory.duckdb")),

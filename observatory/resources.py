@@ -5,7 +5,6 @@ Every field carries a type annotation: an unannotated ``ConfigurableResource`` f
 silently become an asset input.
 """
 
-
 import contextlib
 import fcntl
 import datetime as dt
@@ -44,9 +43,11 @@ def table_exists(con: duckdb.DuckDBPyConnection, table: str, database: str | Non
     schema, name = qualified(table).split(".")
     where = "database_name = ?" if database else "database_name = current_database()"
     args = [database] if database else []
-    return bool(con.execute(
-        f"select count(*) from duckdb_tables() where {where} and schema_name = ? and table_name = ?", [*args, schema, name]
-    ).fetchone()[0])
+    return bool(
+        con.execute(
+            f"select count(*) from duckdb_tables() where {where} and schema_name = ? and table_name = ?", [*args, schema, name]
+        ).fetchone()[0]
+    )
 
 
 def store_frame(con: duckdb.DuckDBPyConnection, table: str, frame: Any) -> None:
@@ -136,8 +137,10 @@ def run_lock_holder(build_dir: Path) -> dict[str, Any] | None:
 def describe_holder(info: dict[str, Any]) -> str:
     if not info or info.get("pid") == "?":
         return "a process that has not written its details yet"
-    return (f"pid {info.get('pid')} on {info.get('host')}, run {str(info.get('run_id', ''))[:8] or '?'}, "
-            f"started {info.get('started_at')}: {info.get('command', '')}").strip()
+    return (
+        f"pid {info.get('pid')} on {info.get('host')}, run {str(info.get('run_id', ''))[:8] or '?'}, "
+        f"started {info.get('started_at')}: {info.get('command', '')}"
+    ).strip()
 
 
 class Warehouse(dg.ConfigurableResource):
@@ -300,10 +303,7 @@ class Downloader(dg.ConfigurableResource):
 
         if path.exists() and entry:
             head = requests.head(url, allow_redirects=True, timeout=self.timeout_s)
-            same = head.ok and all(
-                head.headers.get(k) in (None, entry.get(k.lower()))
-                for k in ("ETag", "Last-Modified", "Content-Length")
-            )
+            same = head.ok and all(head.headers.get(k) in (None, entry.get(k.lower())) for k in ("ETag", "Last-Modified", "Content-Length"))
             if same and sha256_of(path) == entry["sha256"]:
                 if log:
                     log.info(f"{path}: unchanged since {entry['downloaded_at']}, not downloaded")
@@ -332,8 +332,9 @@ class Downloader(dg.ConfigurableResource):
                 headers = resp.headers
             # a cut connection ends the stream without error: a truncated Parquet file still starts with PAR1
             if total and received != total and "gzip" not in (headers.get("Content-Encoding") or ""):
-                raise DownloadError(f"{url}: received {received:,} bytes, the server announced {total:,} (Content-Length): "
-                                    "the download was cut; run again")
+                raise DownloadError(
+                    f"{url}: received {received:,} bytes, the server announced {total:,} (Content-Length): the download was cut; run again"
+                )
             check_not_html(tmp, url=url, expect_magic=expect_magic)
         except BaseException:
             tmp.unlink(missing_ok=True)  # never leave a .part file behind
@@ -417,7 +418,7 @@ def require_encoding(path: Path, encoding: str = "utf-8", *, what: str = "text f
     except UnicodeDecodeError as exc:
         guess = "latin-1 / Windows-1252" if encoding.lower().replace("-", "").startswith("utf8") else "another encoding"
         raise DownloadError(
-            f"{path}: not {encoding} at byte {exc.start} ({data[max(exc.start - 10, 0):exc.start + 10]!r}: {guess}?); "
+            f"{path}: not {encoding} at byte {exc.start} ({data[max(exc.start - 10, 0) : exc.start + 10]!r}: {guess}?); "
             f"expected a {what} in {encoding}: re-save it as {encoding}"
         ) from None
 

@@ -97,11 +97,17 @@ def exclusive_run(settings: Settings, run_id: str = "") -> Iterator[None]:
             ) from None
         fh.seek(0)
         fh.truncate()
-        fh.write(json.dumps({
-            "pid": os.getpid(), "host": socket.gethostname(), "run_id": run_id,
-            "started_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-            "command": " ".join(sys.argv),
-        }))
+        fh.write(
+            json.dumps(
+                {
+                    "pid": os.getpid(),
+                    "host": socket.gethostname(),
+                    "run_id": run_id,
+                    "started_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+                    "command": " ".join(sys.argv),
+                }
+            )
+        )
         fh.flush()
         yield
     finally:
@@ -113,8 +119,12 @@ def exclusive_run(settings: Settings, run_id: str = "") -> Iterator[None]:
 
 
 def _is_active(status: dg.DagsterRunStatus) -> bool:
-    return status in (dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.CANCELING,
-                      dg.DagsterRunStatus.NOT_STARTED)
+    return status in (
+        dg.DagsterRunStatus.STARTED,
+        dg.DagsterRunStatus.STARTING,
+        dg.DagsterRunStatus.CANCELING,
+        dg.DagsterRunStatus.NOT_STARTED,
+    )
 
 
 def _dead_runs(settings: Settings, instance: dg.DagsterInstance) -> list[dg.DagsterRun]:
@@ -161,8 +171,14 @@ def slot_holders(instance: dg.DagsterInstance) -> list[str]:
 def _stale_folders(settings: Settings) -> list[Path]:
     """Staging folders of publication (and of the layout before it) whose owning process is gone."""
     marts = Path(settings.marts_dir)
-    candidates = [*marts.glob(f"{VERSIONS}/{STAGING_PREFIX}*"), *marts.glob(".staging-*"), *marts.glob(".site-staging-*"),
-                  *marts.glob(".site-previous-*"), *marts.glob(".*.link-*"), *marts.glob(".*.old-*")]
+    candidates = [
+        *marts.glob(f"{VERSIONS}/{STAGING_PREFIX}*"),
+        *marts.glob(".staging-*"),
+        *marts.glob(".site-staging-*"),
+        *marts.glob(".site-previous-*"),
+        *marts.glob(".*.link-*"),
+        *marts.glob(".*.old-*"),
+    ]
     stale = []
     for folder in candidates:
         owner = folder / OWNER_FILE
@@ -230,8 +246,9 @@ def stop_run(instance: dg.DagsterInstance, run_id: str, reason: str) -> None:
         instance.event_log_storage.free_concurrency_slots_for_run(run_id)
 
 
-def guarded_run(settings: Settings, instance: dg.DagsterInstance, execute: Callable[[str, dict[str, str]], T],
-                say: Callable[[str], None] = print) -> T:
+def guarded_run(
+    settings: Settings, instance: dg.DagsterInstance, execute: Callable[[str, dict[str, str]], T], say: Callable[[str], None] = print
+) -> T:
     """``execute(run_id, tags)`` as the only run on the data directory, after recovery, stoppable by signals."""
     run_id = str(uuid.uuid4())  # what Dagster itself uses for a run id
     with exclusive_run(settings, run_id):
@@ -263,8 +280,11 @@ def guarded_run(settings: Settings, instance: dg.DagsterInstance, execute: Calla
             stop_run(instance, run_id, f"stopped by {name}")
             for folder in _stale_folders(settings):
                 shutil.rmtree(folder, ignore_errors=True)
-            print(f"STOPPED by {name}: run {run_id[:8]} marked failed and its pool slots freed; "
-                  "data/marts/ is the previous publication or the new one, never a mix.", file=sys.stderr)
+            print(
+                f"STOPPED by {name}: run {run_id[:8]} marked failed and its pool slots freed; "
+                "data/marts/ is the previous publication or the new one, never a mix.",
+                file=sys.stderr,
+            )
             sys.stdout.flush()
             sys.stderr.flush()
             os._exit(128 + stop.signum)  # the worker thread cannot be interrupted; the kernel releases the lock

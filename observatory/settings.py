@@ -49,9 +49,7 @@ class Settings:
 
     def __post_init__(self) -> None:
         if self.source_mode not in SOURCE_MODES:
-            raise ValueError(
-                f"OBSERVATORY_SOURCE_MODE={self.source_mode!r}: expected one of {SOURCE_MODES}"
-            )
+            raise ValueError(f"OBSERVATORY_SOURCE_MODE={self.source_mode!r}: expected one of {SOURCE_MODES}")
         if not 0 <= self.max_row_drop <= 1:
             raise ValueError(f"OBSERVATORY_MAX_ROW_DROP={self.max_row_drop!r}: expected a share between 0 and 1")
 

@@ -19,7 +19,6 @@ it (downloading), ``marts.sources`` calls it again (reading what is in place) to
 figure comes from.
 """
 
-
 import datetime as dt
 import json
 from dataclasses import dataclass, field, replace
@@ -192,8 +191,11 @@ def _path(downloader: Downloader, spec: SourceSpec, entry: PlanFile, variant: st
         return embedded_path(downloader, spec, entry.embedded)
     path = official_path(downloader, spec, entry.official)
     if not path.exists():
-        how = f"save it there from {entry.official.url} (it cannot be downloaded)" if entry.official.manual else (
-            f"materialize raw/{spec.name} in official mode first (it downloads {entry.official.url})")
+        how = (
+            f"save it there from {entry.official.url} (it cannot be downloaded)"
+            if entry.official.manual
+            else (f"materialize raw/{spec.name} in official mode first (it downloads {entry.official.url})")
+        )
         raise PlanError(f"{path}: missing; {how}, or set OBSERVATORY_SOURCE_MODE=embedded")
     sniff_file(path, url=entry.official.url, expect_magic=entry.official.magic)  # downloaded or placed by hand
     return path
@@ -253,12 +255,15 @@ def resolve(
         what = " / ".join(f"{s.name}:{r} ({v})" for s, r, v in variants)
         raise PlanError(f"no planned file of {what} covers {missing}; add the year's entry to the source's plan (source.py)")
     ranked = sorted(order, key=lambda k: ([s.name for s, _ in sources].index(k[0]), k[1]))
-    return [PlannedFile(*order[k][:1], order[k][1], order[k][2], _path(downloader, order[k][0], order[k][1], order[k][2]),
-                        tuple(chosen[k])) for k in ranked]
+    return [
+        PlannedFile(*order[k][:1], order[k][1], order[k][2], _path(downloader, order[k][0], order[k][1], order[k][2]), tuple(chosen[k]))
+        for k in ranked
+    ]
 
 
-def resolve_one(downloader: Downloader, spec: SourceSpec, role: str, years: Iterable[int] | None = None, *,
-                fallback: bool = True) -> list[PlannedFile]:
+def resolve_one(
+    downloader: Downloader, spec: SourceSpec, role: str, years: Iterable[int] | None = None, *, fallback: bool = True
+) -> list[PlannedFile]:
     """:func:`resolve` for one source."""
     return resolve(downloader, [(spec, role)], years, fallback=fallback)
 
@@ -379,15 +384,11 @@ class SourceRead:
         if self.synthetic:
             what = "SYNTHETIC sample"
         else:
-            what = {"embedded": "embedded copy", "official": "official files"}.get(
-                self.mode, "publisher's files from a local directory"
-            )
+            what = {"embedded": "embedded copy", "official": "official files"}.get(self.mode, "publisher's files from a local directory")
         return f"{name} {what} (data date {self.data_date or 'not recorded'})"
 
 
-def read_source(
-    downloader: Downloader, spec: SourceSpec, fetch: Callable[[RemoteFile], Path] | None = None
-) -> SourceRead:
+def read_source(downloader: Downloader, spec: SourceSpec, fetch: Callable[[RemoteFile], Path] | None = None) -> SourceRead:
     """The files of ``spec`` this run reads, verified: a local directory of the publisher's files when
     ``spec.local_dir_field`` is set on the downloader; else the embedded copy (``embedded`` mode, or a
     source without official files); else the official files, obtained with ``fetch`` (the raw asset
@@ -436,8 +437,15 @@ def _read_local(spec: SourceSpec, directory: Path, now: dt.datetime) -> SourceRe
             )
         files.append(SourceFile(name, path, sha, path.stat().st_size, origin=str(path), url=entry.get("url") or urls.get(name, "")))
     data_date = str(manifest.get("data_date") or "")
-    return SourceRead(spec, "local directory", bool(manifest.get("synthetic", False)), data_date,
-                      DATE_FROM_MANIFEST if data_date else "", tuple(files), now)
+    return SourceRead(
+        spec,
+        "local directory",
+        bool(manifest.get("synthetic", False)),
+        data_date,
+        DATE_FROM_MANIFEST if data_date else "",
+        tuple(files),
+        now,
+    )
 
 
 def _embedded_files(downloader: Downloader, spec: SourceSpec, names: Sequence[str]) -> tuple[dict, list["SourceFile"]]:
@@ -446,24 +454,35 @@ def _embedded_files(downloader: Downloader, spec: SourceSpec, names: Sequence[st
     files = []
     for name in names:
         entry = manifest["files"][name]
-        files.append(SourceFile(
-            name, directory / name, entry["sha256"], int(entry.get("size") or (directory / name).stat().st_size),
-            origin=str(entry.get("origin") or ""), url=str(entry.get("url") or ""),
-            extra={k: entry[k] for k in ("licence", "data_date") if entry.get(k)},
-        ))
+        files.append(
+            SourceFile(
+                name,
+                directory / name,
+                entry["sha256"],
+                int(entry.get("size") or (directory / name).stat().st_size),
+                origin=str(entry.get("origin") or ""),
+                url=str(entry.get("url") or ""),
+                extra={k: entry[k] for k in ("licence", "data_date") if entry.get(k)},
+            )
+        )
     return manifest, files
 
 
 def _read_embedded(downloader: Downloader, spec: SourceSpec, now: dt.datetime) -> SourceRead:
     manifest, files = _embedded_files(downloader, spec, spec.embedded_files)
     data_date = str(manifest.get("data_date") or "")
-    return SourceRead(spec, "embedded", bool(manifest.get("synthetic", spec.synthetic)), data_date,
-                      DATE_FROM_MANIFEST if data_date else "", tuple(files), now)
+    return SourceRead(
+        spec,
+        "embedded",
+        bool(manifest.get("synthetic", spec.synthetic)),
+        data_date,
+        DATE_FROM_MANIFEST if data_date else "",
+        tuple(files),
+        now,
+    )
 
 
-def _read_official(
-    downloader: Downloader, spec: SourceSpec, fetch: Callable[[RemoteFile], Path] | None, now: dt.datetime
-) -> SourceRead:
+def _read_official(downloader: Downloader, spec: SourceSpec, fetch: Callable[[RemoteFile], Path] | None, now: dt.datetime) -> SourceRead:
     files = []
     for remote in spec.remote_files:
         path = fetch(remote) if fetch else official_path(downloader, spec, remote)
@@ -471,19 +490,27 @@ def _read_official(
             raise DownloadError(f"{path}: missing; materialize raw/{spec.name} in official mode first (it downloads {remote.url})")
         sniff_file(path, url=remote.url, expect_magic=remote.magic)  # a file placed by hand gets the same test
         local = _manifest_entry(path)
-        files.append(SourceFile(
-            f"{remote.millesime}/{remote.filename}", path, local.get("sha256") or sha256_of(path), path.stat().st_size,
-            origin=f"downloaded {local['downloaded_at']}" if local.get("downloaded_at") else "placed by hand (no download manifest)",
-            url=remote.url,
-            extra={k: local[k] for k in ("downloaded_at", "last-modified") if local.get(k)},
-        ))
+        files.append(
+            SourceFile(
+                f"{remote.millesime}/{remote.filename}",
+                path,
+                local.get("sha256") or sha256_of(path),
+                path.stat().st_size,
+                origin=f"downloaded {local['downloaded_at']}" if local.get("downloaded_at") else "placed by hand (no download manifest)",
+                url=remote.url,
+                extra={k: local[k] for k in ("downloaded_at", "last-modified") if local.get(k)},
+            )
+        )
     for manual in spec.manual_files:
         path = official_path(downloader, spec, manual)
         if not path.exists():
             raise DownloadError(f"{path}: missing; save {manual.filename} from {manual.url} there (it cannot be downloaded)")
         sniff_file(path, url=manual.url, expect_magic=manual.magic)
-        files.append(SourceFile(f"{manual.millesime}/{manual.filename}", path, sha256_of(path), path.stat().st_size,
-                                origin="saved by hand", url=manual.url))
+        files.append(
+            SourceFile(
+                f"{manual.millesime}/{manual.filename}", path, sha256_of(path), path.stat().st_size, origin="saved by hand", url=manual.url
+            )
+        )
     fallback = embedded_fallback_files(spec)
     if fallback:  # years no publisher's file covers, read from the embedded copy (listed as such)
         files += _embedded_files(downloader, spec, fallback)[1]
@@ -503,8 +530,13 @@ def _raw_metadata(files: dict[str, dict[str, Any]], data_date: str) -> dict[str,
     source of one file, its row count and schema as Dagster's standard row count / column schema."""
     meta: dict[str, Any] = {
         "files": dg.MetadataValue.json(
-            {name: {**{k: v for k, v in f.items() if k not in ("preview", "columns")},
-                    **({"columns": len(f["columns"])} if "columns" in f else {})} for name, f in files.items()}
+            {
+                name: {
+                    **{k: v for k, v in f.items() if k not in ("preview", "columns")},
+                    **({"columns": len(f["columns"])} if "columns" in f else {}),
+                }
+                for name, f in files.items()
+            }
         ),
         "data_date": data_date or "not recorded in manifest.json",
     }
@@ -519,9 +551,7 @@ def _raw_metadata(files: dict[str, dict[str, Any]], data_date: str) -> dict[str,
     with_rows = [f for f in files.values() if "rows" in f]
     if len(files) == 1 and with_rows:
         meta["dagster/row_count"] = dg.MetadataValue.int(with_rows[0]["rows"])
-        meta["dagster/column_schema"] = dg.TableSchema(
-            columns=[dg.TableColumn(name=c, type=t) for c, t in with_rows[0]["columns"]]
-        )
+        meta["dagster/column_schema"] = dg.TableSchema(columns=[dg.TableColumn(name=c, type=t) for c, t in with_rows[0]["columns"]])
     return meta
 
 
@@ -570,9 +600,7 @@ def raw_asset(spec: SourceSpec) -> dg.AssetsDefinition:
             for f in read.files
         }
         meta = {"mode": read.mode_label, "synthetic": read.synthetic, **_raw_metadata(files, read.data_date)}
-        return dg.MaterializeResult(
-            metadata={**meta, "licence": spec.licence, "source_url": dg.MetadataValue.url(spec.homepage)}
-        )
+        return dg.MaterializeResult(metadata={**meta, "licence": spec.licence, "source_url": dg.MetadataValue.url(spec.homepage)})
 
     return _raw
 

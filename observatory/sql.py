@@ -14,7 +14,12 @@ import dagster as dg
 from observatory.resources import LAYERS, table_key
 
 _REF = re.compile(r"\b(?:from|join)\s+(" + "|".join(LAYERS) + r")\.([a-z][a-z0-9_]*)\b", re.I)
-_CREATED = re.compile(r"\bcreate\s+(?:or\s+replace\s+)?(?:temp(?:orary)?\s+)?(?:table|view)\s+(?:if\s+not\s+exists\s+)?(" + "|".join(LAYERS) + r")\.([a-z][a-z0-9_]*)", re.I)
+_CREATED = re.compile(
+    r"\bcreate\s+(?:or\s+replace\s+)?(?:temp(?:orary)?\s+)?(?:table|view)\s+(?:if\s+not\s+exists\s+)?("
+    + "|".join(LAYERS)
+    + r")\.([a-z][a-z0-9_]*)",
+    re.I,
+)
 _COMMENT = re.compile(r"--[^\n]*")
 
 

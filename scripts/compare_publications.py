@@ -38,11 +38,11 @@ def fingerprints(marts_dir: Path) -> dict[str, tuple[int, int, tuple[str, ...]]]
     out = {}
     con = duckdb.connect(str(marts_dir / "observatory.duckdb"), read_only=True)
     try:
-        tables = [r[0] for r in con.execute(
-            "select table_name from duckdb_tables() where schema_name = 'marts' order by 1").fetchall()]
+        tables = [r[0] for r in con.execute("select table_name from duckdb_tables() where schema_name = 'marts' order by 1").fetchall()]
         for t in tables:
             described = con.execute(
-                "select column_name, data_type from duckdb_columns() where schema_name = 'marts' and table_name = ? order by column_index", [t]
+                "select column_name, data_type from duckdb_columns() where schema_name = 'marts' and table_name = ? order by column_index",
+                [t],
             ).fetchall()
             cols = [c for c, _ in described if c not in RUN_COLUMNS.get(t, ())]
             projection = ", ".join(_value(c, ty) for c, ty in described if c in cols)
@@ -70,12 +70,17 @@ def within_tolerance(before: Path, after: Path, table: str, tolerance: float = 1
     try:
         con.execute(f"attach {sql_literal(str(before / 'observatory.duckdb'))} as a (read_only)")
         con.execute(f"attach {sql_literal(str(after / 'observatory.duckdb'))} as b (read_only)")
-        described = con.execute("select column_name, data_type from duckdb_columns() where database_name = 'a' and schema_name = 'marts' "
-                                "and table_name = ? order by column_index", [table]).fetchall()
+        described = con.execute(
+            "select column_name, data_type from duckdb_columns() where database_name = 'a' and schema_name = 'marts' "
+            "and table_name = ? order by column_index",
+            [table],
+        ).fetchall()
         keys = [c for c, ty in described if ty not in FLOATS and c not in RUN_COLUMNS.get(table, ())]
         floats = [c for c, ty in described if ty in FLOATS]
         k = ", ".join(f'"{c}"' for c in keys)
-        only = con.execute(f"select count(*) from (select {k} from a.marts.{table} except all select {k} from b.marts.{table})").fetchone()[0]
+        only = con.execute(f"select count(*) from (select {k} from a.marts.{table} except all select {k} from b.marts.{table})").fetchone()[
+            0
+        ]
         dup = con.execute(f"select count(*) from (select {k} from a.marts.{table} group by all having count(*) > 1)").fetchone()[0]
         if only or dup or not floats:
             return False, f"{only} rows differ on the non-float columns" + (f", {dup} keys not unique" if dup else "")

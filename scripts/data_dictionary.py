@@ -99,8 +99,12 @@ def render(specs: list[TableSpec], db: Path | None) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--db", type=Path, default=ROOT / "data" / "marts" / "observatory.duckdb",
-                        help="published database whose other tables' comments are included (skipped if absent)")
+    parser.add_argument(
+        "--db",
+        type=Path,
+        default=ROOT / "data" / "marts" / "observatory.duckdb",
+        help="published database whose other tables' comments are included (skipped if absent)",
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "data_dictionary.md")
     args = parser.parse_args(argv)
     text = render(list(SPECS.values()), args.db)

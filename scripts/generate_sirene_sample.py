@@ -88,12 +88,23 @@ NOISE_NATIONAL = {
 }
 #: Base annual closure hazard by (segment, operator family).
 HAZARD = {
-    ("psu", "public"): 0.014, ("psu", "association"): 0.022, ("psu", "lucratif"): 0.030, ("psu", "other"): 0.020,
-    ("micro", "lucratif"): 0.045, ("micro", "association"): 0.030, ("micro", "public"): 0.015, ("micro", "other"): 0.030,
-    ("familiale", "public"): 0.020, ("familiale", "association"): 0.030,
+    ("psu", "public"): 0.014,
+    ("psu", "association"): 0.022,
+    ("psu", "lucratif"): 0.030,
+    ("psu", "other"): 0.020,
+    ("micro", "lucratif"): 0.045,
+    ("micro", "association"): 0.030,
+    ("micro", "public"): 0.015,
+    ("micro", "other"): 0.030,
+    ("familiale", "public"): 0.020,
+    ("familiale", "association"): 0.030,
     ("parentale", "association"): 0.030,
-    ("ei", "lucratif"): 0.120, ("mam", "association"): 0.070, ("mam", "lucratif"): 0.090,
-    ("rpe", "public"): 0.015, ("laep", "association"): 0.030, ("laep", "public"): 0.020,
+    ("ei", "lucratif"): 0.120,
+    ("mam", "association"): 0.070,
+    ("mam", "lucratif"): 0.090,
+    ("rpe", "public"): 0.015,
+    ("laep", "association"): 0.030,
+    ("laep", "public"): 0.020,
 }
 IN_SCOPE = ("psu", "micro", "familiale", "parentale")
 SEGMENTS = IN_SCOPE + ("ei", "mam", "rpe", "laep")
@@ -108,21 +119,96 @@ GROUPS = {  # name of the legal unit, share among group openings, legal category
 }
 
 PETNAMES = [
-    "LES PETITS LOUPS", "LES LUTINS", "LA RIBAMBELLE", "LES COCCINELLES", "PIROUETTE", "LES P'TITS BOUTS",
-    "LES CALINOUS", "LES BOUT'CHOUX", "L'ILE AUX ENFANTS", "LES PETITS PAS", "LA MAISON DES PETITS",
-    "LES GALOPINS", "LES OURSONS", "LES CANAILLOUS", "LES DIABLOTINS", "ARC EN CIEL", "LES PITCHOUNS",
-    "LES MOUSSAILLONS", "LES FARFADETS", "LES PETITES FRIMOUSSES", "LES LOUPIOTS", "LES BAMBINS",
-    "LES CHERUBINS", "POM'POTES", "LES MINIPOUSSES", "L'ENVOL", "LES PAPILLONS", "LES ECUREUILS",
-    "LES TROTTINETTES", "LA COMPTINE", "LE PETIT PRINCE", "LES GRIBOUILLES", "LES DOUDOUS", "LES POUSSINS",
-    "LES CAPUCINES", "LES HIRONDELLES", "PETIT POUCE", "LES ZEBULONS", "LA FARANDOLE", "LES TOURNESOLS",
-    "LES LUCIOLES", "LES MARMOTTES", "LES PETITS MOUSSES", "CROQUE LUNE", "LES FRIPOUILLES", "1 2 3 SOLEIL",
-    "LES ANGELOTS", "LES PETITS CAILLOUX", "LA CABANE", "LES PETITS POIS", "BULLE D'EVEIL", "LES BERLINGOTS",
+    "LES PETITS LOUPS",
+    "LES LUTINS",
+    "LA RIBAMBELLE",
+    "LES COCCINELLES",
+    "PIROUETTE",
+    "LES P'TITS BOUTS",
+    "LES CALINOUS",
+    "LES BOUT'CHOUX",
+    "L'ILE AUX ENFANTS",
+    "LES PETITS PAS",
+    "LA MAISON DES PETITS",
+    "LES GALOPINS",
+    "LES OURSONS",
+    "LES CANAILLOUS",
+    "LES DIABLOTINS",
+    "ARC EN CIEL",
+    "LES PITCHOUNS",
+    "LES MOUSSAILLONS",
+    "LES FARFADETS",
+    "LES PETITES FRIMOUSSES",
+    "LES LOUPIOTS",
+    "LES BAMBINS",
+    "LES CHERUBINS",
+    "POM'POTES",
+    "LES MINIPOUSSES",
+    "L'ENVOL",
+    "LES PAPILLONS",
+    "LES ECUREUILS",
+    "LES TROTTINETTES",
+    "LA COMPTINE",
+    "LE PETIT PRINCE",
+    "LES GRIBOUILLES",
+    "LES DOUDOUS",
+    "LES POUSSINS",
+    "LES CAPUCINES",
+    "LES HIRONDELLES",
+    "PETIT POUCE",
+    "LES ZEBULONS",
+    "LA FARANDOLE",
+    "LES TOURNESOLS",
+    "LES LUCIOLES",
+    "LES MARMOTTES",
+    "LES PETITS MOUSSES",
+    "CROQUE LUNE",
+    "LES FRIPOUILLES",
+    "1 2 3 SOLEIL",
+    "LES ANGELOTS",
+    "LES PETITS CAILLOUX",
+    "LA CABANE",
+    "LES PETITS POIS",
+    "BULLE D'EVEIL",
+    "LES BERLINGOTS",
 ]
-STREETS = ["DE LA REPUBLIQUE", "VICTOR HUGO", "JEAN JAURES", "DES ECOLES", "DU GENERAL DE GAULLE", "PASTEUR",
-           "DE LA GARE", "DES TILLEULS", "DU MOULIN", "DE LA MAIRIE", "JULES FERRY", "DES LILAS"]
+STREETS = [
+    "DE LA REPUBLIQUE",
+    "VICTOR HUGO",
+    "JEAN JAURES",
+    "DES ECOLES",
+    "DU GENERAL DE GAULLE",
+    "PASTEUR",
+    "DE LA GARE",
+    "DES TILLEULS",
+    "DU MOULIN",
+    "DE LA MAIRIE",
+    "JULES FERRY",
+    "DES LILAS",
+]
 STREET_TYPES = ["RUE", "AV", "BD", "PL", "ALL", "CHE"]
-SURNAMES = ["MARTIN", "BERNARD", "THOMAS", "PETIT", "ROBERT", "RICHARD", "DURAND", "DUBOIS", "MOREAU", "LAURENT",
-            "SIMON", "MICHEL", "LEFEBVRE", "LEROY", "ROUX", "DAVID", "BERTRAND", "MOREL", "FOURNIER", "GIRARD"]
+SURNAMES = [
+    "MARTIN",
+    "BERNARD",
+    "THOMAS",
+    "PETIT",
+    "ROBERT",
+    "RICHARD",
+    "DURAND",
+    "DUBOIS",
+    "MOREAU",
+    "LAURENT",
+    "SIMON",
+    "MICHEL",
+    "LEFEBVRE",
+    "LEROY",
+    "ROUX",
+    "DAVID",
+    "BERTRAND",
+    "MOREL",
+    "FOURNIER",
+    "GIRARD",
+]
 FIRSTNAMES = ["MARIE", "NATHALIE", "ISABELLE", "SYLVIE", "CATHERINE", "SANDRINE", "CELINE", "AURELIE", "JULIE", "SOPHIE"]
 PSU_TYPES = [("MULTI-ACCUEIL", 0.50), ("CRECHE COLLECTIVE", 0.28), ("HALTE-GARDERIE", 0.12), ("JARDIN D'ENFANTS", 0.03), ("", 0.07)]
 ALSACE_MOSELLE = ("57", "67", "68")
@@ -160,24 +246,27 @@ def departement(code: str) -> str:
 # The real frame: communes, code changes, EPCI, CAF places, DREES counts
 # ---------------------------------------------------------------------------------------------
 
-PLM = {"75056": [f"751{i:02d}" for i in range(1, 21)], "69123": [f"6938{i}" for i in range(1, 10)],
-       "13055": [f"132{i:02d}" for i in range(1, 17)]}
+PLM = {
+    "75056": [f"751{i:02d}" for i in range(1, 21)],
+    "69123": [f"6938{i}" for i in range(1, 10)],
+    "13055": [f"132{i:02d}" for i in range(1, 17)],
+}
 PARENT_OF = {arr: parent for parent, arrs in PLM.items() for arr in arrs}
 
 
 @dataclass
 class Frame:
-    pop: dict[str, float]                 # location (2015 code or PLM arrondissement) -> population
+    pop: dict[str, float]  # location (2015 code or PLM arrondissement) -> population
     pop_year: dict[tuple[str, int], float]  # (commune code, cog year) -> population
-    names: dict[tuple[str, int], str]     # (code, cog year) -> name
+    names: dict[tuple[str, int], str]  # (code, cog year) -> name
     steps: dict[int, dict[str, list[tuple[str, float, D, str]]]]  # cog_to -> old code -> [(new, ratio, date, type)]
-    fusion_groups: dict[int, set[str]]    # cog_to -> new codes of communes nouvelles created that year
-    epci: dict[int, dict[str, tuple[str, str]]]   # year -> commune code -> (epci siren, nature)
+    fusion_groups: dict[int, set[str]]  # cog_to -> new codes of communes nouvelles created that year
+    epci: dict[int, dict[str, tuple[str, str]]]  # year -> commune code -> (epci siren, nature)
     epci_names: dict[tuple[int, str], str]
-    caf_psu: dict[str, float]             # location -> mean PSU places 2017-2022
+    caf_psu: dict[str, float]  # location -> mean PSU places 2017-2022
     caf_hors_psu: dict[str, float]
     drees: dict[str, dict[str, dict[int, float]]]  # table -> dept -> year -> count
-    drees_places: dict[str, dict[int, float]]      # tab28 places in collective crèches
+    drees_places: dict[str, dict[int, float]]  # tab28 places in collective crèches
 
     def code_at(self, loc: str, year: int) -> str:
         """The location's commune code in the geography of 1 January ``year`` (2015-2024)."""
@@ -297,10 +386,17 @@ def load_frame() -> Frame:
         # keep the départements only (drop the aggregates 20, 6AE, 69D, 69M)
         drees[tab] = {d: v for d, v in table.items() if d not in ("20", "6AE", "69D", "69M")}
     return Frame(
-        pop=pop, pop_year=pop_year, names=names, steps=steps, fusion_groups=fusion_groups, epci=epci, epci_names=epci_names,
+        pop=pop,
+        pop_year=pop_year,
+        names=names,
+        steps=steps,
+        fusion_groups=fusion_groups,
+        epci=epci,
+        epci_names=epci_names,
         caf_psu={k: float(np.mean(v)) for k, v in caf_psu.items()},
         caf_hors_psu={k: float(np.mean(v)) for k, v in caf_hors.items()},
-        drees={k: v for k, v in drees.items() if k != "28"}, drees_places=drees["28"],
+        drees={k: v for k, v in drees.items() if k != "28"},
+        drees_places=drees["28"],
     )
 
 
@@ -363,9 +459,7 @@ def targets(frame: Frame) -> dict[tuple[str, str], dict[int, float]]:
                 psu[y], mic[y] = nonmicro[y], micro[y]
         out[(d, "psu")], out[(d, "micro")] = psu, mic
         fam = t24.get(d, {})
-        out[(d, "familiale")] = {
-            y: (fam.get(min(y, 2023)) or 0.0) * (0.97 ** max(0, y - 2023)) for y in range(FIRST_YEAR, LAST_YEAR + 2)
-        }
+        out[(d, "familiale")] = {y: (fam.get(min(y, 2023)) or 0.0) * (0.97 ** max(0, y - 2023)) for y in range(FIRST_YEAR, LAST_YEAR + 2)}
         par = t27.get(d, {})
         out[(d, "parentale")] = {
             y: (par.get(min(max(y, 2015), 2023)) or 0.0) * (1.03 ** max(0, 2015 - y)) * (0.97 ** max(0, y - 2023))
@@ -405,8 +499,8 @@ def location_weights(frame: Frame) -> dict[tuple[str, str], tuple[list[str], np.
                 w += rest * pop_w / pop_w.sum()
             return w / w.sum()
 
-        psu_pop = np.where(pop >= 600, pop ** 1.4, 0.0)
-        micro_pop = np.where(pop >= 1000, pop ** 1.1, 0.0)
+        psu_pop = np.where(pop >= 600, pop**1.4, 0.0)
+        micro_pop = np.where(pop >= 1000, pop**1.1, 0.0)
         out[(d, "psu")] = (locs, blend(caf_psu, psu_pop, rest_psu))
         out[(d, "familiale")] = out[(d, "psu")]
         out[(d, "parentale")] = (locs, blend(caf_psu, psu_pop, 0.3))
@@ -414,9 +508,9 @@ def location_weights(frame: Frame) -> dict[tuple[str, str], tuple[list[str], np.
         out[(d, "micro")] = (locs, blend(caf_hors + 0.05 * caf_psu, micro_pop, rest_micro))
         all_pop = np.where(pop >= 300, pop, 0.0)
         out[(d, "ei")] = (locs, all_pop / all_pop.sum() if all_pop.sum() else np.ones(len(locs)) / len(locs))
-        mam = np.where((pop >= 800) & (pop <= 30000), pop ** 0.9, 0.02 * pop ** 0.9)
+        mam = np.where((pop >= 800) & (pop <= 30000), pop**0.9, 0.02 * pop**0.9)
         out[(d, "mam")] = (locs, mam / mam.sum())
-        rpe = np.where(pop >= 2000, pop ** 0.8, 0.0)
+        rpe = np.where(pop >= 2000, pop**0.8, 0.0)
         out[(d, "rpe")] = (locs, rpe / rpe.sum() if rpe.sum() else np.ones(len(locs)) / len(locs))
     return out
 
@@ -453,8 +547,8 @@ class Facility:
     dept: str
     segment: str
     family: str  # public / association / lucratif / other
-    kind: str    # operator kind
-    label: str   # structure word in the name
+    kind: str  # operator kind
+    label: str  # structure word in the name
     petname: str
     created: D
     u: np.ndarray
@@ -463,7 +557,7 @@ class Facility:
     closed: D | None = None
     scic_date: D | None = None  # its association becomes a SCIC (same SIREN) on this date
     recode_from: tuple[str, D] | None = None  # (previous code, date it became 88.91A)
-    leave_to: tuple[str, D] | None = None     # (new code, date it left 88.91A)
+    leave_to: tuple[str, D] | None = None  # (new code, date it left 88.91A)
     units: list = field(default_factory=list)  # [(start, LegalUnit)]
 
 
@@ -568,8 +662,13 @@ class Generator:
         r = self.rng.random()
         w = min(1.0, max(0.0, (year - 2004) / (2026 - 2004)))  # 2004 (initial stock) .. 2026
         if segment == "psu":
-            probs = {"public": 0.58 - 0.24 * w, "association": 0.33 - 0.09 * w, "lucratif": 0.02 + 0.30 * w,
-                     "other": 0.04 + 0.02 * w, "cse": 0.03}
+            probs = {
+                "public": 0.58 - 0.24 * w,
+                "association": 0.33 - 0.09 * w,
+                "lucratif": 0.02 + 0.30 * w,
+                "other": 0.04 + 0.02 * w,
+                "cse": 0.03,
+            }
         elif segment == "micro":
             v = min(1.0, max(0.0, (year - 2010) / 16))  # PAJE micro-crèches became ever more for-profit
             probs = {"lucratif": 0.68 + 0.18 * v, "association": 0.17 - 0.09 * v, "public": 0.12 - 0.08 * v, "other": 0.03 - 0.01 * v}
@@ -633,37 +732,65 @@ class Generator:
         if k == "epci":
             return self.epci_unit(loc, when.year)
         if k == "hospital":
-            return self.unit(("hospital", dept), lambda: self.simple_unit(
-                "hospital", "7364", f"CENTRE HOSPITALIER DE {city}", D(1970, 1, 1), "86.10Z", prefix="26"))
+            return self.unit(
+                ("hospital", dept),
+                lambda: self.simple_unit("hospital", "7364", f"CENTRE HOSPITALIER DE {city}", D(1970, 1, 1), "86.10Z", prefix="26"),
+            )
         if k == "departement":
-            return self.unit(("departement", dept), lambda: self.simple_unit(
-                "departement", "7220", f"DEPARTEMENT {dept}", D(1970, 1, 1), "84.11Z", prefix="22"))
+            return self.unit(
+                ("departement", dept),
+                lambda: self.simple_unit("departement", "7220", f"DEPARTEMENT {dept}", D(1970, 1, 1), "84.11Z", prefix="22"),
+            )
         if k == "caf":
-            return self.unit(("caf", dept), lambda: self.simple_unit(
-                "caf", "8110", f"CAISSE D'ALLOCATIONS FAMILIALES {dept}", D(1970, 1, 1), "84.30A"))
+            return self.unit(
+                ("caf", dept), lambda: self.simple_unit("caf", "8110", f"CAISSE D'ALLOCATIONS FAMILIALES {dept}", D(1970, 1, 1), "84.30A")
+            )
         if k in ("association", "mam_assoc"):
             cj = "9260" if dept in ALSACE_MOSELLE else "9220"
-            prefix = "MAM " if k == "mam_assoc" else ("CRECHE PARENTALE " if f.segment == "parentale" else ("ASSOCIATION " if self.rng.random() < 0.5 else ""))
+            prefix = (
+                "MAM "
+                if k == "mam_assoc"
+                else ("CRECHE PARENTALE " if f.segment == "parentale" else ("ASSOCIATION " if self.rng.random() < 0.5 else ""))
+            )
             if k == "association" and f.segment == "psu" and not f.scic_date and self.rng.random() < 0.12:
-                return self.unit(("assoc_multi", dept, int(self.rng.integers(0, 3))), lambda: self.simple_unit(
-                    "association", cj, f"ASSOCIATION PETITE ENFANCE {city}", D(1970, 1, 1), "88.91A",
-                    rna=f"W{int(self.rng.integers(10**8, 10**9)):09d}", ess_from_2016="O"))
+                return self.unit(
+                    ("assoc_multi", dept, int(self.rng.integers(0, 3))),
+                    lambda: self.simple_unit(
+                        "association",
+                        cj,
+                        f"ASSOCIATION PETITE ENFANCE {city}",
+                        D(1970, 1, 1),
+                        "88.91A",
+                        rna=f"W{int(self.rng.integers(10**8, 10**9)):09d}",
+                        ess_from_2016="O",
+                    ),
+                )
             return self.simple_unit(
-                "association", cj, prefix + f.petname, created, "88.91A",
+                "association",
+                cj,
+                prefix + f.petname,
+                created,
+                "88.91A",
                 rna=f"W{int(self.rng.integers(10**8, 10**9)):09d}" if self.rng.random() < 0.7 else None,
-                ess_from_2016="O" if self.rng.random() < 0.95 else None)
+                ess_from_2016="O" if self.rng.random() < 0.95 else None,
+            )
         if k == "group":
             r, acc = self.rng.random(), 0.0
             for gname, (p, cj) in GROUPS.items():
                 acc += p
                 if r < acc:
                     break
-            return self.unit(("group", gname), lambda: self.simple_unit(
-                "group", cj, gname, D(1970, 3, 1), "88.91A", ess_from_2016="N"))
+            return self.unit(("group", gname), lambda: self.simple_unit("group", cj, gname, D(1970, 3, 1), "88.91A", ess_from_2016="N"))
         if k in ("company", "override"):
             cj = self.rng.choice(["5710", "5720", "5499", "5498"], p=[0.45, 0.20, 0.30, 0.05])
-            u = self.simple_unit("company", str(cj), f.petname + (" SAS" if cj in ("5710", "5720") else " SARL"), created, "88.91A",
-                                 ess_from_2016="N" if self.rng.random() < 0.3 else None)
+            u = self.simple_unit(
+                "company",
+                str(cj),
+                f.petname + (" SAS" if cj in ("5710", "5720") else " SARL"),
+                created,
+                "88.91A",
+                ess_from_2016="N" if self.rng.random() < 0.3 else None,
+            )
             if self.rng.random() < 0.02:  # became an ESUS company: INSEE flag O later
                 u.ess_change = (D(int(self.rng.integers(2018, 2023)), int(self.rng.integers(1, 13)), 1), "O")
             return u
@@ -674,16 +801,21 @@ class Generator:
         if k == "scop":
             return self.simple_unit("scop", "5458", f"SCOP {f.petname}", created, "88.91A", ess_from_2016="O")
         if k == "mutuelle":
-            return self.unit(("mutuelle", dept[:2]), lambda: self.simple_unit(
-                "mutuelle", "8210", f"MUTUALITE FRANCAISE {dept}", D(1970, 1, 1), "65.12Z", ess_from_2016="O"))
+            return self.unit(
+                ("mutuelle", dept[:2]),
+                lambda: self.simple_unit("mutuelle", "8210", f"MUTUALITE FRANCAISE {dept}", D(1970, 1, 1), "65.12Z", ess_from_2016="O"),
+            )
         if k == "fondation":
             n = int(self.rng.integers(1, 6))
-            return self.unit(("fondation", n), lambda: self.simple_unit(
-                "fondation", "9300", f"FONDATION POUR L'ENFANCE {n}", D(1960, 1, 1), "88.91A", ess_from_2016="O"))
+            return self.unit(
+                ("fondation", n),
+                lambda: self.simple_unit("fondation", "9300", f"FONDATION POUR L'ENFANCE {n}", D(1960, 1, 1), "88.91A", ess_from_2016="O"),
+            )
         if k == "cse":
             corp = ["AIRBUS", "RENAULT", "SNCF", "EDF", "ORANGE", "THALES", "SAFRAN", "MICHELIN"][int(self.rng.integers(0, 8))]
-            return self.simple_unit("cse", "8311" if self.rng.random() < 0.7 else "8310", f"COMITE D'ETABLISSEMENT {corp} {city}",
-                                    created, "94.99Z")
+            return self.simple_unit(
+                "cse", "8311" if self.rng.random() < 0.7 else "8310", f"COMITE D'ETABLISSEMENT {corp} {city}", created, "94.99Z"
+            )
         if k in ("ei", "mam_ei"):
             sexe = "F" if self.rng.random() < 0.93 else "M"
             person = (SURNAMES[int(self.rng.integers(0, len(SURNAMES)))], FIRSTNAMES[int(self.rng.integers(0, len(FIRSTNAMES)))], sexe)
@@ -703,13 +835,25 @@ class Generator:
                     label = lab
                     break
         else:
-            label = {"micro": "MICRO-CRECHE", "familiale": "CRECHE FAMILIALE", "parentale": "CRECHE PARENTALE",
-                     "mam": "MAM", "laep": "LIEU D'ACCUEIL ENFANTS PARENTS",
-                     "rpe": "RELAIS PETITE ENFANCE" if created.year >= 2021 else "RELAIS ASSISTANTES MATERNELLES",
-                     "ei": ""}[segment]
+            label = {
+                "micro": "MICRO-CRECHE",
+                "familiale": "CRECHE FAMILIALE",
+                "parentale": "CRECHE PARENTALE",
+                "mam": "MAM",
+                "laep": "LIEU D'ACCUEIL ENFANTS PARENTS",
+                "rpe": "RELAIS PETITE ENFANCE" if created.year >= 2021 else "RELAIS ASSISTANTES MATERNELLES",
+                "ei": "",
+            }[segment]
         f = Facility(
-            fid=len(self.facilities), loc=loc, dept=dept, segment=segment, family=family, kind=kind, label=label,
-            petname=PETNAMES[int(self.rng.integers(0, len(PETNAMES)))], created=created,
+            fid=len(self.facilities),
+            loc=loc,
+            dept=dept,
+            segment=segment,
+            family=family,
+            kind=kind,
+            label=label,
+            petname=PETNAMES[int(self.rng.integers(0, len(PETNAMES)))],
+            created=created,
             u=self.rng.random(LAST_YEAR - FIRST_YEAR + 2),
         )
         if kind == "association" and segment == "psu" and created.year < 2024 and self.rng.random() < 0.015:
@@ -763,8 +907,13 @@ class Generator:
                             f.closed = f.closed_cf
                         continue
                     survivors.append(f)
-                    if (f.closed is None and f.treated and t >= self.effect_from and self.is_association(f, D(t, 1, 1))
-                            and u < q + self.extra * ((self.stock_date - D(t, 1, 1)).days / 365 if partial else 1.0)):
+                    if (
+                        f.closed is None
+                        and f.treated
+                        and t >= self.effect_from
+                        and self.is_association(f, D(t, 1, 1))
+                        and u < q + self.extra * ((self.stock_date - D(t, 1, 1)).days / 365 if partial else 1.0)
+                    ):
                         f.closed = self.random_day(t, f.created, until)  # planted: closes in the observed world only
                 gap = target_next - len(survivors)
                 if partial:
@@ -799,7 +948,11 @@ class Generator:
                 r = self.rng.random()
                 span = (end - f.created).days
                 if r < 0.05 and span > 800 and f.created.year < 2018:
-                    prev = "84.11Z" if f.family == "public" and self.rng.random() < 0.5 else ("85.10Z" if self.rng.random() < 0.2 else "88.99B")
+                    prev = (
+                        "84.11Z"
+                        if f.family == "public" and self.rng.random() < 0.5
+                        else ("85.10Z" if self.rng.random() < 0.2 else "88.99B")
+                    )
                     f.recode_from = (prev, f.created + dt.timedelta(days=int(self.rng.integers(365, span - 200))))
                 elif r < 0.075 and span > 1200:
                     to = ["88.99B", "85.59B", "88.10C"][int(self.rng.integers(0, 3))]
@@ -860,26 +1013,44 @@ class Generator:
         for unit in sorted((u for u in self.distinct_units() if u.kind == "commune" and u.establishments), key=lambda u: u.siren):
             unit.nics += 1
             s = make_siret(unit.siren, unit.nics)
-            p = {"dateFin": None, "dateDebut": unit.created, "etatAdministratifEtablissement": "A",
-                 "changementEtatAdministratifEtablissement": False, "activitePrincipaleEtablissement": "84.11Z",
-                 "nomenclatureActivitePrincipaleEtablissement": "NAFRev2", "changementActivitePrincipaleEtablissement": False,
-                 "enseigne1Etablissement": "MAIRIE", "changementEnseigneEtablissement": False,
-                 "changementDenominationUsuelleEtablissement": False, "changementCaractereEmployeurEtablissement": False}
+            p = {
+                "dateFin": None,
+                "dateDebut": unit.created,
+                "etatAdministratifEtablissement": "A",
+                "changementEtatAdministratifEtablissement": False,
+                "activitePrincipaleEtablissement": "84.11Z",
+                "nomenclatureActivitePrincipaleEtablissement": "NAFRev2",
+                "changementActivitePrincipaleEtablissement": False,
+                "enseigne1Etablissement": "MAIRIE",
+                "changementEnseigneEtablissement": False,
+                "changementDenominationUsuelleEtablissement": False,
+                "changementCaractereEmployeurEtablissement": False,
+            }
             if unit.ceased:
                 etab_hist.append({"siren": unit.siren, "nic": s[9:], "siret": s, **p, "dateFin": unit.ceased - dt.timedelta(days=1)})
                 p = {**p, "dateDebut": unit.ceased, "etatAdministratifEtablissement": "F", "changementEtatAdministratifEtablissement": True}
             etab_hist.append({"siren": unit.siren, "nic": s[9:], "siret": s, **p})
             loc = unit.establishments[0].loc
             code = self.frame.code_at(loc, (unit.ceased - dt.timedelta(days=1)).year if unit.ceased else LAST_COG)
-            etab.append({
-                "siren": unit.siren, "nic": s[9:], "siret": s, "statutDiffusionEtablissement": "O",
-                "dateCreationEtablissement": unit.created, "etablissementSiege": True, "nombrePeriodesEtablissement": 2 if unit.ceased else 1,
-                "dateDernierTraitementEtablissement": processed_base - dt.timedelta(days=400),
-                "codeCommuneEtablissement": PARENT_OF.get(code, code), "libelleCommuneEtablissement": ascii_upper(self.frame.name(PARENT_OF.get(code, code), LAST_COG)),
-                "dateDebut": p["dateDebut"], "etatAdministratifEtablissement": p["etatAdministratifEtablissement"],
-                "enseigne1Etablissement": "MAIRIE", "activitePrincipaleEtablissement": "84.11Z",
-                "nomenclatureActivitePrincipaleEtablissement": "NAFRev2",
-            })
+            etab.append(
+                {
+                    "siren": unit.siren,
+                    "nic": s[9:],
+                    "siret": s,
+                    "statutDiffusionEtablissement": "O",
+                    "dateCreationEtablissement": unit.created,
+                    "etablissementSiege": True,
+                    "nombrePeriodesEtablissement": 2 if unit.ceased else 1,
+                    "dateDernierTraitementEtablissement": processed_base - dt.timedelta(days=400),
+                    "codeCommuneEtablissement": PARENT_OF.get(code, code),
+                    "libelleCommuneEtablissement": ascii_upper(self.frame.name(PARENT_OF.get(code, code), LAST_COG)),
+                    "dateDebut": p["dateDebut"],
+                    "etatAdministratifEtablissement": p["etatAdministratifEtablissement"],
+                    "enseigne1Etablissement": "MAIRIE",
+                    "activitePrincipaleEtablissement": "84.11Z",
+                    "nomenclatureActivitePrincipaleEtablissement": "NAFRev2",
+                }
+            )
         return {"etab": etab, "etab_hist": etab_hist, "ul": ul, "ul_hist": ul_hist}
 
     def enseigne(self, f: Facility, unit: LegalUnit) -> str | None:
@@ -918,32 +1089,46 @@ class Generator:
         for i, (s, etat, naf, nom) in enumerate(cuts):
             nxt = cuts[i + 1][0] if i + 1 < len(cuts) else None
             prev = cuts[i - 1] if i else None
-            out.append({
-                "dateFin": nxt - dt.timedelta(days=1) if nxt else None, "dateDebut": s,
-                "etatAdministratifEtablissement": etat,
-                "changementEtatAdministratifEtablissement": bool(prev and prev[1] != etat),
-                "enseigne1Etablissement": enseigne, "changementEnseigneEtablissement": False,
-                "changementDenominationUsuelleEtablissement": False,
-                "activitePrincipaleEtablissement": naf, "nomenclatureActivitePrincipaleEtablissement": nom,
-                "changementActivitePrincipaleEtablissement": bool(prev and prev[2] != naf),
-                "changementCaractereEmployeurEtablissement": False,
-            })
+            out.append(
+                {
+                    "dateFin": nxt - dt.timedelta(days=1) if nxt else None,
+                    "dateDebut": s,
+                    "etatAdministratifEtablissement": etat,
+                    "changementEtatAdministratifEtablissement": bool(prev and prev[1] != etat),
+                    "enseigne1Etablissement": enseigne,
+                    "changementEnseigneEtablissement": False,
+                    "changementDenominationUsuelleEtablissement": False,
+                    "activitePrincipaleEtablissement": naf,
+                    "nomenclatureActivitePrincipaleEtablissement": nom,
+                    "changementActivitePrincipaleEtablissement": bool(prev and prev[2] != naf),
+                    "changementCaractereEmployeurEtablissement": False,
+                }
+            )
         return out
 
     def stock_row(self, f, unit, s, start, last, code, n_periods, processed_base, enseigne) -> dict:
         rng = self.rng
         partial = unit.partial
-        tranche = {"psu": "12", "micro": "03", "familiale": "11", "parentale": "02", "ei": "NN", "mam": "NN", "rpe": "01", "laep": "01"}[f.segment]
+        tranche = {"psu": "12", "micro": "03", "familiale": "11", "parentale": "02", "ei": "NN", "mam": "NN", "rpe": "01", "laep": "01"}[
+            f.segment
+        ]
         postal = self.postal_code(code)
         closed = last["etatAdministratifEtablissement"] == "F"
-        commune_name = ascii_upper(self.frame.name(PARENT_OF.get(code, code), LAST_COG)) if code not in PARENT_OF else ascii_upper(self.frame.names[(code, 2015)])
+        commune_name = (
+            ascii_upper(self.frame.name(PARENT_OF.get(code, code), LAST_COG))
+            if code not in PARENT_OF
+            else ascii_upper(self.frame.names[(code, 2015)])
+        )
         return {
-            "siren": unit.siren, "nic": s[9:], "siret": s,
+            "siren": unit.siren,
+            "nic": s[9:],
+            "siret": s,
             "statutDiffusionEtablissement": "P" if partial else "O",
             "dateCreationEtablissement": start,
             "trancheEffectifsEtablissement": None if closed else tranche,
             "anneeEffectifsEtablissement": None if closed or tranche == "NN" else 2023,
-            "dateDernierTraitementEtablissement": processed_base - dt.timedelta(days=int(rng.integers(0, 900))) if not closed
+            "dateDernierTraitementEtablissement": processed_base - dt.timedelta(days=int(rng.integers(0, 900)))
+            if not closed
             else dt.datetime.combine(last["dateDebut"], dt.time(9, 0)) + dt.timedelta(days=int(rng.integers(1, 60))),
             "etablissementSiege": len(unit.establishments) == 1 and unit.kind != "commune",  # a commune's head office is its town hall
             "nombrePeriodesEtablissement": n_periods,
@@ -978,7 +1163,10 @@ class Generator:
 
     def unit_periods(self, unit: LegalUnit) -> list[dict]:
         """Legal-unit periods: creation, the ESS flag's appearance (2016), flag and form changes, cessation."""
-        if unit.kind not in ("commune", "ccas", "epci", "hospital", "departement", "caf", "group", "mutuelle", "fondation") and unit.ceased is None:
+        if (
+            unit.kind not in ("commune", "ccas", "epci", "hospital", "departement", "caf", "group", "mutuelle", "fondation")
+            and unit.ceased is None
+        ):
             ends = [f.closed for f in unit.establishments]
             if all(e is not None for e in ends):
                 unit.ceased = max(ends)
@@ -1001,19 +1189,27 @@ class Generator:
             flag = self.ess_flag(unit, start)
             person = unit.person
             row = {
-                "dateFin": nxt - dt.timedelta(days=1) if nxt else None, "dateDebut": start,
-                "etatAdministratifUniteLegale": etat, "changementEtatAdministratifUniteLegale": bool(prev and prev["etatAdministratifUniteLegale"] != etat),
-                "nomUniteLegale": ("[ND]" if unit.partial else person[0]) if person else None, "changementNomUniteLegale": False,
+                "dateFin": nxt - dt.timedelta(days=1) if nxt else None,
+                "dateDebut": start,
+                "etatAdministratifUniteLegale": etat,
+                "changementEtatAdministratifUniteLegale": bool(prev and prev["etatAdministratifUniteLegale"] != etat),
+                "nomUniteLegale": ("[ND]" if unit.partial else person[0]) if person else None,
+                "changementNomUniteLegale": False,
                 "changementNomUsageUniteLegale": False,
-                "denominationUniteLegale": name, "changementDenominationUniteLegale": bool(prev and prev["denominationUniteLegale"] != name),
+                "denominationUniteLegale": name,
+                "changementDenominationUniteLegale": bool(prev and prev["denominationUniteLegale"] != name),
                 "changementDenominationUsuelleUniteLegale": False,
-                "categorieJuridiqueUniteLegale": cj, "changementCategorieJuridiqueUniteLegale": bool(prev and prev["categorieJuridiqueUniteLegale"] != cj),
-                "activitePrincipaleUniteLegale": unit.ape, "nomenclatureActivitePrincipaleUniteLegale": "NAFRev2",
-                "changementActivitePrincipaleUniteLegale": False, "nicSiegeUniteLegale": "00012" if unit.nics else None,
+                "categorieJuridiqueUniteLegale": cj,
+                "changementCategorieJuridiqueUniteLegale": bool(prev and prev["categorieJuridiqueUniteLegale"] != cj),
+                "activitePrincipaleUniteLegale": unit.ape,
+                "nomenclatureActivitePrincipaleUniteLegale": "NAFRev2",
+                "changementActivitePrincipaleUniteLegale": False,
+                "nicSiegeUniteLegale": "00012" if unit.nics else None,
                 "changementNicSiegeUniteLegale": False,
                 "economieSocialeSolidaireUniteLegale": flag,
                 "changementEconomieSocialeSolidaireUniteLegale": bool(prev and prev["economieSocialeSolidaireUniteLegale"] != flag),
-                "changementSocieteMissionUniteLegale": False, "changementCaractereEmployeurUniteLegale": False,
+                "changementSocieteMissionUniteLegale": False,
+                "changementCaractereEmployeurUniteLegale": False,
             }
             out.append(row)
             prev = row
@@ -1024,22 +1220,30 @@ class Generator:
         person = unit.person
         first_siret = make_siret(unit.siren, 1)
         return {
-            "siren": unit.siren, "statutDiffusionUniteLegale": "P" if unit.partial else "O",
+            "siren": unit.siren,
+            "statutDiffusionUniteLegale": "P" if unit.partial else "O",
             "dateCreationUniteLegale": unit.created,
             "sexeUniteLegale": (("[ND]" if unit.partial else person[2]) if person else None),
             "prenom1UniteLegale": (("[ND]" if unit.partial else person[1]) if person else None),
             "prenomUsuelUniteLegale": (("[ND]" if unit.partial else person[1]) if person else None),
             "identifiantAssociationUniteLegale": unit.rna,
-            "trancheEffectifsUniteLegale": "NN" if unit.kind == "ei" else ("53" if unit.kind in ("group", "commune") and len(unit.establishments) > 50 else "12"),
+            "trancheEffectifsUniteLegale": "NN"
+            if unit.kind == "ei"
+            else ("53" if unit.kind in ("group", "commune") and len(unit.establishments) > 50 else "12"),
             "anneeEffectifsUniteLegale": None if unit.kind == "ei" else 2023,
             "dateDernierTraitementUniteLegale": processed_base - dt.timedelta(days=int(self.rng.integers(0, 700))),
             "nombrePeriodesUniteLegale": len(periods),
-            "categorieEntreprise": "GE" if unit.kind == "group" else ("PME" if unit.kind in ("company", "scic", "scop", "association", "mutuelle", "fondation") else None),
+            "categorieEntreprise": "GE"
+            if unit.kind == "group"
+            else ("PME" if unit.kind in ("company", "scic", "scop", "association", "mutuelle", "fondation") else None),
             "anneeCategorieEntreprise": 2022,
-            "dateDebut": last["dateDebut"], "etatAdministratifUniteLegale": last["etatAdministratifUniteLegale"],
-            "nomUniteLegale": last["nomUniteLegale"], "denominationUniteLegale": last["denominationUniteLegale"],
+            "dateDebut": last["dateDebut"],
+            "etatAdministratifUniteLegale": last["etatAdministratifUniteLegale"],
+            "nomUniteLegale": last["nomUniteLegale"],
+            "denominationUniteLegale": last["denominationUniteLegale"],
             "categorieJuridiqueUniteLegale": int(last["categorieJuridiqueUniteLegale"]),
-            "activitePrincipaleUniteLegale": unit.ape, "nomenclatureActivitePrincipaleUniteLegale": "NAFRev2",
+            "activitePrincipaleUniteLegale": unit.ape,
+            "nomenclatureActivitePrincipaleUniteLegale": "NAFRev2",
             "nicSiegeUniteLegale": first_siret[9:],
             "economieSocialeSolidaireUniteLegale": last["economieSocialeSolidaireUniteLegale"],
             "caractereEmployeurUniteLegale": None,
@@ -1150,8 +1354,12 @@ def write_sample(out: Path, seed: int, extra_closure: float, effect_from: int, s
         UNITE_LEGALE_HISTORIQUE_FILE: sorted(rows["ul_hist"], key=lambda r: (r["siren"], r["dateDebut"])),
     }
     for stock, data in files.items():
-        key = {ETABLISSEMENT_FILE: ("siret",), ETABLISSEMENT_HISTORIQUE_FILE: ("siret", "dateDebut"),
-               UNITE_LEGALE_FILE: ("siren",), UNITE_LEGALE_HISTORIQUE_FILE: ("siren", "dateDebut")}[stock]
+        key = {
+            ETABLISSEMENT_FILE: ("siret",),
+            ETABLISSEMENT_HISTORIQUE_FILE: ("siret", "dateDebut"),
+            UNITE_LEGALE_FILE: ("siren",),
+            UNITE_LEGALE_HISTORIQUE_FILE: ("siren", "dateDebut"),
+        }[stock]
         keys = [tuple(r[k] for k in key) for r in data]
         if len(set(keys)) != len(keys):
             raise AssertionError(f"{stock.filename}: duplicated {key} in the generated rows")
@@ -1167,9 +1375,13 @@ def write_sample(out: Path, seed: int, extra_closure: float, effect_from: int, s
         "generator": "scripts/generate_sirene_sample.py",
         "seed": seed,
         "parameters": {
-            "first_year": FIRST_YEAR, "last_year": LAST_YEAR, "stock_date": stock_date.isoformat(),
-            "extra_closure": extra_closure, "effect_from": effect_from,
-            "micro_creches_national": MICRO_NATIONAL, "noise_national": NOISE_NATIONAL,
+            "first_year": FIRST_YEAR,
+            "last_year": LAST_YEAR,
+            "stock_date": stock_date.isoformat(),
+            "extra_closure": extra_closure,
+            "effect_from": effect_from,
+            "micro_creches_national": MICRO_NATIONAL,
+            "noise_national": NOISE_NATIONAL,
             "base_closure_hazard": {f"{s}/{f}": q for (s, f), q in HAZARD.items()},
             "groups": {g: p for g, (p, _) in GROUPS.items()},
             "geography_of_active_establishments": f"COG {LAST_COG}",

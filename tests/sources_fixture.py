@@ -30,7 +30,12 @@ def embed(raw_dir: Path, spec: SourceSpec, *, synthetic: bool = False, data_date
     for name in spec.embedded_files:
         data = content(spec, name)
         (directory / name).write_bytes(data)
-        manifest["files"][name] = {"sha256": sha(data), "size": len(data), "origin": f"test copy of {name}", "url": f"https://example.org/{name}"}
+        manifest["files"][name] = {
+            "sha256": sha(data),
+            "size": len(data),
+            "origin": f"test copy of {name}",
+            "url": f"https://example.org/{name}",
+        }
     (directory / "manifest.json").write_text(json.dumps(manifest))
     return manifest
 
@@ -49,8 +54,11 @@ def publisher_files(directory: Path, spec: SourceSpec) -> dict[str, bytes]:
     directory.mkdir(parents=True, exist_ok=True)
     out = {}
     for remote in spec.remote_files:
-        data = content(spec, remote.filename).replace(b"PAR1 ", b"PAR1 real ", 1) if remote.filename.endswith(".parquet") \
+        data = (
+            content(spec, remote.filename).replace(b"PAR1 ", b"PAR1 real ", 1)
+            if remote.filename.endswith(".parquet")
             else b"real " + content(spec, remote.filename)
+        )
         (directory / remote.filename).write_bytes(data)
         out[remote.filename] = data
     return out

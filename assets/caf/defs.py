@@ -72,15 +72,20 @@ def stg_caf(context: dg.AssetExecutionContext, warehouse: Warehouse, downloader:
     published = sorted(set(frames["places"].get_column("caf_annee").to_list()))
     outside = [y for y in published if y not in partition_caf_years]
     if outside:
-        context.log.warning(f"CAF years {outside} are published but outside the partitions "
-                            f"(caf_annee {partition_caf_years[0]}-{partition_caf_years[-1]}): not loaded")
+        context.log.warning(
+            f"CAF years {outside} are published but outside the partitions "
+            f"(caf_annee {partition_caf_years[0]}-{partition_caf_years[-1]}): not loaded"
+        )
     with warehouse.connect() as con:
         stats = stage.load_caf(con, frames["places"], frames["coverage"], caf_years)
         if stats["caf_years_missing_inside_range"]:
             context.log.warning(f"CAF years missing inside the published range: {stats['caf_years_missing_inside_range']}")
         missing = {
-            kind: {str(y + stage.CAF_YEAR_LAG): f"no CAF row for caf_annee {y} (December {y}) in the source: partition written empty"
-                   for y, n in stats["rows_written"][kind].items() if n == 0}
+            kind: {
+                str(y + stage.CAF_YEAR_LAG): f"no CAF row for caf_annee {y} (December {y}) in the source: partition written empty"
+                for y, n in stats["rows_written"][kind].items()
+                if n == 0
+            }
             for kind in stage.KINDS
         }
         if missing["places"]:
@@ -98,33 +103,60 @@ def stg_caf(context: dg.AssetExecutionContext, warehouse: Warehouse, downloader:
         }
         yield dg.MaterializeResult(
             asset_key=dg.AssetKey(["stg", "caf_places_commune"]),
-            metadata={**warehouse.table_metadata(con, PLACES), **common,
-                      **written_metadata(con, PLACES, stats["rows_written"]["places"], column="caf_annee"),
-                      "caf_year_missing": dg.MetadataValue.json(missing["places"]),
-                      "communes_per_year": dg.MetadataValue.json(stats["communes_per_year"])},
+            metadata={
+                **warehouse.table_metadata(con, PLACES),
+                **common,
+                **written_metadata(con, PLACES, stats["rows_written"]["places"], column="caf_annee"),
+                "caf_year_missing": dg.MetadataValue.json(missing["places"]),
+                "communes_per_year": dg.MetadataValue.json(stats["communes_per_year"]),
+            },
         )
         yield dg.MaterializeResult(
             asset_key=dg.AssetKey(["stg", "caf_coverage_commune"]),
-            metadata={**warehouse.table_metadata(con, COVERAGE), **common,
-                      **written_metadata(con, COVERAGE, stats["rows_written"]["coverage"], column="caf_annee"),
-                      "caf_year_missing": dg.MetadataValue.json(missing["coverage"]),
-                      "children_not_derivable": stats["children_not_derivable"]},
+            metadata={
+                **warehouse.table_metadata(con, COVERAGE),
+                **common,
+                **written_metadata(con, COVERAGE, stats["rows_written"]["coverage"], column="caf_annee"),
+                "caf_year_missing": dg.MetadataValue.json(missing["coverage"]),
+                "children_not_derivable": stats["children_not_derivable"],
+            },
         )
 
 
 _PLACES_COLS = [
-    "places_psu", "places_hors_psu", "places_eaje", "places_prescolarisation", "places_assistante_maternelle",
-    "places_garde_domicile", "places_accueil_individuel", "places_total",
+    "places_psu",
+    "places_hors_psu",
+    "places_eaje",
+    "places_prescolarisation",
+    "places_assistante_maternelle",
+    "places_garde_domicile",
+    "places_accueil_individuel",
+    "places_total",
 ]
 _RATE_COLS = [
-    "taux_psu", "taux_hors_psu", "taux_eaje", "taux_prescolarisation", "taux_assistante_maternelle",
-    "taux_garde_domicile", "taux_accueil_individuel", "taux_global",
+    "taux_psu",
+    "taux_hors_psu",
+    "taux_eaje",
+    "taux_prescolarisation",
+    "taux_assistante_maternelle",
+    "taux_garde_domicile",
+    "taux_accueil_individuel",
+    "taux_global",
 ]
 
 PLACES_SUITE = [
-    Columns({"caf_annee": "INTEGER", "code_commune": "VARCHAR", "nom_commune": "VARCHAR", "epci_siren_caf": "VARCHAR",
-             "code_departement_caf": "VARCHAR", **{c: "DOUBLE" for c in _PLACES_COLS}, "n_units_published": "INTEGER",
-             "source": "VARCHAR"}),
+    Columns(
+        {
+            "caf_annee": "INTEGER",
+            "code_commune": "VARCHAR",
+            "nom_commune": "VARCHAR",
+            "epci_siren_caf": "VARCHAR",
+            "code_departement_caf": "VARCHAR",
+            **{c: "DOUBLE" for c in _PLACES_COLS},
+            "n_units_published": "INTEGER",
+            "source": "VARCHAR",
+        }
+    ),
     RowCount(min_value=1),
     Unique("caf_annee", "code_commune"),
     NotNull("code_commune"),
@@ -132,28 +164,44 @@ PLACES_SUITE = [
     Matches("epci_siren_caf", EPCI_RE),
     Between("caf_annee", 2000, 2100),
     *[Between(c, 0, None) for c in _PLACES_COLS],
-    Sql("EAJE places = PSU + outside PSU (to rounding)",
+    Sql(
+        "EAJE places = PSU + outside PSU (to rounding)",
         "select caf_annee, code_commune, places_eaje, places_psu, places_hors_psu from {table} "
-        "where abs(places_eaje - places_psu - places_hors_psu) > 1"),
-    Sql("no arrondissement code left (751xx, 6938x, 132xx belong to their commune)",
-        "select caf_annee, code_commune from {table} where regexp_full_match(code_commune, " + sql_literal(ARRONDISSEMENT_RE) + ")"),
+        "where abs(places_eaje - places_psu - places_hors_psu) > 1",
+    ),
+    Sql(
+        "no arrondissement code left (751xx, 6938x, 132xx belong to their commune)",
+        "select caf_annee, code_commune from {table} where regexp_full_match(code_commune, " + sql_literal(ARRONDISSEMENT_RE) + ")",
+    ),
 ]
 
 COVERAGE_SUITE = [
-    Columns({"caf_annee": "INTEGER", "code_commune": "VARCHAR", "nom_commune": "VARCHAR", **{c: "DOUBLE" for c in _RATE_COLS},
-             "enfants_moins_3_ans": "DOUBLE", "enfants_method": "VARCHAR", "taux_recalcule": "BOOLEAN",
-             "n_units_published": "INTEGER", "source": "VARCHAR"}),
+    Columns(
+        {
+            "caf_annee": "INTEGER",
+            "code_commune": "VARCHAR",
+            "nom_commune": "VARCHAR",
+            **{c: "DOUBLE" for c in _RATE_COLS},
+            "enfants_moins_3_ans": "DOUBLE",
+            "enfants_method": "VARCHAR",
+            "taux_recalcule": "BOOLEAN",
+            "n_units_published": "INTEGER",
+            "source": "VARCHAR",
+        }
+    ),
     RowCount(min_value=1),
     Unique("caf_annee", "code_commune"),
     Matches("code_commune", COMMUNE_RE),
     # Rates can exceed 100 (supply counted where it is, children where they live): never clamped.
     *[Between(c, 0, None) for c in _RATE_COLS],
     Between("enfants_moins_3_ans", 0, None),
-    Sql("derived children agree with the EAJE rate to rounding (rates are published to 0.1)",
+    Sql(
+        "derived children agree with the EAJE rate to rounding (rates are published to 0.1)",
         "select c.caf_annee, c.code_commune, c.enfants_moins_3_ans, p.places_eaje, c.taux_eaje from {table} c "
         "join stg.caf_places_commune p using (caf_annee, code_commune) "
         "where c.taux_eaje >= 5 and p.places_eaje >= 50 and c.enfants_moins_3_ans is not null "
-        "and abs(100 * p.places_eaje / c.enfants_moins_3_ans - c.taux_eaje) > 0.1 + 0.01 * c.taux_eaje"),
+        "and abs(100 * p.places_eaje / c.enfants_moins_3_ans - c.taux_eaje) > 0.1 + 0.01 * c.taux_eaje",
+    ),
 ]
 
 places_check = table_check(PLACES, PLACES_SUITE)

@@ -127,7 +127,9 @@ def fetch_records(
             params["where"] = where
         page = get_json(url, params)
         if not isinstance(page, Mapping) or "results" not in page or "total_count" not in page:
-            raise CafFormatError(f"{url} (offset {offset}): expected a records page with 'total_count' and 'results', got {str(page)[:200]!r}")
+            raise CafFormatError(
+                f"{url} (offset {offset}): expected a records page with 'total_count' and 'results', got {str(page)[:200]!r}"
+            )
         if total is None:
             total = int(page["total_count"])
             if total > MAX_OFFSET:
@@ -242,9 +244,7 @@ def rename_to_canonical(frame: pl.DataFrame, kind: str, origin: str) -> pl.DataF
 
 
 def _number(col: str) -> pl.Expr:
-    cleaned = (
-        pl.col(col).str.strip_chars().str.replace_all(r"[\s\u00a0\u202f]", "").str.replace(",", ".", literal=True)
-    )
+    cleaned = pl.col(col).str.strip_chars().str.replace_all(r"[\s\u00a0\u202f]", "").str.replace(",", ".", literal=True)
     return pl.when(cleaned == "").then(None).otherwise(cleaned).cast(pl.Float64, strict=False).alias(col)
 
 
@@ -287,11 +287,23 @@ def normalize(frame: pl.DataFrame, kind: str, origin: str) -> tuple[pl.DataFrame
     # Leading zeros lost by spreadsheet round-trips: pad digit-only codes (documented fix, counted).
     short = pl.col("code_commune_publie").str.contains(r"^[0-9]{1,4}$")
     stats["commune_codes_padded"] = int(df.select(short.sum()).item())
-    df = df.with_columns(pl.when(short).then(pl.col("code_commune_publie").str.zfill(5)).otherwise(pl.col("code_commune_publie")).alias("code_commune_publie"))
+    df = df.with_columns(
+        pl.when(short)
+        .then(pl.col("code_commune_publie").str.zfill(5))
+        .otherwise(pl.col("code_commune_publie"))
+        .alias("code_commune_publie")
+    )
     short_dep = pl.col("code_departement_caf").str.contains(r"^[0-9]$").fill_null(False)
-    df = df.with_columns(pl.when(short_dep).then(pl.col("code_departement_caf").str.zfill(2)).otherwise(pl.col("code_departement_caf")).alias("code_departement_caf"))
+    df = df.with_columns(
+        pl.when(short_dep)
+        .then(pl.col("code_departement_caf").str.zfill(2))
+        .otherwise(pl.col("code_departement_caf"))
+        .alias("code_departement_caf")
+    )
     short_epci = pl.col("epci_siren_caf").str.contains(r"^[0-9]{1,8}$").fill_null(False)
-    df = df.with_columns(pl.when(short_epci).then(pl.col("epci_siren_caf").str.zfill(9)).otherwise(pl.col("epci_siren_caf")).alias("epci_siren_caf"))
+    df = df.with_columns(
+        pl.when(short_epci).then(pl.col("epci_siren_caf").str.zfill(9)).otherwise(pl.col("epci_siren_caf")).alias("epci_siren_caf")
+    )
 
     bad_code = df.filter(~pl.col("code_commune_publie").str.contains(COMMUNE.pattern))
     if bad_code.height:

@@ -43,8 +43,13 @@ SPEC = SourceSpec(
     # and its _hist variant (part hist), current first: a year present in both comes from the current one.
     plan=tuple(
         [PlanFile(kind, embedded=name) for kind, name in EMBEDDED.items()]
-        + [PlanFile(kind, part="hist" if dataset.endswith("_hist") else "current",
-                    official=RemoteFile(millesime="latest", url=f"{API_ROOT}/{dataset}/{EXPORT_QUERY}", filename=f"{dataset}.csv"))
-           for dataset, kind in sorted(DATASETS, key=lambda d: d[0].endswith("_hist"))]
+        + [
+            PlanFile(
+                kind,
+                part="hist" if dataset.endswith("_hist") else "current",
+                official=RemoteFile(millesime="latest", url=f"{API_ROOT}/{dataset}/{EXPORT_QUERY}", filename=f"{dataset}.csv"),
+            )
+            for dataset, kind in sorted(DATASETS, key=lambda d: d[0].endswith("_hist"))
+        ]
     ),
 )

@@ -75,10 +75,8 @@ def load_caf(
         "caf_years_missing_inside_range": missing,
         "caf_years_written": years,
         "rows_written": written,
-        "communes_per_year": dict(
-            con.execute("select caf_annee, count(*) from stg.caf_places_commune group by 1 order by 1").fetchall()
-        ),
-        "children_not_derivable": con.execute(
-            "select count(*) from stg.caf_coverage_commune where enfants_moins_3_ans is null"
-        ).fetchone()[0],
+        "communes_per_year": dict(con.execute("select caf_annee, count(*) from stg.caf_places_commune group by 1 order by 1").fetchall()),
+        "children_not_derivable": con.execute("select count(*) from stg.caf_coverage_commune where enfants_moins_3_ans is null").fetchone()[
+            0
+        ],
     }

@@ -6,8 +6,17 @@ from assets.common.years import TERRITORY_YEARS as YEARS
 from observatory.quality import Columns, InSet, Matches, NotNull, Sql, Unique, years_covered
 
 COMMUNES_SUITE = [
-    Columns({"annee": "INTEGER", "code_commune": "VARCHAR", "nom_commune": "VARCHAR", "code_departement": "VARCHAR",
-             "code_region": "VARCHAR", "population": "BIGINT", "source": "VARCHAR"}),
+    Columns(
+        {
+            "annee": "INTEGER",
+            "code_commune": "VARCHAR",
+            "nom_commune": "VARCHAR",
+            "code_departement": "VARCHAR",
+            "code_region": "VARCHAR",
+            "population": "BIGINT",
+            "source": "VARCHAR",
+        }
+    ),
     Unique("annee", "code_commune"),
     Matches("code_commune", COMMUNE_RE),
     Matches("code_departement", DEPARTEMENT_RE),
@@ -18,15 +27,29 @@ COMMUNES_SUITE = [
 ]
 
 PASSAGE_SUITE = [
-    Columns({"annee_from": "INTEGER", "annee_to": "INTEGER", "code_from": "VARCHAR", "code_to": "VARCHAR",
-             "typemodif": "VARCHAR", "ratio": "DOUBLE", "source": "VARCHAR"}),
+    Columns(
+        {
+            "annee_from": "INTEGER",
+            "annee_to": "INTEGER",
+            "code_from": "VARCHAR",
+            "code_to": "VARCHAR",
+            "typemodif": "VARCHAR",
+            "ratio": "DOUBLE",
+            "source": "VARCHAR",
+        }
+    ),
     Unique("annee_from", "code_from", "code_to"),
     Matches("code_from", COMMUNE_RE),
     Matches("code_to", COMMUNE_RE),
     InSet("typemodif", ("f", "d", "c")),
     Sql("annee_to = annee_from + 1", "select * from {table} where annee_to <> annee_from + 1"),
     Sql("ratios of a code sum to 1", "select annee_from, code_from, sum(ratio) s from {table} group by all having abs(s - 1) > 1e-6"),
-    Sql("code_from is a commune of annee_from", "select p.annee_from, p.code_from from {table} p anti join stg.communes c on c.annee = p.annee_from and c.code_commune = p.code_from"),
-    Sql("code_to is a commune of annee_to", "select p.annee_to, p.code_to from {table} p anti join stg.communes c on c.annee = p.annee_to and c.code_commune = p.code_to"),
+    Sql(
+        "code_from is a commune of annee_from",
+        "select p.annee_from, p.code_from from {table} p anti join stg.communes c on c.annee = p.annee_from and c.code_commune = p.code_from",
+    ),
+    Sql(
+        "code_to is a commune of annee_to",
+        "select p.annee_to, p.code_to from {table} p anti join stg.communes c on c.annee = p.annee_to and c.code_commune = p.code_to",
+    ),
 ]
-

@@ -36,8 +36,13 @@ def codes_by_year(communes: pl.DataFrame) -> dict[int, set[str]]:
 
 
 @dg.asset(
-    key=["stg", "communes"], deps=[s.raw_key for s in COMMUNE_SOURCES], group_name=GROUP, kinds={"duckdb"},
-    owners=OWNERS, pool="duckdb", **YEARLY,
+    key=["stg", "communes"],
+    deps=[s.raw_key for s in COMMUNE_SOURCES],
+    group_name=GROUP,
+    kinds={"duckdb"},
+    owners=OWNERS,
+    pool="duckdb",
+    **YEARLY,
 )
 def stg_communes(context: dg.AssetExecutionContext, warehouse: Warehouse, downloader: Downloader) -> dg.MaterializeResult:
     """Communes (France: metropolitan and DROM) on 1 January of each year of the reference, with
@@ -49,13 +54,24 @@ def stg_communes(context: dg.AssetExecutionContext, warehouse: Warehouse, downlo
         written = replace_years_frame(con, "stg.communes", years, frame)
         counts = dict(con.execute("select annee, count(*) from stg.communes group by 1 order by 1").fetchall())
         md = {**warehouse.table_metadata(con, "stg.communes"), **written_metadata(con, "stg.communes", written)}
-    return dg.MaterializeResult(metadata={**md, **licence_metadata(*COMMUNE_SOURCES), "mode": downloader.source_mode,
-                                          "communes_per_year": json_metadata(counts), "sources": json_metadata(meta)})
+    return dg.MaterializeResult(
+        metadata={
+            **md,
+            **licence_metadata(*COMMUNE_SOURCES),
+            "mode": downloader.source_mode,
+            "communes_per_year": json_metadata(counts),
+            "sources": json_metadata(meta),
+        }
+    )
 
 
 @dg.asset(
-    key=["stg", "commune_passage"], deps=[dg.AssetKey(["stg", "communes"]), SPEC.raw_key, ETALAB.raw_key],
-    group_name=GROUP, kinds={"duckdb"}, owners=OWNERS, pool="duckdb",
+    key=["stg", "commune_passage"],
+    deps=[dg.AssetKey(["stg", "communes"]), SPEC.raw_key, ETALAB.raw_key],
+    group_name=GROUP,
+    kinds={"duckdb"},
+    owners=OWNERS,
+    pool="duckdb",
 )
 def stg_commune_passage(context: dg.AssetExecutionContext, warehouse: Warehouse, downloader: Downloader) -> dg.MaterializeResult:
     """Yearly commune code passage between consecutive 1 January geographies (f = fusion, d = split with
@@ -65,17 +81,36 @@ def stg_commune_passage(context: dg.AssetExecutionContext, warehouse: Warehouse,
         communes = con.execute("select annee, code_commune, population from stg.communes").pl()
         rows, meta = stage.load_passage(downloader, communes)
         complete_steps(codes_by_year(communes), [r for r, _ in rows], source="commune passage")  # raises on contradictions
-        frame = pl.DataFrame(
-            [(r.annee_from, r.annee_from + 1, r.code_from, r.code_to, r.typemodif, r.ratio, s) for r, s in rows],
-            schema={"annee_from": pl.Int32, "annee_to": pl.Int32, "code_from": pl.Utf8, "code_to": pl.Utf8, "typemodif": pl.Utf8,
-                    "ratio": pl.Float64, "source": pl.Utf8},
-            orient="row",
-        ).unique().sort("annee_from", "code_from", "code_to")
+        frame = (
+            pl.DataFrame(
+                [(r.annee_from, r.annee_from + 1, r.code_from, r.code_to, r.typemodif, r.ratio, s) for r, s in rows],
+                schema={
+                    "annee_from": pl.Int32,
+                    "annee_to": pl.Int32,
+                    "code_from": pl.Utf8,
+                    "code_to": pl.Utf8,
+                    "typemodif": pl.Utf8,
+                    "ratio": pl.Float64,
+                    "source": pl.Utf8,
+                },
+                orient="row",
+            )
+            .unique()
+            .sort("annee_from", "code_from", "code_to")
+        )
         store_frame(con, "stg.commune_passage", frame)
-        per_step = con.execute("select annee_from || '->' || annee_to, typemodif, count(*) from stg.commune_passage group by all order by all").fetchall()
+        per_step = con.execute(
+            "select annee_from || '->' || annee_to, typemodif, count(*) from stg.commune_passage group by all order by all"
+        ).fetchall()
         md = warehouse.table_metadata(con, "stg.commune_passage")
-    return dg.MaterializeResult(metadata={**md, **licence_metadata(SPEC, ETALAB), "sources": json_metadata(meta["steps"]),
-                                          "rows_per_step": json_metadata([list(r) for r in per_step])})
+    return dg.MaterializeResult(
+        metadata={
+            **md,
+            **licence_metadata(SPEC, ETALAB),
+            "sources": json_metadata(meta["steps"]),
+            "rows_per_step": json_metadata([list(r) for r in per_step]),
+        }
+    )
 
 
 defs = dg.Definitions(

@@ -35,8 +35,10 @@ def read_v_commune(path: Path, *, fixes: dict) -> pl.DataFrame:
     df = fix_codes(df, "COM", file=path, width=5, pattern=COMMUNE_RE, what="commune codes", fixes=fixes)
     require_unique(df, ["COM"], file=path, what="communes")
     return df.select(
-        pl.col("COM").alias("code_commune"), pl.col("LIBELLE").alias("nom_commune"),
-        pl.col("DEP").alias("code_departement"), pl.col("REG").alias("code_region"),
+        pl.col("COM").alias("code_commune"),
+        pl.col("LIBELLE").alias("nom_commune"),
+        pl.col("DEP").alias("code_departement"),
+        pl.col("REG").alias("code_region"),
     )
 
 
@@ -46,7 +48,9 @@ def read_v_mvt(path: Path) -> pl.DataFrame:
     require_rows(df, file=path, what="movement rows")
     bad = df.filter(~pl.col("DATE_EFF").str.contains(r"^\d{4}-\d{2}-\d{2}$"))
     if bad.height:
-        raise InputError(f"{path}: column 'DATE_EFF': {bad.height} values are not YYYY-MM-DD dates, e.g. {bad['DATE_EFF'].head(3).to_list()}")
+        raise InputError(
+            f"{path}: column 'DATE_EFF': {bad.height} values are not YYYY-MM-DD dates, e.g. {bad['DATE_EFF'].head(3).to_list()}"
+        )
     return df
 
 

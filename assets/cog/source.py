@@ -27,6 +27,7 @@ def _plan():
         yield PlanFile("passage", steps, official=_remote(y, "v_mvt_commune"))
         yield PlanFile("code_changes", steps, official=_remote(y, "v_mvt_commune"))
 
+
 SPEC = SourceSpec(
     name="cog",
     title="Code officiel géographique (communes, mouvements, tables de passage)",

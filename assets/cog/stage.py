@@ -27,8 +27,13 @@ from observatory.resources import Downloader
 from observatory.sources import EMBEDDED, PlanError, PlannedFile, resolve, resolve_one
 
 COMMUNE_SCHEMA = {
-    "annee": pl.Int32, "code_commune": pl.Utf8, "nom_commune": pl.Utf8, "code_departement": pl.Utf8,
-    "code_region": pl.Utf8, "population": pl.Int64, "source": pl.Utf8,
+    "annee": pl.Int32,
+    "code_commune": pl.Utf8,
+    "nom_commune": pl.Utf8,
+    "code_departement": pl.Utf8,
+    "code_region": pl.Utf8,
+    "population": pl.Int64,
+    "source": pl.Utf8,
 }
 #: Where a year's commune list comes from, in order of preference.
 COMMUNE_LISTS = [(COG, "commune_list"), (ETALAB, "commune_list"), (INSEE, "commune_list")]
@@ -75,7 +80,8 @@ def _etalab_population(dl: Downloader, year: int) -> pl.DataFrame:
         return pl.DataFrame(schema={"code_commune": pl.Utf8, "population": pl.Int64})
     frame = pl.concat([_etalab_official(f) if f.variant != EMBEDDED else _etalab_embedded(f) for f in files], how="diagonal_relaxed")
     return frame.filter(pl.col("type") == "commune-actuelle").select(
-        pl.col("code").alias("code_commune"), pl.col("population").cast(pl.Int64, strict=False))
+        pl.col("code").alias("code_commune"), pl.col("population").cast(pl.Int64, strict=False)
+    )
 
 
 def _commune_list(dl: Downloader, f: PlannedFile, fixes: dict) -> tuple[pl.DataFrame, str]:
@@ -85,27 +91,44 @@ def _commune_list(dl: Downloader, f: PlannedFile, fixes: dict) -> tuple[pl.DataF
         cog = read_parquet(f.path)
         require_columns(cog, ("CODGEO", "LIBGEO", "POP", "cog_year"), file=f.path)
         return cog.filter(_in(f.years, "cog_year")).select(
-            pl.col("cog_year").cast(pl.Int32).alias("annee"), pl.col("CODGEO").alias("code_commune"),
-            pl.col("LIBGEO").alias("nom_commune"), pl.lit(None, pl.Utf8).alias("code_region"),
-            pl.col("POP").round(0).cast(pl.Int64).alias("population"), pl.lit("insee_cog (COGugaison)").alias("source"),
+            pl.col("cog_year").cast(pl.Int32).alias("annee"),
+            pl.col("CODGEO").alias("code_commune"),
+            pl.col("LIBGEO").alias("nom_commune"),
+            pl.lit(None, pl.Utf8).alias("code_region"),
+            pl.col("POP").round(0).cast(pl.Int64).alias("population"),
+            pl.lit("insee_cog (COGugaison)").alias("source"),
         ), "COG (COGugaison) embedded copy"
     if name == COG.name:
         (y,) = f.years
         v = read_v_commune(f.path, fixes=fixes).join(_etalab_population(dl, y), on="code_commune", how="left")
-        return v.select(pl.lit(y, pl.Int32).alias("annee"), "code_commune", "nom_commune", "code_region", "population",
-                        pl.lit("insee_cog_v_commune").alias("source")), str(f.path)
+        return v.select(
+            pl.lit(y, pl.Int32).alias("annee"),
+            "code_commune",
+            "nom_commune",
+            "code_region",
+            "population",
+            pl.lit("insee_cog_v_commune").alias("source"),
+        ), str(f.path)
     if name == ETALAB.name:
         et = _etalab_embedded(f) if variant == EMBEDDED else _etalab_official(f)
         return et.filter(pl.col("type") == "commune-actuelle").select(
-            "annee", pl.col("code").alias("code_commune"), pl.col("nom").alias("nom_commune"),
-            pl.col("region").alias("code_region"), pl.col("population").cast(pl.Int64, strict=False),
+            "annee",
+            pl.col("code").alias("code_commune"),
+            pl.col("nom").alias("nom_commune"),
+            pl.col("region").alias("code_region"),
+            pl.col("population").cast(pl.Int64, strict=False),
             pl.lit("etalab_decoupage_administratif").alias("source"),
         ), ("Etalab communes.json embedded copy" if variant == EMBEDDED else str(f.path))
     (y,) = f.years
     m = membership_from_zip(f.path, fixes=fixes)
-    return m.select(pl.lit(y, pl.Int32).alias("annee"), "code_commune", "nom_commune", "code_region",
-                    pl.lit(None, pl.Int64).alias("population"), pl.lit("insee_epci_composition").alias("source")), \
-        f"{f.path} (no population in this file)"
+    return m.select(
+        pl.lit(y, pl.Int32).alias("annee"),
+        "code_commune",
+        "nom_commune",
+        "code_region",
+        pl.lit(None, pl.Int64).alias("population"),
+        pl.lit("insee_epci_composition").alias("source"),
+    ), f"{f.path} (no population in this file)"
 
 
 def _region_pairs(dl: Downloader, years: list[int]) -> pl.DataFrame:
@@ -114,15 +137,21 @@ def _region_pairs(dl: Downloader, years: list[int]) -> pl.DataFrame:
     for f in resolve(dl, REGION_PAIRS, covered) if covered else []:
         if f.spec.name == INSEE.name and f.variant == EMBEDDED:
             ins = read_parquet(f.path)
-            frames.append(ins.filter(_in(f.years)).select(pl.col("annee").cast(pl.Int32), pl.col("DEP").alias("code_departement"),
-                                                          pl.col("REG").alias("code_region")))
+            frames.append(
+                ins.filter(_in(f.years)).select(
+                    pl.col("annee").cast(pl.Int32), pl.col("DEP").alias("code_departement"), pl.col("REG").alias("code_region")
+                )
+            )
         elif f.spec.name == INSEE.name:
             m = membership_from_zip(f.path, fixes={})
             frames.append(m.select(pl.lit(f.years[0], pl.Int32).alias("annee"), "code_departement", "code_region"))
         else:
             et = _etalab_embedded(f) if f.variant == EMBEDDED else _etalab_official(f)
-            frames.append(et.filter(pl.col("type") == "commune-actuelle").select(
-                "annee", pl.col("departement").alias("code_departement"), pl.col("region").alias("code_region")))
+            frames.append(
+                et.filter(pl.col("type") == "commune-actuelle").select(
+                    "annee", pl.col("departement").alias("code_departement"), pl.col("region").alias("code_region")
+                )
+            )
     return pl.concat(frames) if frames else pl.DataFrame(schema={"annee": pl.Int32, "code_departement": pl.Utf8, "code_region": pl.Utf8})
 
 
@@ -154,7 +183,9 @@ def _regions(pairs: pl.DataFrame, years: list[int]) -> pl.DataFrame:
         if y in have:
             continue
         prev, nxt = pairs.filter(pl.col("annee") == y - 1), pairs.filter(pl.col("annee") == y + 1)
-        if prev.height and (not nxt.height or prev.drop("annee").sort("code_departement").equals(nxt.drop("annee").sort("code_departement"))):
+        if prev.height and (
+            not nxt.height or prev.drop("annee").sort("code_departement").equals(nxt.drop("annee").sort("code_departement"))
+        ):
             frames.append(prev.with_columns(pl.lit(y, pl.Int32).alias("annee")))
     return pl.concat(frames)
 
@@ -174,8 +205,11 @@ def load_communes(dl: Downloader, years: Iterable[int] | None = None) -> tuple[p
     around = sorted(set(years) | {y - 1 for y in years} | {y + 1 for y in years})
     regions = _regions(_region_pairs(dl, [y for y in around if y in TERRITORY_YEARS]), years)
     frame = frame.with_columns(departement_of(pl.col("code_commune")).alias("code_departement"))
-    frame = frame.join(regions.rename({"code_region": "_region"}), on=["annee", "code_departement"], how="left").with_columns(
-        pl.coalesce("code_region", "_region").alias("code_region")).drop("_region")
+    frame = (
+        frame.join(regions.rename({"code_region": "_region"}), on=["annee", "code_departement"], how="left")
+        .with_columns(pl.coalesce("code_region", "_region").alias("code_region"))
+        .drop("_region")
+    )
     frame = _france(frame).filter(pl.col("annee").is_in(years))
     empty = sorted(set(years) - set(frame["annee"].unique().to_list()))
     if empty:
@@ -201,8 +235,10 @@ def load_passage(dl: Downloader, communes: pl.DataFrame) -> tuple[list[tuple[Pas
             require_columns(raw, ("cog_from", "cod_old", "cod_new", "typemodif", "ratio"), file=f.path)
             src = "insee_passage (COGugaison)"
             raw = raw.filter(_in(f.years, "cog_from"))
-            rows += [(PassageRow(int(a), b, c, d, float(e)), src)
-                     for a, b, c, d, e in raw.select("cog_from", "cod_old", "cod_new", "typemodif", "ratio").iter_rows()]
+            rows += [
+                (PassageRow(int(a), b, c, d, float(e)), src)
+                for a, b, c, d, e in raw.select("cog_from", "cod_old", "cod_new", "typemodif", "ratio").iter_rows()
+            ]
             label = src
         elif f.spec.name == COG.name:
             sub = {y: codes[y] for y in years if y in f.years or y - 1 in f.years}
@@ -213,8 +249,12 @@ def load_passage(dl: Downloader, communes: pl.DataFrame) -> tuple[list[tuple[Pas
                 links = _links(dl, [y, y + 1])
                 pairs = links.filter(pl.col("annee") == y + 1).select("code", "code_parent").rows()
                 before = links.filter(pl.col("annee") == y).select("code", "code_parent").rows()
-                rows += [(r, f"etalab_rattachements {y}/{y + 1}") for r in passage_from_links(
-                    y, codes[y], codes[y + 1], pairs, source=str(f.path), links_before=before, population_after=population[y + 1])]
+                rows += [
+                    (r, f"etalab_rattachements {y}/{y + 1}")
+                    for r in passage_from_links(
+                        y, codes[y], codes[y + 1], pairs, source=str(f.path), links_before=before, population_after=population[y + 1]
+                    )
+                ]
             label = None
         for y in f.years:
             meta["steps"][f"{y}->{y + 1}"] = label or f"Etalab chefLieu/anciensCodes {y + 1}"
@@ -229,8 +269,11 @@ def _links(dl: Downloader, years: list[int]) -> pl.DataFrame:
         if f.variant == EMBEDDED:
             links = read_parquet(f.path)
             require_columns(links, ("annee", "code", "code_parent"), file=f.path)
-            frames.append(links.with_columns(pl.col("annee").cast(pl.Int32)).filter(pl.col("annee").is_in(list(f.years)))
-                          .select("annee", "code", "code_parent"))
+            frames.append(
+                links.with_columns(pl.col("annee").cast(pl.Int32))
+                .filter(pl.col("annee").is_in(list(f.years)))
+                .select("annee", "code", "code_parent")
+            )
         else:
             _, links = read_communes_json(f.path)
             frames.append(links.select(pl.lit(f.years[0], pl.Int32).alias("annee"), "code", "code_parent"))

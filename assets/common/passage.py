@@ -72,7 +72,9 @@ def complete_steps(codes: Mapping[int, set[str]], rows: Iterable[PassageRow], *,
         if r.annee_from not in by_step:
             continue
         if r.typemodif not in TYPEMODIFS:
-            raise PassageError(f"{source}: step {r.annee_from}->{r.annee_from + 1}, code {r.code_from}: typemodif {r.typemodif!r}, expected one of {TYPEMODIFS}")
+            raise PassageError(
+                f"{source}: step {r.annee_from}->{r.annee_from + 1}, code {r.code_from}: typemodif {r.typemodif!r}, expected one of {TYPEMODIFS}"
+            )
         by_step[r.annee_from].setdefault(r.code_from, []).append(Edge(r.code_to, r.typemodif, float(r.ratio)))
     steps: Steps = {}
     for y in years[:-1]:
@@ -243,7 +245,9 @@ def passage_from_links(
         restored.setdefault(chef_lieu[code], []).append(code)
     for origin, pieces in sorted(restored.items()):
         if origin not in after:
-            raise PassageError(f"{source}: step {annee_from}->{annee_from + 1}: {origin} split into {pieces} and vanished; links cannot say how")
+            raise PassageError(
+                f"{source}: step {annee_from}->{annee_from + 1}: {origin} split into {pieces} and vanished; links cannot say how"
+            )
         pieces = [origin] + pieces
         weights = [population_after.get(p) for p in pieces]
         if all(w for w in weights):

@@ -56,7 +56,8 @@ def require_columns(df: pl.DataFrame, expected: Sequence[str], *, file: str | Pa
     missing = [c for c in expected if c not in df.columns]
     if missing:
         raise InputError(
-            f"{file}: column {missing[0]!r} missing" + (f" (and {missing[1:]})" if len(missing) > 1 else "")
+            f"{file}: column {missing[0]!r} missing"
+            + (f" (and {missing[1:]})" if len(missing) > 1 else "")
             + f"; expected columns {list(expected)}, found {df.columns}"
         )
 
@@ -92,11 +93,14 @@ def fix_codes(
         entry["count"] += padded.len()
         entry["examples"] = (entry["examples"] + padded.head(3).to_list())[:3]
         df = df.with_columns(
-            pl.when(pl.col(column).str.contains(short.pattern)).then(pl.col(column).str.zfill(width)).otherwise(pl.col(column)).alias(column)
+            pl.when(pl.col(column).str.contains(short.pattern))
+            .then(pl.col(column).str.zfill(width))
+            .otherwise(pl.col(column))
+            .alias(column)
         )
-    bad = df.filter(
-        pl.col(column).is_null() | (~pl.col(column).str.contains(pattern) & ~pl.col(column).is_in(list(allow)))
-    ).get_column(column)
+    bad = df.filter(pl.col(column).is_null() | (~pl.col(column).str.contains(pattern) & ~pl.col(column).is_in(list(allow)))).get_column(
+        column
+    )
     if bad.len():
         raise InputError(
             f"{file}: column {column!r}: {bad.len()} values are not {what} (expected /{pattern}/), e.g. {bad.head(5).to_list()}"
@@ -109,8 +113,7 @@ def require_unique(df: pl.DataFrame, columns: Sequence[str], *, file: str | Path
     if dup.height:
         examples = dup.head(5).select(list(columns)).rows()
         raise InputError(
-            f"{file}: {dup.height} {what} appear more than once in column(s) {list(columns)} "
-            f"(expected one row each), e.g. {examples}"
+            f"{file}: {dup.height} {what} appear more than once in column(s) {list(columns)} (expected one row each), e.g. {examples}"
         )
 
 
@@ -136,9 +139,7 @@ def normalize_membership(
     out = fix_codes(out, epci, file=file, width=9, pattern=SIREN_RE, what="EPCI SIREN", fixes=fixes, allow=(NO_EPCI,))
     require_unique(out, [code], file=file, what="communes")
     out = out.rename({src: ours for ours, src in columns.items()})
-    return out.with_columns(
-        pl.when(pl.col("epci_siren") == NO_EPCI).then(None).otherwise(pl.col("epci_siren")).alias("epci_siren")
-    )
+    return out.with_columns(pl.when(pl.col("epci_siren") == NO_EPCI).then(None).otherwise(pl.col("epci_siren")).alias("epci_siren"))
 
 
 def read_parquet(path: Path) -> pl.DataFrame:
@@ -160,9 +161,12 @@ def harmonise_natures(m: pl.DataFrame) -> pl.DataFrame:
     name for a commune outside any EPCI."""
     nature = pl.col("epci_nature").replace_strict(NATURES, default=pl.col("epci_nature"))
     return m.with_columns(
-        pl.when(pl.col("epci_siren").is_null()).then(None)
-        .when(pl.col("epci_siren") == METROPOLE_DE_LYON).then(pl.lit("MET69"))
-        .otherwise(nature).alias("epci_nature"),
+        pl.when(pl.col("epci_siren").is_null())
+        .then(None)
+        .when(pl.col("epci_siren") == METROPOLE_DE_LYON)
+        .then(pl.lit("MET69"))
+        .otherwise(nature)
+        .alias("epci_nature"),
         pl.when(pl.col("epci_siren").is_null()).then(None).otherwise(pl.col("epci_nom")).alias("epci_nom"),
     )
 

@@ -7,7 +7,6 @@ OFFICIAL_YEARS = (2022, 2023, 2024, 2025)
 _URL = "https://etalab-datasets.geo.data.gouv.fr/contours-administratifs/{year}/geojson/communes-100m.geojson.gz"
 
 
-
 def _plan():
     # Role polygons, by target year: the commune geography of the file (``geography``: its codes are brought
     # to the target year through the passage) and the zones taken from it. Embedded GeoParquet (EPSG:4326,
@@ -16,9 +15,15 @@ def _plan():
     # and the DROM of those years come from the 2018 file (part "drom").
     yield PlanFile("polygons", (2016, 2017), embedded="communes_2016.parquet", details=(("geography", 2016), ("zones", "all")))
     yield PlanFile("polygons", (2018,), embedded="communes_2018.parquet", details=(("geography", 2018), ("zones", "all")))
-    yield PlanFile("polygons", (2021,), embedded="communes_2021_metro.parquet", part="metro", details=(("geography", 2021), ("zones", "metro")))
-    yield PlanFile("polygons", (2024,), embedded="communes_2024_metro.parquet", part="metro", details=(("geography", 2024), ("zones", "metro")))
-    yield PlanFile("polygons", (2021, 2024), embedded="communes_2018.parquet", part="drom", details=(("geography", 2018), ("zones", "drom")))
+    yield PlanFile(
+        "polygons", (2021,), embedded="communes_2021_metro.parquet", part="metro", details=(("geography", 2021), ("zones", "metro"))
+    )
+    yield PlanFile(
+        "polygons", (2024,), embedded="communes_2024_metro.parquet", part="metro", details=(("geography", 2024), ("zones", "metro"))
+    )
+    yield PlanFile(
+        "polygons", (2021, 2024), embedded="communes_2018.parquet", part="drom", details=(("geography", 2018), ("zones", "drom"))
+    )
     for y in OFFICIAL_YEARS:
         remote = RemoteFile(millesime=str(y), url=_URL.format(year=y), filename="communes-100m.geojson.gz", magic=(b"\x1f\x8b",))
         yield PlanFile("polygons", (y,), official=remote, details=(("geography", y), ("zones", "all")))

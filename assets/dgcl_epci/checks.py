@@ -9,4 +9,3 @@ DGCL_SUITE = [
     epci_siren("epci_siren"),
     Between("population_totale", 0, None),
 ]
-

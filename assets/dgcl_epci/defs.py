@@ -20,7 +20,9 @@ def stg_dgcl_epci_membership(context: dg.AssetExecutionContext, warehouse: Wareh
     with warehouse.connect() as con:
         store_frame(con, TABLE, frame)
         md = warehouse.table_metadata(con, TABLE)
-    return dg.MaterializeResult(metadata={**md, **licence_metadata(SPEC), "fixes": json_metadata(meta["fixes"]), "source_file": str(meta["file"])})
+    return dg.MaterializeResult(
+        metadata={**md, **licence_metadata(SPEC), "fixes": json_metadata(meta["fixes"]), "source_file": str(meta["file"])}
+    )
 
 
 defs = dg.Definitions(assets=[raw_dgcl_epci, stg_dgcl_epci_membership], asset_checks=[table_check(TABLE, checks.DGCL_SUITE)])

@@ -6,7 +6,14 @@ import polars as pl
 
 from assets.common.validate import InputError, check_file, normalize_membership
 
-COLUMNS = {"code_commune": "insee", "nom_commune": "nom_com", "epci_siren": "siren", "epci_nom": "nom", "epci_nature": "nature", "population_totale": "ptot_com"}
+COLUMNS = {
+    "code_commune": "insee",
+    "nom_commune": "nom_com",
+    "epci_siren": "siren",
+    "epci_nom": "nom",
+    "epci_nature": "nature",
+    "population_totale": "ptot_com",
+}
 
 
 def read_epcicom_csv(path: Path) -> pl.DataFrame:
@@ -14,7 +21,9 @@ def read_epcicom_csv(path: Path) -> pl.DataFrame:
     try:
         return pl.read_csv(path, separator=";", infer_schema=False, encoding="cp1252")
     except (pl.exceptions.ComputeError, pl.exceptions.NoDataError) as exc:
-        raise InputError(f"{path}: unreadable CSV ({str(exc).splitlines()[0]}); expected ';'-separated epcicom columns {list(COLUMNS.values())}") from exc
+        raise InputError(
+            f"{path}: unreadable CSV ({str(exc).splitlines()[0]}); expected ';'-separated epcicom columns {list(COLUMNS.values())}"
+        ) from exc
 
 
 def membership(df: pl.DataFrame, *, file: str | Path, fixes: dict) -> pl.DataFrame:
@@ -22,5 +31,7 @@ def membership(df: pl.DataFrame, *, file: str | Path, fixes: dict) -> pl.DataFra
     out = normalize_membership(df, file=file, columns=COLUMNS, fixes=fixes)
     bad = out.filter(pl.col("population_totale").is_not_null() & ~pl.col("population_totale").str.contains(r"^\d+$"))
     if bad.height:
-        raise InputError(f"{file}: column 'ptot_com': {bad.height} values are not whole numbers, e.g. {bad['population_totale'].head(3).to_list()}")
+        raise InputError(
+            f"{file}: column 'ptot_com': {bad.height} values are not whole numbers, e.g. {bad['population_totale'].head(3).to_list()}"
+        )
     return out.with_columns(pl.col("population_totale").cast(pl.Int64))

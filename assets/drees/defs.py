@@ -42,16 +42,28 @@ def stg_drees_offre_departement(context: dg.AssetExecutionContext, warehouse: Wa
 
 
 SUITE = [
-    Columns({"annee": "INTEGER", "code_departement": "VARCHAR", "nom_departement": "VARCHAR", "code_region": "VARCHAR",
-             "indicateur": "VARCHAR", "unite": "VARCHAR", "valeur": "DOUBLE", "tableau": "VARCHAR"}),
+    Columns(
+        {
+            "annee": "INTEGER",
+            "code_departement": "VARCHAR",
+            "nom_departement": "VARCHAR",
+            "code_region": "VARCHAR",
+            "indicateur": "VARCHAR",
+            "unite": "VARCHAR",
+            "valeur": "DOUBLE",
+            "tableau": "VARCHAR",
+        }
+    ),
     RowCount(min_value=1),
     Unique("indicateur", "annee", "code_departement"),
     NotNull("code_departement"),
     Matches("code_departement", DEPARTEMENT_RE),
     InSet("indicateur", tuple(ind for ind, _ in TABLES.values())),
     Between("valeur", 0, None),
-    Sql("about 100 départements per indicator and year (a lost row or a duplicated table shows here)",
-        "select indicateur, annee, count(*) as n from {table} group by all having count(*) not between 96 and 101"),
+    Sql(
+        "about 100 départements per indicator and year (a lost row or a duplicated table shows here)",
+        "select indicateur, annee, count(*) as n from {table} group by all having count(*) not between 96 and 101",
+    ),
 ]
 
 drees_check = table_check(TABLE, SUITE)

@@ -36,8 +36,13 @@ SPEC = SourceSpec(
     # portal; no stable per-table URL is known, so nothing is downloaded: official mode reads the tables
     # saved by hand as CSV (``;``, one column per year) in data/raw/drees/manual/ (see OFFICIAL_DIR).
     plan=tuple(
-        PlanFile("tables", part=str(n), embedded=f"drees_tab{n}.parquet", details=(("table", n),),
-                 official=RemoteFile(millesime=OFFICIAL_DIR, url=DATASET_URL, filename=f"drees_tab{n}.csv", manual=True))
+        PlanFile(
+            "tables",
+            part=str(n),
+            embedded=f"drees_tab{n}.parquet",
+            details=(("table", n),),
+            official=RemoteFile(millesime=OFFICIAL_DIR, url=DATASET_URL, filename=f"drees_tab{n}.csv", manual=True),
+        )
         for n in TABLES
     ),
 )

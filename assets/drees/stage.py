@@ -85,8 +85,7 @@ def load_drees(con: duckdb.DuckDBPyConnection, paths: Mapping[int, Path]) -> dic
     con.register("drees_src", pl.concat(frames).to_arrow())
     try:
         con.execute(
-            "create or replace table stg.drees_offre_departement as "
-            "select * from drees_src order by indicateur, annee, code_departement"
+            "create or replace table stg.drees_offre_departement as select * from drees_src order by indicateur, annee, code_departement"
         )
     finally:
         con.unregister("drees_src")

@@ -14,8 +14,16 @@ OFFICIAL_EPCI_COUNT = {
     # 2015: no count was given with the brief. 2,133 is what two independent official files give once
     # the Métropole de Lyon is set aside: the DGCL epcicom 2015 (2,134 SIREN) and the INSEE 2015 table.
     2015: 2133,
-    2016: 2062, 2017: 1266, 2018: 1263, 2019: 1258, 2020: 1254, 2021: 1253,
-    2022: 1254, 2023: 1254, 2024: 1254, 2025: 1254,
+    2016: 2062,
+    2017: 1266,
+    2018: 1263,
+    2019: 1258,
+    2020: 1254,
+    2021: 1253,
+    2022: 1254,
+    2023: 1254,
+    2024: 1254,
+    2025: 1254,
     # 2026: no published count was available to us; the only source (Etalab 6.0.0) lists the same 1,254
     # EPCI as in 2025. This row pins that assumption: a different 2026 list fails the check.
     2026: 1254,
@@ -41,9 +49,12 @@ KNOWN_OUTSIDE = {
             "976": "Mayotte: its EPCI start on 1 January 2016",
         },
         "codes": {
-            "54095": "isolated commune (joined an EPCI in 2017)", "54372": "isolated commune (2017)",
-            "54469": "isolated commune (2017)", "54577": "isolated commune (2017)",
-            "71085": "isolated commune (2017)", "71443": "isolated commune (2017)",
+            "54095": "isolated commune (joined an EPCI in 2017)",
+            "54372": "isolated commune (2017)",
+            "54469": "isolated commune (2017)",
+            "54577": "isolated commune (2017)",
+            "71085": "isolated commune (2017)",
+            "71443": "isolated commune (2017)",
             "72137": "commune nouvelle Villeneuve-en-Perseigne, not yet attached",
             "74281": "Thonon-les-Bains, isolated until Thonon Agglomération (2017)",
             "78640": "Vélizy-Villacoublay, isolated (joined Versailles Grand Parc in 2016)",
@@ -55,9 +66,26 @@ KNOWN_OUTSIDE = {
             **{c: "isolated commune (joined an EPCI in 2017)" for c in ("54095", "54372", "54469", "54577", "71085", "71443")},
             "72137": "commune nouvelle Villeneuve-en-Perseigne, not yet attached",
             "74281": "Thonon-les-Bains, isolated until Thonon Agglomération (2017)",
-            **{c: "commune nouvelle of 1 January 2016, not yet attached to an EPCI" for c in (
-                "12021", "12270", "14061", "14726", "14762", "22046", "25424", "45191", "46311", "49018", "49307",
-                "50129", "65192", "76618", "89086")},
+            **{
+                c: "commune nouvelle of 1 January 2016, not yet attached to an EPCI"
+                for c in (
+                    "12021",
+                    "12270",
+                    "14061",
+                    "14726",
+                    "14762",
+                    "22046",
+                    "25424",
+                    "45191",
+                    "46311",
+                    "49018",
+                    "49307",
+                    "50129",
+                    "65192",
+                    "76618",
+                    "89086",
+                )
+            },
         },
     },
     2017: {"departements": {}, "codes": {"49307": "commune nouvelle Loire-Authion, attached to Angers Loire Métropole in 2018"}},
@@ -78,42 +106,75 @@ def _expected_counts() -> str:
 
 
 MEMBERSHIP_SUITE = [
-    Columns({"annee": "INTEGER", "code_commune": "VARCHAR", "epci_siren": "VARCHAR", "epci_nom": "VARCHAR",
-             "epci_nature": "VARCHAR", "source": "VARCHAR"}),
+    Columns(
+        {
+            "annee": "INTEGER",
+            "code_commune": "VARCHAR",
+            "epci_siren": "VARCHAR",
+            "epci_nom": "VARCHAR",
+            "epci_nature": "VARCHAR",
+            "source": "VARCHAR",
+        }
+    ),
     Unique("annee", "code_commune"),
     Matches("code_commune", COMMUNE_RE),
     epci_siren("epci_siren"),
     InSet("epci_nature", ("CC", "CA", "CU", "ME", "SA", "MET69")),
-    Sql("every commune of the year's COG has a membership row", "select c.annee, c.code_commune from stg.communes c anti join {table} m using (annee, code_commune)"),
+    Sql(
+        "every commune of the year's COG has a membership row",
+        "select c.annee, c.code_commune from stg.communes c anti join {table} m using (annee, code_commune)",
+    ),
     referential_integrity(["annee", "code_commune"], "stg.communes"),
-    Sql("communes outside any EPCI are known exceptions (4 islands every year; listed cases 2015-2017)",
+    Sql(
+        "communes outside any EPCI are known exceptions (4 islands every year; listed cases 2015-2017)",
         f"with known(annee, code_commune, departement) as (values {known_outside_values()}) "
         "select m.annee, m.code_commune from {table} m where m.epci_siren is null and not exists ("
         "select 1 from known k where k.annee = m.annee and (k.code_commune = m.code_commune or "
-        f"k.departement = {departement_sql('m.code_commune')}))"),
-    Sql("the four islands are outside any EPCI every year",
+        f"k.departement = {departement_sql('m.code_commune')}))",
+    ),
+    Sql(
+        "the four islands are outside any EPCI every year",
         "select m.annee, m.code_commune, m.epci_siren from {table} m where m.code_commune in ("
-        + ", ".join(map(sql_literal, ISLANDS)) + ") and m.epci_siren is not null"),
-    Sql("an EPCI has one name and one nature per year",
-        "select annee, epci_siren from {table} where epci_siren is not null group by all having count(distinct epci_nom) > 1 or count(distinct epci_nature) > 1"),
+        + ", ".join(map(sql_literal, ISLANDS))
+        + ") and m.epci_siren is not null",
+    ),
+    Sql(
+        "an EPCI has one name and one nature per year",
+        "select annee, epci_siren from {table} where epci_siren is not null group by all having count(distinct epci_nom) > 1 or count(distinct epci_nature) > 1",
+    ),
 ]
 
 EPCI_SUITE = [
-    Columns({"annee": "INTEGER", "epci_siren": "VARCHAR", "epci_nom": "VARCHAR", "epci_nature": "VARCHAR",
-             "n_communes": "BIGINT", "population": "BIGINT", "epci_a_fiscalite_propre": "BOOLEAN"}),
+    Columns(
+        {
+            "annee": "INTEGER",
+            "epci_siren": "VARCHAR",
+            "epci_nom": "VARCHAR",
+            "epci_nature": "VARCHAR",
+            "n_communes": "BIGINT",
+            "population": "BIGINT",
+            "epci_a_fiscalite_propre": "BOOLEAN",
+        }
+    ),
     Unique("annee", "epci_siren"),
     epci_siren("epci_siren"),
     NotNull("epci_nom"),
-    Sql("EPCI count per year = official count (+ the Métropole de Lyon, listed but not counted)",
+    Sql(
+        "EPCI count per year = official count (+ the Métropole de Lyon, listed but not counted)",
         f"with expected(annee, officiel) as (values {_expected_counts()}) "
         "select e.annee, e.officiel, count(t.epci_siren) filter (where t.epci_a_fiscalite_propre) as epci_fp, "
         "count(t.epci_siren) as rows_total, count(t.epci_siren) filter (where not t.epci_a_fiscalite_propre) as lyon "
         "from expected e left join {table} t using (annee) group by all "
-        "having epci_fp <> e.officiel or rows_total <> e.officiel + 1 or lyon <> 1"),
-    Sql("only the Métropole de Lyon is not counted as an EPCI à fiscalité propre",
-        f"select annee, epci_siren from {{table}} where (epci_siren = {sql_literal(METROPOLE_DE_LYON)}) = epci_a_fiscalite_propre"),
-    Sql("n_communes matches the membership", "select e.annee, e.epci_siren from {table} e left join ("
+        "having epci_fp <> e.officiel or rows_total <> e.officiel + 1 or lyon <> 1",
+    ),
+    Sql(
+        "only the Métropole de Lyon is not counted as an EPCI à fiscalité propre",
+        f"select annee, epci_siren from {{table}} where (epci_siren = {sql_literal(METROPOLE_DE_LYON)}) = epci_a_fiscalite_propre",
+    ),
+    Sql(
+        "n_communes matches the membership",
+        "select e.annee, e.epci_siren from {table} e left join ("
         "select annee, epci_siren, count(*) n from stg.epci_membership where epci_siren is not null group by all) m using (annee, epci_siren) "
-        "where m.n is distinct from e.n_communes"),
+        "where m.n is distinct from e.n_communes",
+    ),
 ]
-

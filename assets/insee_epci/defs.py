@@ -36,7 +36,11 @@ DGCL_TABLE = "stg.dgcl_epci_membership"
 @dg.asset(
     key=["stg", "epci_membership"],
     deps=[dg.AssetKey(["stg", "communes"]), dg.AssetKey(DGCL_TABLE.split(".")), SPEC.raw_key, ETALAB.raw_key, COG.raw_key],
-    group_name=GROUP, kinds={"duckdb"}, owners=OWNERS, pool="duckdb", **YEARLY,
+    group_name=GROUP,
+    kinds={"duckdb"},
+    owners=OWNERS,
+    pool="duckdb",
+    **YEARLY,
 )
 def stg_epci_membership(context: dg.AssetExecutionContext, warehouse: Warehouse, downloader: Downloader) -> dg.MaterializeResult:
     """Commune -> EPCI on 1 January, every commune of every year of the reference (epci_siren NULL: outside
@@ -56,43 +60,68 @@ def stg_epci_membership(context: dg.AssetExecutionContext, warehouse: Warehouse,
             b = con.execute(f"select code_commune, epci_siren from {DGCL_TABLE} where annee = ?", [y]).pl()
             if b.height:
                 dgcl[str(y)] = reconcile(frame.filter((pl.col("annee") == y) & pl.col("epci_siren").is_not_null()), b, "insee", "dgcl")
-        outside = dict(con.execute("select annee, count(*) from stg.epci_membership where epci_siren is null group by 1 order by 1").fetchall())
+        outside = dict(
+            con.execute("select annee, count(*) from stg.epci_membership where epci_siren is null group by 1 order by 1").fetchall()
+        )
         md = {**warehouse.table_metadata(con, "stg.epci_membership"), **written_metadata(con, "stg.epci_membership", written)}
-    return dg.MaterializeResult(metadata={
-        **md, **licence_metadata(SPEC, ETALAB, COG), "mode": downloader.source_mode, "sources": json_metadata(meta["years"]),
-        "reconciliation": json_metadata(meta["reconciliation"] or "no year of this run is covered by both INSEE and Etalab"),
-        "dgcl_cross_check": json_metadata(dgcl),
-        "code_fixes": json_metadata(meta["code_fixes"]), "zero_padding_fixes": json_metadata(meta["fixes"]),
-        "outside_any_epci_per_year": json_metadata(outside),
-        "absent_from_source_so_outside_any_epci": json_metadata(meta["outside_any_epci_by_absence"]),
-    })
+    return dg.MaterializeResult(
+        metadata={
+            **md,
+            **licence_metadata(SPEC, ETALAB, COG),
+            "mode": downloader.source_mode,
+            "sources": json_metadata(meta["years"]),
+            "reconciliation": json_metadata(meta["reconciliation"] or "no year of this run is covered by both INSEE and Etalab"),
+            "dgcl_cross_check": json_metadata(dgcl),
+            "code_fixes": json_metadata(meta["code_fixes"]),
+            "zero_padding_fixes": json_metadata(meta["fixes"]),
+            "outside_any_epci_per_year": json_metadata(outside),
+            "absent_from_source_so_outside_any_epci": json_metadata(meta["outside_any_epci_by_absence"]),
+        }
+    )
 
 
-@dg.asset(key=["stg", "epci"], deps=sql_deps(HERE, ["stg_epci"]), group_name=GROUP, kinds={"duckdb"}, owners=OWNERS, pool="duckdb", **YEARLY)
+@dg.asset(
+    key=["stg", "epci"], deps=sql_deps(HERE, ["stg_epci"]), group_name=GROUP, kinds={"duckdb"}, owners=OWNERS, pool="duckdb", **YEARLY
+)
 def stg_epci(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
     """EPCI on 1 January of each year: name, nature, number of communes, population (sum of the
     communes' COG population), and whether it counts as an EPCI à fiscalité propre (the Métropole de
     Lyon does not). Partitioned by year: a run replaces the rows of its years only."""
     years = years_to_build(context)
     with warehouse.connect() as con:
-        written = replace_years(con, "stg.epci", years, (HERE / "stg_epci.sql").read_text(encoding="utf-8"),
-                                {"lyon": METROPOLE_DE_LYON, "years": years})
-        counts = con.execute("select annee, count(*) filter (where epci_a_fiscalite_propre), count(*) from stg.epci group by 1 order by 1").fetchall()
+        written = replace_years(
+            con, "stg.epci", years, (HERE / "stg_epci.sql").read_text(encoding="utf-8"), {"lyon": METROPOLE_DE_LYON, "years": years}
+        )
+        counts = con.execute(
+            "select annee, count(*) filter (where epci_a_fiscalite_propre), count(*) from stg.epci group by 1 order by 1"
+        ).fetchall()
         md = {**warehouse.table_metadata(con, "stg.epci"), **written_metadata(con, "stg.epci", written)}
-    return dg.MaterializeResult(metadata={
-        **md, "epci_per_year": json_metadata({str(y): {"epci_a_fiscalite_propre": a, "rows_incl_lyon": b} for y, a, b in counts}),
-        "metropole_de_lyon": checks.LYON_EXPLANATION,
-    })
+    return dg.MaterializeResult(
+        metadata={
+            **md,
+            "epci_per_year": json_metadata({str(y): {"epci_a_fiscalite_propre": a, "rows_incl_lyon": b} for y, a, b in counts}),
+            "metropole_de_lyon": checks.LYON_EXPLANATION,
+        }
+    )
 
 
 defs = dg.Definitions(
     assets=[raw_insee_epci, stg_epci_membership, stg_epci],
     asset_checks=[
-        table_check("stg.epci_membership", checks.MEMBERSHIP_SUITE, description=(
-            "Every commune of a year's COG belongs to exactly one EPCI, or is one of the known communes outside any EPCI: "
-            "the four islands (22016, 29083, 29155, 85113) every year, and the listed cases of 2015-2017 (Paris and the "
-            "petite couronne before the Métropole du Grand Paris, Mayotte in 2015, isolated communes, communes nouvelles "
-            "not yet attached). Any other commune without an EPCI fails the check.")),
-        table_check("stg.epci", checks.EPCI_SUITE, description="EPCI per year: keys, formats, and the official count check. " + checks.LYON_EXPLANATION),
+        table_check(
+            "stg.epci_membership",
+            checks.MEMBERSHIP_SUITE,
+            description=(
+                "Every commune of a year's COG belongs to exactly one EPCI, or is one of the known communes outside any EPCI: "
+                "the four islands (22016, 29083, 29155, 85113) every year, and the listed cases of 2015-2017 (Paris and the "
+                "petite couronne before the Métropole du Grand Paris, Mayotte in 2015, isolated communes, communes nouvelles "
+                "not yet attached). Any other commune without an EPCI fails the check."
+            ),
+        ),
+        table_check(
+            "stg.epci",
+            checks.EPCI_SUITE,
+            description="EPCI per year: keys, formats, and the official count check. " + checks.LYON_EXPLANATION,
+        ),
     ],
 )

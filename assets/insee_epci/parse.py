@@ -33,7 +33,10 @@ def read_composition_zip(path: Path, sheet: str = SHEET) -> pl.DataFrame:
 
     try:
         frame = pd.read_excel(
-            io.BytesIO(data), sheet_name=sheet, skiprows=TITLE_ROWS, dtype=str,
+            io.BytesIO(data),
+            sheet_name=sheet,
+            skiprows=TITLE_ROWS,
+            dtype=str,
             engine="xlrd" if inner.lower().endswith(".xls") else "openpyxl",
         )
     except ValueError as exc:  # pandas: "Worksheet named ... not found"
@@ -50,8 +53,14 @@ def membership_from_zip(path: Path, *, fixes: dict, min_rows: int = 1) -> pl.Dat
     return normalize_membership(
         raw,
         file=path,
-        columns={"code_commune": "CODGEO", "nom_commune": "LIBGEO", "epci_siren": "EPCI", "epci_nom": "LIBEPCI",
-                 "code_departement": "DEP", "code_region": "REG"},
+        columns={
+            "code_commune": "CODGEO",
+            "nom_commune": "LIBGEO",
+            "epci_siren": "EPCI",
+            "epci_nom": "LIBEPCI",
+            "code_departement": "DEP",
+            "code_region": "REG",
+        },
         fixes=fixes,
         min_rows=min_rows,
     )
@@ -64,5 +73,7 @@ def epci_natures_from_zip(path: Path) -> pl.DataFrame:
     raw = read_composition_zip(path, EPCI_SHEET)
     require_columns(raw, EPCI_COLUMNS, file=f"{path} (sheet {EPCI_SHEET})")
     return raw.select(
-        pl.col("EPCI").str.strip_chars().alias("epci_siren"), pl.col("LIBEPCI").alias("epci_nom"), pl.col("NATURE_EPCI").alias("epci_nature")
+        pl.col("EPCI").str.strip_chars().alias("epci_siren"),
+        pl.col("LIBEPCI").alias("epci_nom"),
+        pl.col("NATURE_EPCI").alias("epci_nature"),
     )

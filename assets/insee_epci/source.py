@@ -26,6 +26,7 @@ def _plan():
         yield PlanFile("epci_membership", (y,), official=remote)
         yield PlanFile("commune_list", (y,), official=remote)
 
+
 SPEC = SourceSpec(
     name="insee_epci",
     title="Composition communale des EPCI au 1er janvier",

@@ -24,7 +24,12 @@ from observatory.resources import Downloader
 from observatory.sources import EMBEDDED, PlanError, PlannedFile, resolve, resolve_one
 
 MEMBERSHIP_SCHEMA = {
-    "annee": pl.Int32, "code_commune": pl.Utf8, "epci_siren": pl.Utf8, "epci_nom": pl.Utf8, "epci_nature": pl.Utf8, "source": pl.Utf8,
+    "annee": pl.Int32,
+    "code_commune": pl.Utf8,
+    "epci_siren": pl.Utf8,
+    "epci_nom": pl.Utf8,
+    "epci_nature": pl.Utf8,
+    "source": pl.Utf8,
 }
 #: Where a year's membership comes from, in order of preference.
 MEMBERSHIPS = [(INSEE, "epci_membership"), (ETALAB, "epci_composition")]
@@ -35,13 +40,22 @@ def _insee(dl: Downloader, f: PlannedFile, fixes: dict) -> pl.DataFrame:
     if f.variant == EMBEDDED:
         raw = read_parquet(f.path)
         require_columns(raw, ("annee", "CODGEO", "EPCI", "NATURE_EPCI"), file=f.path)
-        names = pl.concat([read_parquet(n.path).select(pl.col("annee").cast(pl.Int32), pl.col("CODGEO").alias("epci_siren"),
-                                                       pl.col("LIBGEO").alias("epci_nom"))
-                           for n in resolve_one(dl, INSEE, "epci_names", f.years)])
+        names = pl.concat(
+            [
+                read_parquet(n.path).select(
+                    pl.col("annee").cast(pl.Int32), pl.col("CODGEO").alias("epci_siren"), pl.col("LIBGEO").alias("epci_nom")
+                )
+                for n in resolve_one(dl, INSEE, "epci_names", f.years)
+            ]
+        )
         frames = []
         for y in f.years:
-            part = normalize_membership(raw.filter(pl.col("annee") == y), file=f"{f.path} (annee {y})",
-                                        columns={"code_commune": "CODGEO", "epci_siren": "EPCI", "epci_nature": "NATURE_EPCI"}, fixes=fixes)
+            part = normalize_membership(
+                raw.filter(pl.col("annee") == y),
+                file=f"{f.path} (annee {y})",
+                columns={"code_commune": "CODGEO", "epci_siren": "EPCI", "epci_nature": "NATURE_EPCI"},
+                fixes=fixes,
+            )
             frames.append(part.with_columns(pl.lit(y, pl.Int32).alias("annee")))
         out = pl.concat(frames).join(names, on=["annee", "epci_siren"], how="left")
         return out.with_columns(pl.lit("insee_appartenance (COGugaison)").alias("source"))
@@ -49,7 +63,12 @@ def _insee(dl: Downloader, f: PlannedFile, fixes: dict) -> pl.DataFrame:
     m = membership_from_zip(f.path, fixes=fixes)
     natures = epci_natures_from_zip(f.path).select("epci_siren", "epci_nature")
     return m.join(natures, on="epci_siren", how="left").select(
-        pl.lit(y, pl.Int32).alias("annee"), "code_commune", "epci_siren", "epci_nom", "epci_nature", pl.lit("insee_composition_communale").alias("source")
+        pl.lit(y, pl.Int32).alias("annee"),
+        "code_commune",
+        "epci_siren",
+        "epci_nom",
+        "epci_nature",
+        pl.lit("insee_composition_communale").alias("source"),
     )
 
 
@@ -61,8 +80,10 @@ def _etalab(f: PlannedFile, fixes: dict) -> pl.DataFrame:
         parts = [(y, raw.filter(pl.col("annee") == y), f"{f.path} (annee {y})") for y in f.years]
     else:
         parts = [(f.years[0], read_epci_json(f.path), f.path)]
-    frames = [normalize_membership(df, file=label, columns=_ETALAB_COLUMNS, fixes=fixes).with_columns(pl.lit(y, pl.Int32).alias("annee"))
-              for y, df, label in parts]
+    frames = [
+        normalize_membership(df, file=label, columns=_ETALAB_COLUMNS, fixes=fixes).with_columns(pl.lit(y, pl.Int32).alias("annee"))
+        for y, df, label in parts
+    ]
     return pl.concat(frames).with_columns(pl.lit("etalab_decoupage_administratif").alias("source"))
 
 
@@ -90,8 +111,12 @@ def code_aliases(dl: Downloader) -> dict[str, tuple[str, str]]:
             rows = h.filter(pl.col("MOD").is_in(["500", "520"]) & pl.col("C_LOFF").is_not_null() & pl.col("C_LANC").is_not_null())
             out |= {r["C_LANC"]: (r["C_LOFF"], f"INSEE historiq MOD {r['MOD']} effective {r['EFF']}") for r in rows.iter_rows(named=True)}
         else:
-            m = read_v_mvt(f.path).filter(pl.col("MOD").is_in(list(CODE_CHANGE_MODS)) & (pl.col("TYPECOM_AV") == "COM") & (pl.col("TYPECOM_AP") == "COM"))
-            out |= {r["COM_AV"]: (r["COM_AP"], f"COG v_mvt_commune MOD {r['MOD']} effective {r['DATE_EFF']}") for r in m.iter_rows(named=True)}
+            m = read_v_mvt(f.path).filter(
+                pl.col("MOD").is_in(list(CODE_CHANGE_MODS)) & (pl.col("TYPECOM_AV") == "COM") & (pl.col("TYPECOM_AP") == "COM")
+            )
+            out |= {
+                r["COM_AV"]: (r["COM_AP"], f"COG v_mvt_commune MOD {r['MOD']} effective {r['DATE_EFF']}") for r in m.iter_rows(named=True)
+            }
     return out
 
 
@@ -126,6 +151,8 @@ def load_membership(dl: Downloader, communes: pl.DataFrame, years: Iterable[int]
     chosen, meta["code_fixes"], meta["outside_any_epci_by_absence"] = _align_with_communes(chosen, communes, code_aliases(dl))
     meta["fixes"] = fixes
     return chosen.select([pl.col(c).cast(t) for c, t in MEMBERSHIP_SCHEMA.items()]).sort("annee", "code_commune"), meta
+
+
 def _align_with_communes(m: pl.DataFrame, communes: pl.DataFrame, aliases: dict[str, tuple[str, str]]) -> tuple[pl.DataFrame, list, dict]:
     """Make the membership cover exactly each year's commune list.
 
@@ -158,10 +185,18 @@ def _align_with_communes(m: pl.DataFrame, communes: pl.DataFrame, aliases: dict[
         missing = sorted(listed - set(part["code_commune"].to_list()))
         if missing:
             absent[str(y)] = missing
-            part = pl.concat([part, pl.DataFrame({"annee": [y] * len(missing), "code_commune": missing,
-                                                  "source": [f"{part['source'][0]}: absent, so outside any EPCI"] * len(missing)})],
-                             how="diagonal_relaxed")
+            part = pl.concat(
+                [
+                    part,
+                    pl.DataFrame(
+                        {
+                            "annee": [y] * len(missing),
+                            "code_commune": missing,
+                            "source": [f"{part['source'][0]}: absent, so outside any EPCI"] * len(missing),
+                        }
+                    ),
+                ],
+                how="diagonal_relaxed",
+            )
         frames.append(part)
     return pl.concat(frames, how="diagonal_relaxed"), fixed, absent
-
-

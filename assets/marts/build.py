@@ -89,11 +89,14 @@ def build_facility_territory_years(con: duckdb.DuckDBPyConnection, merger_year: 
         col: dict(con.execute(f"select {col}, count(*) from {t} where {col} is not null group by 1 order by 2 desc").fetchall())
         for col in ("unjoined_reason", "unjoined_reason_2017", "unjoined_reason_latest")
     }
-    caf_places = _one(con, "select sum(places_eaje) from stg.caf_places_commune where caf_annee + 1 in (select distinct annee from int.facility_years)")
+    caf_places = _one(
+        con, "select sum(places_eaje) from stg.caf_places_commune where caf_annee + 1 in (select distinct annee from int.facility_years)"
+    )
     allocated = _one(con, f"select sum(places) from {t}")
     # places a micro-crèche cap left over (communes whose facilities are all micro-crèches): reported, never given
-    unallocated = dict(con.execute(
-        "select annee, round(sum(places_unallocated), 1) from _fty_places_unallocated group by 1 order by 1").fetchall())
+    unallocated = dict(
+        con.execute("select annee, round(sum(places_unallocated), 1) from _fty_places_unallocated group by 1 order by 1").fetchall()
+    )
     con.execute("drop table if exists _fty_places_unallocated")
     return {
         "rows": total,
@@ -172,11 +175,15 @@ def build_childcare_supply(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     return {
         "rows": _one(con, f"select count(*) from {t}"),
         "caf_years": caf_years,
-        "years_without_caf": [r[0] for r in con.execute(f"select distinct annee from {t} where caf_status = 'caf_year_missing' order by 1").fetchall()],
+        "years_without_caf": [
+            r[0] for r in con.execute(f"select distinct annee from {t} where caf_status = 'caf_year_missing' order by 1").fetchall()
+        ],
         "caf_status": dict(con.execute(f"select caf_status, count(*) from {t} group by 1 order by 1").fetchall()),
         # CAF communes that fall in no EPCI that year (outside any EPCI, or a year beyond the reference)
         "caf_communes_not_in_an_epci": dict(unplaced),
-        "median_caf_population_coverage": _one(con, f"select round(median(caf_population_coverage), 4) from {t} where caf_status = 'published'"),
+        "median_caf_population_coverage": _one(
+            con, f"select round(median(caf_population_coverage), 4) from {t} where caf_status = 'published'"
+        ),
     }
 
 
@@ -222,9 +229,7 @@ def build_facilities(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
 # --------------------------------------------------------------------------- marts.epci_indicators + map layers
 
 
-def build_epci_indicators(
-    con: duckdb.DuckDBPyConnection, geo_dir: Path | None = None, out_dir: Path | None = None
-) -> dict[str, Any]:
+def build_epci_indicators(con: duckdb.DuckDBPyConnection, geo_dir: Path | None = None, out_dir: Path | None = None) -> dict[str, Any]:
     """The attribute table, and (when ``geo_dir``/``out_dir`` are given) the map GeoParquet per zone."""
     from assets.marts import geo
 
@@ -282,8 +287,10 @@ def rebuild_marts(
         ("marts.ess_market_share", lambda: build_ess_market_share(con)),
         ("marts.childcare_supply", lambda: build_childcare_supply(con)),
         ("marts.facility_transitions", lambda: transitions.build_facility_transitions(con)),
-        ("marts.merger_effect", lambda: merger.build_merger_effect(
-            con, seed, first_year=PANEL_FIRST_YEAR, **({"n_boot": n_boot} if n_boot else {}))),
+        (
+            "marts.merger_effect",
+            lambda: merger.build_merger_effect(con, seed, first_year=PANEL_FIRST_YEAR, **({"n_boot": n_boot} if n_boot else {})),
+        ),
         ("marts.operators", lambda: build_operators(con)),
         ("marts.facilities", lambda: build_facilities(con)),
         ("marts.epci_indicators", lambda: build_epci_indicators(con, geo_dir, geo_out_dir)),

@@ -33,6 +33,7 @@ def _reads(*sql_files: str, extra: tuple[dg.AssetKey, ...] = ()) -> list[dg.Asse
     the polygon files. tests/unit/test_sql_deps.py checks the SQL files of the other packages against their deps."""
     return sql_deps(HERE, sql_files, extra)
 
+
 _COMMON = dict(group_name="marts", owners=["team:data"], pool="duckdb")
 
 
@@ -80,7 +81,12 @@ def facility_territory_years(warehouse: Warehouse) -> dg.MaterializeResult:
         return dg.MaterializeResult(metadata=meta)
 
 
-@dg.asset(key=K(["marts", "ess_market_share"]), deps=_reads("ess_market_share", extra=(MEMBERSHIP, SOURCES, *NAME_SOURCES)), kinds={"duckdb", "sql"}, **_COMMON)
+@dg.asset(
+    key=K(["marts", "ess_market_share"]),
+    deps=_reads("ess_market_share", extra=(MEMBERSHIP, SOURCES, *NAME_SOURCES)),
+    kinds={"duckdb", "sql"},
+    **_COMMON,
+)
 def ess_market_share(warehouse: Warehouse) -> dg.MaterializeResult:
     """Shares of public, ESS and for-profit operators (and finer classes) among EAJE, by EPCI, département,
     région and France, every year, in each year's geography and on the latest perimeters; facilities and,
@@ -106,21 +112,29 @@ def childcare_supply(warehouse: Warehouse) -> dg.MaterializeResult:
 TRANSITIONS_KEY = K(["marts", "facility_transitions"])
 
 
-@dg.asset(key=TRANSITIONS_KEY, deps=_reads("merger_groups", "facility_transitions", extra=(MEMBERSHIP, FTY, SOURCES)),
-          kinds={"duckdb", "sql"}, **_COMMON)
+@dg.asset(
+    key=TRANSITIONS_KEY,
+    deps=_reads("merger_groups", "facility_transitions", extra=(MEMBERSHIP, FTY, SOURCES)),
+    kinds={"duckdb", "sql"},
+    **_COMMON,
+)
 def facility_transitions(warehouse: Warehouse) -> dg.MaterializeResult:
     """What became of each EAJE active on 1 January 2016 by 2018, 2020 and the latest year: still open, taken over
     (same operator, public body, for-profit, other ESS operator), closed or out of scope, with the matching method,
     its 2017 EPCI and merger group; also int.facility_transitions_yearly (every year to the next) for the merger study."""
     with warehouse.connect() as con:
-        return dg.MaterializeResult(metadata=_meta(warehouse, con, C.FACILITY_TRANSITIONS.table, transitions.build_facility_transitions(con)))
+        return dg.MaterializeResult(
+            metadata=_meta(warehouse, con, C.FACILITY_TRANSITIONS.table, transitions.build_facility_transitions(con))
+        )
 
 
 @dg.multi_asset(
     specs=[
         dg.AssetSpec(
             key=K(["marts", "merger_effect"]),
-            deps=_reads("placed_in", "merger_groups", "merger_panel", "merger_covariates", extra=(MEMBERSHIP, FTY, SOURCES, TRANSITIONS_KEY)),
+            deps=_reads(
+                "placed_in", "merger_groups", "merger_panel", "merger_covariates", extra=(MEMBERSHIP, FTY, SOURCES, TRANSITIONS_KEY)
+            ),
             description=(
                 "Did the 2017 EPCI fusions change associative EAJE? Event study and difference-in-differences on the "
                 "fixed perimeters of each merger year (treated: formed by fusion; control: perimeter unchanged), "
@@ -133,7 +147,9 @@ def facility_transitions(warehouse: Warehouse) -> dg.MaterializeResult:
         ),
         dg.AssetSpec(
             key=K(["marts", "merger_effect_epci"]),
-            deps=_reads("placed_in", "merger_groups", "merger_panel", "merger_covariates", extra=(MEMBERSHIP, FTY, SOURCES, TRANSITIONS_KEY)),
+            deps=_reads(
+                "placed_in", "merger_groups", "merger_panel", "merger_covariates", extra=(MEMBERSHIP, FTY, SOURCES, TRANSITIONS_KEY)
+            ),
             description="Per-EPCI panel of the merger study for dashboards: group (treated / control / excluded and why) and outcomes by year.",
             kinds={"duckdb", "python"},
             group_name="marts",
@@ -231,7 +247,16 @@ checks = [
 ]
 
 defs = dg.Definitions(
-    assets=[sources, facility_territory_years, ess_market_share, childcare_supply, facility_transitions, merger_effect, operators,
-            facilities, epci_indicators],
+    assets=[
+        sources,
+        facility_territory_years,
+        ess_market_share,
+        childcare_supply,
+        facility_transitions,
+        merger_effect,
+        operators,
+        facilities,
+        epci_indicators,
+    ],
     asset_checks=checks,
 )

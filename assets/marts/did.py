@@ -109,14 +109,25 @@ def _fit(pdf, formula: str, method: str, control_group: str, weights: str | None
         # the reference cell has a zero influence function: the library divides 0 by 0 there
         warnings.simplefilter("ignore", RuntimeWarning)
         att = ATTgt(data=pdf, cohort_column="cohort", base_period="universal")
-        att.fit(formula=formula, est_method=method, control_group=control_group, weights_column=weights,
-                boot_iterations=n_boot, random_state=seed, progress_bar=False)
+        att.fit(
+            formula=formula,
+            est_method=method,
+            control_group=control_group,
+            weights_column=weights,
+            boot_iterations=n_boot,
+            random_state=seed,
+            progress_bar=False,
+        )
         boot = {"boot_iterations": n_boot, "random_state": seed} if n_boot else {}
         ev = att.aggregate("event", **boot)
         ov = att.aggregate("event", overall=True, **boot)
     event = {int(e): (float(row.iloc[0]), float(row.iloc[1])) for e, row in ev.iterrows()}
-    return _Fit(event, (float(ov.iloc[0, 0]), float(ov.iloc[0, 1])), att._result_dict["full_sample"]["ATTgt_ntl"],
-                pdf.index.get_level_values(0).nunique())
+    return _Fit(
+        event,
+        (float(ov.iloc[0, 0]), float(ov.iloc[0, 1])),
+        att._result_dict["full_sample"]["ATTgt_ntl"],
+        pdf.index.get_level_values(0).nunique(),
+    )
 
 
 def _z(alpha: float) -> float:
@@ -132,8 +143,9 @@ def _pre_diagnostics(cells: list) -> tuple[dict | None, tuple[float, float, floa
     pre = [c for c in cells if c.time < c.cohort - 1 and c.influence_func is not None and np.isfinite(c.ATT)]
     if not pre:
         return None, None
-    inf = np.column_stack([c.influence_func.toarray().ravel() if hasattr(c.influence_func, "toarray")
-                           else np.asarray(c.influence_func).ravel() for c in pre])
+    inf = np.column_stack(
+        [c.influence_func.toarray().ravel() if hasattr(c.influence_func, "toarray") else np.asarray(c.influence_func).ravel() for c in pre]
+    )
     n = inf.shape[0]
     vcv = inf.T @ inf / n  # the library's own covariance of the cells (utility_ntl.get_vcv_from_if)
     att = np.array([c.ATT for c in pre])
@@ -164,8 +176,10 @@ def _check_frame(frame: pl.DataFrame, outcome: str, covariates: Sequence[str], w
     needed = ["unit", "annee", "cohort", outcome, *covariates] + [c for c in (weights, size) if c]
     missing = [c for c in needed if c not in frame.columns]
     if missing:
-        raise ValueError(f"estimate_panel: frame lacks column(s) {missing}; expected unit, annee, cohort (first treated "
-                         f"year, null = never treated), the outcome {outcome!r} and covariates {list(covariates)}")
+        raise ValueError(
+            f"estimate_panel: frame lacks column(s) {missing}; expected unit, annee, cohort (first treated "
+            f"year, null = never treated), the outcome {outcome!r} and covariates {list(covariates)}"
+        )
     dup = frame.group_by("unit", "annee").len().filter(pl.col("len") > 1)
     if dup.height:
         raise ValueError(f"estimate_panel: {dup.height} (unit, annee) pairs appear twice, e.g. {dup.row(0)[:2]}")
@@ -176,8 +190,10 @@ def _check_frame(frame: pl.DataFrame, outcome: str, covariates: Sequence[str], w
     for col in ["cohort", *covariates] + [c for c in (weights, size) if c]:
         varying = frame.group_by("unit").agg(pl.col(col).n_unique().alias("k")).filter(pl.col("k") > 1)
         if varying.height:
-            raise ValueError(f"estimate_panel: column {col!r} varies within unit {varying.row(0)[0]!r}; cohort, covariates, "
-                             "weights and size must be time-invariant (covariates taken in the base year)")
+            raise ValueError(
+                f"estimate_panel: column {col!r} varies within unit {varying.row(0)[0]!r}; cohort, covariates, "
+                "weights and size must be time-invariant (covariates taken in the base year)"
+            )
 
 
 def estimate_panel(
@@ -241,10 +257,24 @@ def estimate_panel(
     n_c = units.filter(pl.col("cohort").is_null()).height
     common = {"seed": seed, "control_group": control_group, "method": method, "n_treated": n_t, "n_control": n_c}
     if n_t < max(min_treated, 2) or n_c < max(min_control, 2):
-        why = (f"{n_t} treated and {n_c} control units: fewer than {min_treated} treated / {min_control} control "
-               "clusters, too few for a cluster bootstrap")
-        return pl.DataFrame([_row(row_kind="not_estimable", name="pooled_post", status="not_estimable", n_bootstrap=0,
-                                  note="; ".join(filter(None, [why, note])), **common)], schema=SCHEMA, orient="row")
+        why = (
+            f"{n_t} treated and {n_c} control units: fewer than {min_treated} treated / {min_control} control "
+            "clusters, too few for a cluster bootstrap"
+        )
+        return pl.DataFrame(
+            [
+                _row(
+                    row_kind="not_estimable",
+                    name="pooled_post",
+                    status="not_estimable",
+                    n_bootstrap=0,
+                    note="; ".join(filter(None, [why, note])),
+                    **common,
+                )
+            ],
+            schema=SCHEMA,
+            orient="row",
+        )
 
     cohorts = sorted(units.get_column("cohort").drop_nulls().unique().to_list())
     first_year, last_year = int(frame.get_column("annee").min()), int(frame.get_column("annee").max())
@@ -262,10 +292,24 @@ def estimate_panel(
         # regression adjustment still extrapolates the controls' trend, said on every row
         if method == "reg" or not covariates:
             why = f"the estimator failed ({type(exc).__name__}: {exc})"
-            return pl.DataFrame([_row(row_kind="not_estimable", name="pooled_post", status="not_estimable", n_bootstrap=0,
-                                      note="; ".join(filter(None, [why, note])), **common)], schema=SCHEMA, orient="row")
-        notes.append(f"{method} failed ({type(exc).__name__}: no overlap of the covariates between treated and controls?): "
-                     "regression adjustment used instead")
+            return pl.DataFrame(
+                [
+                    _row(
+                        row_kind="not_estimable",
+                        name="pooled_post",
+                        status="not_estimable",
+                        n_bootstrap=0,
+                        note="; ".join(filter(None, [why, note])),
+                        **common,
+                    )
+                ],
+                schema=SCHEMA,
+                orient="row",
+            )
+        notes.append(
+            f"{method} failed ({type(exc).__name__}: no overlap of the covariates between treated and controls?): "
+            "regression adjustment used instead"
+        )
         note = "; ".join(notes)
         method = "reg"
         common["method"] = method
@@ -279,45 +323,112 @@ def estimate_panel(
         elif not _usable(se):
             rows.append(_row(row_kind="event_time", name="att", event_time=e, status="not_estimable", note=no_variation, **common))
         else:
-            rows.append(_row(row_kind="event_time", name="att", event_time=e, estimate=att, ci_low=att - z * se,
-                             ci_high=att + z * se, std_error=se, status="estimated", **common))
+            rows.append(
+                _row(
+                    row_kind="event_time",
+                    name="att",
+                    event_time=e,
+                    estimate=att,
+                    ci_low=att - z * se,
+                    ci_high=att + z * se,
+                    std_error=se,
+                    status="estimated",
+                    **common,
+                )
+            )
     pooled, pooled_se = fit.pooled
     lo, hi = pooled - z * pooled_se, pooled + z * pooled_se
     post_span = (min(cohorts), last_year)
     if not _usable(pooled_se):
-        rows.append(_row(row_kind="pooled", name="pooled_post", annee_start=post_span[0], annee_end=post_span[1],
-                         status="not_estimable", note=no_variation, **common))
+        rows.append(
+            _row(
+                row_kind="pooled",
+                name="pooled_post",
+                annee_start=post_span[0],
+                annee_end=post_span[1],
+                status="not_estimable",
+                note=no_variation,
+                **common,
+            )
+        )
         out = pl.DataFrame(rows, schema=SCHEMA, orient="row")
-        return out.with_columns(pl.lit(n_boot, pl.Int32).alias("n_bootstrap"),
-                                pl.concat_str([pl.col("note"), pl.lit(note)], separator="; ", ignore_nulls=True).alias("note"))
-    rows.append(_row(row_kind="pooled", name="pooled_post", annee_start=post_span[0], annee_end=post_span[1],
-                     estimate=pooled, ci_low=lo, ci_high=hi, std_error=pooled_se, status="estimated", **common))
+        return out.with_columns(
+            pl.lit(n_boot, pl.Int32).alias("n_bootstrap"),
+            pl.concat_str([pl.col("note"), pl.lit(note)], separator="; ", ignore_nulls=True).alias("note"),
+        )
+    rows.append(
+        _row(
+            row_kind="pooled",
+            name="pooled_post",
+            annee_start=post_span[0],
+            annee_end=post_span[1],
+            estimate=pooled,
+            ci_low=lo,
+            ci_high=hi,
+            std_error=pooled_se,
+            status="estimated",
+            **common,
+        )
+    )
 
     failed: list[str] = []
     diag: list[dict] = []
     joint, slope = _pre_diagnostics(fit.cells)
     if joint is not None:
         ok = joint["p_value"] >= alpha
-        diag.append(_row(row_kind="diagnostic", name="pre_test_joint", statistic=joint["statistic"], p_value=joint["p_value"],
-                         annee_start=first_year, annee_end=max(cohorts) - 2, status="pass" if ok else "fail",
-                         note=f"Wald chi2 with {joint['q']} pre-period coefficients", **common))
+        diag.append(
+            _row(
+                row_kind="diagnostic",
+                name="pre_test_joint",
+                statistic=joint["statistic"],
+                p_value=joint["p_value"],
+                annee_start=first_year,
+                annee_end=max(cohorts) - 2,
+                status="pass" if ok else "fail",
+                note=f"Wald chi2 with {joint['q']} pre-period coefficients",
+                **common,
+            )
+        )
         failed += [] if ok else [f"pre-period coefficients jointly non-zero (p = {joint['p_value']:.3g})"]
     if slope is not None:
         b, se_b, p_b = slope
         ok = not (p_b < alpha)
-        diag.append(_row(row_kind="diagnostic", name="pre_trend_slope", estimate=b, std_error=se_b, ci_low=b - z * se_b,
-                         ci_high=b + z * se_b, statistic=b / se_b if se_b else None, p_value=p_b, status="pass" if ok else "fail",
-                         note="slope of the pre-period coefficients per year of event time", **common))
+        diag.append(
+            _row(
+                row_kind="diagnostic",
+                name="pre_trend_slope",
+                estimate=b,
+                std_error=se_b,
+                ci_low=b - z * se_b,
+                ci_high=b + z * se_b,
+                statistic=b / se_b if se_b else None,
+                p_value=p_b,
+                status="pass" if ok else "fail",
+                note="slope of the pre-period coefficients per year of event time",
+                **common,
+            )
+        )
         failed += [] if ok else [f"linear pre-trend of {b:.3g} per year (p = {p_b:.3g})"]
         post = {e: v for e, v in fit.event.items() if e >= 0}
         adjusted = float(np.mean([att - b * (e + 1) for e, (att, _) in post.items()]))
         shift = float(np.mean([e + 1 for e in post]))
         # its se combines the pooled and slope se as if independent (a sensitivity row, not a test)
-        se_adj = math.sqrt(pooled_se ** 2 + (shift * se_b) ** 2)
-        diag.append(_row(row_kind="sensitivity", name="trend_adjusted", annee_start=post_span[0], annee_end=post_span[1],
-                         estimate=adjusted, ci_low=adjusted - z * se_adj, ci_high=adjusted + z * se_adj, std_error=se_adj,
-                         status="pass" if (adjusted > 0) == (pooled > 0) else "fail",
-                         note="pooled effect minus the linear pre-trend extrapolated to each post year", **common))
+        se_adj = math.sqrt(pooled_se**2 + (shift * se_b) ** 2)
+        diag.append(
+            _row(
+                row_kind="sensitivity",
+                name="trend_adjusted",
+                annee_start=post_span[0],
+                annee_end=post_span[1],
+                estimate=adjusted,
+                ci_low=adjusted - z * se_adj,
+                ci_high=adjusted + z * se_adj,
+                std_error=se_adj,
+                status="pass" if (adjusted > 0) == (pooled > 0) else "fail",
+                note="pooled effect minus the linear pre-trend extrapolated to each post year",
+                **common,
+            )
+        )
         if (adjusted > 0) != (pooled > 0):
             failed.append(f"the pooled effect changes sign once the linear pre-trend is extrapolated ({adjusted:.3g})")
 
@@ -328,18 +439,44 @@ def estimate_panel(
         pe, pse = pf.pooled
         span = {"annee_start": min(cohorts) - placebo_shift, "annee_end": min(cohorts) - 1}
         if not (np.isfinite(pse) and pse > 0):  # an outcome with no variation before the treatment (e.g. no event)
-            diag.append(_row(row_kind="diagnostic", name="placebo", status="not_estimable", **span,
-                             note="placebo without variation in the pre-period: no standard error", **common))
+            diag.append(
+                _row(
+                    row_kind="diagnostic",
+                    name="placebo",
+                    status="not_estimable",
+                    **span,
+                    note="placebo without variation in the pre-period: no standard error",
+                    **common,
+                )
+            )
         else:
             ok = pe - z * pse <= 0 <= pe + z * pse
-            diag.append(_row(row_kind="diagnostic", name="placebo", estimate=pe, ci_low=pe - z * pse, ci_high=pe + z * pse,
-                             std_error=pse, statistic=pe / pse, status="pass" if ok else "fail", **span,
-                             note=f"treatment placed {placebo_shift} years early, pre-period data only", **common))
+            diag.append(
+                _row(
+                    row_kind="diagnostic",
+                    name="placebo",
+                    estimate=pe,
+                    ci_low=pe - z * pse,
+                    ci_high=pe + z * pse,
+                    std_error=pse,
+                    statistic=pe / pse,
+                    status="pass" if ok else "fail",
+                    **span,
+                    note=f"treatment placed {placebo_shift} years early, pre-period data only",
+                    **common,
+                )
+            )
             failed += [] if ok else [f"placebo {placebo_shift} years before the treatment finds {pe:.3g}"]
 
     # leave-one-out of the largest units
-    rank = (frame.group_by("unit").agg(pl.col(size or weights or outcome).mean().alias("s"))
-            .sort(["s", "unit"], descending=[True, False]).head(n_leave_out).get_column("unit").to_list())
+    rank = (
+        frame.group_by("unit")
+        .agg(pl.col(size or weights or outcome).mean().alias("s"))
+        .sort(["s", "unit"], descending=[True, False])
+        .head(n_leave_out)
+        .get_column("unit")
+        .to_list()
+    )
     worst = None
     for u in rank:
         rest = frame.filter(pl.col("unit") != u)
@@ -347,10 +484,18 @@ def estimate_panel(
             continue
         est = _fit(to_pandas(rest), formula, method, control_group, weights, 0, seed).pooled[0]
         ok = abs(est - pooled) <= LOO_SHIFT * pooled_se
-        diag.append(_row(row_kind="diagnostic", name="leave_one_out", dropped_unit=str(u), estimate=est,
-                         statistic=(est - pooled) / pooled_se if pooled_se else None, status="pass" if ok else "fail",
-                         note=f"pooled effect without this unit; statistic = shift in standard errors (fails above {LOO_SHIFT})",
-                         **common))
+        diag.append(
+            _row(
+                row_kind="diagnostic",
+                name="leave_one_out",
+                dropped_unit=str(u),
+                estimate=est,
+                statistic=(est - pooled) / pooled_se if pooled_se else None,
+                status="pass" if ok else "fail",
+                note=f"pooled effect without this unit; statistic = shift in standard errors (fails above {LOO_SHIFT})",
+                **common,
+            )
+        )
         if not ok and (worst is None or abs(est - pooled) > abs(worst[1] - pooled)):
             worst = (u, est)
     if worst:
@@ -361,9 +506,17 @@ def estimate_panel(
         top = w.sort(weights, descending=True).row(0)
         share = float(top[1]) / total if total else float("nan")
         ok = not share > MAX_WEIGHT_SHARE
-        diag.append(_row(row_kind="diagnostic", name="max_weight_share", dropped_unit=str(top[0]), estimate=share,
-                         status="pass" if ok else "fail",
-                         note=f"largest treated unit's share of the treated weight (limit {MAX_WEIGHT_SHARE:.0%})", **common))
+        diag.append(
+            _row(
+                row_kind="diagnostic",
+                name="max_weight_share",
+                dropped_unit=str(top[0]),
+                estimate=share,
+                status="pass" if ok else "fail",
+                note=f"largest treated unit's share of the treated weight (limit {MAX_WEIGHT_SHARE:.0%})",
+                **common,
+            )
+        )
         failed += [] if ok else [f"unit {top[0]} carries {share:.0%} of the treated weight"]
     status_note = ("fragile: " + "; ".join(failed)) if failed else None
     for r in rows:

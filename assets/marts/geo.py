@@ -103,7 +103,9 @@ def national_geometries(polygons: dict[str, Any]):
     return out
 
 
-def write_national_layer(con: duckdb.DuckDBPyConnection, polygons: dict[str, Any], indicators, polygon_year: int, out_dir: Path) -> dict[str, Any]:
+def write_national_layer(
+    con: duckdb.DuckDBPyConnection, polygons: dict[str, Any], indicators, polygon_year: int, out_dir: Path
+) -> dict[str, Any]:
     """``epci_indicators_france.parquet`` (GeoParquet) and ``.geojson`` (RFC 7946): one national layer in EPSG:4326."""
     layer = national_geometries(polygons).merge(indicators, on="epci_siren", how="left")
     layer.insert(1, "polygon_year", polygon_year)

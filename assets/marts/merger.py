@@ -73,8 +73,11 @@ HEADLINE = ("n_associations", "ecart_relatif_pct", "facility")
 #: estimate_panel's row names -> the mart's estimator column
 ESTIMATOR = {"att": "event_study", "pooled_post": "did"}
 
-_SCHEMA = {c.name: {"INTEGER": pl.Int32, "BIGINT": pl.Int64, "DOUBLE": pl.Float64, "VARCHAR": pl.String, "BOOLEAN": pl.Boolean}[c.type]
-           for c in C.MERGER_EFFECT.columns if c.name != C.FACILITY_SOURCE.name}  # stamped after (provenance)
+_SCHEMA = {
+    c.name: {"INTEGER": pl.Int32, "BIGINT": pl.Int64, "DOUBLE": pl.Float64, "VARCHAR": pl.String, "BOOLEAN": pl.Boolean}[c.type]
+    for c in C.MERGER_EFFECT.columns
+    if c.name != C.FACILITY_SOURCE.name
+}  # stamped after (provenance)
 
 
 def _sql(name: str) -> str:
@@ -98,8 +101,11 @@ def cohorts(con: duckdb.DuckDBPyConnection, first_geo_year: int, latest_year: in
 def planted_truth(con: duckdb.DuckDBPyConnection) -> dict[int, float] | None:
     """On the synthetic SIRENE sample: the planted effect on the treated stock of associative EAJE, in % of
     its 2017 level, by year (from the sample manifest's actual and counterfactual totals); else None."""
-    synthetic = con.execute(
-        "select any_value(synthetic) from marts.sources where source = 'sirene'").fetchall() if _has(con, "marts", "sources") else []
+    synthetic = (
+        con.execute("select any_value(synthetic) from marts.sources where source = 'sirene'").fetchall()
+        if _has(con, "marts", "sources")
+        else []
+    )
     if not (synthetic and synthetic[0][0]) or not SAMPLE_MANIFEST.exists():
         return None
     by_year = json.loads(SAMPLE_MANIFEST.read_text(encoding="utf-8"))["planted_effect"]["true_effect_by_year"]
@@ -108,15 +114,21 @@ def planted_truth(con: duckdb.DuckDBPyConnection) -> dict[int, float] | None:
 
 
 def _has(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    return bool(con.execute("select count(*) from duckdb_tables() where schema_name = ? and table_name = ?",
-                            [schema, table]).fetchall()[0][0])
+    return bool(
+        con.execute("select count(*) from duckdb_tables() where schema_name = ? and table_name = ?", [schema, table]).fetchall()[0][0]
+    )
 
 
-def _panel_frame(panel: pl.DataFrame, covariates: pl.DataFrame, cohort: int, outcome: str, estimand: str) -> tuple[pl.DataFrame, str | None]:
+def _panel_frame(
+    panel: pl.DataFrame, covariates: pl.DataFrame, cohort: int, outcome: str, estimand: str
+) -> tuple[pl.DataFrame, str | None]:
     """The long frame estimate_panel reads: unit, annee, cohort (first treated year), y, covariates, weight."""
     base = panel.filter(pl.col("annee") == cohort).select(
-        "epci_siren", pl.col("n_associations").alias("base_assoc"), pl.col("n_facilities").alias("base_fac"),
-        pl.col("places_associations_raw").alias("base_places"))
+        "epci_siren",
+        pl.col("n_associations").alias("base_assoc"),
+        pl.col("n_facilities").alias("base_fac"),
+        pl.col("places_associations_raw").alias("base_places"),
+    )
     frame = panel.join(base, on="epci_siren").join(covariates, on="epci_siren", how="left")
     note = None
     if outcome == "places_associations":
@@ -124,8 +136,7 @@ def _panel_frame(panel: pl.DataFrame, covariates: pl.DataFrame, cohort: int, out
         # inhabitants: only EPCIs whose places are known every year from the cohort year on, and only those years.
         frame = frame.filter(pl.col("annee") >= cohort)
         # unknown places are NULL, never 0: associations present but none with known places is unknown
-        places_known = (pl.col("n_with_places") > 0) & (
-            (pl.col("n_associations") == 0) | (pl.col("n_associations_with_places") > 0))
+        places_known = (pl.col("n_with_places") > 0) & ((pl.col("n_associations") == 0) | (pl.col("n_associations_with_places") > 0))
         known = frame.group_by("epci_siren").agg(places_known.all().alias("ok")).filter(pl.col("ok"))
         frame = frame.filter(pl.col("epci_siren").is_in(known.get_column("epci_siren").implode()))
         y = pl.col("places_associations_raw").fill_null(0.0)
@@ -149,7 +160,8 @@ def _panel_frame(panel: pl.DataFrame, covariates: pl.DataFrame, cohort: int, out
         y = pl.when(pl.col("base_assoc") > 0).then(100.0 * (pl.col("n_associations") / pl.col("base_assoc") - 1.0))
         weight = pl.col("base_assoc").cast(pl.Float64)
     frame = frame.select(
-        pl.col("epci_siren").alias("unit"), pl.col("annee").cast(pl.Int32),
+        pl.col("epci_siren").alias("unit"),
+        pl.col("annee").cast(pl.Int32),
         pl.when(pl.col("groupe") == "traite").then(pl.lit(cohort + 1)).otherwise(None).cast(pl.Int32).alias("cohort"),
         y.cast(pl.Float64).alias("y"),
         pl.col("base_fac").cast(pl.Float64).log1p().alias("log_facilities"),
@@ -162,8 +174,9 @@ def _panel_frame(panel: pl.DataFrame, covariates: pl.DataFrame, cohort: int, out
     reg = frame.group_by("unit").agg(pl.col("region").first(), pl.col("cohort").first())
     counts = reg.group_by("region").agg(pl.col("cohort").is_not_null().sum().alias("t"), pl.col("cohort").is_null().sum().alias("c"))
     small = counts.filter((pl.col("t") < MIN_PER_REGION) | (pl.col("c") < MIN_PER_REGION)).get_column("region")
-    frame = frame.with_columns(pl.when(pl.col("region").is_in(small.implode())).then(pl.lit("autres"))
-                               .otherwise(pl.col("region")).alias("region"))
+    frame = frame.with_columns(
+        pl.when(pl.col("region").is_in(small.implode())).then(pl.lit("autres")).otherwise(pl.col("region")).alias("region")
+    )
     return frame, note
 
 
@@ -180,8 +193,16 @@ def _transition_counts(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     ).pl()
 
 
-def _to_mart(out: pl.DataFrame, cohort: int, outcome: str, estimand: str, weighting: str, extra_note: str | None,
-             truth: dict[int, float] | None, covariates: tuple[str, ...]) -> list[dict]:
+def _to_mart(
+    out: pl.DataFrame,
+    cohort: int,
+    outcome: str,
+    estimand: str,
+    weighting: str,
+    extra_note: str | None,
+    truth: dict[int, float] | None,
+    covariates: tuple[str, ...],
+) -> list[dict]:
     rows = []
     headline = (outcome, estimand, weighting) == HEADLINE
     for r in out.iter_rows(named=True):
@@ -199,29 +220,71 @@ def _to_mart(out: pl.DataFrame, cohort: int, outcome: str, estimand: str, weight
                 planted = truth.get(annee)
             elif estimator in ("did", "trend_adjusted") and start is not None and annee is not None:
                 planted = round(sum(truth[y] for y in range(start, annee + 1)) / (annee - start + 1), 3)
-        rows.append({
-            "cohort": cohort, "outcome": outcome, "estimand": estimand, "weighting": weighting, "row_kind": r["row_kind"],
-            "estimator": estimator, "annee": annee, "event_time": annee - cohort if estimator == "event_study" else None,
-            "period_start": start, "dropped_epci": r["dropped_unit"],
-            "estimate": _none(r["estimate"]), "ci_low": _none(r["ci_low"]), "ci_high": _none(r["ci_high"]),
-            "std_error": _none(r["std_error"]), "statistic": _none(r["statistic"]), "p_value": _none(r["p_value"]),
-            "n_treated": r["n_treated"], "n_control": r["n_control"], "n_bootstrap": r["n_bootstrap"], "seed": r["seed"],
-            "base_year": cohort, "control_group": r["control_group"], "method": r["method"],
-            "covariates": ", ".join(covariates), "status": r["status"],
-            "note": "; ".join(filter(None, [r["note"], extra_note])) or None, "planted_effect": planted,
-        })
+        rows.append(
+            {
+                "cohort": cohort,
+                "outcome": outcome,
+                "estimand": estimand,
+                "weighting": weighting,
+                "row_kind": r["row_kind"],
+                "estimator": estimator,
+                "annee": annee,
+                "event_time": annee - cohort if estimator == "event_study" else None,
+                "period_start": start,
+                "dropped_epci": r["dropped_unit"],
+                "estimate": _none(r["estimate"]),
+                "ci_low": _none(r["ci_low"]),
+                "ci_high": _none(r["ci_high"]),
+                "std_error": _none(r["std_error"]),
+                "statistic": _none(r["statistic"]),
+                "p_value": _none(r["p_value"]),
+                "n_treated": r["n_treated"],
+                "n_control": r["n_control"],
+                "n_bootstrap": r["n_bootstrap"],
+                "seed": r["seed"],
+                "base_year": cohort,
+                "control_group": r["control_group"],
+                "method": r["method"],
+                "covariates": ", ".join(covariates),
+                "status": r["status"],
+                "note": "; ".join(filter(None, [r["note"], extra_note])) or None,
+                "planted_effect": planted,
+            }
+        )
     return rows
 
 
-def _not_estimable(cohort: int, outcome: str, estimand: str, weighting: str, last_year: int, n_t: int, n_c: int,
-                   seed: int, note: str) -> dict:
+def _not_estimable(
+    cohort: int, outcome: str, estimand: str, weighting: str, last_year: int, n_t: int, n_c: int, seed: int, note: str
+) -> dict:
     return {
-        "cohort": cohort, "outcome": outcome, "estimand": estimand, "weighting": weighting, "row_kind": "not_estimable",
-        "estimator": "did", "annee": last_year, "event_time": None, "period_start": cohort + 1, "dropped_epci": None,
-        "estimate": None, "ci_low": None, "ci_high": None, "std_error": None, "statistic": None, "p_value": None,
-        "n_treated": n_t, "n_control": n_c, "n_bootstrap": 0, "seed": seed, "base_year": cohort,
-        "control_group": CONTROL_GROUP, "method": METHOD, "covariates": ", ".join(COVARIATES),
-        "status": "not_estimable", "note": note, "planted_effect": None,
+        "cohort": cohort,
+        "outcome": outcome,
+        "estimand": estimand,
+        "weighting": weighting,
+        "row_kind": "not_estimable",
+        "estimator": "did",
+        "annee": last_year,
+        "event_time": None,
+        "period_start": cohort + 1,
+        "dropped_epci": None,
+        "estimate": None,
+        "ci_low": None,
+        "ci_high": None,
+        "std_error": None,
+        "statistic": None,
+        "p_value": None,
+        "n_treated": n_t,
+        "n_control": n_c,
+        "n_bootstrap": 0,
+        "seed": seed,
+        "base_year": cohort,
+        "control_group": CONTROL_GROUP,
+        "method": METHOD,
+        "covariates": ", ".join(COVARIATES),
+        "status": "not_estimable",
+        "note": note,
+        "planted_effect": None,
     }
 
 
@@ -254,8 +317,10 @@ def build_merger_effect(
         n_t, n_c = groups.get("traite", 0), groups.get("controle", 0)
         summary[cohort] = {"fusions": n_fusions, **groups}
         if n_t == 0:
-            results += [_not_estimable(cohort, o, e, w, last_year, n_t, n_c, seed, f"no EPCI formed by fusion on 1 January {cohort}")
-                        for o, e, w in OUTCOMES]
+            results += [
+                _not_estimable(cohort, o, e, w, last_year, n_t, n_c, seed, f"no EPCI formed by fusion on 1 January {cohort}")
+                for o, e, w in OUTCOMES
+            ]
             continue
         # The per-EPCI panel is published for every cohort with a fusion, estimable or not (descriptive).
         run_sql_script(con, _sql("merger_panel"), {"cohort": cohort, "first_year": first_year, "last_year": last_year})
@@ -275,8 +340,10 @@ def build_merger_effect(
             {"cohort": cohort},
         )
         if n_t < max(min_treated, 2) or n_c < max(min_control, 2):
-            why = (f"{n_t} EPCI(s) formed by fusion on 1 January {cohort} and {n_c} control EPCIs: fewer than "
-                   f"{min_treated} treated / {min_control} control clusters, too few for a cluster bootstrap")
+            why = (
+                f"{n_t} EPCI(s) formed by fusion on 1 January {cohort} and {n_c} control EPCIs: fewer than "
+                f"{min_treated} treated / {min_control} control clusters, too few for a cluster bootstrap"
+            )
             results += [_not_estimable(cohort, o, e, w, last_year, n_t, n_c, seed, why) for o, e, w in OUTCOMES]
             continue
         run_sql_script(con, _sql("merger_covariates"), {"cohort": cohort})
@@ -288,18 +355,38 @@ def build_merger_effect(
         outcomes = OUTCOMES
         if cohort == 2017 and _has(con, *TRANSITIONS_TABLE.split(".")):
             panel = panel.join(_transition_counts(con), on=["epci_siren", "annee"], how="left").with_columns(
-                pl.col("n_public_takeovers").fill_null(0), pl.col("n_closures").fill_null(0))
+                pl.col("n_public_takeovers").fill_null(0), pl.col("n_closures").fill_null(0)
+            )
             outcomes = OUTCOMES + TRANSITION_OUTCOMES
         for outcome, estimand, weighting in outcomes:
             frame, note = _panel_frame(panel, base_covariates, cohort, outcome, estimand)
             out = did.estimate_panel(
-                frame, outcome="y", covariates=covariates, seed=seed, weights="w" if weighting == "facility" else None,
-                size="size", control_group=CONTROL_GROUP, method=METHOD, n_boot=n_boot,
-                min_treated=min_treated, min_control=min_control)
+                frame,
+                outcome="y",
+                covariates=covariates,
+                seed=seed,
+                weights="w" if weighting == "facility" else None,
+                size="size",
+                control_group=CONTROL_GROUP,
+                method=METHOD,
+                n_boot=n_boot,
+                min_treated=min_treated,
+                min_control=min_control,
+            )
             if out.get_column("row_kind")[0] == "not_estimable":
-                results.append(_not_estimable(cohort, outcome, estimand, weighting, last_year,
-                                              int(out["n_treated"][0]), int(out["n_control"][0]), seed,
-                                              "; ".join(filter(None, [out["note"][0], note]))))
+                results.append(
+                    _not_estimable(
+                        cohort,
+                        outcome,
+                        estimand,
+                        weighting,
+                        last_year,
+                        int(out["n_treated"][0]),
+                        int(out["n_control"][0]),
+                        seed,
+                        "; ".join(filter(None, [out["note"][0], note])),
+                    )
+                )
             else:
                 results += _to_mart(out, cohort, outcome, estimand, weighting, note, truth, covariates)
     frame = pl.DataFrame(results, schema=_SCHEMA, orient="row") if results else pl.DataFrame(schema=_SCHEMA)
@@ -320,16 +407,25 @@ def build_merger_effect(
     label_planted(con, truth)
     headline = con.execute(
         "select estimate, ci_low, ci_high, n_treated, n_control, status, planted_effect from marts.merger_effect "
-        "where cohort = 2017 and outcome = ? and estimand = ? and weighting = ? and estimator = 'did'", list(HEADLINE)
+        "where cohort = 2017 and outcome = ? and estimand = ? and weighting = ? and estimator = 'did'",
+        list(HEADLINE),
     ).fetchall()
     return {
         "cohorts": summary,
-        "estimated_cohorts": [r[0] for r in con.execute(
-            "select distinct cohort from marts.merger_effect where status in ('estimated', 'fragile') order by 1").fetchall()],
-        "fragile_cohorts": [r[0] for r in con.execute(
-            "select distinct cohort from marts.merger_effect where status = 'fragile' order by 1").fetchall()],
-        "did_2017_associations_pct": dict(zip(("estimate", "ci_low", "ci_high", "n_treated", "n_control", "status",
-                                                "planted_effect"), headline[0])) if headline else None,
+        "estimated_cohorts": [
+            r[0]
+            for r in con.execute(
+                "select distinct cohort from marts.merger_effect where status in ('estimated', 'fragile') order by 1"
+            ).fetchall()
+        ],
+        "fragile_cohorts": [
+            r[0] for r in con.execute("select distinct cohort from marts.merger_effect where status = 'fragile' order by 1").fetchall()
+        ],
+        "did_2017_associations_pct": dict(
+            zip(("estimate", "ci_low", "ci_high", "n_treated", "n_control", "status", "planted_effect"), headline[0])
+        )
+        if headline
+        else None,
         "n_bootstrap": n_boot,
         "seed": seed,
     }
@@ -339,10 +435,12 @@ def label_planted(con: duckdb.DuckDBPyConnection, truth: dict[int, float] | None
     """Say in the merger marts' comments whether the effect is planted (synthetic sample) and by how much."""
     if truth:
         mean = sum(v for y, v in truth.items() if y >= 2018) / len([y for y in truth if y >= 2018])
-        text = (f" ON THIS PUBLICATION THE SIRENE DATA ARE THE SYNTHETIC SAMPLE: the effect is PLANTED by the generator "
-                f"(scripts/generate_sirene_sample.py, manifest planted_effect): on the treated stock of associative EAJE, "
-                f"{truth.get(2018, 0):+.2f} % in 2018, {truth.get(max(truth), 0):+.2f} % in {max(truth)}, "
-                f"mean {mean:+.2f} % over 2018-{max(truth)} (column planted_effect). It illustrates the method, not France.")
+        text = (
+            f" ON THIS PUBLICATION THE SIRENE DATA ARE THE SYNTHETIC SAMPLE: the effect is PLANTED by the generator "
+            f"(scripts/generate_sirene_sample.py, manifest planted_effect): on the treated stock of associative EAJE, "
+            f"{truth.get(2018, 0):+.2f} % in 2018, {truth.get(max(truth), 0):+.2f} % in {max(truth)}, "
+            f"mean {mean:+.2f} % over 2018-{max(truth)} (column planted_effect). It illustrates the method, not France."
+        )
     else:
         text = " Figures from the real SIRENE files: no planted effect (planted_effect is NULL)."
     for spec in (C.MERGER_EFFECT, C.MERGER_EFFECT_EPCI):

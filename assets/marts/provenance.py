@@ -70,16 +70,24 @@ def _row(read: SourceRead, used: Sequence[str]) -> list[Any]:
     s = read.spec
     files = [{"file": f.name, "sha256": f.sha256, "size": f.size, "origin": f.origin or None, "url": f.url or None} for f in read.files]
     return [
-        s.name, s.title, s.publisher, s.licence, s.homepage, s.cadence, read.mode, read.synthetic,
-        read.data_date or None, read.data_date_basis or None, read.label, files,
+        s.name,
+        s.title,
+        s.publisher,
+        s.licence,
+        s.homepage,
+        s.cadence,
+        read.mode,
+        read.synthetic,
+        read.data_date or None,
+        read.data_date_basis or None,
+        read.label,
+        files,
         read.read_at.astimezone(dt.timezone.utc).replace(tzinfo=None),  # UTC
         list(used),
     ]
 
 
-def build_sources(
-    con: duckdb.DuckDBPyConnection, reads: Sequence[SourceRead], used: Mapping[str, Sequence[str]]
-) -> dict[str, Any]:
+def build_sources(con: duckdb.DuckDBPyConnection, reads: Sequence[SourceRead], used: Mapping[str, Sequence[str]]) -> dict[str, Any]:
     """Write marts.sources from what the run read; return the asset-metadata summary."""
     reads = with_data_dates(con, reads)
     t = qualified(SOURCES_TABLE)

@@ -39,8 +39,11 @@ def build_facility_transitions(con: duckdb.DuckDBPyConnection) -> dict[str, Any]
     t = C.FACILITY_TRANSITIONS.table
     return {
         "rows": con.execute(f"select count(*) from {t}").fetchall()[0][0],
-        "associations_2016_to_latest": dict(con.execute(
-            f"select transition, count(*) from {t} where to_year = (select max(to_year) from {t}) "
-            "and operator_class_from = 'ess_association' group by 1 order by 1").fetchall()),
+        "associations_2016_to_latest": dict(
+            con.execute(
+                f"select transition, count(*) from {t} where to_year = (select max(to_year) from {t}) "
+                "and operator_class_from = 'ess_association' group by 1 order by 1"
+            ).fetchall()
+        ),
         "by_method": dict(con.execute(f"select method, count(*) from {t} group by 1 order by 1").fetchall()),
     }

@@ -17,8 +17,6 @@ def _columns(cols: tuple[extract.Col, ...]) -> q.Columns:
     return q.Columns({c.target: _DUCKDB_TYPE[c.kind] for c in cols})
 
 
-
-
 def _duplicates(*key: str) -> q.Sql:
     cols = ", ".join(key)
     return q.Sql(
@@ -80,11 +78,21 @@ def operator_years() -> list[q.Spec]:
     sector_of = dict(rules.classes.select("operator_class", "sector").iter_rows())
     mapping = " ".join(f"when {sql_literal(c)} then {sql_literal(s)}" for c, s in sector_of.items())
     return [
-        q.Columns({
-            "siren": "VARCHAR", "annee": "INTEGER", "categorie_juridique": "VARCHAR", "ess_flag": "VARCHAR",
-            "denomination": "VARCHAR", "operator_class": "VARCHAR", "sector": "VARCHAR", "rule": "VARCHAR",
-            "rules_version": "VARCHAR", "periode_date_debut": "DATE", "periode_en_vigueur": "BOOLEAN",
-        }),
+        q.Columns(
+            {
+                "siren": "VARCHAR",
+                "annee": "INTEGER",
+                "categorie_juridique": "VARCHAR",
+                "ess_flag": "VARCHAR",
+                "denomination": "VARCHAR",
+                "operator_class": "VARCHAR",
+                "sector": "VARCHAR",
+                "rule": "VARCHAR",
+                "rules_version": "VARCHAR",
+                "periode_date_debut": "DATE",
+                "periode_en_vigueur": "BOOLEAN",
+            }
+        ),
         _duplicates("siren", "annee"),
         q.NotNull("siren"),
         q.NotNull("operator_class"),
@@ -140,16 +148,24 @@ def _facility_common(first_year: int, last_year: int) -> list[q.Spec]:
 
 
 def facility_years(first_year: int = FIRST_FACILITY_YEAR, last_year: int = 2100) -> list[q.Spec]:
-    return [q.Columns(FACILITY_COLUMNS)] + _facility_common(first_year, last_year) + [
-        q.Sql(
-            "no facility-year is both in scope and hors champ",
-            "select siret, annee from {table} semi join int.facility_years_hors_champ using (siret, annee)",
-        ),
-    ]
+    return (
+        [q.Columns(FACILITY_COLUMNS)]
+        + _facility_common(first_year, last_year)
+        + [
+            q.Sql(
+                "no facility-year is both in scope and hors champ",
+                "select siret, annee from {table} semi join int.facility_years_hors_champ using (siret, annee)",
+            ),
+        ]
+    )
 
 
 def facility_years_hors_champ(first_year: int = FIRST_FACILITY_YEAR, last_year: int = 2100) -> list[q.Spec]:
-    return [q.Columns({**FACILITY_COLUMNS, "scope_reason": "VARCHAR"})] + _facility_common(first_year, last_year) + [
-        q.NotNull("scope_reason"),
-        q.InSet("scope_reason", SCOPE_REASONS),
-    ]
+    return (
+        [q.Columns({**FACILITY_COLUMNS, "scope_reason": "VARCHAR"})]
+        + _facility_common(first_year, last_year)
+        + [
+            q.NotNull("scope_reason"),
+            q.InSet("scope_reason", SCOPE_REASONS),
+        ]
+    )

@@ -54,10 +54,26 @@ from typing import Iterable, Sequence
 import polars as pl
 
 __all__ = [
-    "COOPERATIVE_NAME", "REFERENCE_DIR", "RULES", "RULES_VERSION", "SECTORS", "ReferenceError", "Rules",
-    "UnknownLegalCategoryWarning", "classify_operator_years", "classify_operators", "default_rules", "load_overrides",
-    "load_rules", "normalized_name", "periods_in_force",
-    "NAF_EAJE", "SCOPE_COLUMNS", "SCOPE_PATTERNS", "SCOPE_REASONS", "eaje_scope",
+    "COOPERATIVE_NAME",
+    "REFERENCE_DIR",
+    "RULES",
+    "RULES_VERSION",
+    "SECTORS",
+    "ReferenceError",
+    "Rules",
+    "UnknownLegalCategoryWarning",
+    "classify_operator_years",
+    "classify_operators",
+    "default_rules",
+    "load_overrides",
+    "load_rules",
+    "normalized_name",
+    "periods_in_force",
+    "NAF_EAJE",
+    "SCOPE_COLUMNS",
+    "SCOPE_PATTERNS",
+    "SCOPE_REASONS",
+    "eaje_scope",
 ]
 
 REFERENCE_DIR = Path(__file__).resolve().parent / "reference"
@@ -72,15 +88,27 @@ RULES_VERSION = "2026.2"  # 2026.2: cooperative names before the ESS flag
 
 SECTORS = ("public", "ess", "lucratif", "autre_prive", "indetermine")
 RULES = (
-    "override", "identifiant_rna", "cj_absente", "cj_inconnue", "cj_public", "cj_statut_ess",
-    "ess_flag_o", "nom_cooperative", "nom_groupe_lucratif", "cj_table", "unite_legale_absente",
+    "override",
+    "identifiant_rna",
+    "cj_absente",
+    "cj_inconnue",
+    "cj_public",
+    "cj_statut_ess",
+    "ess_flag_o",
+    "nom_cooperative",
+    "nom_groupe_lucratif",
+    "cj_table",
+    "unite_legale_absente",
 )
 
 #: Names revealing a cooperative (SCIC/SCOP in SAS or SARL form carry plain commercial CJ codes).
 COOPERATIVE_NAME = r"\b(SCIC|SCOP|COOP|COOPERATIVE|COOPERATIVES|COOPERATIF)\b"
 
 REQUIRED_COLUMNS = (
-    "siren", "categorieJuridiqueUniteLegale", "economieSocialeSolidaireUniteLegale", "denominationUniteLegale",
+    "siren",
+    "categorieJuridiqueUniteLegale",
+    "economieSocialeSolidaireUniteLegale",
+    "denominationUniteLegale",
 )
 
 log = logging.getLogger(__name__)
@@ -157,9 +185,7 @@ def load_rules(reference_dir: Path = REFERENCE_DIR, overrides_path: Path | None 
     bad_code = legal.filter(~pl.col("categorie_juridique").str.contains(r"^[0-9]{4}$") | pl.col("categorie_juridique").is_duplicated())
     if bad_code.height:
         raise ReferenceError(f"{cj_path}: categorie_juridique must be unique 4-digit codes: {bad_code['categorie_juridique'].to_list()}")
-    public_ess = legal.join(classes, on="operator_class").filter(
-        (pl.col("sector") == "public") & pl.col("classe_si_ess_o").is_not_null()
-    )
+    public_ess = legal.join(classes, on="operator_class").filter((pl.col("sector") == "public") & pl.col("classe_si_ess_o").is_not_null())
     if public_ess.height:  # the law excludes public bodies from the ESS: the table must not allow it
         raise ReferenceError(f"{cj_path}: public categories cannot become ESS: {public_ess['categorie_juridique'].to_list()}")
 
@@ -184,11 +210,7 @@ def default_rules() -> Rules:
 def normalized_name(expr: pl.Expr) -> pl.Expr:
     """Upper case, accents and punctuation removed (``&`` kept), single spaces: what name patterns see."""
     return (
-        expr.str.normalize("NFKD")
-        .str.replace_all(r"\p{M}", "")
-        .str.to_uppercase()
-        .str.replace_all(r"[^A-Z0-9&]+", " ")
-        .str.strip_chars()
+        expr.str.normalize("NFKD").str.replace_all(r"\p{M}", "").str.to_uppercase().str.replace_all(r"[^A-Z0-9&]+", " ").str.strip_chars()
     )
 
 
@@ -234,7 +256,9 @@ def classify_operators(df: pl.DataFrame, rules: Rules | None = None) -> pl.DataF
     )
     odd_flags = work.filter(pl.col("_flag").is_not_null() & ~pl.col("_flag").is_in(["O", "N"]))["_flag"].unique().to_list()
     if odd_flags:
-        warnings.warn(f"economieSocialeSolidaireUniteLegale values {odd_flags} are not O/N: read as null (unknown)", UserWarning, stacklevel=2)
+        warnings.warn(
+            f"economieSocialeSolidaireUniteLegale values {odd_flags} are not O/N: read as null (unknown)", UserWarning, stacklevel=2
+        )
     work = work.with_columns(pl.when(pl.col("_flag").is_in(["O", "N"])).then(pl.col("_flag")).otherwise(None).alias("_flag"))
     work = work.join(cats, on="_cj", how="left").join(overrides, on="_siren", how="left").sort("_row")
 
@@ -242,26 +266,41 @@ def classify_operators(df: pl.DataFrame, rules: Rules | None = None) -> pl.DataF
     coop_name = pl.col("_name").str.contains(COOPERATIVE_NAME).fill_null(False)
     group_name = pl.col("_name").str.contains(group_re).fill_null(False) if group_re else pl.lit(False)
     rule = (
-        pl.when(pl.col("_override").is_not_null()).then(pl.lit("override"))
-        .when(pl.col("_cj").is_null() & pl.col("_rna")).then(pl.lit("identifiant_rna"))
-        .when(pl.col("_cj").is_null()).then(pl.lit("cj_absente"))
-        .when(pl.col("_cj_class").is_null()).then(pl.lit("cj_inconnue"))
-        .when(pl.col("_cj_sector") == "public").then(pl.lit("cj_public"))
-        .when((pl.col("_cj_sector") == "ess") & ~can_be_ess).then(pl.lit("cj_statut_ess"))
+        pl.when(pl.col("_override").is_not_null())
+        .then(pl.lit("override"))
+        .when(pl.col("_cj").is_null() & pl.col("_rna"))
+        .then(pl.lit("identifiant_rna"))
+        .when(pl.col("_cj").is_null())
+        .then(pl.lit("cj_absente"))
+        .when(pl.col("_cj_class").is_null())
+        .then(pl.lit("cj_inconnue"))
+        .when(pl.col("_cj_sector") == "public")
+        .then(pl.lit("cj_public"))
+        .when((pl.col("_cj_sector") == "ess") & ~can_be_ess)
+        .then(pl.lit("cj_statut_ess"))
         # a cooperative in commercial form (SCIC/SCOP SAS, SARL, SA) is a cooperative (art. 1 II 1°)
         # whatever the flag: checked before the flag, which would make it a II 2° company
-        .when(can_be_ess & coop_name).then(pl.lit("nom_cooperative"))
-        .when((pl.col("_flag") == "O") & can_be_ess).then(pl.lit("ess_flag_o"))
-        .when((pl.col("_flag").fill_null("") != "O") & can_be_ess & group_name).then(pl.lit("nom_groupe_lucratif"))
+        .when(can_be_ess & coop_name)
+        .then(pl.lit("nom_cooperative"))
+        .when((pl.col("_flag") == "O") & can_be_ess)
+        .then(pl.lit("ess_flag_o"))
+        .when((pl.col("_flag").fill_null("") != "O") & can_be_ess & group_name)
+        .then(pl.lit("nom_groupe_lucratif"))
         .otherwise(pl.lit("cj_table"))
     )
     operator_class = (
-        pl.when(pl.col("rule") == "override").then(pl.col("_override"))
-        .when(pl.col("rule") == "identifiant_rna").then(pl.lit("ess_association"))
-        .when(pl.col("rule").is_in(["cj_absente", "cj_inconnue"])).then(pl.lit("indetermine"))
-        .when(pl.col("rule") == "ess_flag_o").then(pl.col("_ess_o_class"))
-        .when(pl.col("rule") == "nom_cooperative").then(pl.lit("ess_cooperative"))
-        .when(pl.col("rule") == "nom_groupe_lucratif").then(pl.lit("lucratif"))
+        pl.when(pl.col("rule") == "override")
+        .then(pl.col("_override"))
+        .when(pl.col("rule") == "identifiant_rna")
+        .then(pl.lit("ess_association"))
+        .when(pl.col("rule").is_in(["cj_absente", "cj_inconnue"]))
+        .then(pl.lit("indetermine"))
+        .when(pl.col("rule") == "ess_flag_o")
+        .then(pl.col("_ess_o_class"))
+        .when(pl.col("rule") == "nom_cooperative")
+        .then(pl.lit("ess_cooperative"))
+        .when(pl.col("rule") == "nom_groupe_lucratif")
+        .then(pl.lit("lucratif"))
         .otherwise(pl.col("_cj_class"))
     )
     sector_of = dict(rules.classes.select("operator_class", "sector").iter_rows())
@@ -306,17 +345,12 @@ def periods_in_force(periods: pl.DataFrame, sirens: Sequence[str], years: Sequen
         .with_columns(date_reference=pl.date(pl.col("annee"), 1, 1))
         .sort("date_reference")
     )
-    p = (
-        periods.select(PERIOD_COLUMNS)
-        .with_columns(_start=pl.col("date_debut").fill_null(dt.date(1, 1, 1)))
-        .sort("_start")
-    )
+    p = periods.select(PERIOD_COLUMNS).with_columns(_start=pl.col("date_debut").fill_null(dt.date(1, 1, 1))).sort("_start")
     backward = grid.join_asof(p, left_on="date_reference", right_on="_start", by="siren", strategy="backward", check_sortedness=False)
     forward = grid.join_asof(p, left_on="date_reference", right_on="_start", by="siren", strategy="forward", check_sortedness=False)
     in_force = backward.filter(pl.col("_start").is_not_null()).with_columns(periode_en_vigueur=pl.lit(True))
-    before_first = (
-        forward.join(in_force.select("siren", "annee"), on=["siren", "annee"], how="anti")
-        .with_columns(periode_en_vigueur=pl.when(pl.col("_start").is_not_null()).then(False).otherwise(None))
+    before_first = forward.join(in_force.select("siren", "annee"), on=["siren", "annee"], how="anti").with_columns(
+        periode_en_vigueur=pl.when(pl.col("_start").is_not_null()).then(False).otherwise(None)
     )
     return (
         pl.concat([in_force, before_first], how="vertical_relaxed")
@@ -349,7 +383,10 @@ def classify_operator_years(
     else:
         chosen = chosen.with_columns(identifiant_association=pl.lit(None, dtype=pl.String))
     sirene_named = chosen.select(
-        "siren", "annee", "periode_date_debut", "periode_en_vigueur",
+        "siren",
+        "annee",
+        "periode_date_debut",
+        "periode_en_vigueur",
         pl.col("categorie_juridique").alias("categorieJuridiqueUniteLegale"),
         pl.col("ess_flag").alias("economieSocialeSolidaireUniteLegale"),
         pl.col("denomination").alias("denominationUniteLegale"),
@@ -384,7 +421,7 @@ NAF_EAJE = "88.91A"
 #: exclusions of ``int.facility_years`` (assets/sirene/facility_years.py reads them from here).
 SCOPE_PATTERNS = {
     "eaje": r"\bMICRO ?CRECHES?\b|\bCRECHES?\b|\bMULTI ?ACCUEILS?\b|\bHALTES? ?GARDERIES?\b|\bJARDINS? D ENFANTS\b"
-            r"|\bEAJE\b|\bETABLISSEMENTS? D ACCUEIL (DU |DE |DES )?JEUNES? ENFANTS?\b",
+    r"|\bEAJE\b|\bETABLISSEMENTS? D ACCUEIL (DU |DE |DES )?JEUNES? ENFANTS?\b",
     "mam": r"\bM A M\b|\bMAM\b|\bMAISON (D|DE|DES|DU) ?(L )?ASSISTANT",
     "relais_petite_enfance": r"\bRPE\b|\bRAM\b|\bRAMPE\b|\bRELAIS (DE LA |DES |D )?(PETITE ENFANCE|ASSISTANT|ASSISTANTES|PARENTS)",
     "lieu_accueil_enfants_parents": r"\bLAEP\b|\bLIEU (D )?ACCUEIL ENFANTS? PARENTS?\b",
@@ -393,20 +430,27 @@ SCOPE_PATTERNS = {
     "periscolaire": r"\bPERI ?SCOLAIRES?\b|\bGARDERIES? (SCOLAIRES?|DU MATIN|DU SOIR)\b",
     "restauration_scolaire": r"\bRESTAURATION SCOLAIRE\b|\bRESTAURANTS? SCOLAIRES?\b|\bCANTINES?\b",
     "service_administratif": r"\bSERVICES? (ADMINISTRATIFS?|DE LA PETITE ENFANCE|PETITE ENFANCE|ENFANCE)\b"
-                             r"|\bDIRECTION (DE LA |DES )?(PETITE ENFANCE|ENFANCE|FAMILLES?)\b|\bCOORDINATION PETITE ENFANCE\b"
-                             r"|\bMAIRIE\b|\bHOTEL DE VILLE\b",
+    r"|\bDIRECTION (DE LA |DES )?(PETITE ENFANCE|ENFANCE|FAMILLES?)\b|\bCOORDINATION PETITE ENFANCE\b"
+    r"|\bMAIRIE\b|\bHOTEL DE VILLE\b",
 }
 #: Look-alikes excluded under 88.91A (the code says childcare: only these names overrule it).
 LOOK_ALIKES_88_91A = ("mam", "relais_petite_enfance", "lieu_accueil_enfants_parents")
 #: Look-alikes excluded under another code, checked in this order before the EAJE words.
 LOOK_ALIKES_OTHER = LOOK_ALIKES_88_91A + (
-    "ecole_maternelle", "accueil_loisirs", "periscolaire", "restauration_scolaire", "service_administratif",
+    "ecole_maternelle",
+    "accueil_loisirs",
+    "periscolaire",
+    "restauration_scolaire",
+    "service_administratif",
 )
 SCOPE_IN = ("naf_88_91A", "nom_eaje")
 SCOPE_REASONS = SCOPE_IN + ("entrepreneur_individuel",) + LOOK_ALIKES_OTHER + ("operateur_hors_champ", "sans_nom_eaje")
 SCOPE_COLUMNS = (
-    "activitePrincipaleEtablissement", "categorieJuridiqueUniteLegale", "denominationUniteLegale",
-    "enseigne1Etablissement", "denominationUsuelleEtablissement",
+    "activitePrincipaleEtablissement",
+    "categorieJuridiqueUniteLegale",
+    "denominationUniteLegale",
+    "enseigne1Etablissement",
+    "denominationUsuelleEtablissement",
 )
 #: Operator classes whose establishments under another code are taken in scope when named as an EAJE:
 #: public bodies that run crèches in their own name (commune, CCAS/CIAS, EPCI and syndicats,
@@ -442,9 +486,13 @@ def eaje_scope(frame: pl.DataFrame, rules: Rules | None = None) -> pl.DataFrame:
     if missing:
         raise ValueError(f"eaje_scope: missing column(s) {missing}; expected SIRENE establishment columns {list(SCOPE_COLUMNS)}")
     rules = rules or default_rules()
-    eligible = rules.legal_categories.join(rules.classes.select("operator_class", "sector"), on="operator_class").filter(
-        pl.col("sector").is_in(SCOPE_OPERATOR_SECTORS) | pl.col("operator_class").is_in(SCOPE_OPERATOR_CLASSES)
-    )["categorie_juridique"].to_list()
+    eligible = (
+        rules.legal_categories.join(rules.classes.select("operator_class", "sector"), on="operator_class")
+        .filter(pl.col("sector").is_in(SCOPE_OPERATOR_SECTORS) | pl.col("operator_class").is_in(SCOPE_OPERATOR_CLASSES))[
+            "categorie_juridique"
+        ]
+        .to_list()
+    )
     own, unit = (
         [normalized_name(pl.col(c).cast(pl.String)).fill_null("") for c in cols]
         for cols in (("enseigne1Etablissement", "denominationUsuelleEtablissement"), ("denominationUniteLegale",))

@@ -30,7 +30,12 @@ def _key(table: str) -> dg.AssetKey:
 
 def _spec(table: str, description: str, deps: list[dg.AssetKey]) -> dg.AssetSpec:
     return dg.AssetSpec(
-        key=_key(table), description=description, group_name=GROUP, kinds={"duckdb"}, owners=OWNERS, deps=deps,
+        key=_key(table),
+        description=description,
+        group_name=GROUP,
+        kinds={"duckdb"},
+        owners=OWNERS,
+        deps=deps,
     )
 
 
@@ -76,7 +81,9 @@ HORS_CHAMP = "int.facility_years_hors_champ"
             "(accueil de jeunes enfants) in any period or in the current stock; key (siret, date_debut).",
             [SPEC.raw_key],
         ),
-        _spec(ETABS, "Current stock row (StockEtablissement) of the same establishments: commune, dates, names; key siret.", [SPEC.raw_key]),
+        _spec(
+            ETABS, "Current stock row (StockEtablissement) of the same establishments: commune, dates, names; key siret.", [SPEC.raw_key]
+        ),
     ],
     pool="duckdb",
 )
@@ -86,9 +93,7 @@ def sirene_establishments(context: dg.AssetExecutionContext, warehouse: Warehous
         files, meta = _source_files(downloader, context, con)
         with watch_query(con, context, "SIRENE establishments ever in 88.91A"):
             summary = extract_establishments(con, files)
-        context.log.info(
-            f"{summary['establishments_selected']} establishments ever in 88.91A, {summary['period_rows']} periods"
-        )
+        context.log.info(f"{summary['establishments_selected']} establishments ever in 88.91A, {summary['period_rows']} periods")
         counts = {k: v for k, v in summary.items() if k != "files"}
         yield dg.MaterializeResult(
             asset_key=_key(ETAB_PERIODES),
@@ -108,7 +113,11 @@ def sirene_establishments(context: dg.AssetExecutionContext, warehouse: Warehous
             "category, ESS flag, name, state over time; key (siren, date_debut).",
             [_key(ETABS), _key(ETAB_PERIODES)],
         ),
-        _spec(ULS, "Current stock row (StockUniteLegale) of the same legal units (person names of individual entrepreneurs are not kept); key siren.", [_key(ETABS), _key(ETAB_PERIODES)]),
+        _spec(
+            ULS,
+            "Current stock row (StockUniteLegale) of the same legal units (person names of individual entrepreneurs are not kept); key siren.",
+            [_key(ETABS), _key(ETAB_PERIODES)],
+        ),
     ],
     pool="duckdb",
 )

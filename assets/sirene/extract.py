@@ -170,8 +170,10 @@ class FileInfo:
             e = f"nullif(nullif(trim({q}), '[ND]'), '')"
         elif col.kind == "code" and typ == "VARCHAR" and col.target == "code_commune":
             # the one leading-zero rule of every source: a commune code of 4 digits lost its zero; padded, counted
-            e = (f"(case when regexp_full_match(trim({q}), '[0-9]{{{col.width - 1}}}') then lpad(trim({q}), {col.width}, '0') "
-                 f"else nullif(nullif(trim({q}), '[ND]'), '') end)")
+            e = (
+                f"(case when regexp_full_match(trim({q}), '[0-9]{{{col.width - 1}}}') then lpad(trim({q}), {col.width}, '0') "
+                f"else nullif(nullif(trim({q}), '[ND]'), '') end)"
+            )
         elif col.kind == "code":
             e = f"nullif(nullif(trim({q}), '[ND]'), '')" if typ == "VARCHAR" else f"lpad(cast({q} as varchar), {col.width}, '0')"
         elif col.kind == "date":
@@ -231,18 +233,22 @@ def _corsica_lost(con: duckdb.DuckDBPyConnection, path: Path, column: str, types
     if postal not in types:
         return 0
     q = '"' + column.replace('"', '""') + '"'
-    return int(con.execute(
-        f"select count(*) from read_parquet($path) where {q} is null and lpad(cast(\"{postal}\" as varchar), 5, '0') like '20%'",
-        {"path": str(path)},
-    ).fetchall()[0][0])
+    return int(
+        con.execute(
+            f"select count(*) from read_parquet($path) where {q} is null and lpad(cast(\"{postal}\" as varchar), 5, '0') like '20%'",
+            {"path": str(path)},
+        ).fetchall()[0][0]
+    )
 
 
 def _short_codes(con: duckdb.DuckDBPyConnection, path: Path, column: str, width: int) -> int:
     q = '"' + column.replace('"', '""') + '"'
-    return int(con.execute(
-        f"select count(*) from read_parquet($path) where regexp_full_match(trim({q}), '[0-9]{{{width - 1}}}')",
-        {"path": str(path)},
-    ).fetchall()[0][0])
+    return int(
+        con.execute(
+            f"select count(*) from read_parquet($path) where regexp_full_match(trim({q}), '[0-9]{{{width - 1}}}')",
+            {"path": str(path)},
+        ).fetchall()[0][0]
+    )
 
 
 def _unparseable(con: duckdb.DuckDBPyConnection, path: Path, column: str, kind: str) -> tuple[int, list[str]] | None:
@@ -270,7 +276,8 @@ def inspect_file(con: duckdb.DuckDBPyConnection, path: Path, stock: StockFile) -
             unexpected = [c for c in types if c not in stock.types()]
             near = difflib.get_close_matches(col.source, unexpected, n=2, cutoff=0.6)
             problems.append(
-                f"column {col.source!r} missing" + (f" (renamed? found {near})" if near else "")
+                f"column {col.source!r} missing"
+                + (f" (renamed? found {near})" if near else "")
                 + f"; expected INSEE format 3.11 ({stock.filename}, SCHEMAS §1)"
             )
             continue
@@ -284,9 +291,11 @@ def inspect_file(con: duckdb.DuckDBPyConnection, path: Path, stock: StockFile) -
             # refuse the file rather than publish them as commune_unknown; otherwise zero-padding is unambiguous
             lost = _corsica_lost(con, path, col.source, types)
             if lost:
-                problems.append(f"column {col.source!r} has type {typ}: {lost} establishments with a Corsican postal code "
-                                "(20xxx) have no commune code (an integer column cannot hold 2A... / 2B...); expected "
-                                "VARCHAR: re-export the file with commune codes as text")
+                problems.append(
+                    f"column {col.source!r} has type {typ}: {lost} establishments with a Corsican postal code "
+                    "(20xxx) have no commune code (an integer column cannot hold 2A... / 2B...); expected "
+                    "VARCHAR: re-export the file with commune codes as text"
+                )
                 continue
         if col.kind == "code" and typ == "VARCHAR" and col.target == "code_commune":
             short = _short_codes(con, path, col.source, col.width)
@@ -295,8 +304,10 @@ def inspect_file(con: duckdb.DuckDBPyConnection, path: Path, stock: StockFile) -
         if col.kind in ("date", "timestamp") and typ == "VARCHAR":
             bad = _unparseable(con, path, col.source, col.kind)
             if bad:
-                problems.append(f"column {col.source!r}: {bad[0]} values are not {col.kind}s (expected YYYY-MM-DD"
-                                f"{' hh:mm:ss' if col.kind == 'timestamp' else ''}), e.g. {bad[1]}")
+                problems.append(
+                    f"column {col.source!r}: {bad[0]} values are not {col.kind}s (expected YYYY-MM-DD"
+                    f"{' hh:mm:ss' if col.kind == 'timestamp' else ''}), e.g. {bad[1]}"
+                )
                 continue
         if col.kind == "code" and typ != "VARCHAR":
             fixes.append(f"{col.source}: stored as {typ}, read as text zero-padded to {col.width} characters")
@@ -334,7 +345,9 @@ class SireneFiles:
         if missing:
             raise SireneFormatError(
                 f"{directory}: missing INSEE stock file(s) {missing}; expected "
-                + ", ".join(f.filename for f in (ETABLISSEMENT_FILE, ETABLISSEMENT_HISTORIQUE_FILE, UNITE_LEGALE_FILE, UNITE_LEGALE_HISTORIQUE_FILE))
+                + ", ".join(
+                    f.filename for f in (ETABLISSEMENT_FILE, ETABLISSEMENT_HISTORIQUE_FILE, UNITE_LEGALE_FILE, UNITE_LEGALE_HISTORIQUE_FILE)
+                )
             )
         return files.validate(con)
 
@@ -350,7 +363,9 @@ class SireneFiles:
         own = con is None
         con = con or duckdb.connect()
         try:
-            stocks = {s.key: s for s in (ETABLISSEMENT_FILE, ETABLISSEMENT_HISTORIQUE_FILE, UNITE_LEGALE_FILE, UNITE_LEGALE_HISTORIQUE_FILE)}
+            stocks = {
+                s.key: s for s in (ETABLISSEMENT_FILE, ETABLISSEMENT_HISTORIQUE_FILE, UNITE_LEGALE_FILE, UNITE_LEGALE_HISTORIQUE_FILE)
+            }
             for key, path in self.paths().items():
                 self.info[key] = inspect_file(con, path, stocks[key])
         finally:

@@ -43,11 +43,21 @@ FIRST_FACILITY_YEAR = 2010
 SQL = Path(__file__).with_name("facility_years.sql")
 
 SCOPE_REASONS = (
-    "etranger", "entrepreneur_individuel", "mam", "relais_petite_enfance", "lieu_accueil_enfants_parents",
+    "etranger",
+    "entrepreneur_individuel",
+    "mam",
+    "relais_petite_enfance",
+    "lieu_accueil_enfants_parents",
 )
 TYPES_STRUCTURE = (
-    "micro_creche", "creche_parentale", "creche_familiale", "halte_garderie", "jardin_enfants",
-    "multi_accueil", "creche_collective", "non_determine",
+    "micro_creche",
+    "creche_parentale",
+    "creche_familiale",
+    "halte_garderie",
+    "jardin_enfants",
+    "multi_accueil",
+    "creche_collective",
+    "non_determine",
 )
 
 # Patterns run on the normalized names (upper case, no accents, punctuation -> single spaces).
@@ -67,9 +77,18 @@ PATTERNS = {
 
 #: Columns of both tables (the hors-champ one adds scope_reason VARCHAR) and their DuckDB types.
 COLUMNS = {
-    "siret": "VARCHAR", "siren": "VARCHAR", "annee": "INTEGER", "code_commune_releve": "VARCHAR", "code_commune": "VARCHAR",
-    "code_commune_method": "VARCHAR", "code_commune_estimated": "BOOLEAN", "geography_year": "INTEGER", "nom": "VARCHAR",
-    "date_creation": "DATE", "date_fermeture": "DATE", "type_structure": "VARCHAR",
+    "siret": "VARCHAR",
+    "siren": "VARCHAR",
+    "annee": "INTEGER",
+    "code_commune_releve": "VARCHAR",
+    "code_commune": "VARCHAR",
+    "code_commune_method": "VARCHAR",
+    "code_commune_estimated": "BOOLEAN",
+    "geography_year": "INTEGER",
+    "nom": "VARCHAR",
+    "date_creation": "DATE",
+    "date_fermeture": "DATE",
+    "type_structure": "VARCHAR",
 }
 
 
@@ -116,18 +135,10 @@ def build_facility_years(
         f"create or replace table int.facility_years_hors_champ as select {cols}, scope_reason from _facility_years_all "
         "where scope_reason is not null order by annee, siret"
     )
-    excluded = dict(
-        con.execute(
-            "select scope_reason, count(*) from int.facility_years_hors_champ group by 1 order by 1"
-        ).fetchall()
-    )
-    by_methode = dict(
-        con.execute("select code_commune_method, count(*) from int.facility_years group by 1 order by 1").fetchall()
-    )
+    excluded = dict(con.execute("select scope_reason, count(*) from int.facility_years_hors_champ group by 1 order by 1").fetchall())
+    by_methode = dict(con.execute("select code_commune_method, count(*) from int.facility_years group by 1 order by 1").fetchall())
     per_year = dict(con.execute("select annee, count(*) from int.facility_years group by 1 order by 1").fetchall())
-    by_type = dict(
-        con.execute("select type_structure, count(*) from int.facility_years group by 1 order by 1").fetchall()
-    )
+    by_type = dict(con.execute("select type_structure, count(*) from int.facility_years group by 1 order by 1").fetchall())
     totals = con.execute(
         "select (select count(*) from int.facility_years), (select count(*) from int.facility_years_hors_champ), "
         "(select count(*) from int.facility_years where code_commune is null)"

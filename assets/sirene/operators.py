@@ -16,9 +16,17 @@ from assets.sirene.facility_years import FIRST_FACILITY_YEAR
 
 #: Column -> type of ``int.operator_years`` (Polars types; DuckDB: VARCHAR, INTEGER, DATE, BOOLEAN).
 COLUMNS = {
-    "siren": pl.String, "annee": pl.Int32, "categorie_juridique": pl.String, "ess_flag": pl.String,
-    "denomination": pl.String, "operator_class": pl.String, "sector": pl.String, "rule": pl.String,
-    "rules_version": pl.String, "periode_date_debut": pl.Date, "periode_en_vigueur": pl.Boolean,
+    "siren": pl.String,
+    "annee": pl.Int32,
+    "categorie_juridique": pl.String,
+    "ess_flag": pl.String,
+    "denomination": pl.String,
+    "operator_class": pl.String,
+    "sector": pl.String,
+    "rule": pl.String,
+    "rules_version": pl.String,
+    "periode_date_debut": pl.Date,
+    "periode_en_vigueur": pl.Boolean,
 }
 
 # Units whose history is missing but which have a stock row: the stock row is their only period.

@@ -168,10 +168,7 @@ def write_stock_parquet(
             raise ValueError(f"{stock.filename}: unknown column(s) {unknown}")
         n = table.num_rows
         table = pa.table(
-            {
-                f.name: (table.column(f.name).cast(f.type) if f.name in table.column_names else pa.nulls(n, f.type))
-                for f in schema
-            },
+            {f.name: (table.column(f.name).cast(f.type) if f.name in table.column_names else pa.nulls(n, f.type)) for f in schema},
             schema=schema,
         )
     Path(path).parent.mkdir(parents=True, exist_ok=True)

@@ -27,8 +27,13 @@ SPEC = SourceSpec(
     # Role stock, one part per file: the same INSEE file names in the embedded sample, the download
     # directory and a local directory (OBSERVATORY_SIRENE_DIR).
     plan=tuple(
-        PlanFile("stock", part=f.filename, embedded=f.filename, local=f.filename,
-                 official=RemoteFile(millesime=MILLESIME, url=f.url, filename=f.filename, magic=(PARQUET_MAGIC,)))
+        PlanFile(
+            "stock",
+            part=f.filename,
+            embedded=f.filename,
+            local=f.filename,
+            official=RemoteFile(millesime=MILLESIME, url=f.url, filename=f.filename, magic=(PARQUET_MAGIC,)),
+        )
         for f in STOCK_FILES
     ),
     synthetic=True,
@@ -51,5 +56,6 @@ def sirene_directory(downloader: Downloader) -> tuple[Path, str]:
     if len(directories) != 1:
         raise PlanError(f"SIRENE stock files resolved to several directories {sorted(map(str, directories))}: expected one")
     label = {EMBEDDED: "embedded SYNTHETIC sample", LOCAL: "OBSERVATORY_SIRENE_DIR (real INSEE files)"}.get(
-        files[0].variant, "official INSEE files (downloaded)")
+        files[0].variant, "official INSEE files (downloaded)"
+    )
     return directories.pop(), label

@@ -43,10 +43,20 @@ STATIC = HERE / "static"
 COHORT = 2017
 #: National anchors quoted by docs/methodology.md (section 6, the orders of magnitude the sample follows).
 ANCHORS = (
-    {"what": "Micro-crèches en France", "value": "environ 7 100", "when": "fin 2023", "source": "ONAPE / CNAF (ordre de grandeur)",
-     "ours": "micro"},
-    {"what": "Part des collectivités parmi les EAJE hors micro-crèches", "value": "56 %", "when": "2023",
-     "source": "ordre de grandeur cité par la méthodologie", "ours": "public_non_micro"},
+    {
+        "what": "Micro-crèches en France",
+        "value": "environ 7 100",
+        "when": "fin 2023",
+        "source": "ONAPE / CNAF (ordre de grandeur)",
+        "ours": "micro",
+    },
+    {
+        "what": "Part des collectivités parmi les EAJE hors micro-crèches",
+        "value": "56 %",
+        "when": "2023",
+        "source": "ordre de grandeur cité par la méthodologie",
+        "ours": "public_non_micro",
+    },
 )
 SYNTHETIC_BANNER = "Chiffres illustratifs issus d'un échantillon synthétique"
 
@@ -66,8 +76,11 @@ def fr_percent(value: Any, decimals: int = 1) -> str:
 
 def environment() -> jinja2.Environment:
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=jinja2.select_autoescape(["html", "j2"]),
-        undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+        loader=jinja2.FileSystemLoader(HERE / "templates"),
+        autoescape=jinja2.select_autoescape(["html", "j2"]),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
     )
     env.filters.update(num=fr_number, pct=fr_percent, tojs=_js)
     return env
@@ -109,8 +122,11 @@ class Site:
         manifest = self.pub.manifest()
         self.published_at = manifest.get("published_at", "")
         self.common = {
-            "synthetic": self.synthetic, "banner": SYNTHETIC_BANNER, "facility_source": self.facility_source,
-            "published_at": self.published_at, "small_threshold": SMALL_COUNT_THRESHOLD,
+            "synthetic": self.synthetic,
+            "banner": SYNTHETIC_BANNER,
+            "facility_source": self.facility_source,
+            "published_at": self.published_at,
+            "small_threshold": SMALL_COUNT_THRESHOLD,
         }
 
     # ------------------------------------------------------------------ plumbing
@@ -161,17 +177,26 @@ class Site:
         self.by_code = {lvl: data.group(data.records(df), "code") for lvl, df in self.shares.items()}
         epci = pub.territories("epci")
         self.epci_names = dict(zip(epci["code"], epci["name"]))
-        self.area_names = {lvl: dict(zip(df["code"], df["name"])) for lvl, df in
-                           ((lvl, pub.territories(lvl)) for lvl in ("departement", "region"))}
+        self.area_names = {
+            lvl: dict(zip(df["code"], df["name"])) for lvl, df in ((lvl, pub.territories(lvl)) for lvl in ("departement", "region"))
+        }
         self.facilities = pub.facilities()
-        self.operator_counts = {col: data.operator_counts(self.facilities, col) for col in ("epci_siren", "code_departement", "code_region")}
+        self.operator_counts = {
+            col: data.operator_counts(self.facilities, col) for col in ("epci_siren", "code_departement", "code_region")
+        }
         self.indicators = {r["code"]: r for r in data.records(pub.epci_indicators())}
         self.supply = pub.supply()
         self.supply_by_code = data.group(data.records(self.supply), "code")
         self.epci_dep = pub.epci_departement()
         self.latest_year = int(self.epci_dep["annee"].max())
-        dep_reg = (self.facilities.groupby(["code_departement", "code_region"]).size().rename("n").reset_index()
-                   .sort_values("n", ascending=False).drop_duplicates("code_departement"))
+        dep_reg = (
+            self.facilities.groupby(["code_departement", "code_region"])
+            .size()
+            .rename("n")
+            .reset_index()
+            .sort_values("n", ascending=False)
+            .drop_duplicates("code_departement")
+        )
         self.dep_region = dict(zip(dep_reg["code_departement"], dep_reg["code_region"]))
         self.epci_area = self.epci_dep.assign(region=self.epci_dep["departement"].map(self.dep_region))
         latest_dep = self.epci_area[self.epci_area["annee"] == self.latest_year]
@@ -213,14 +238,25 @@ class Site:
             "operators": data.top_operators(operators, OPERATOR_CLASSES),
             "supply": [{**r, "status_label": CAF_STATUSES.get(r["caf_status"], r["caf_status"])} for r in supply],
             "supply_chart": data.supply_rows(supply),
-            "page_data": {"area": series["area"], "shares": series["shares"], "places": series["places"],
-                          "supply": data.supply_rows(supply)},
+            "page_data": {
+                "area": series["area"],
+                "shares": series["shares"],
+                "places": series["places"],
+                "supply": data.supply_rows(supply),
+            },
         }
 
     def _events(self, rows: list[dict]) -> list[dict]:
         rows = sorted(rows, key=lambda r: (-r["annee"], r["code"]))
-        return [{**r, "event_label": EVENT_TYPES.get(r["event"], r["event"]), "predecessors": r["predecessors"] or [],
-                 "successors": r["successors"] or []} for r in rows]
+        return [
+            {
+                **r,
+                "event_label": EVENT_TYPES.get(r["event"], r["event"]),
+                "predecessors": r["predecessors"] or [],
+                "successors": r["successors"] or [],
+            }
+            for r in rows
+        ]
 
     def epci_page(self, code: str) -> None:
         blocks = self.territory_blocks("epci", code, self.operator_counts["epci_siren"].get(code, []), self.supply_by_code.get(code, []))
@@ -230,13 +266,29 @@ class Site:
         dep = self.dep_of_epci.get(code)
         formers = [{"code": c, "name": self.former_name(c)} for c in self.formers_of.get(code, [])]
         self.render(
-            "territoire.html.j2", f"epci/{code}.html", "territoire", level="epci", code=code, name=self.epci_names[code],
-            nature=self.nature.get(code), departement=dep, departement_name=self.area_names["departement"].get(dep),
-            region=self.dep_region.get(dep), region_name=self.area_names["region"].get(self.dep_region.get(dep)),
-            lineage=edges, events=events, formers=formers,
-            merger_group=None if group is None else {"label": MERGER_GROUPS.get(group["groupe"], group["groupe"]),
-                                                     "reason": group["exclusion_reason"], "n_predecessors": group["n_predecessors"]},
-            members=[], **blocks,
+            "territoire.html.j2",
+            f"epci/{code}.html",
+            "territoire",
+            level="epci",
+            code=code,
+            name=self.epci_names[code],
+            nature=self.nature.get(code),
+            departement=dep,
+            departement_name=self.area_names["departement"].get(dep),
+            region=self.dep_region.get(dep),
+            region_name=self.area_names["region"].get(self.dep_region.get(dep)),
+            lineage=edges,
+            events=events,
+            formers=formers,
+            merger_group=None
+            if group is None
+            else {
+                "label": MERGER_GROUPS.get(group["groupe"], group["groupe"]),
+                "reason": group["exclusion_reason"],
+                "n_predecessors": group["n_predecessors"],
+            },
+            members=[],
+            **blocks,
         )
 
     def area_page(self, level: str, code: str) -> None:
@@ -246,13 +298,28 @@ class Site:
         for c in sorted(self.epci_of_area[level].get(code, []), key=lambda c: self.epci_names.get(c) or c):
             ind = self.indicators.get(c, {})
             members.append({"code": c, "name": self.epci_names.get(c, c), "n_total": ind.get("n_total"), "share_ess": ind.get("share_ess")})
-        events = self._events([e for (y, c) in self.area_epci_years[level].get(code, []) for e in self.mergers_by_code.get(c, []) if e["annee"] == y])
+        events = self._events(
+            [e for (y, c) in self.area_epci_years[level].get(code, []) for e in self.mergers_by_code.get(c, []) if e["annee"] == y]
+        )
         region = self.dep_region.get(code) if level == "departement" else None
         self.render(
-            "territoire.html.j2", f"{level}/{code}.html", "territoire", level=level, code=code,
-            name=self.area_names[level][code], nature=None, departement=None, departement_name=None,
-            region=region, region_name=self.area_names["region"].get(region), lineage=[], events=events, formers=[],
-            merger_group=None, members=members, **blocks,
+            "territoire.html.j2",
+            f"{level}/{code}.html",
+            "territoire",
+            level=level,
+            code=code,
+            name=self.area_names[level][code],
+            nature=None,
+            departement=None,
+            departement_name=None,
+            region=region,
+            region_name=self.area_names["region"].get(region),
+            lineage=[],
+            events=events,
+            formers=[],
+            merger_group=None,
+            members=members,
+            **blocks,
         )
 
     # ------------------------------------------------------------------ France
@@ -267,7 +334,7 @@ class Site:
         ours = {
             "micro": f"{fr_number(len(micro))} au 1er janvier {self.latest_year}",
             "public_non_micro": f"{fr_percent((non_micro['sector'] == 'public').mean() if len(non_micro) else None)} "
-                                f"au 1er janvier {self.latest_year}",
+            f"au 1er janvier {self.latest_year}",
         }
         anchors = [{**a, "ours": ours[a["ours"]]} for a in ANCHORS]
         classes = self.pub.class_shares_france()
@@ -275,12 +342,20 @@ class Site:
         ops = self.pub.operators()
         top = ops[ops["is_active"]].sort_values(["n_facilities", "denomination"], ascending=[False, True]).head(15)
         self.render(
-            "france.html.j2", "index.html", "france", latest=latest, anchors=anchors,
+            "france.html.j2",
+            "index.html",
+            "france",
+            latest=latest,
+            anchors=anchors,
             micro={"n": len(micro), "share_lucratif": (micro["sector"] == "lucratif").mean() if len(micro) else None},
             classes=[{**r, "label": OPERATOR_CLASSES.get(r["category"], r["category"])} for r in data.records(classes) if r["n"]],
             operators=[{**r, "class_label": OPERATOR_CLASSES.get(r["operator_class"], r["operator_class"])} for r in data.records(top)],
-            page_data={"area": series["area"], "shares": series["shares"], "places": series["places"],
-                       "structures": data.structure_rows(fac, STRUCTURE_TYPES)},
+            page_data={
+                "area": series["area"],
+                "shares": series["shares"],
+                "places": series["places"],
+                "structures": data.structure_rows(fac, STRUCTURE_TYPES),
+            },
             n_epci=len(self.epci_names),
         )
 
@@ -295,15 +370,24 @@ class Site:
 
             # d3-geo (Vega) wants exterior rings clockwise, the reverse of RFC 7946: rewind once here.
             geoms = shapely.orient_polygons(layer.geometry.values, exterior_cw=True)
-            features = pd.DataFrame({"code": layer["code"].values, "zone": layer["zone"].values,
-                                     "geometry": [json.loads(shapely.to_geojson(g)) for g in geoms]})
+            features = pd.DataFrame(
+                {"code": layer["code"].values, "zone": layer["zone"].values, "geometry": [json.loads(shapely.to_geojson(g)) for g in geoms]}
+            )
         payload = data.map_data(features, self.epci_names, self.shares["epci"], self.supply)
         _script(self.out / "assets" / "carte-data.js", "MAP_DATA", payload)
         years = sorted(payload["layers"]["ess"])
         self.figures["map_features"] = len(payload["features"])
-        self.render("carte.html.j2", "carte.html", "carte", years=years, default_year=years[-1] if years else None,
-                    layers=data.MAP_LAYERS, no_polygon=payload["no_polygon"], caf_missing=payload["caf_missing_years"],
-                    has_layer=layer is not None)
+        self.render(
+            "carte.html.j2",
+            "carte.html",
+            "carte",
+            years=years,
+            default_year=years[-1] if years else None,
+            layers=data.MAP_LAYERS,
+            no_polygon=payload["no_polygon"],
+            caf_missing=payload["caf_missing_years"],
+            has_layer=layer is not None,
+        )
 
     # ------------------------------------------------------------------ merger study
 
@@ -317,8 +401,9 @@ class Site:
             for r in rows:
                 for col in ("estimate", "ci_low", "ci_high"):
                     r[col] = None if r[col] is None else r[col] * scale
-                r["periode"] = ("année de référence" if r["status"] == "reference" else
-                                "avant la fusion" if r["annee"] < COHORT else "après la fusion")
+                r["periode"] = (
+                    "année de référence" if r["status"] == "reference" else "avant la fusion" if r["annee"] < COHORT else "après la fusion"
+                )
             charts_rows[key] = rows
         summary = data.records(main[main["estimator"].isin(["did", "trend_adjusted"])])
         for r in summary:
@@ -326,13 +411,24 @@ class Site:
             for col in ("estimate", "ci_low", "ci_high"):
                 r[col] = None if r[col] is None else r[col] * scale
         # other merger years: one line each, from the headline estimand (its status and, when not estimable, why)
-        others = data.records(eff[(eff["cohort"] != COHORT) & (eff["estimator"] == "did") & (eff["outcome"] == MERGER_HEADLINE[0])
-                                  & (eff["estimand"] == MERGER_HEADLINE[1])])
+        others = data.records(
+            eff[
+                (eff["cohort"] != COHORT)
+                & (eff["estimator"] == "did")
+                & (eff["outcome"] == MERGER_HEADLINE[0])
+                & (eff["estimand"] == MERGER_HEADLINE[1])
+            ]
+        )
         headline = [r for r in summary if (r["outcome"], r["estimand"]) == MERGER_HEADLINE]
         did = next((r for r in headline if r["estimator"] == "did"), None)
         adjusted = next((r for r in headline if r["estimator"] == "trend_adjusted"), None)
-        checks = data.records(main[(main["outcome"] == MERGER_HEADLINE[0]) & (main["estimand"] == MERGER_HEADLINE[1])
-                                   & main["row_kind"].isin(["diagnostic", "sensitivity"])])
+        checks = data.records(
+            main[
+                (main["outcome"] == MERGER_HEADLINE[0])
+                & (main["estimand"] == MERGER_HEADLINE[1])
+                & main["row_kind"].isin(["diagnostic", "sensitivity"])
+            ]
+        )
         by_name = {r["estimator"]: r for r in checks if r["estimator"] != "leave_one_out"}
         diagnostics = []
         if did and did["status"] in ("estimated", "fragile"):
@@ -341,41 +437,69 @@ class Site:
                 f"issus d'une fusion en {COHORT} a évolué de {fr_number(did['estimate'], 1)} % de son niveau du 1er janvier {COHORT} "
                 f"par rapport aux {did['n_control']} EPCI témoins (intervalle à 95 % : {fr_number(did['ci_low'], 1)} à "
                 f"{fr_number(did['ci_high'], 1)} %)."
-                + (" L'intervalle exclut zéro." if did["ci_high"] < 0 or did["ci_low"] > 0 else " L'intervalle contient zéro : pas d'effet établi.")
+                + (
+                    " L'intervalle exclut zéro."
+                    if did["ci_high"] < 0 or did["ci_low"] > 0
+                    else " L'intervalle contient zéro : pas d'effet établi."
+                )
             )
             if did["status"] == "fragile":
                 diagnostics.append(f"Estimation FRAGILE : {did['note']}.")
             if did.get("planted_effect") is not None:
-                diagnostics.append(f"Données SYNTHÉTIQUES : l'effet a été planté par le générateur de l'échantillon, "
-                                   f"{fr_number(did['planted_effect'], 1)} % en moyenne sur la même période.")
+                diagnostics.append(
+                    f"Données SYNTHÉTIQUES : l'effet a été planté par le générateur de l'échantillon, "
+                    f"{fr_number(did['planted_effect'], 1)} % en moyenne sur la même période."
+                )
         if "pre_test_joint" in by_name:
             t = by_name["pre_test_joint"]
-            diagnostics.append(f"Test joint des coefficients avant la fusion : χ² = {fr_number(t['statistic'], 1)}, p = "
-                               f"{fr_number(t['p_value'], 3)} ({'rejeté : les groupes divergeaient déjà' if t['status'] == 'fail' else 'non rejeté'}).")
+            diagnostics.append(
+                f"Test joint des coefficients avant la fusion : χ² = {fr_number(t['statistic'], 1)}, p = "
+                f"{fr_number(t['p_value'], 3)} ({'rejeté : les groupes divergeaient déjà' if t['status'] == 'fail' else 'non rejeté'})."
+            )
         if "pre_trend_slope" in by_name:
             t = by_name["pre_trend_slope"]
-            diagnostics.append(f"Pente de la pré-tendance : {fr_number(t['estimate'], 2)} par an [{fr_number(t['ci_low'], 2)} ; "
-                               f"{fr_number(t['ci_high'], 2)}].")
+            diagnostics.append(
+                f"Pente de la pré-tendance : {fr_number(t['estimate'], 2)} par an [{fr_number(t['ci_low'], 2)} ; "
+                f"{fr_number(t['ci_high'], 2)}]."
+            )
         if "placebo" in by_name:
             t = by_name["placebo"]
-            diagnostics.append(f"Placebo (fusion fictive {t['period_start']}) : {fr_number(t['estimate'], 1)} "
-                               f"[{fr_number(t['ci_low'], 1)} ; {fr_number(t['ci_high'], 1)}], {'échoue' if t['status'] == 'fail' else 'passe'}.")
+            diagnostics.append(
+                f"Placebo (fusion fictive {t['period_start']}) : {fr_number(t['estimate'], 1)} "
+                f"[{fr_number(t['ci_low'], 1)} ; {fr_number(t['ci_high'], 1)}], {'échoue' if t['status'] == 'fail' else 'passe'}."
+            )
         if adjusted:
-            diagnostics.append(f"Sensibilité (pré-tendance linéaire prolongée) : {fr_number(adjusted['estimate'], 1)} % "
-                               f"[{fr_number(adjusted['ci_low'], 1)} ; {fr_number(adjusted['ci_high'], 1)}].")
-        diag_rows = [{k: r[k] for k in ("estimator", "dropped_epci", "period_start", "annee", "estimate", "statistic", "p_value", "status")}
-                     for r in checks]
+            diagnostics.append(
+                f"Sensibilité (pré-tendance linéaire prolongée) : {fr_number(adjusted['estimate'], 1)} % "
+                f"[{fr_number(adjusted['ci_low'], 1)} ; {fr_number(adjusted['ci_high'], 1)}]."
+            )
+        diag_rows = [
+            {k: r[k] for k in ("estimator", "dropped_epci", "period_start", "annee", "estimate", "statistic", "p_value", "status")}
+            for r in checks
+        ]
         diag_tables = {name: self.pub.optional_table(name) for name in self.pub.merger_diagnostics_tables()}
         if diag_rows:  # the headline's diagnostics from marts.merger_effect, first
-            diag_tables = {f"merger_effect : diagnostics ({MERGER_HEADLINE[0]}, {MERGER_HEADLINE[1]})": pd.DataFrame(diag_rows), **diag_tables}
+            diag_tables = {
+                f"merger_effect : diagnostics ({MERGER_HEADLINE[0]}, {MERGER_HEADLINE[1]})": pd.DataFrame(diag_rows),
+                **diag_tables,
+            }
         transitions = self.pub.optional_table("facility_transitions")
         groups = pd.Series([g["groupe"] for g in self.groups.values()]).value_counts().to_dict()
         self.render(
-            "fusions.html.j2", "fusions.html", "fusions", cohort=COHORT, summary=summary, outcome_labels=OUTCOMES, estimand_labels=ESTIMANDS, others=others, diagnostics=diagnostics,
+            "fusions.html.j2",
+            "fusions.html",
+            "fusions",
+            cohort=COHORT,
+            summary=summary,
+            outcome_labels=OUTCOMES,
+            estimand_labels=ESTIMANDS,
+            others=others,
+            diagnostics=diagnostics,
             groups={MERGER_GROUPS.get(k, k): v for k, v in groups.items()},
             diag_tables={k: {"columns": list(v.columns), "rows": data.records(v.head(200))} for k, v in diag_tables.items()},
-            transitions=None if transitions is None else {"columns": list(transitions.columns),
-                                                          "rows": data.records(transitions.head(200)), "n": len(transitions)},
+            transitions=None
+            if transitions is None
+            else {"columns": list(transitions.columns), "rows": data.records(transitions.head(200)), "n": len(transitions)},
             page_data=charts_rows,
         )
 
@@ -390,8 +514,15 @@ class Site:
             stem = Path(rel).stem
             table = stem if stem in dictionary else ("epci_indicators" if stem.startswith("epci_indicators_") else None)
             files.append({"path": rel, "sha256": sha, "size": path.stat().st_size if path.exists() else None, "table": table})
-        self.render("donnees.html.j2", "donnees.html", "donnees", files=files, dictionary=dictionary,
-                    row_counts=manifest.get("row_counts", {}), run_id=manifest.get("run_id", ""))
+        self.render(
+            "donnees.html.j2",
+            "donnees.html",
+            "donnees",
+            files=files,
+            dictionary=dictionary,
+            row_counts=manifest.get("row_counts", {}),
+            run_id=manifest.get("run_id", ""),
+        )
 
     def search_index(self) -> None:
         index = [[c, n, f"epci/{c}.html", "EPCI"] for c, n in self.epci_names.items()]

@@ -41,8 +41,11 @@ def sector_area(title: str = "Établissements par secteur de l'opérateur") -> d
             y=alt.Y("n:Q", stack="zero", title="Établissements (EAJE)"),
             color=_sector_color(),
             order=alt.Order("order:Q"),
-            tooltip=[alt.Tooltip("annee:O", title="Année"), alt.Tooltip("label:N", title="Secteur"),
-                     alt.Tooltip("n:Q", title="Établissements", format=",d")],
+            tooltip=[
+                alt.Tooltip("annee:O", title="Année"),
+                alt.Tooltip("label:N", title="Secteur"),
+                alt.Tooltip("n:Q", title="Établissements", format=",d"),
+            ],
         )
         .properties(width="container", height=260)
         .to_dict()
@@ -56,9 +59,14 @@ def share_lines(title: str = "Part des établissements par secteur") -> dict:
         y=alt.Y("share:Q", title="Part des établissements", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
         color=_sector_color(),
     )
-    tooltip = [alt.Tooltip("annee:O", title="Année"), alt.Tooltip("label:N", title="Secteur"),
-               alt.Tooltip("share:Q", title="Part", format=".1%"), alt.Tooltip("n:Q", title="Établissements du secteur"),
-               alt.Tooltip("n_total:Q", title="Établissements (tous)"), alt.Tooltip("note:N", title="Remarque")]
+    tooltip = [
+        alt.Tooltip("annee:O", title="Année"),
+        alt.Tooltip("label:N", title="Secteur"),
+        alt.Tooltip("share:Q", title="Part", format=".1%"),
+        alt.Tooltip("n:Q", title="Établissements du secteur"),
+        alt.Tooltip("n_total:Q", title="Établissements (tous)"),
+        alt.Tooltip("note:N", title="Remarque"),
+    ]
     lines = base.mark_line(strokeWidth=2)
     points = base.mark_point(size=40, filled=True).encode(
         opacity=alt.when("datum.small").then(alt.value(0.3)).otherwise(alt.value(1.0)), tooltip=tooltip
@@ -74,9 +82,12 @@ def places_lines(title: str = "Places estimées par secteur") -> dict:
             x=YEAR,
             y=alt.Y("places:Q", title="Places (estimées)"),
             color=_sector_color(),
-            tooltip=[alt.Tooltip("annee:O", title="Année"), alt.Tooltip("label:N", title="Secteur"),
-                     alt.Tooltip("places:Q", title="Places", format=",.0f"),
-                     alt.Tooltip("coverage:Q", title="Établissements aux places connues", format=".0%")],
+            tooltip=[
+                alt.Tooltip("annee:O", title="Année"),
+                alt.Tooltip("label:N", title="Secteur"),
+                alt.Tooltip("places:Q", title="Places", format=",.0f"),
+                alt.Tooltip("coverage:Q", title="Établissements aux places connues", format=".0%"),
+            ],
         )
         .properties(width="container", height=240)
         .to_dict()
@@ -93,8 +104,11 @@ def structure_bars(title: str) -> dict:
             x=alt.X("n:Q", title="Établissements", stack="zero"),
             color=_sector_color(),
             order=alt.Order("order:Q"),
-            tooltip=[alt.Tooltip("type:N", title="Type"), alt.Tooltip("label:N", title="Secteur"),
-                     alt.Tooltip("n:Q", title="Établissements", format=",d")],
+            tooltip=[
+                alt.Tooltip("type:N", title="Type"),
+                alt.Tooltip("label:N", title="Secteur"),
+                alt.Tooltip("n:Q", title="Établissements", format=",d"),
+            ],
         )
         .properties(width="container", height=220)
         .to_dict()
@@ -108,10 +122,17 @@ def supply_lines(title: str = "Places CAF en EAJE (communes publiées par la CAF
         .encode(
             x=YEAR,
             y=alt.Y("places:Q", title="Places"),
-            color=alt.Color("serie:N", title=None, legend=alt.Legend(orient="bottom"),
-                            scale=alt.Scale(domain=["PSU", "Hors PSU"], range=["#3b6fb6", "#d1495b"])),
-            tooltip=[alt.Tooltip("annee:O", title="Année"), alt.Tooltip("serie:N", title="Places"),
-                     alt.Tooltip("places:Q", title="Nombre", format=",.0f")],
+            color=alt.Color(
+                "serie:N",
+                title=None,
+                legend=alt.Legend(orient="bottom"),
+                scale=alt.Scale(domain=["PSU", "Hors PSU"], range=["#3b6fb6", "#d1495b"]),
+            ),
+            tooltip=[
+                alt.Tooltip("annee:O", title="Année"),
+                alt.Tooltip("serie:N", title="Places"),
+                alt.Tooltip("places:Q", title="Nombre", format=",.0f"),
+            ],
         )
         .properties(width="container", height=220)
         .to_dict()
@@ -122,18 +143,29 @@ def event_study(title: str, y_title: str) -> dict:
     """Event-study coefficients with their 95 % intervals, pre-period included; the unit named ``intervals``
     draws the intervals (the browser test counts them)."""
     base = alt.Chart(ROWS).encode(x=alt.X("annee:O", title="1er janvier", axis=alt.Axis(labelAngle=0)))
-    color = alt.Color("periode:N", title=None, legend=alt.Legend(orient="bottom"),
-                      scale=alt.Scale(domain=["avant la fusion", "année de référence", "après la fusion"],
-                                      range=["#7f7f7f", "#000000", "#d1495b"]))
+    color = alt.Color(
+        "periode:N",
+        title=None,
+        legend=alt.Legend(orient="bottom"),
+        scale=alt.Scale(domain=["avant la fusion", "année de référence", "après la fusion"], range=["#7f7f7f", "#000000", "#d1495b"]),
+    )
     zero = alt.Chart(ROWS).mark_rule(color="#555", strokeDash=[4, 3]).encode(y=alt.datum(0))
-    intervals = base.mark_rule(strokeWidth=2).encode(
-        y=alt.Y("ci_low:Q", title=y_title), y2="ci_high:Q", color=color
-    ).transform_filter("isValid(datum.ci_low)").properties(name="intervals")
+    intervals = (
+        base.mark_rule(strokeWidth=2)
+        .encode(y=alt.Y("ci_low:Q", title=y_title), y2="ci_high:Q", color=color)
+        .transform_filter("isValid(datum.ci_low)")
+        .properties(name="intervals")
+    )
     points = base.mark_point(filled=True, size=60).encode(
-        y="estimate:Q", color=color,
-        tooltip=[alt.Tooltip("annee:O", title="Année"), alt.Tooltip("event_time:Q", title="Années depuis la fusion"),
-                 alt.Tooltip("estimate:Q", title="Estimation", format=".2f"),
-                 alt.Tooltip("ci_low:Q", title="IC 95 % bas", format=".2f"), alt.Tooltip("ci_high:Q", title="IC 95 % haut", format=".2f")],
+        y="estimate:Q",
+        color=color,
+        tooltip=[
+            alt.Tooltip("annee:O", title="Année"),
+            alt.Tooltip("event_time:Q", title="Années depuis la fusion"),
+            alt.Tooltip("estimate:Q", title="Estimation", format=".2f"),
+            alt.Tooltip("ci_low:Q", title="IC 95 % bas", format=".2f"),
+            alt.Tooltip("ci_high:Q", title="IC 95 % haut", format=".2f"),
+        ],
     )
     return alt.layer(zero, intervals, points, title=title).properties(width="container", height=280).to_dict()
 
@@ -154,8 +186,11 @@ def _map_color(layer: dict) -> dict:
 
 def choropleth(layer: dict) -> dict:
     """The EPCI map of one indicator: metropolitan France, then the five DROM as insets, one shape per EPCI."""
-    tooltip = [alt.Tooltip("properties.nom:N", title="EPCI"), alt.Tooltip("properties.tip:N", title=layer["legend"]),
-               alt.Tooltip("properties.detail:N", title="Détail")]
+    tooltip = [
+        alt.Tooltip("properties.nom:N", title="EPCI"),
+        alt.Tooltip("properties.tip:N", title=layer["legend"]),
+        alt.Tooltip("properties.detail:N", title="Détail"),
+    ]
 
     def view(zone: str, width: int, height: int, projection: dict) -> alt.Chart:
         return (

@@ -21,9 +21,22 @@ SECTOR_ORDER = {k: i for i, k in enumerate(SECTORS)}
 #: Map layers: the share of a sector among facilities, or the CAF coverage rate.
 MAP_LAYERS = {
     "ess": {"title": "Part de l'ESS", "legend": "Part ESS", "sector": "ess", "domain": [0, 1], "scheme": "greens", "format": ".0%"},
-    "lucratif": {"title": "Part du lucratif", "legend": "Part lucrative", "sector": "lucratif", "domain": [0, 1], "scheme": "reds", "format": ".0%"},
-    "caf": {"title": "Taux de couverture CAF (EAJE)", "legend": "Places pour 100 enfants", "sector": None, "domain": [0, 60],
-            "scheme": "purples", "format": ".0f"},
+    "lucratif": {
+        "title": "Part du lucratif",
+        "legend": "Part lucrative",
+        "sector": "lucratif",
+        "domain": [0, 1],
+        "scheme": "reds",
+        "format": ".0%",
+    },
+    "caf": {
+        "title": "Taux de couverture CAF (EAJE)",
+        "legend": "Places pour 100 enfants",
+        "sector": None,
+        "domain": [0, 60],
+        "scheme": "purples",
+        "format": ".0f",
+    },
 }
 
 
@@ -70,8 +83,17 @@ def series_rows(shares: list[dict]) -> dict[str, list[dict]]:
         label, order = SECTORS.get(r["category"], r["category"]), SECTOR_ORDER.get(r["category"], 9)
         area.append({"annee": r["annee"], "label": label, "order": order, "n": r["n"]})
         if r["category"] in ("ess", "public", "lucratif") and r["n_total"]:
-            lines.append({"annee": r["annee"], "label": label, "share": r["share"], "n": r["n"], "n_total": r["n_total"],
-                          "small": r["small"], "note": "moins de 5 établissements : part peu fiable" if r["small"] else ""})
+            lines.append(
+                {
+                    "annee": r["annee"],
+                    "label": label,
+                    "share": r["share"],
+                    "n": r["n"],
+                    "n_total": r["n_total"],
+                    "small": r["small"],
+                    "note": "moins de 5 établissements : part peu fiable" if r["small"] else "",
+                }
+            )
         if r["places_total"]:
             places.append({"annee": r["annee"], "label": label, "places": r["places"], "coverage": r["places_coverage"]})
     return {"area": area, "shares": lines, "places": places}
@@ -94,8 +116,12 @@ def latest_figures(shares: list[dict]) -> dict[str, Any]:
 def structure_rows(facilities: pd.DataFrame, type_labels: dict[str, str]) -> list[dict]:
     g = facilities.groupby(["type_structure", "sector"]).size().rename("n").reset_index()
     return [
-        {"type": type_labels.get(r["type_structure"], r["type_structure"]), "label": SECTORS.get(r["sector"], r["sector"]),
-         "order": SECTOR_ORDER.get(r["sector"], 9), "n": r["n"]}
+        {
+            "type": type_labels.get(r["type_structure"], r["type_structure"]),
+            "label": SECTORS.get(r["sector"], r["sector"]),
+            "order": SECTOR_ORDER.get(r["sector"], 9),
+            "n": r["n"],
+        }
         for r in records(g)
     ]
 
@@ -103,15 +129,24 @@ def structure_rows(facilities: pd.DataFrame, type_labels: dict[str, str]) -> lis
 def operator_counts(facilities: pd.DataFrame, by: str) -> dict[Any, list[dict]]:
     """Current facilities per operator within each value of ``by`` (EPCI, département, région), most first."""
     g = (
-        facilities.groupby([by, "siren", "denomination", "operator_class", "sector"], dropna=False).size().rename("n").reset_index()
+        facilities.groupby([by, "siren", "denomination", "operator_class", "sector"], dropna=False)
+        .size()
+        .rename("n")
+        .reset_index()
         .sort_values([by, "n", "denomination"], ascending=[True, False, True])
     )
     return group(records(g), by)
 
 
 def top_operators(counts: list[dict], class_labels: dict[str, str], limit: int = 10) -> list[dict]:
-    return [{**r, "class_label": class_labels.get(r["operator_class"], r["operator_class"]),
-             "sector_label": SECTORS.get(r["sector"], r["sector"])} for r in counts[:limit]]
+    return [
+        {
+            **r,
+            "class_label": class_labels.get(r["operator_class"], r["operator_class"]),
+            "sector_label": SECTORS.get(r["sector"], r["sector"]),
+        }
+        for r in counts[:limit]
+    ]
 
 
 def supply_rows(supply: list[dict]) -> list[dict]:
@@ -130,15 +165,19 @@ def aggregate_supply(supply: pd.DataFrame, epci_area: pd.DataFrame, area_col: st
     df = supply.merge(epci_area, on=["annee", "code"], how="inner")
     known = df["enfants_moins_3_ans"].notna()
     df = df.assign(places_known=df["places_eaje"].where(known))
-    g = df.groupby([area_col, "annee"]).agg(
-        places_psu=("places_psu", lambda s: s.sum(min_count=1)),
-        places_hors_psu=("places_hors_psu", lambda s: s.sum(min_count=1)),
-        places_eaje=("places_eaje", lambda s: s.sum(min_count=1)),
-        places_known=("places_known", lambda s: s.sum(min_count=1)),
-        enfants=("enfants_moins_3_ans", lambda s: s.sum(min_count=1)),
-        n_epci=("code", "nunique"),
-        statuses=("caf_status", lambda s: ",".join(sorted(set(s)))),
-    ).reset_index()
+    g = (
+        df.groupby([area_col, "annee"])
+        .agg(
+            places_psu=("places_psu", lambda s: s.sum(min_count=1)),
+            places_hors_psu=("places_hors_psu", lambda s: s.sum(min_count=1)),
+            places_eaje=("places_eaje", lambda s: s.sum(min_count=1)),
+            places_known=("places_known", lambda s: s.sum(min_count=1)),
+            enfants=("enfants_moins_3_ans", lambda s: s.sum(min_count=1)),
+            n_epci=("code", "nunique"),
+            statuses=("caf_status", lambda s: ",".join(sorted(set(s)))),
+        )
+        .reset_index()
+    )
     g["taux_couverture_eaje"] = 100 * g["places_known"] / g["enfants"]
     g["caf_status"] = g["statuses"].map(lambda s: "caf_year_missing" if s == "caf_year_missing" else "published")
     return g
@@ -222,7 +261,10 @@ def map_data(features: pd.DataFrame, names: dict[str, str], shares: pd.DataFrame
         if spec["sector"] is None:
             continue
         sel = shares[shares["category"] == spec["sector"]]
-        s = {(a, c): (sh, n, t, sm) for a, c, sh, n, t, sm in sel[["annee", "code", "share", "n", "n_total", "small"]].itertuples(index=False)}
+        s = {
+            (a, c): (sh, n, t, sm)
+            for a, c, sh, n, t, sm in sel[["annee", "code", "share", "n", "n_total", "small"]].itertuples(index=False)
+        }
         years = {}
         for y in sorted(shares["annee"].unique()):
             rows = []
@@ -232,8 +274,9 @@ def map_data(features: pd.DataFrame, names: dict[str, str], shares: pd.DataFrame
                     rows.append([None, 0, 0, charts.STATE_NONE, "aucun établissement"])
                 else:
                     state = charts.STATE_SMALL if small else charts.STATE_OK
-                    rows.append([round(float(share), 4), int(n), int(total), state,
-                                 "moins de 5 établissements : part peu fiable" if small else ""])
+                    rows.append(
+                        [round(float(share), 4), int(n), int(total), state, "moins de 5 établissements : part peu fiable" if small else ""]
+                    )
             years[int(y)] = rows
         layers[key] = years
 
@@ -254,13 +297,22 @@ def map_data(features: pd.DataFrame, names: dict[str, str], shares: pd.DataFrame
                 rows.append([None, None, None, charts.STATE_NONE, why])
             else:
                 cov = clean(r["caf_population_coverage"])
-                rows.append([round(float(r["taux_couverture_eaje"]), 1), None, None, charts.STATE_OK,
-                             f"communes publiées : {round(100 * cov)} % de la population" if cov is not None else ""])
+                rows.append(
+                    [
+                        round(float(r["taux_couverture_eaje"]), 1),
+                        None,
+                        None,
+                        charts.STATE_OK,
+                        f"communes publiées : {round(100 * cov)} % de la population" if cov is not None else "",
+                    ]
+                )
         caf_years[int(y)] = rows
     layers["caf"] = caf_years
     with_polygon = set(order)
     return {
-        "features": [{"c": c, "n": names.get(c, c), "z": z, "g": g} for c, z, g in features[["code", "zone", "geometry"]].itertuples(index=False)],
+        "features": [
+            {"c": c, "n": names.get(c, c), "z": z, "g": g} for c, z, g in features[["code", "zone", "geometry"]].itertuples(index=False)
+        ],
         "layers": layers,
         "caf_missing_years": sorted(missing),
         "no_polygon": sorted(({"code": c, "name": n} for c, n in names.items() if c not in with_polygon), key=lambda r: r["name"] or ""),

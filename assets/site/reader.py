@@ -28,26 +28,47 @@ NATIONAL_LAYER = "geo/epci_indicators_france.parquet"
 
 SECTORS = {"public": "Public", "ess": "ESS", "lucratif": "Lucratif", "autre_prive": "Autre privé", "indetermine": "Indéterminé"}
 OPERATOR_CLASSES = {
-    "public_commune": "Commune", "public_intercommunal": "Intercommunalité", "public_ccas": "CCAS / CIAS",
-    "public_hopital": "Hôpital public", "public_hospital": "Hôpital public",
-    "public_autre": "Autre public", "public_other": "Autre public",
-    "ess_association": "Association", "ess_cooperative": "Coopérative (SCIC, SCOP…)", "ess_mutuelle": "Mutuelle",
-    "ess_fondation": "Fondation", "ess_societe_commerciale": "Société commerciale de l'ESS", "ess_autre": "Autre ESS",
-    "lucratif": "Entreprise lucrative", "prive_non_lucratif_hors_ess": "Privé non lucratif hors ESS",
+    "public_commune": "Commune",
+    "public_intercommunal": "Intercommunalité",
+    "public_ccas": "CCAS / CIAS",
+    "public_hopital": "Hôpital public",
+    "public_hospital": "Hôpital public",
+    "public_autre": "Autre public",
+    "public_other": "Autre public",
+    "ess_association": "Association",
+    "ess_cooperative": "Coopérative (SCIC, SCOP…)",
+    "ess_mutuelle": "Mutuelle",
+    "ess_fondation": "Fondation",
+    "ess_societe_commerciale": "Société commerciale de l'ESS",
+    "ess_autre": "Autre ESS",
+    "lucratif": "Entreprise lucrative",
+    "prive_non_lucratif_hors_ess": "Privé non lucratif hors ESS",
     "indetermine": "Indéterminé",
 }
 STRUCTURE_TYPES = {
-    "micro_creche": "Micro-crèche", "creche_collective": "Crèche collective", "multi_accueil": "Multi-accueil",
-    "halte_garderie": "Halte-garderie", "creche_familiale": "Crèche familiale", "creche_parentale": "Crèche parentale",
-    "jardin_enfants": "Jardin d'enfants", "non_determine": "Non déterminé",
+    "micro_creche": "Micro-crèche",
+    "creche_collective": "Crèche collective",
+    "multi_accueil": "Multi-accueil",
+    "halte_garderie": "Halte-garderie",
+    "creche_familiale": "Crèche familiale",
+    "creche_parentale": "Crèche parentale",
+    "jardin_enfants": "Jardin d'enfants",
+    "non_determine": "Non déterminé",
 }
 EVENT_TYPES = {
-    "fusion": "Fusion", "extension": "Extension", "transfert": "Transfert de communes", "scission": "Scission",
-    "dissolution": "Dissolution", "retrait": "Retrait", "changement_identifiant": "Changement d'identifiant", "creation": "Création",
+    "fusion": "Fusion",
+    "extension": "Extension",
+    "transfert": "Transfert de communes",
+    "scission": "Scission",
+    "dissolution": "Dissolution",
+    "retrait": "Retrait",
+    "changement_identifiant": "Changement d'identifiant",
+    "creation": "Création",
     "transformation": "Transformation (changement de nature)",
 }
 CAF_STATUSES = {
-    "published": "publié", "no_commune_published": "aucune commune publiée par la CAF (communes de moins de 10 000 habitants)",
+    "published": "publié",
+    "no_commune_published": "aucune commune publiée par la CAF (communes de moins de 10 000 habitants)",
     "caf_year_missing": "pas de données CAF cette année",
 }
 MERGER_GROUPS = {"traite": "traité (formé par fusion)", "controle": "témoin (périmètre inchangé)", "exclu": "exclu"}
@@ -59,15 +80,20 @@ MERGER_SERIES = {
     "points": ("share_ess", "ecart_share", 100.0),
 }
 MERGER_HEADLINE = ("n_associations", "ecart_relatif_pct")
-OUTCOMES = {"n_associations": "EAJE gérés par une association", "share_ess": "part ESS des EAJE",
-            "places_associations": "places des EAJE associatifs",
-            "public_takeovers": "reprises par une collectivité (par an, pour 100 EAJE associatifs de 2017)",
-            "closures": "fermetures sans successeur (par an, pour 100 EAJE associatifs de 2017)"}
-ESTIMANDS = {"ecart_relatif_pct": "effet sur le stock, en % du niveau de l'année de fusion (pondéré par établissement)",
-             "ecart_relatif_pct_epci": "effet pour l'EPCI moyen, en % (pondéré par EPCI)",
-             "ecart_par_epci": "écart par EPCI (établissements)",
-             "taux_pour_100_2017": "écart de taux annuel (pour 100 EAJE associatifs de 2017)",
-             "ecart_share": "écart de part (points de %)"}
+OUTCOMES = {
+    "n_associations": "EAJE gérés par une association",
+    "share_ess": "part ESS des EAJE",
+    "places_associations": "places des EAJE associatifs",
+    "public_takeovers": "reprises par une collectivité (par an, pour 100 EAJE associatifs de 2017)",
+    "closures": "fermetures sans successeur (par an, pour 100 EAJE associatifs de 2017)",
+}
+ESTIMANDS = {
+    "ecart_relatif_pct": "effet sur le stock, en % du niveau de l'année de fusion (pondéré par établissement)",
+    "ecart_relatif_pct_epci": "effet pour l'EPCI moyen, en % (pondéré par EPCI)",
+    "ecart_par_epci": "écart par EPCI (établissements)",
+    "taux_pour_100_2017": "écart de taux annuel (pour 100 EAJE associatifs de 2017)",
+    "ecart_share": "écart de part (points de %)",
+}
 ESTIMAND_SCALE = {"ecart_share": 100.0}
 
 
@@ -88,8 +114,8 @@ class Published:
             raise FileNotFoundError(f"{db}: no published database; run the pipeline (make run) before building the site")
         self.con = duckdb.connect(str(db), read_only=True)
         self._columns = {
-            (t, c) for t, c in self.con.execute(
-                "select table_name, column_name from duckdb_columns() where schema_name = 'marts'").fetchall()
+            (t, c)
+            for t, c in self.con.execute("select table_name, column_name from duckdb_columns() where schema_name = 'marts'").fetchall()
         }
         self.tables = {t for t, _ in self._columns}
 
@@ -124,7 +150,8 @@ class Published:
         tables = {
             name: {"description": comment or "", "columns": []}
             for name, comment in self.con.execute(
-                "select table_name, comment from duckdb_tables() where schema_name = 'marts' order by table_name").fetchall()
+                "select table_name, comment from duckdb_tables() where schema_name = 'marts' order by table_name"
+            ).fetchall()
         }
         for t, col, typ, comment in self.con.execute(
             "select table_name, column_name, data_type, comment from duckdb_columns() where schema_name = 'marts' "
@@ -168,7 +195,9 @@ class Published:
         """Territories of the latest perimeters at ``level`` (epci, departement, region): code, name."""
         return self.df(
             """select territory_code as code, any_value(territory_name) as name from marts.ess_market_share
-               where geography = 'latest' and territory_level = ? and """ + NOT_A_GAP + """ group by 1 order by 1""",
+               where geography = 'latest' and territory_level = ? and """
+            + NOT_A_GAP
+            + """ group by 1 order by 1""",
             [level],
         )
 
@@ -176,7 +205,9 @@ class Published:
         """EPCIs of earlier years (geography of each year) that are not on the latest perimeters: code, name, last_year."""
         return self.df(
             """select territory_code as code, arg_max(territory_name, annee) as name, max(annee) as last_year
-               from marts.ess_market_share where geography = 'year' and territory_level = 'epci' and """ + NOT_A_GAP + """
+               from marts.ess_market_share where geography = 'year' and territory_level = 'epci' and """
+            + NOT_A_GAP
+            + """
                  and territory_code not in (select territory_code from marts.ess_market_share
                                             where geography = 'latest' and territory_level = 'epci')
                group by 1 order by 1"""

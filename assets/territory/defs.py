@@ -49,13 +49,19 @@ def _population_by_year(communes: pl.DataFrame) -> dict[int, dict[str, float | N
 
 def _steps(con):
     communes = _frame(con, "select annee, code_commune from stg.communes")
-    rows = [PassageRow(*r) for r in con.execute("select annee_from, code_from, code_to, typemodif, ratio from stg.commune_passage").fetchall()]
+    rows = [
+        PassageRow(*r) for r in con.execute("select annee_from, code_from, code_to, typemodif, ratio from stg.commune_passage").fetchall()
+    ]
     return complete_steps(_codes_by_year(communes), rows, source="stg.commune_passage")
 
 
 @dg.asset(
-    key=["int", "commune_code_map"], deps=[dg.AssetKey(["stg", "commune_passage"]), dg.AssetKey(["stg", "communes"])],
-    group_name=GROUP, kinds={"duckdb"}, owners=OWNERS, pool="duckdb",
+    key=["int", "commune_code_map"],
+    deps=[dg.AssetKey(["stg", "commune_passage"]), dg.AssetKey(["stg", "communes"])],
+    group_name=GROUP,
+    kinds={"duckdb"},
+    owners=OWNERS,
+    pool="duckdb",
 )
 def int_commune_code_map(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
     """Any commune code seen 2015-2026 (and the PLM arrondissements) -> its code in the geography of
@@ -64,8 +70,18 @@ def int_commune_code_map(context: dg.AssetExecutionContext, warehouse: Warehouse
     with warehouse.connect() as con:
         communes = _frame(con, "select annee, code_commune, population from stg.communes")
         rows = code_map(_codes_by_year(communes), _steps(con), _population_by_year(communes))
-        frame = pl.DataFrame(rows, schema={"code_commune": pl.Utf8, "annee": pl.Int32, "code_commune_annee": pl.Utf8,
-                                           "method": pl.Utf8, "estimated": pl.Boolean, "annee_reference": pl.Int32}, orient="row")
+        frame = pl.DataFrame(
+            rows,
+            schema={
+                "code_commune": pl.Utf8,
+                "annee": pl.Int32,
+                "code_commune_annee": pl.Utf8,
+                "method": pl.Utf8,
+                "estimated": pl.Boolean,
+                "annee_reference": pl.Int32,
+            },
+            orient="row",
+        )
         _store(con, "int.commune_code_map", frame)
         methods = con.execute("select method, estimated, count(*) from int.commune_code_map group by all order by 3 desc").fetchall()
         md = warehouse.table_metadata(con, "int.commune_code_map")
@@ -74,15 +90,25 @@ def int_commune_code_map(context: dg.AssetExecutionContext, warehouse: Warehouse
 
 @dg.multi_asset(
     specs=[
-        dg.AssetSpec(["marts", "epci_mergers"], deps=[["stg", "epci_membership"], ["stg", "commune_passage"], ["stg", "epci"]],
-                     group_name=GROUP, kinds={"duckdb"}, owners=OWNERS,
-                     description="One row per EPCI change (type and EPCI) on 1 January 2016-2026 (fusion, extension, transfert, "
-                                 "scission, dissolution, changement_identifiant, creation, retrait, transformation), derived by "
-                                 "comparing consecutive years on the commune geography of the later year."),
-        dg.AssetSpec(["marts", "epci_lineage"], deps=[["stg", "epci_membership"], ["stg", "commune_passage"], ["stg", "epci"]],
-                     group_name=GROUP, kinds={"duckdb"}, owners=OWNERS,
-                     description="Predecessor -> successor EPCI edges between consecutive 1 January compositions, with the "
-                                 "share of communes and of population that moved."),
+        dg.AssetSpec(
+            ["marts", "epci_mergers"],
+            deps=[["stg", "epci_membership"], ["stg", "commune_passage"], ["stg", "epci"]],
+            group_name=GROUP,
+            kinds={"duckdb"},
+            owners=OWNERS,
+            description="One row per EPCI change (type and EPCI) on 1 January 2016-2026 (fusion, extension, transfert, "
+            "scission, dissolution, changement_identifiant, creation, retrait, transformation), derived by "
+            "comparing consecutive years on the commune geography of the later year.",
+        ),
+        dg.AssetSpec(
+            ["marts", "epci_lineage"],
+            deps=[["stg", "epci_membership"], ["stg", "commune_passage"], ["stg", "epci"]],
+            group_name=GROUP,
+            kinds={"duckdb"},
+            owners=OWNERS,
+            description="Predecessor -> successor EPCI edges between consecutive 1 January compositions, with the "
+            "share of communes and of population that moved.",
+        ),
     ],
     pool="duckdb",
 )
@@ -109,19 +135,31 @@ def marts_epci_changes(context: dg.AssetExecutionContext, warehouse: Warehouse):
         per_type = con.execute("select annee, type_evenement, count(*) from marts.epci_mergers group by all order by all").fetchall()
         md_m = warehouse.table_metadata(con, "marts.epci_mergers")
         md_l = warehouse.table_metadata(con, "marts.epci_lineage")
-    yield dg.MaterializeResult(asset_key=["marts", "epci_mergers"], metadata={**md_m, "events_per_year_and_type": _json([list(r) for r in per_type])})
+    yield dg.MaterializeResult(
+        asset_key=["marts", "epci_mergers"], metadata={**md_m, "events_per_year_and_type": _json([list(r) for r in per_type])}
+    )
     yield dg.MaterializeResult(asset_key=["marts", "epci_lineage"], metadata=md_l)
 
 
 @dg.multi_asset(
     specs=[
-        dg.AssetSpec(["marts", "epci_mergers_reconciliation"], deps=[["marts", "epci_mergers"], ["marts", "epci_lineage"], ["stg", "epci"]],
-                     group_name=GROUP, kinds={"duckdb"}, owners=OWNERS,
-                     description="EPCI counts by nature (2015-2026) and the mart's change types set against the official DGCL "
-                                 "counts (2017 wave: 493 fusions, 76 dissolutions, 4 transformations), with sources."),
-        dg.AssetSpec(["marts", "epci_mergers_reconciliation_epci"], deps=[["marts", "epci_mergers"], ["marts", "epci_lineage"], ["stg", "epci"]],
-                     group_name=GROUP, kinds={"duckdb"}, owners=OWNERS,
-                     description="The EPCI behind each operation count of marts.epci_mergers_reconciliation, certain or possible."),
+        dg.AssetSpec(
+            ["marts", "epci_mergers_reconciliation"],
+            deps=[["marts", "epci_mergers"], ["marts", "epci_lineage"], ["stg", "epci"]],
+            group_name=GROUP,
+            kinds={"duckdb"},
+            owners=OWNERS,
+            description="EPCI counts by nature (2015-2026) and the mart's change types set against the official DGCL "
+            "counts (2017 wave: 493 fusions, 76 dissolutions, 4 transformations), with sources.",
+        ),
+        dg.AssetSpec(
+            ["marts", "epci_mergers_reconciliation_epci"],
+            deps=[["marts", "epci_mergers"], ["marts", "epci_lineage"], ["stg", "epci"]],
+            group_name=GROUP,
+            kinds={"duckdb"},
+            owners=OWNERS,
+            description="The EPCI behind each operation count of marts.epci_mergers_reconciliation, certain or possible.",
+        ),
     ],
     pool="duckdb",
 )
@@ -136,27 +174,42 @@ def marts_epci_mergers_reconciliation(context: dg.AssetExecutionContext, warehou
         for y, e, n, nature in con.execute("select annee, epci_siren, epci_nom, epci_nature from stg.epci").fetchall():
             epci[y][e] = (n, nature)
         summary, detail = reconcile(events, lineage, dict(epci), official)
-        for table, rows, schema in (("marts.epci_mergers_reconciliation", summary, sql.RECONCILIATION_SCHEMA),
-                                    ("marts.epci_mergers_reconciliation_epci", detail, sql.RECONCILIATION_EPCI_SCHEMA)):
+        for table, rows, schema in (
+            ("marts.epci_mergers_reconciliation", summary, sql.RECONCILIATION_SCHEMA),
+            ("marts.epci_mergers_reconciliation_epci", detail, sql.RECONCILIATION_EPCI_SCHEMA),
+        ):
             _store(con, table, pl.DataFrame(rows, schema=schema))
             sql.comment(con, table)
         statuses = con.execute("select status, count(*) from marts.epci_mergers_reconciliation group by 1 order by 1").fetchall()
-        ops_2017 = con.execute("select item, n_official, n_observed, n_compatible_min, n_compatible_max, status from marts.epci_mergers_reconciliation "
-                               "where annee = 2017 and kind = 'operation' order by item").fetchall()
+        ops_2017 = con.execute(
+            "select item, n_official, n_observed, n_compatible_min, n_compatible_max, status from marts.epci_mergers_reconciliation "
+            "where annee = 2017 and kind = 'operation' order by item"
+        ).fetchall()
         md_s = warehouse.table_metadata(con, "marts.epci_mergers_reconciliation")
         md_d = warehouse.table_metadata(con, "marts.epci_mergers_reconciliation_epci")
-    yield dg.MaterializeResult(asset_key=["marts", "epci_mergers_reconciliation"], metadata={
-        **md_s, "reference_file": str(REFERENCE.relative_to(REFERENCE.parents[3])), "rows_per_status": _json(dict(statuses)),
-        "operations_2017": _json([list(r) for r in ops_2017])})
+    yield dg.MaterializeResult(
+        asset_key=["marts", "epci_mergers_reconciliation"],
+        metadata={
+            **md_s,
+            "reference_file": str(REFERENCE.relative_to(REFERENCE.parents[3])),
+            "rows_per_status": _json(dict(statuses)),
+            "operations_2017": _json([list(r) for r in ops_2017]),
+        },
+    )
     yield dg.MaterializeResult(asset_key=["marts", "epci_mergers_reconciliation_epci"], metadata=md_d)
 
 
 @dg.asset(
     key=["marts", "commune_epci"],
     # names.register_epci_names reads stg.epci and stg.dgcl_epci_membership besides the SQL's tables
-    deps=sorted({*sql_deps(HERE, ["marts_commune_epci"]), dg.AssetKey(["stg", "epci"]), dg.AssetKey(["stg", "dgcl_epci_membership"])},
-                key=lambda k: k.path),
-    group_name=GROUP, kinds={"duckdb"}, owners=OWNERS, pool="duckdb",
+    deps=sorted(
+        {*sql_deps(HERE, ["marts_commune_epci"]), dg.AssetKey(["stg", "epci"]), dg.AssetKey(["stg", "dgcl_epci_membership"])},
+        key=lambda k: k.path,
+    ),
+    group_name=GROUP,
+    kinds={"duckdb"},
+    owners=OWNERS,
+    pool="duckdb",
 )
 def marts_commune_epci(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
     """Which EPCI commune X belonged to on 1 January of year Y, 2015-2026, for any commune code seen
@@ -175,8 +228,12 @@ def marts_commune_epci(context: dg.AssetExecutionContext, warehouse: Warehouse) 
 
 
 @dg.asset(
-    key=["int", "epci_polygons"], deps=[dg.AssetKey(["stg", "epci_membership"]), dg.AssetKey(["stg", "epci"]), dg.AssetKey(["stg", "commune_passage"]), CONTOURS.raw_key],
-    group_name=GROUP, kinds={"duckdb", "geoparquet"}, owners=OWNERS, pool="duckdb",
+    key=["int", "epci_polygons"],
+    deps=[dg.AssetKey(["stg", "epci_membership"]), dg.AssetKey(["stg", "epci"]), dg.AssetKey(["stg", "commune_passage"]), CONTOURS.raw_key],
+    group_name=GROUP,
+    kinds={"duckdb", "geoparquet"},
+    owners=OWNERS,
+    pool="duckdb",
 )
 def int_epci_polygons(context: dg.AssetExecutionContext, warehouse: Warehouse, downloader: Downloader) -> dg.MaterializeResult:
     """EPCI polygons by dissolving commune polygons, written as GeoParquet to
@@ -192,8 +249,16 @@ def int_epci_polygons(context: dg.AssetExecutionContext, warehouse: Warehouse, d
         frame, meta = build_epci_polygons(con, downloader, steps, geo_dir)
         _store(con, "int.epci_polygons", frame)
         md = warehouse.table_metadata(con, "int.epci_polygons")
-    return dg.MaterializeResult(metadata={**md, **licence_metadata(CONTOURS), "files": _json(meta["files"]), "plan": _json(meta["plan"]),
-                                          "communes_without_polygon": _json(meta["missing"]), "crs": _json(meta["crs"])})
+    return dg.MaterializeResult(
+        metadata={
+            **md,
+            **licence_metadata(CONTOURS),
+            "files": _json(meta["files"]),
+            "plan": _json(meta["plan"]),
+            "communes_without_polygon": _json(meta["missing"]),
+            "crs": _json(meta["crs"]),
+        }
+    )
 
 
 defs = dg.Definitions(

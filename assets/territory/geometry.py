@@ -31,14 +31,14 @@ def build_epci_polygons(con, dl: Downloader, steps: Steps, geo_dir: Path) -> tup
             gdf = gdf[~drom] if zones == "metro" else gdf[drom] if zones == "drom" else gdf
             known = gdf["code_commune"].isin(set(steps.get(source_year, {})) | (communes_target if source_year == target else set()))
             if not known.all():
-                raise ValueError(f"contours {source_year}: codes {sorted(gdf.loc[~known, 'code_commune'])[:10]} are not communes of {source_year}")
+                raise ValueError(
+                    f"contours {source_year}: codes {sorted(gdf.loc[~known, 'code_commune'])[:10]} are not communes of {source_year}"
+                )
             mapping = forward_codes(steps, source_year, target, gdf["code_commune"].unique())
             gdf["code_commune"] = gdf["code_commune"].map({c: m[0] for c, m in mapping.items()})
             pieces.append(gdf[["code_commune", "geometry"]])
         polys = gpd.GeoDataFrame(pd.concat(pieces, ignore_index=True), geometry="geometry", crs=pieces[0].crs)
-        membership = con.execute(
-            "select code_commune, epci_siren, epci_nom from stg.epci_membership where annee = ?", [target]
-        ).df()
+        membership = con.execute("select code_commune, epci_siren, epci_nom from stg.epci_membership where annee = ?", [target]).df()
         with_epci = set(membership.dropna(subset=["epci_siren"])["code_commune"])
         missing[str(target)] = sorted(with_epci - set(polys["code_commune"]))
         used_plan[str(target)] = [f"{y} ({z})" for _, y, z in parts]
@@ -48,9 +48,36 @@ def build_epci_polygons(con, dl: Downloader, steps: Steps, geo_dir: Path) -> tup
             out[["epci_siren", "epci_nom", "annee", "geometry"]].to_parquet(geo_dir / name, compression="zstd", index=False)
             files[name] = {"crs": f"EPSG:{ZONE_CRS[zone]}", "epci": len(out)}
             for r in out.itertuples():
-                rows.append((target, zone, r.epci_siren, r.epci_nom, ZONE_CRS[zone], int(r.n_communes), float(r.geometry.area) / 1e6, str(geo_dir / name)))
-    frame = pl.DataFrame(rows, schema={"annee": pl.Int32, "zone": pl.Utf8, "epci_siren": pl.Utf8, "epci_nom": pl.Utf8, "crs": pl.Int32,
-                                       "n_communes": pl.Int32, "area_km2": pl.Float64, "file": pl.Utf8}, orient="row")
-    meta = {"files": files, "plan": used_plan, "missing": {y: {"count": len(v), "examples": v[:10]} for y, v in missing.items()},
-            "crs": {z: f"EPSG:{c}" for z, c in ZONE_CRS.items()}}
+                rows.append(
+                    (
+                        target,
+                        zone,
+                        r.epci_siren,
+                        r.epci_nom,
+                        ZONE_CRS[zone],
+                        int(r.n_communes),
+                        float(r.geometry.area) / 1e6,
+                        str(geo_dir / name),
+                    )
+                )
+    frame = pl.DataFrame(
+        rows,
+        schema={
+            "annee": pl.Int32,
+            "zone": pl.Utf8,
+            "epci_siren": pl.Utf8,
+            "epci_nom": pl.Utf8,
+            "crs": pl.Int32,
+            "n_communes": pl.Int32,
+            "area_km2": pl.Float64,
+            "file": pl.Utf8,
+        },
+        orient="row",
+    )
+    meta = {
+        "files": files,
+        "plan": used_plan,
+        "missing": {y: {"count": len(v), "examples": v[:10]} for y, v in missing.items()},
+        "crs": {z: f"EPSG:{c}" for z, c in ZONE_CRS.items()},
+    }
     return frame.sort("annee", "zone", "epci_siren"), meta

@@ -41,7 +41,15 @@ from typing import Mapping
 from assets.common.passage import Steps
 
 EVENT_TYPES = (
-    "fusion", "extension", "transfert", "scission", "dissolution", "changement_identifiant", "creation", "retrait", "transformation",
+    "fusion",
+    "extension",
+    "transfert",
+    "scission",
+    "dissolution",
+    "changement_identifiant",
+    "creation",
+    "retrait",
+    "transformation",
 )
 #: Events whose subject is the predecessor (named as in year - 1); the others name the successor.
 _PREDECESSOR_SIDE = ("scission", "dissolution", "retrait")
@@ -150,9 +158,7 @@ def compare_years(annee: int, before: YearInputs, after: YearInputs, step: Mappi
 
     # 1. scission
     for e in sorted(epci_before):
-        products = sorted(
-            s for s in out_of[e] if s and main_src[s] == (True, e) and (is_new[s] or s == e)
-        )
+        products = sorted(s for s in out_of[e] if s and main_src[s] == (True, e) and (is_new[s] or s == e))
         if len(products) >= 2:
             event("scission", e, [e], products, [(e, s) for s in products])
             explained_out.add(e)
@@ -163,9 +169,7 @@ def compare_years(annee: int, before: YearInputs, after: YearInputs, step: Mappi
 
     # 2-4. successor side
     for s in sorted(epci_after):
-        absorbed = sorted(
-            e for e in into[s] if e and main_succ[e] == (True, s) and (not survives[e] or e == s)
-        )
+        absorbed = sorted(e for e in into[s] if e and main_succ[e] == (True, s) and (not survives[e] or e == s))
         whole = all(set(out_of[e]) == {s} for e in absorbed) and set(into[s]) <= set(absorbed)
         if s in scission_products:
             continue
@@ -223,6 +227,7 @@ def compare_years(annee: int, before: YearInputs, after: YearInputs, step: Mappi
         return e is not None and s is not None and main_succ[e] == (True, s) and (not survives[e] or e == s)
 
     lineage = []
+
     def share(f: _Flow, d: dict[str | None, _Flow]) -> float | None:
         return f.population / sum(g.population for g in d.values()) if by_population(d) else None
 

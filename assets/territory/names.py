@@ -75,7 +75,8 @@ def repair_question_marks(names: pl.DataFrame, candidates: pl.DataFrame) -> pl.D
         fixed, i = repair_one(nom, [c[1] for c in cands])
         out.append((annee, siren, fixed, nom, SUBSTITUTION if i is None else f"{cands[i][2]} {cands[i][0]}: {cands[i][1]}"))
     return pl.DataFrame(
-        out, orient="row",
+        out,
+        orient="row",
         schema={"annee": pl.Int32, "epci_siren": pl.String, "epci_nom": pl.String, "epci_nom_source": pl.String, "name_repair": pl.String},
     )
 

@@ -29,13 +29,13 @@ STATUSES = ("equal", "compatible", "documented_difference", "different", "no_off
 
 MAPPING = {
     "fusion": "n_observed: rows typed fusion. Range: from the fusion rows with a new SIREN up to those plus every EPCI that took in "
-              "a vanished EPCI, or part of one, under a SIREN that existed before (its own, or for a changement_identifiant its "
-              "predecessor's): a fusion in law, or a dissolution followed by an extension",
+    "a vanished EPCI, or part of one, under a SIREN that existed before (its own, or for a changement_identifiant its "
+    "predecessor's): a fusion in law, or a dissolution followed by an extension",
     "dissolution": "n_observed: rows typed dissolution (vanished, absorbed by no successor). Range: up to those plus every vanished EPCI "
-                   "absorbed whole by an EPCI keeping its SIREN, or shared between several successors (a dissolution, or a fusion into "
-                   "the largest after the other communes withdrew)",
+    "absorbed whole by an EPCI keeping its SIREN, or shared between several successors (a dissolution, or a fusion into "
+    "the largest after the other communes withdrew)",
     "transformation": "n_observed: rows typed transformation (same SIREN, new nature). Range: from those on an unchanged perimeter "
-                      "up to every transformation row plus any changement_identifiant whose nature differs from its predecessor's",
+    "up to every transformation row plus any changement_identifiant whose nature differs from its predecessor's",
     "total": "sum of the fusion, dissolution and transformation rows",
     "nature": "n_observed: EPCI of that nature in stg.epci on 1 January annee (the Métropole de Lyon is MET69)",
 }
@@ -51,8 +51,12 @@ def load_reference(path: Path = REFERENCE, years: Iterable[int] | None = None) -
         for line, r in enumerate(reader, start=2):
             where = f"{path}, line {line}"
             try:
-                row = {**r, "annee": int(r["annee"]), "n_official": int(r["n_official"]),
-                       "documented_difference": int(r["documented_difference"] or 0)}
+                row = {
+                    **r,
+                    "annee": int(r["annee"]),
+                    "n_official": int(r["n_official"]),
+                    "documented_difference": int(r["documented_difference"] or 0),
+                }
             except ValueError as exc:
                 raise InputError(f"{where}: annee, n_official and documented_difference must be integers ({exc})") from None
             items = NATURES if row["kind"] == "nature" else OPERATIONS if row["kind"] == "operation" else None
@@ -109,12 +113,23 @@ def reconcile(
         r = ref.get((annee, kind, item))
         official_n = r["n_official"] if r else None
         documented = r["documented_difference"] if r else 0
-        summary.append({
-            "annee": annee, "kind": kind, "item": item, "n_official": official_n, "n_observed": observed,
-            "n_compatible_min": low, "n_compatible_max": high, "documented_difference": documented,
-            "status": _status(official_n, documented, low, high), "mapping": MAPPING["nature" if kind == "nature" else item],
-            "note": (r["note"] or None) if r else None, "source": r["source"] if r else None, "source_url": r["source_url"] if r else None,
-        })
+        summary.append(
+            {
+                "annee": annee,
+                "kind": kind,
+                "item": item,
+                "n_official": official_n,
+                "n_observed": observed,
+                "n_compatible_min": low,
+                "n_compatible_max": high,
+                "documented_difference": documented,
+                "status": _status(official_n, documented, low, high),
+                "mapping": MAPPING["nature" if kind == "nature" else item],
+                "note": (r["note"] or None) if r else None,
+                "source": r["source"] if r else None,
+                "source_url": r["source_url"] if r else None,
+            }
+        )
 
     for annee in sorted(epci):
         counts: dict[str, int] = defaultdict(int)
@@ -134,8 +149,18 @@ def reconcile(
 
         def listed(item: str, siren: str, certain: bool, note: str, predecessor_side: bool = False) -> None:
             name, nature = (before if predecessor_side else after).get(siren, (None, None))
-            detail.append({"annee": annee, "item": item, "epci_siren": siren, "epci_nom": name, "epci_nature": nature, "certain": certain,
-                           "type_evenement": "+".join(sorted(types_of.get(siren, ()))) or None, "note": note})
+            detail.append(
+                {
+                    "annee": annee,
+                    "item": item,
+                    "epci_siren": siren,
+                    "epci_nom": name,
+                    "epci_nature": nature,
+                    "certain": certain,
+                    "type_evenement": "+".join(sorted(types_of.get(siren, ()))) or None,
+                    "note": note,
+                }
+            )
 
         out_of: dict[str, list[dict]] = defaultdict(list)
         into: dict[str, list[dict]] = defaultdict(list)
@@ -157,7 +182,9 @@ def reconcile(
         for s in fusion_certain:
             listed("fusion", s, True, "new SIREN absorbing at least two EPCI of annee-1")
         for s in fusion_possible:
-            listed("fusion", s, False, "took in (part of) a vanished EPCI under an existing SIREN: a fusion, or a dissolution and an extension")
+            listed(
+                "fusion", s, False, "took in (part of) a vanished EPCI under an existing SIREN: a fusion, or a dissolution and an extension"
+            )
         line(annee, "operation", "fusion", len(fusion_rows), len(fusion_certain), len(fusion_certain) + len(fusion_possible))
 
         # dissolution: certain = the mart's dissolutions; possible = absorbed by a kept SIREN, or shared out
@@ -178,20 +205,35 @@ def reconcile(
 
         # transformation: certain = same SIREN, new nature, same perimeter
         transformations = [ev for ev in evs if ev["type_evenement"] == "transformation"]
-        renamed = [ev for ev in evs if ev["type_evenement"] == "changement_identifiant"
-                   and before.get(ev["predecessors"][0], (None, None))[1] not in (None, after.get(ev["epci_siren"], (None, None))[1])]
+        renamed = [
+            ev
+            for ev in evs
+            if ev["type_evenement"] == "changement_identifiant"
+            and before.get(ev["predecessors"][0], (None, None))[1] not in (None, after.get(ev["epci_siren"], (None, None))[1])
+        ]
         t_certain = [ev for ev in transformations if ev["perimetre_identique"]]
         for ev in transformations:
             change = f"{ev['epci_nature_avant']} -> {ev['epci_nature']}"
-            listed("transformation", ev["epci_siren"], bool(ev["perimetre_identique"]),
-                   change + (", same perimeter" if ev["perimetre_identique"] else ", with a change of perimeter (counted with its other rows)"))
+            listed(
+                "transformation",
+                ev["epci_siren"],
+                bool(ev["perimetre_identique"]),
+                change
+                + (", same perimeter" if ev["perimetre_identique"] else ", with a change of perimeter (counted with its other rows)"),
+            )
         for ev in renamed:
             listed("transformation", ev["epci_siren"], False, f"new SIREN taking over {ev['predecessors'][0]} with another nature")
         line(annee, "operation", "transformation", len(transformations), len(t_certain), len(transformations) + len(renamed))
 
         parts = [r for r in summary if r["annee"] == annee and r["kind"] == "operation"]
-        line(annee, "operation", "total", sum(r["n_observed"] for r in parts), sum(r["n_compatible_min"] for r in parts),
-             sum(r["n_compatible_max"] for r in parts))
+        line(
+            annee,
+            "operation",
+            "total",
+            sum(r["n_observed"] for r in parts),
+            sum(r["n_compatible_min"] for r in parts),
+            sum(r["n_compatible_max"] for r in parts),
+        )
 
     missing = sorted(set(ref) - {(r["annee"], r["kind"], r["item"]) for r in summary})
     if missing:

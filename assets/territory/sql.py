@@ -14,23 +14,58 @@ def path(name: str) -> Path:
 
 
 MERGERS_SCHEMA = {
-    "annee": pl.Int32, "type_evenement": pl.Utf8, "epci_siren": pl.Utf8, "epci_nom": pl.Utf8, "epci_nature": pl.Utf8, "epci_nature_avant": pl.Utf8,
-    "predecessors": pl.List(pl.Utf8), "successors": pl.List(pl.Utf8), "n_predecessors": pl.Int32,
-    "communes": pl.List(pl.Utf8), "n_communes": pl.Int32, "population": pl.Int64, "perimetre_identique": pl.Boolean,
+    "annee": pl.Int32,
+    "type_evenement": pl.Utf8,
+    "epci_siren": pl.Utf8,
+    "epci_nom": pl.Utf8,
+    "epci_nature": pl.Utf8,
+    "epci_nature_avant": pl.Utf8,
+    "predecessors": pl.List(pl.Utf8),
+    "successors": pl.List(pl.Utf8),
+    "n_predecessors": pl.Int32,
+    "communes": pl.List(pl.Utf8),
+    "n_communes": pl.Int32,
+    "population": pl.Int64,
+    "perimetre_identique": pl.Boolean,
 }
 LINEAGE_SCHEMA = {
-    "annee": pl.Int32, "epci_siren_avant": pl.Utf8, "epci_nom_avant": pl.Utf8, "epci_siren_apres": pl.Utf8,
-    "epci_nom_apres": pl.Utf8, "n_communes": pl.Int32, "population": pl.Int64, "share_communes_avant": pl.Float64,
-    "share_population_avant": pl.Float64, "share_population_apres": pl.Float64, "meme_siren": pl.Boolean, "absorbed": pl.Boolean,
+    "annee": pl.Int32,
+    "epci_siren_avant": pl.Utf8,
+    "epci_nom_avant": pl.Utf8,
+    "epci_siren_apres": pl.Utf8,
+    "epci_nom_apres": pl.Utf8,
+    "n_communes": pl.Int32,
+    "population": pl.Int64,
+    "share_communes_avant": pl.Float64,
+    "share_population_avant": pl.Float64,
+    "share_population_apres": pl.Float64,
+    "meme_siren": pl.Boolean,
+    "absorbed": pl.Boolean,
 }
 RECONCILIATION_SCHEMA = {
-    "annee": pl.Int32, "kind": pl.Utf8, "item": pl.Utf8, "n_official": pl.Int64, "n_observed": pl.Int64, "n_compatible_min": pl.Int64,
-    "n_compatible_max": pl.Int64, "documented_difference": pl.Int32, "status": pl.Utf8, "mapping": pl.Utf8, "note": pl.Utf8,
-    "source": pl.Utf8, "source_url": pl.Utf8,
+    "annee": pl.Int32,
+    "kind": pl.Utf8,
+    "item": pl.Utf8,
+    "n_official": pl.Int64,
+    "n_observed": pl.Int64,
+    "n_compatible_min": pl.Int64,
+    "n_compatible_max": pl.Int64,
+    "documented_difference": pl.Int32,
+    "status": pl.Utf8,
+    "mapping": pl.Utf8,
+    "note": pl.Utf8,
+    "source": pl.Utf8,
+    "source_url": pl.Utf8,
 }
 RECONCILIATION_EPCI_SCHEMA = {
-    "annee": pl.Int32, "item": pl.Utf8, "epci_siren": pl.Utf8, "epci_nom": pl.Utf8, "epci_nature": pl.Utf8, "certain": pl.Boolean,
-    "type_evenement": pl.Utf8, "note": pl.Utf8,
+    "annee": pl.Int32,
+    "item": pl.Utf8,
+    "epci_siren": pl.Utf8,
+    "epci_nom": pl.Utf8,
+    "epci_nature": pl.Utf8,
+    "certain": pl.Boolean,
+    "type_evenement": pl.Utf8,
+    "note": pl.Utf8,
 }
 
 #: Natural key of each territory mart: written at the end of its table comment (so in the data dictionary)
@@ -57,17 +92,17 @@ COMMENTS = {
             "epci_nom": "name of that EPCI (in annee, or in annee-1 for a predecessor)",
             "epci_nature": f"nature of that EPCI (in annee, or in annee-1 for a predecessor): {_NATURE}",
             "epci_nature_avant": "successor rows: nature of the same SIREN in annee-1 (differs from epci_nature on a transformation row); "
-                                 "NULL for a new SIREN and on predecessor rows",
+            "NULL for a new SIREN and on predecessor rows",
             "predecessors": "SIREN of the EPCI of annee-1 involved: for a fusion or changement_identifiant, the absorbed EPCI (the "
-                             "predecessors, marts.epci_lineage.absorbed); for extension, transfert and creation, the donors",
+            "predecessors, marts.epci_lineage.absorbed); for extension, transfert and creation, the donors",
             "successors": "SIREN of the EPCI of annee involved",
             "n_predecessors": "number of EPCI in predecessors; on a fusion or changement_identifiant row, the EPCI's predecessor count "
-                                "(n_predecessors: the EPCI it absorbed)",
+            "(n_predecessors: the EPCI it absorbed)",
             "communes": "codes (geography of annee) of the communes concerned by the change",
             "n_communes": "number of communes concerned (geography of annee)",
             "population": "population of the communes concerned, COG of annee-1 (inhabitants); NULL if unknown",
             "perimetre_identique": "fusion / changement_identifiant / transformation: true when the new perimeter is exactly the predecessors' "
-                                   "(no commune added or lost)",
+            "(no commune added or lost)",
         },
     ),
     "marts.epci_lineage": (
@@ -86,8 +121,8 @@ COMMENTS = {
             "share_population_apres": "share of the successor's population coming from this predecessor (0-1)",
             "meme_siren": "true when predecessor and successor are the same EPCI (same SIREN)",
             "absorbed": "true when the successor absorbed the predecessor: it received more than half of the predecessor's mass "
-                        "(population, or communes when a population is unknown) and the predecessor vanished or is the successor. "
-                        "An EPCI's predecessors (n_predecessors) are its absorbed edges; a donor of a few communes is not one",
+            "(population, or communes when a population is unknown) and the predecessor vanished or is the successor. "
+            "An EPCI's predecessors (n_predecessors) are its absorbed edges; a donor of a few communes is not one",
         },
     ),
     "marts.epci_mergers_reconciliation": (
@@ -102,15 +137,15 @@ COMMENTS = {
             "item": f"nature: {_NATURE}; operation: fusion, dissolution, transformation, total",
             "n_official": "official count (see source); NULL where none is known [unit: EPCI or operations]",
             "n_observed": "count in the observatory's tables: EPCI of that nature in stg.epci, or rows of that type in marts.epci_mergers "
-                          "[unit: EPCI or rows]",
+            "[unit: EPCI or rows]",
             "n_compatible_min": "operations: fewest operations of that type the compositions are compatible with (see mapping); "
-                                "natures: n_observed [unit: EPCI or operations]",
+            "natures: n_observed [unit: EPCI or operations]",
             "n_compatible_max": "operations: most operations of that type the compositions are compatible with; natures: n_observed "
-                                "[unit: EPCI or operations]",
+            "[unit: EPCI or operations]",
             "documented_difference": "difference between the data and the official figure that note explains (0: none expected) "
-                                     "[unit: EPCI or operations]",
+            "[unit: EPCI or operations]",
             "status": "equal (official = observed), compatible (official within the compatible range), documented_difference "
-                      "(official + documented_difference within it), different (fails the blocking check), no_official_figure",
+            "(official + documented_difference within it), different (fails the blocking check), no_official_figure",
             "mapping": "how n_observed and the compatible range are counted from the marts",
             "note": "why the official figure and the data differ, or how the official figure was derived",
             "source": "publication the official figure comes from",
@@ -142,7 +177,7 @@ COMMENTS = {
             "code_commune_annee": "the commune in the geography of annee",
             "nom_commune": "its name in annee",
             "method": "how the code was brought to annee: identique, arrondissement, fusion, changement_code, scission_origine (exact); "
-                       "scission_code_conserve, scission_part_majoritaire, retour_code_conserve, retour_part_majoritaire (estimated)",
+            "scission_code_conserve, scission_part_majoritaire, retour_code_conserve, retour_part_majoritaire (estimated)",
             "estimated": "true when the commune of annee is a choice among several (split, or a commune looked at before a fusion)",
             "epci_siren": "SIREN of its EPCI on 1 January annee (NULL: outside any EPCI)",
             "epci_nom": "name of the EPCI",

@@ -14,12 +14,40 @@ Rules that know a domain (SIREN / SIRET keys, commune and département codes) ar
 
 from observatory.quality.check import failure_report, table_check
 from observatory.quality.log import failed_checks, record_outcome, refusals, table_fingerprint
-from observatory.quality.rules import quote_column, referential_integrity, share_rules, shares_in_unit_interval, shares_sum_to_one, years_covered
+from observatory.quality.rules import (
+    quote_column,
+    referential_integrity,
+    share_rules,
+    shares_in_unit_interval,
+    shares_sum_to_one,
+    years_covered,
+)
 from observatory.quality.specs import EXAMPLES, Between, Columns, InSet, Matches, NotNull, Outcome, RowCount, Spec, Sql, Unique
 from observatory.quality.suite import run_suite
 
 __all__ = [
-    "EXAMPLES", "Between", "Columns", "InSet", "Matches", "NotNull", "Outcome", "RowCount", "Spec", "Sql", "Unique",
-    "failed_checks", "failure_report", "quote_column", "record_outcome", "referential_integrity", "refusals", "run_suite",
-    "share_rules", "shares_in_unit_interval", "shares_sum_to_one", "table_check", "table_fingerprint", "years_covered",
+    "EXAMPLES",
+    "Between",
+    "Columns",
+    "InSet",
+    "Matches",
+    "NotNull",
+    "Outcome",
+    "RowCount",
+    "Spec",
+    "Sql",
+    "Unique",
+    "failed_checks",
+    "failure_report",
+    "quote_column",
+    "record_outcome",
+    "referential_integrity",
+    "refusals",
+    "run_suite",
+    "share_rules",
+    "shares_in_unit_interval",
+    "shares_sum_to_one",
+    "table_check",
+    "table_fingerprint",
+    "years_covered",
 ]

@@ -10,6 +10,7 @@ from observatory.quality.specs import EXAMPLES, Between, Columns, InSet, Matches
 from observatory.quality.suite import run_suite
 from observatory.resources import Warehouse, table_key
 
+
 def failure_report(outcomes: Sequence[Outcome]) -> str:
     """Markdown shown in the UI: each failing rule, its count and a few failing rows."""
     parts = []
@@ -109,7 +110,9 @@ def table_check(
     groups = named_checks(specs, key)
     check_specs = [
         dg.AssetCheckSpec(
-            name, asset=tkey, blocking=True,
+            name,
+            asset=tkey,
+            blocking=True,
             description=(_rule_text(rules) + (f". {description}" if description else ""))[:4000],
         )
         for name, rules in groups.items()
@@ -127,11 +130,15 @@ def table_check(
             outcomes = run_suite(con, table, flat)
             results, i = [], 0
             for name, rules in groups.items():
-                mine = outcomes[i:i + len(rules)]
+                mine = outcomes[i : i + len(rules)]
                 i += len(rules)
                 failed = [o for o in mine if not o.success]
                 record_outcome(
-                    con, table, name, not failed, run_id=context.run.run_id,
+                    con,
+                    table,
+                    name,
+                    not failed,
+                    run_id=context.run.run_id,
                     failures={o.name: o.unexpected_count for o in failed},
                 )
                 results.append((name, mine, failed))
@@ -150,7 +157,11 @@ def table_check(
                 metadata["failures"] = dg.MetadataValue.md(report)
                 context.log.error(f"{table}: check {name} failed\n{report}")
             yield dg.AssetCheckResult(
-                asset_key=tkey, check_name=name, passed=not failed, severity=dg.AssetCheckSeverity.ERROR, metadata=metadata,
+                asset_key=tkey,
+                check_name=name,
+                passed=not failed,
+                severity=dg.AssetCheckSeverity.ERROR,
+                metadata=metadata,
             )
         if not n_failed:
             context.log.info(f"{table}: all {len(results)} checks passed ({len(outcomes)} rules)")

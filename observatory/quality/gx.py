@@ -14,6 +14,7 @@ from typing import Any, Sequence
 
 from observatory.quality.specs import EXAMPLES, Between, InSet, Matches, NotNull, Outcome, RowCount, Spec, Unique, columns_of
 
+
 def _gx_expectation(gx: Any, spec: Spec) -> Any:
     e = gx.expectations
     if isinstance(spec, Unique):
@@ -97,15 +98,10 @@ def validate_with_gx(df: Any, specs: Sequence[Spec], keys: Sequence[str] = ()) -
             count = int(r.get("unexpected_count") or 0)
             rows = [i for i in (r.get("partial_unexpected_index_list") or []) if isinstance(i, int)]
             shown = list(dict.fromkeys([*keys, *columns_of(spec)]))
-            examples = (
-                _records(df.iloc[rows[:EXAMPLES]][shown]) if rows
-                else [scalar(v) for v in r.get("partial_unexpected_list") or []]
-            )
+            examples = _records(df.iloc[rows[:EXAMPLES]][shown]) if rows else [scalar(v) for v in r.get("partial_unexpected_list") or []]
         if not res.success and count == 0 and not error:
             count = 1
-        outcomes.append(
-            Outcome(spec.name, bool(res.success) and not error, count, examples, _percent(r.get("unexpected_percent")), error)
-        )
+        outcomes.append(Outcome(spec.name, bool(res.success) and not error, count, examples, _percent(r.get("unexpected_percent")), error))
     return outcomes
 
 
@@ -150,4 +146,3 @@ def scalar(v: Any) -> Any:
 
 def _records(df: Any) -> list[dict[str, Any]]:
     return [{str(k): scalar(v) for k, v in row.items()} for row in df.to_dict(orient="records")]
-

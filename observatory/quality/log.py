@@ -14,7 +14,8 @@ def table_fingerprint(con: Any, table: str, database: str | None = None) -> str 
     db = database or con.execute("select current_database()").fetchone()[0]
     cols = con.execute(
         "select column_name, data_type from duckdb_columns() where database_name = ? and schema_name = ? and table_name = ? "
-        "order by column_index", [db, schema, name],
+        "order by column_index",
+        [db, schema, name],
     ).fetchall()
     if not cols:
         return None
@@ -32,9 +33,7 @@ def hash_text(text: str) -> int:
 
 
 def _ensure_log(con: Any) -> None:
-    con.execute(
-        "create table if not exists main.quality_log(table_name varchar, check_name varchar, passed boolean, checked_at timestamp)"
-    )
+    con.execute("create table if not exists main.quality_log(table_name varchar, check_name varchar, passed boolean, checked_at timestamp)")
     # Added after the first release: older build databases get the columns on the fly.
     con.execute("alter table main.quality_log add column if not exists run_id varchar")
     con.execute("alter table main.quality_log add column if not exists failures varchar")
@@ -48,15 +47,16 @@ def record_outcome(con: Any, table: str, check_name: str, passed: bool, *, run_i
     con.execute(
         "insert into main.quality_log by name select ? as table_name, ? as check_name, ? as passed, now()::timestamp as checked_at, "
         "? as run_id, ? as failures, ? as fingerprint",
-        [table, check_name, passed, run_id, json.dumps(failures, ensure_ascii=False) if failures else None,
-         table_fingerprint(con, table)],
+        [table, check_name, passed, run_id, json.dumps(failures, ensure_ascii=False) if failures else None, table_fingerprint(con, table)],
     )
 
 
 def _has_log(con: Any) -> bool:
-    return bool(con.execute(
-        "select count(*) from duckdb_tables() where database_name='build' and schema_name='main' and table_name='quality_log'"
-    ).fetchone()[0])
+    return bool(
+        con.execute(
+            "select count(*) from duckdb_tables() where database_name='build' and schema_name='main' and table_name='quality_log'"
+        ).fetchone()[0]
+    )
 
 
 def _latest(con: Any) -> dict[tuple[str, str], tuple[bool, str | None]]:
@@ -81,9 +81,7 @@ def _latest(con: Any) -> dict[tuple[str, str], tuple[bool, str | None]]:
 def retire_checks(con: Any, table: str, current: list[str]) -> None:
     """Forget the outcomes of checks of ``table`` that no longer exist (a renamed or split check), so that
     an old failure under a retired name cannot refuse publication forever; current names keep their history."""
-    con.execute(
-        "delete from main.quality_log where table_name = ? and not list_contains(?::varchar[], check_name)", [table, current]
-    )
+    con.execute("delete from main.quality_log where table_name = ? and not list_contains(?::varchar[], check_name)", [table, current])
 
 
 def failed_checks(con: Any) -> list[tuple[str, str]]:
@@ -122,7 +120,8 @@ def refusals(con: Any, tables: Sequence[str], checks: Mapping[str, Sequence[str]
         out.append("never checked: " + ", ".join(never) + " (materialize the asset: its checks run after it)")
     if changed:
         out.append(
-            "content changed since its check for " + ", ".join(changed)
+            "content changed since its check for "
+            + ", ".join(changed)
             + " (the table was rebuilt after its check passed: re-run the asset or its check)"
         )
     return out

@@ -25,15 +25,12 @@ def _cols(names: Sequence[str]) -> str:
     return ", ".join(quote_column(n) for n in names)
 
 
-
-
 def shares_in_unit_interval(column: str, *, tolerance: float = 1e-9) -> Sql:
     """Every non-null share lies in [0, 1] (to ``tolerance``: float sums of parts)."""
     c = quote_column(column)
     return Sql(
         f"{column} in [0, 1]",
-        f"select *, 'share outside [0, 1]' as problem from {{table}} "
-        f"where {c} < -{float(tolerance)!r} or {c} > 1 + {float(tolerance)!r}",
+        f"select *, 'share outside [0, 1]' as problem from {{table}} where {c} < -{float(tolerance)!r} or {c} > 1 + {float(tolerance)!r}",
     )
 
 
@@ -118,4 +115,3 @@ def referential_integrity(
     if reason_column:
         name += f", the rest with a {reason_column}"
     return Sql(name, query)
-

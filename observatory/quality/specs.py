@@ -119,11 +119,9 @@ class Outcome:
         return out
 
 
-
 def columns_of(spec: Spec) -> tuple[str, ...]:
     if isinstance(spec, Unique):
         return spec.columns
     if isinstance(spec, RowCount):
         return ()
     return (spec.column,)
-

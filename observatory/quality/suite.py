@@ -6,6 +6,7 @@ from observatory.quality.gx import scalar, validate_with_gx
 from observatory.quality.specs import EXAMPLES, Columns, Outcome, Spec, Sql, Unique, columns_of
 from observatory.resources import qualified
 
+
 def _table_columns(con: Any, t: str) -> dict[str, str]:
     return {r[0]: str(r[1]) for r in con.execute(f"describe {t}").fetchall()}
 
@@ -28,9 +29,9 @@ def run_suite(con: Any, table: str, specs: Sequence[Spec]) -> list[Outcome]:
     gx_specs, gx_slots = [], []
     for i, spec in enumerate(specs):
         if isinstance(spec, Columns):
-            problems = [
-                f"{c}: expected {ty}, found {actual.get(c, 'missing')}" for c, ty in spec.types.items() if actual.get(c) != ty
-            ] + [f"{c}: unexpected column" for c in actual if c not in spec.types]
+            problems = [f"{c}: expected {ty}, found {actual.get(c, 'missing')}" for c, ty in spec.types.items() if actual.get(c) != ty] + [
+                f"{c}: unexpected column" for c in actual if c not in spec.types
+            ]
             outcomes[i] = Outcome(spec.name, not problems, len(problems), problems)
         elif isinstance(spec, Sql):
             outcomes[i] = _run_sql(con, t, spec)
@@ -65,4 +66,3 @@ def _run_sql(con: Any, t: str, spec: Sql) -> Outcome:
     except duckdb.Error as exc:
         return Outcome(spec.name, False, 1, [], None, f"rule query failed on {t}: {exc}")
     return Outcome(spec.name, count == 0, int(count), examples)
-

@@ -23,10 +23,16 @@ from test_territory_graph import build_tiny_france
 ROOT = Path(__file__).resolve().parents[2]
 NEW = 2027
 #: The entries a maintainer adds to the Etalab plan for the new year (role, embedded file).
-ENTRIES = [("epci_composition", "epci_composition_2027.parquet"), ("commune_list", "communes_2027.parquet"),
-           ("commune_links", "communes_rattachement_2027.parquet")]
-ORIGINALS = {"epci_composition": "epci_composition_2019_2026.parquet", "commune_list": "communes_2019_2026.parquet",
-             "commune_links": "communes_rattachement_2024_2026.parquet"}
+ENTRIES = [
+    ("epci_composition", "epci_composition_2027.parquet"),
+    ("commune_list", "communes_2027.parquet"),
+    ("commune_links", "communes_rattachement_2027.parquet"),
+]
+ORIGINALS = {
+    "epci_composition": "epci_composition_2019_2026.parquet",
+    "commune_list": "communes_2019_2026.parquet",
+    "commune_links": "communes_rattachement_2024_2026.parquet",
+}
 
 RUN = r"""
 import json, sys
@@ -83,7 +89,11 @@ def _add_year(raw: Path) -> None:
         new = frame.filter(pl.col("annee") == "2026").with_columns(pl.lit(str(NEW)).alias("annee"))
         assert new.height, role
         new.write_parquet(folder / name)
-        manifest["files"][name] = {"sha256": sha256_of(folder / name), "size": (folder / name).stat().st_size, "origin": "test: 2026 as 2027"}
+        manifest["files"][name] = {
+            "sha256": sha256_of(folder / name),
+            "size": (folder / name).stat().st_size,
+            "origin": "test: 2026 as 2027",
+        }
     (folder / "manifest.json").write_text(json.dumps(manifest))
 
 
@@ -91,12 +101,17 @@ def test_a_new_year_is_a_plan_entry_and_its_files(tmp_path):
     data = tmp_path / "data"
     build_tiny_france(data / "raw")
     _add_year(data / "raw")
-    proc = subprocess.run([sys.executable, "-c", RUN, str(data), str(NEW), json.dumps(ENTRIES)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=600,
-                          env={**{k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}, "GX_ANALYTICS_ENABLED": "false"})
+    proc = subprocess.run(
+        [sys.executable, "-c", RUN, str(data), str(NEW), json.dumps(ENTRIES)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**{k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}, "GX_ANALYTICS_ENABLED": "false"},
+    )
     line = next((x for x in proc.stdout.splitlines() if x.startswith("RESULT ")), None)
     assert line, proc.stdout[-3000:] + proc.stderr[-3000:]
-    out = json.loads(line[len("RESULT "):])
+    out = json.loads(line[len("RESULT ") :])
     assert out["success"] and out["failed_steps"] == [], out
     every = list(range(2015, NEW + 1))
     assert out["partitions"] == [str(y) for y in every]  # the yearly partitions grew with the plan

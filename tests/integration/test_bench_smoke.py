@@ -51,8 +51,23 @@ def generated(tmp_path_factory) -> Path:
 def bench(generated: Path, tmp_path_factory, embedded_world) -> dict:
     work = tmp_path_factory.mktemp("work")
     result = work / "result.json"
-    _python("-m", "benchmarks.run", "--scale", str(SCALE), "--sirene-dir", str(generated), "--work-dir", str(work),
-            "--repeat", "1", "--no-geo", "--reference-db", str(embedded_world.settings.build_db), "--out", str(result))
+    _python(
+        "-m",
+        "benchmarks.run",
+        "--scale",
+        str(SCALE),
+        "--sirene-dir",
+        str(generated),
+        "--work-dir",
+        str(work),
+        "--repeat",
+        "1",
+        "--no-geo",
+        "--reference-db",
+        str(embedded_world.settings.build_db),
+        "--out",
+        str(result),
+    )
     return json.loads(result.read_text())
 
 
@@ -68,8 +83,10 @@ def test_files_have_the_insee_names_columns_types_and_scaled_row_counts(generate
     assert manifest["files"]["StockEtablissement_utf8.parquet"]["rows"] == 44_100
     assert manifest["files"]["StockUniteLegale_utf8.parquet"]["rows"] == 30_000
     # the stock's number of periods is the number of history rows, one of them current
-    for stock, hist, key, n in (("etablissement", "etablissement_historique", "siret", "nombrePeriodesEtablissement"),
-                                ("unite_legale", "unite_legale_historique", "siren", "nombrePeriodesUniteLegale")):
+    for stock, hist, key, n in (
+        ("etablissement", "etablissement_historique", "siret", "nombrePeriodesEtablissement"),
+        ("unite_legale", "unite_legale_historique", "siren", "nombrePeriodesUniteLegale"),
+    ):
         bad = con.execute(
             f"""select count(*) from read_parquet('{f[stock]}') s
                 full join (select {key}, count(*) as k, count(*) filter (where dateFin is null) as cur
@@ -90,9 +107,13 @@ def test_planted_truth_is_exactly_the_establishments_ever_in_88_91a(generated: P
     con = duckdb.connect()
     hist = generated / "StockEtablissementHistorique_utf8.parquet"
     stock = generated / "StockEtablissement_utf8.parquet"
-    found = {r[0] for r in con.execute(
-        f"select siret from read_parquet('{hist}') where activitePrincipaleEtablissement = '88.91A' "
-        f"union select siret from read_parquet('{stock}') where activitePrincipaleEtablissement = '88.91A'").fetchall()}
+    found = {
+        r[0]
+        for r in con.execute(
+            f"select siret from read_parquet('{hist}') where activitePrincipaleEtablissement = '88.91A' "
+            f"union select siret from read_parquet('{stock}') where activitePrincipaleEtablissement = '88.91A'"
+        ).fetchall()
+    }
     planted = {r[0] for r in con.execute(f"select siret from read_parquet('{generated / 'planted_eaje.parquet'}')").fetchall()}
     expected = json.loads((generated / "manifest.json").read_text())["expected"]
     assert found == planted
@@ -107,16 +128,29 @@ def test_generation_is_deterministic(generated: Path, tmp_path: Path) -> None:
     _python("-m", "benchmarks.generate", "--scale", str(SCALE), "--out", str(again))
     con = duckdb.connect()
     for stock in STOCK_FILES:
-        a, b = (con.execute(f"select count(*), sum(hash(columns(*))) from read_parquet('{d / stock.filename}')").fetchall()
-                for d in (generated, again))
+        a, b = (
+            con.execute(f"select count(*), sum(hash(columns(*))) from read_parquet('{d / stock.filename}')").fetchall()
+            for d in (generated, again)
+        )
         assert a == b, stock.filename
 
 
 def test_benchmark_run_counts_agree_everywhere(bench: dict, generated: Path) -> None:
     expected = json.loads((generated / "manifest.json").read_text())["expected"]
     statuses = {r["stage"]: r["status"] for r in bench["runs"]}
-    assert statuses == {s: "ok" for s in ("floor", "floor_keys", "extract_establishments", "extract_legal_units",
-                                          "classification", "facility_years", "marts", "pandas")}, bench["runs"]
+    assert statuses == {
+        s: "ok"
+        for s in (
+            "floor",
+            "floor_keys",
+            "extract_establishments",
+            "extract_legal_units",
+            "classification",
+            "facility_years",
+            "marts",
+            "pandas",
+        )
+    }, bench["runs"]
     c = bench["correctness"]
     assert set(c["views"]) == {"floor", "floor_keys", "pipeline", "pandas", "generator_truth"}
     assert c["agree"] and not c["mismatches"]

@@ -35,8 +35,16 @@ def embed(raw_dir: Path, name: str, rows: str) -> SourceSpec:
     }
     (directory / "manifest.json").write_text(json.dumps(manifest))
     cadence = "monthly" if name == "monthly_src" else "yearly"
-    return SourceSpec(name=name, title=name, publisher="test", licence="Licence Ouverte", homepage="https://example.org",
-                      cadence=cadence, description="A test source.", plan=(PlanFile("data", embedded=path.name),))
+    return SourceSpec(
+        name=name,
+        title=name,
+        publisher="test",
+        licence="Licence Ouverte",
+        homepage="https://example.org",
+        cadence=cadence,
+        description="A test source.",
+        plan=(PlanFile("data", embedded=path.name),),
+    )
 
 
 def build(tmp_path: Path, *, partitions: dg.PartitionsDefinition | None = None) -> tuple[dg.Definitions, Settings]:
@@ -46,17 +54,29 @@ def build(tmp_path: Path, *, partitions: dg.PartitionsDefinition | None = None) 
     raws = [raw_asset(monthly), raw_asset(yearly)]
 
     def stg_for(spec: SourceSpec, partitioned: bool):
-        @dg.asset(key=["stg", spec.name], deps=[spec.raw_key], group_name=spec.name, kinds={"duckdb"}, owners=["team:data"],
-                  pool="duckdb", partitions_def=partitions if partitioned else None,
-                  backfill_policy=dg.BackfillPolicy.single_run() if partitioned else None)
+        @dg.asset(
+            key=["stg", spec.name],
+            deps=[spec.raw_key],
+            group_name=spec.name,
+            kinds={"duckdb"},
+            owners=["team:data"],
+            pool="duckdb",
+            partitions_def=partitions if partitioned else None,
+            backfill_policy=dg.BackfillPolicy.single_run() if partitioned else None,
+        )
         def _stg(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
             """Rows of the source."""
             path = str(settings.raw_dir / spec.name / "embedded" / f"{spec.name}.parquet")
             with warehouse.connect() as con:
                 if partitioned:
                     years = years_to_build(context, [2024, 2025, 2026])
-                    replace_years(con, f"stg.{spec.name}", years, "select * from read_parquet($p) where list_contains($y, annee)",
-                                  {"p": path, "y": years})
+                    replace_years(
+                        con,
+                        f"stg.{spec.name}",
+                        years,
+                        "select * from read_parquet($p) where list_contains($y, annee)",
+                        {"p": path, "y": years},
+                    )
                 else:
                     con.execute(f"create or replace table stg.{spec.name} as select * from read_parquet($p)", {"p": path})
                 return dg.MaterializeResult(metadata=warehouse.table_metadata(con, f"stg.{spec.name}"))
@@ -65,18 +85,22 @@ def build(tmp_path: Path, *, partitions: dg.PartitionsDefinition | None = None) 
 
     stgs = [stg_for(monthly, False), stg_for(yearly, partitions is not None)]
 
-    @dg.asset(key=["marts", "combined"], deps=[s.key for s in stgs], group_name="marts", kinds={"duckdb"}, owners=["team:data"],
-              pool="duckdb")
+    @dg.asset(
+        key=["marts", "combined"], deps=[s.key for s in stgs], group_name="marts", kinds={"duckdb"}, owners=["team:data"], pool="duckdb"
+    )
     def combined(warehouse: Warehouse) -> dg.MaterializeResult:
         """Both sources side by side."""
         with warehouse.connect() as con:
-            con.execute("create or replace table marts.combined as select annee, code from stg.monthly_src "
-                        "union all select annee, code from stg.yearly_src")
+            con.execute(
+                "create or replace table marts.combined as select annee, code from stg.monthly_src "
+                "union all select annee, code from stg.yearly_src"
+            )
             return dg.MaterializeResult(metadata=warehouse.table_metadata(con, "marts.combined"))
 
     base = dg.Definitions.merge(
-        dg.Definitions(assets=[*raws, *stgs, combined, publication_asset([combined.key])],
-                       asset_checks=[table_check("marts.combined", [RowCount(1)])]),
+        dg.Definitions(
+            assets=[*raws, *stgs, combined, publication_asset([combined.key])], asset_checks=[table_check("marts.combined", [RowCount(1)])]
+        ),
         dg.Definitions(resources=resources_for(settings)),
     )
     return dg.Definitions.merge(base, cadence_automation(base)), settings
@@ -86,10 +110,13 @@ def test_one_job_and_schedule_per_cadence_with_their_crons(tmp_path):
     defs, _ = build(tmp_path)
     schedules = {s.name: s for s in defs.schedules}
     assert {n: s.cron_schedule for n, s in schedules.items()} == {
-        "refresh_monthly_schedule": "0 6 3 * *", "refresh_yearly_schedule": "0 6 15 1 *",
+        "refresh_monthly_schedule": "0 6 3 * *",
+        "refresh_yearly_schedule": "0 6 15 1 *",
     }
-    jobs = {name: {k.to_user_string() for k in defs.resolve_job_def(name).asset_layer.selected_asset_keys}
-            for name in ("refresh_monthly", "refresh_yearly", "rebuild_marts")}
+    jobs = {
+        name: {k.to_user_string() for k in defs.resolve_job_def(name).asset_layer.selected_asset_keys}
+        for name in ("refresh_monthly", "refresh_yearly", "rebuild_marts")
+    }
     assert jobs["refresh_monthly"] == {"raw/monthly_src", "stg/monthly_src", "marts/combined", "publish/observatory"}
     assert jobs["refresh_yearly"] == {"raw/yearly_src", "stg/yearly_src", "marts/combined", "publish/observatory"}
     assert jobs["rebuild_marts"] == {"marts/combined", "publish/observatory"}
@@ -98,7 +125,9 @@ def test_one_job_and_schedule_per_cadence_with_their_crons(tmp_path):
 def test_monthly_tick_runs_the_source_then_the_mart_then_publication(tmp_path):
     defs, settings = build(tmp_path)
     schedule = defs.resolve_schedule_def("refresh_monthly_schedule")
-    with dg.build_schedule_context(scheduled_execution_time=dt.datetime(2026, 3, 3, 6), repository_def=defs.get_repository_def()) as context:
+    with dg.build_schedule_context(
+        scheduled_execution_time=dt.datetime(2026, 3, 3, 6), repository_def=defs.get_repository_def()
+    ) as context:
         (request,) = schedule.evaluate_tick(context).run_requests
     assert request.partition_key is None
     # the yearly staging table must already exist (a first "materialize all" built it)
@@ -147,24 +176,35 @@ def test_backfill_of_several_years_fills_each_year_once(tmp_path):
     resources = resources_for(settings)
     instance = dg.DagsterInstance.ephemeral()
     for year in ("2026", "2024", "2025", "2024"):
-        assert dg.materialize([*raw, *stg], partition_key=year, resources=resources, instance=instance,
-                              selection=[dg.AssetKey(["stg", "yearly_src"])]).success
+        assert dg.materialize(
+            [*raw, *stg], partition_key=year, resources=resources, instance=instance, selection=[dg.AssetKey(["stg", "yearly_src"])]
+        ).success
     with duckdb.connect(str(settings.build_db), read_only=True) as con:
         assert con.execute("select annee, code from stg.yearly_src order by annee").fetchall() == [(2024, "x"), (2025, "y"), (2026, "z")]
-    status = instance.get_status_by_partition(dg.AssetKey(["stg", "yearly_src"]), ["2024", "2025", "2026"],
-                                              yearly_partitions([2024, 2025, 2026]))
+    status = instance.get_status_by_partition(
+        dg.AssetKey(["stg", "yearly_src"]), ["2024", "2025", "2026"], yearly_partitions([2024, 2025, 2026])
+    )
     assert set(status.values()) == {dg.AssetPartitionStatus.MATERIALIZED}
 
     # The UI's backfill of a range with the single-run policy: one run, tagged with the range.
     with duckdb.connect(str(settings.build_db)) as con:
         con.execute("update stg.yearly_src set code = 'stale'")
     fresh = dg.DagsterInstance.ephemeral()
-    result = dg.materialize([*raw, *stg], resources=resources, instance=fresh, selection=[dg.AssetKey(["stg", "yearly_src"])],
-                            tags=range_tags(2025, 2026, yearly_partitions([2024, 2025, 2026])))
+    result = dg.materialize(
+        [*raw, *stg],
+        resources=resources,
+        instance=fresh,
+        selection=[dg.AssetKey(["stg", "yearly_src"])],
+        tags=range_tags(2025, 2026, yearly_partitions([2024, 2025, 2026])),
+    )
     assert result.success
     assert sorted(e.materialization.partition for e in result.get_asset_materialization_events()) == ["2025", "2026"]
     with duckdb.connect(str(settings.build_db), read_only=True) as con:
-        assert con.execute("select annee, code from stg.yearly_src order by annee").fetchall() == [(2024, "stale"), (2025, "y"), (2026, "z")]
+        assert con.execute("select annee, code from stg.yearly_src order by annee").fetchall() == [
+            (2024, "stale"),
+            (2025, "y"),
+            (2026, "z"),
+        ]
     assert fresh.get_materialized_partitions(dg.AssetKey(["stg", "yearly_src"])) == {"2025", "2026"}
 
 
@@ -201,7 +241,11 @@ def test_raw_asset_metadata_shows_files_sha256_rows_schema_and_data_date(tmp_pat
     assert meta["data_date"].value == "2025-01-01"
     assert meta["dagster/row_count"].value == 2
     assert [c.name for c in meta["dagster/column_schema"].schema.columns] == ["annee", "code"]
-    assert {k: meta["files"].value["yearly_src.parquet"][k] for k in ("rows", "columns", "origin")} == {"rows": 2, "columns": 2, "origin": "test"}
+    assert {k: meta["files"].value["yearly_src.parquet"][k] for k in ("rows", "columns", "origin")} == {
+        "rows": 2,
+        "columns": 2,
+        "origin": "test",
+    }
     preview = meta["preview"].value
     assert preview.startswith("**yearly_src.parquet**")
     assert [line.split("|")[1:3] for line in preview.splitlines()[-2:]] == [["    2024 ", " x      "], ["    2025 ", " y      "]]
@@ -315,10 +359,18 @@ def test_a_ui_backfill_of_the_yearly_job_is_one_run_over_the_range(tmp_path):
             location = workspace.create_request_context().get_code_location("t")
             (repo,) = location.get_repositories().values()
             partition_set = repo.get_partition_set("refresh_yearly_partition_set")
-            instance.add_backfill(PartitionBackfill(
-                backfill_id="ui", partition_set_origin=partition_set.get_remote_origin(), status=BulkActionStatus.REQUESTED,
-                partition_names=["2024", "2025"], from_failure=False, reexecution_steps=None, tags={}, backfill_timestamp=time.time(),
-            ))
+            instance.add_backfill(
+                PartitionBackfill(
+                    backfill_id="ui",
+                    partition_set_origin=partition_set.get_remote_origin(),
+                    status=BulkActionStatus.REQUESTED,
+                    partition_names=["2024", "2025"],
+                    from_failure=False,
+                    reexecution_steps=None,
+                    tags={},
+                    backfill_timestamp=time.time(),
+                )
+            )
             for _ in range(3):
                 list(execute_backfill_iteration(workspace, logging.getLogger("test")))
             runs = instance.get_runs()
@@ -326,8 +378,14 @@ def test_a_ui_backfill_of_the_yearly_job_is_one_run_over_the_range(tmp_path):
             assert instance.get_materialized_partitions(dg.AssetKey(["stg", "src"])) == {"2024", "2025"}
     (run,) = runs
     assert (run.job_name, run.tags["dagster/asset_partition_range_start"], run.tags["dagster/asset_partition_range_end"]) == (
-        "refresh_yearly", "2024", "2025")
+        "refresh_yearly",
+        "2024",
+        "2025",
+    )
     with duckdb.connect(str(db), read_only=True) as con:
         assert con.execute("select annee, run_id = $r from stg.src order by 1", {"r": run.run_id}).fetchall() == [
-            (2024, True), (2025, True), (2026, False)]
+            (2024, True),
+            (2025, True),
+            (2026, False),
+        ]
         assert con.execute("select distinct mart_run from marts.m").fetchall() == [(run.run_id,)]

@@ -38,12 +38,16 @@ def test_the_key_check_comes_from_the_column_spec():
 
 def test_a_suite_splits_into_named_checks_by_family():
     groups = named_checks(
-        [RowCount(1), NotNull("a"), NotNull("b"), Sql("Shares sum to 1 per (EPCI, année)", "select 1 where false"),
-         Sql("shares sum to 1 per epci annee", "select 1 where false")],
+        [
+            RowCount(1),
+            NotNull("a"),
+            NotNull("b"),
+            Sql("Shares sum to 1 per (EPCI, année)", "select 1 where false"),
+            Sql("shares sum to 1 per epci annee", "select 1 where false"),
+        ],
         key=("a", "b"),
     )
-    assert list(groups) == ["unique_key", "row_count", "not_null", "shares_sum_to_1_per_epci_ann_e",
-                            "shares_sum_to_1_per_epci_annee"]
+    assert list(groups) == ["unique_key", "row_count", "not_null", "shares_sum_to_1_per_epci_ann_e", "shares_sum_to_1_per_epci_annee"]
     assert groups["unique_key"] == [Unique("a", "b")] and len(groups["not_null"]) == 2
 
 

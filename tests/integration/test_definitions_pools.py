@@ -115,10 +115,18 @@ def test_writers_of_two_in_process_runs_in_two_processes_never_overlap(tmp_path)
     # two runs racing to create the same tables.
     with dg.DagsterInstance.from_config(str(home)) as instance:
         assert dg.materialize([dg.asset(name="init")(lambda: None)], instance=instance).success
-    env = {**os.environ, "DAGSTER_HOME": str(home), "POOL_TEST_LOG": str(log), "POOL_TEST_GO": str(go),
-           "PYTHONPATH": str(REPO_ROOT), "POOL_TEST_DB": str(tmp_path / "warehouse.duckdb")}
-    procs = [subprocess.Popen([sys.executable, str(script)], env=env, cwd=tmp_path,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for _ in range(2)]
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "POOL_TEST_LOG": str(log),
+        "POOL_TEST_GO": str(go),
+        "PYTHONPATH": str(REPO_ROOT),
+        "POOL_TEST_DB": str(tmp_path / "warehouse.duckdb"),
+    }
+    procs = [
+        subprocess.Popen([sys.executable, str(script)], env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        for _ in range(2)
+    ]
     try:
         # Release both runs together, once both processes have imported Dagster.
         for _ in range(6000):
@@ -131,7 +139,7 @@ def test_writers_of_two_in_process_runs_in_two_processes_never_overlap(tmp_path)
         for p in procs:
             if p.poll() is None:
                 p.kill()
-    assert [p.returncode for p in procs] == [0, 0], [e[e.find("Error"):][:3000] for e in errors]
+    assert [p.returncode for p in procs] == [0, 0], [e[e.find("Error") :][:3000] for e in errors]
     spans = intervals(log, "writer_")
     assert len(spans) == 4
     assert_serial(spans)

@@ -60,9 +60,13 @@ def test_blocking_suites_pass_on_embedded_data(con, table, suite):
 def test_drees_subtotals_dropped_and_secret_values_null(con):
     codes = {r[0] for r in con.execute("select distinct code_departement from stg.drees_offre_departement").fetchall()}
     assert not codes & {"6AE", "69D", "69M"} and {"67", "68", "69", "2A", "974"} <= codes
-    corse = con.execute("select valeur from stg.drees_offre_departement where indicateur = 'places_gestion_parentale' "
-                        "and code_departement = '2A' and annee = 2019").fetchone()[0]
+    corse = con.execute(
+        "select valeur from stg.drees_offre_departement where indicateur = 'places_gestion_parentale' "
+        "and code_departement = '2A' and annee = 2019"
+    ).fetchone()[0]
     assert corse is None
-    ain = con.execute("select valeur from stg.drees_offre_departement where indicateur = 'agrements_assistants_maternels' "
-                      "and code_departement = '01' and annee = 2010").fetchone()[0]
+    ain = con.execute(
+        "select valeur from stg.drees_offre_departement where indicateur = 'agrements_assistants_maternels' "
+        "and code_departement = '01' and annee = 2010"
+    ).fetchone()[0]
     assert ain == 5707.0  # "5 707" with a thousands separator

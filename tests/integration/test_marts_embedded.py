@@ -50,32 +50,46 @@ def test_merger_study_recovers_the_planted_effect(published):
     _, _, _, con = published
     planted = json.loads(SIRENE_MANIFEST.read_text())["planted_effect"]
     truth = _planted_pct_of_2017()
-    head = ("where cohort = 2017 and outcome = 'n_associations' and estimand = 'ecart_relatif_pct' and weighting = 'facility' ")
-    rows = con.execute("select estimator, annee, period_start, estimate, ci_low, ci_high, n_treated, status, planted_effect "
-                       "from marts.merger_effect " + head + "and estimator in ('event_study', 'did')").fetchall()
+    head = "where cohort = 2017 and outcome = 'n_associations' and estimand = 'ecart_relatif_pct' and weighting = 'facility' "
+    rows = con.execute(
+        "select estimator, annee, period_start, estimate, ci_low, ci_high, n_treated, status, planted_effect "
+        "from marts.merger_effect " + head + "and estimator in ('event_study', 'did')"
+    ).fetchall()
     did = next(r for r in rows if r[0] == "did")
     assert did[1:3] == (2026, 2018)  # post years only: 1 January 2017, the merger day, is the reference
     true_did = sum(truth[y] for y in range(2018, 2027)) / 9
     assert did[4] < true_did < did[5] and did[5] < 0, (did, true_did)  # covered and detected
     assert did[8] == pytest.approx(true_did, abs=1e-3)  # the published label is the manifest's truth
-    treated = {r[0] for r in con.execute(
-        "select distinct epci_siren from marts.merger_effect_epci where cohort = 2017 and groupe = 'traite'").fetchall()}
+    treated = {
+        r[0]
+        for r in con.execute(
+            "select distinct epci_siren from marts.merger_effect_epci where cohort = 2017 and groupe = 'traite'"
+        ).fetchall()
+    }
     assert treated == set(planted["treated_epci_2017"])  # territory fusions = the generator's treated EPCIs
     yearly = [r for r in rows if r[0] == "event_study" and r[1] >= 2018]
     assert all(r[4] < truth[r[1]] < r[5] for r in yearly), [(r[1], r[3], r[4], r[5], truth[r[1]]) for r in yearly]
     assert all(r[8] == pytest.approx(truth[r[1]], abs=1e-3) for r in yearly)
-    pre = dict(con.execute("select estimator, status from marts.merger_effect " + head +
-                           "and estimator in ('pre_test_joint', 'pre_trend_slope', 'placebo')").fetchall())
+    pre = dict(
+        con.execute(
+            "select estimator, status from marts.merger_effect "
+            + head
+            + "and estimator in ('pre_test_joint', 'pre_trend_slope', 'placebo')"
+        ).fetchall()
+    )
     assert pre == {"pre_test_joint": "pass", "pre_trend_slope": "pass", "placebo": "pass"}  # no pre-trend is planted
     # the 2016 cohort: the Metropole du Grand Paris is most of its treated stock -> fragile, with the reason
-    note = con.execute("select status, note from marts.merger_effect where cohort = 2016 and outcome = 'n_associations' "
-                       "and estimand = 'ecart_relatif_pct' and estimator = 'did'").fetchone()
+    note = con.execute(
+        "select status, note from marts.merger_effect where cohort = 2016 and outcome = 'n_associations' "
+        "and estimand = 'ecart_relatif_pct' and estimator = 'did'"
+    ).fetchone()
     assert note[0] == "fragile" and "carries 62% of the treated weight" in note[1]
     # per-EPCI counts: the generator's ATT in facilities per EPCI, averaged over the same years
     att = {int(y): v["att_count_per_epci"] for y, v in planted["true_effect_by_year"].items()}
     lo, hi = con.execute(
         "select ci_low, ci_high from marts.merger_effect where cohort = 2017 and outcome = 'n_associations' "
-        "and estimand = 'ecart_par_epci' and estimator = 'did'").fetchone()
+        "and estimand = 'ecart_par_epci' and estimator = 'did'"
+    ).fetchone()
     assert lo < sum(att[y] for y in range(2018, 2027)) / 9 < hi
     comment = con.execute("select comment from duckdb_tables() where schema_name = 'marts' and table_name = 'merger_effect'").fetchone()[0]
     assert "PLANTED" in comment and f"{truth[2018]:+.2f} % in 2018" in comment
@@ -90,15 +104,18 @@ def test_the_three_readme_questions_have_one_query_answers(published):
     growth = con.execute(queries["for_profit_growth"]).fetchall()
     changes = [r[-1] for r in growth]
     assert len(growth) == 5 and changes == sorted(changes, reverse=True) and all(r[2] >= 10 and r[3] >= 10 for r in growth)
-    best = con.execute("select max(change_share_lucratif_since_2015) from marts.epci_indicators "
-                       "where n_facilities_2015 >= 10 and n_facilities >= 10").fetchone()[0]
+    best = con.execute(
+        "select max(change_share_lucratif_since_2015) from marts.epci_indicators where n_facilities_2015 >= 10 and n_facilities >= 10"
+    ).fetchone()[0]
     assert changes[0] == best
     effect = con.execute(queries["merger_effect"]).fetchall()
     assert len(effect) == 1 and effect[0][1] < effect[0][0] < effect[0][2]
     # the facility-weighted estimand counts the treated and control EPCIs with associative EAJE on 1 January 2017
-    n = con.execute("select count(distinct epci_siren) filter (where groupe = 'traite'), count(distinct epci_siren) "
-                    "filter (where groupe = 'controle') from marts.merger_effect_epci where cohort = 2017 and annee = 2017 "
-                    "and n_associations > 0").fetchone()
+    n = con.execute(
+        "select count(distinct epci_siren) filter (where groupe = 'traite'), count(distinct epci_siren) "
+        "filter (where groupe = 'controle') from marts.merger_effect_epci where cohort = 2017 and annee = 2017 "
+        "and n_associations > 0"
+    ).fetchone()
     assert effect[0][3] <= n[0] and effect[0][4] <= n[1] and effect[0][3] >= 0.98 * n[0]  # a few lack a population
     fates = con.execute(queries["transitions"]).fetchall()
     assert {r[0] for r in fates} == {"controle", "traite"} and {r[1] for r in fates} <= set(C.TRANSITIONS)
@@ -108,11 +125,19 @@ def test_the_three_readme_questions_have_one_query_answers(published):
     closed = {r[0]: r[3] for r in fates if r[1] == "closed"}
     assert closed["traite"] > closed["controle"]
     diagnostics = con.execute(queries["merger_diagnostics"]).fetchall()
-    assert {r[0] for r in diagnostics} == {"pre_test_joint", "pre_trend_slope", "placebo", "leave_one_out", "max_weight_share",
-                                           "trend_adjusted"}
+    assert {r[0] for r in diagnostics} == {
+        "pre_test_joint",
+        "pre_trend_slope",
+        "placebo",
+        "leave_one_out",
+        "max_weight_share",
+        "trend_adjusted",
+    }
     assert sum(r[0] == "leave_one_out" for r in diagnostics) == 10 and all(r[7] in ("pass", "fail") for r in diagnostics)
     truth = _planted_pct_of_2017()
-    assert effect[0][5] in ("estimated", "fragile") and effect[0][6] == pytest.approx(sum(truth[y] for y in range(2018, 2027)) / 9, abs=1e-3)
+    assert effect[0][5] in ("estimated", "fragile") and effect[0][6] == pytest.approx(
+        sum(truth[y] for y in range(2018, 2027)) / 9, abs=1e-3
+    )
 
 
 def test_published_files_match_the_specifications(published):
@@ -122,8 +147,11 @@ def test_published_files_match_the_specifications(published):
             continue
         name = table.split(".")[1]
         assert pq.read_schema(settings.marts_dir / "parquet" / f"{name}.parquet").names == spec.names
-        cols = con.execute("select column_name, data_type, comment from duckdb_columns() where schema_name = 'marts' "
-                           "and table_name = ? order by column_index", [name]).fetchall()
+        cols = con.execute(
+            "select column_name, data_type, comment from duckdb_columns() where schema_name = 'marts' "
+            "and table_name = ? order by column_index",
+            [name],
+        ).fetchall()
         assert [(c[0], c[1]) for c in cols] == [(c.name, c.type) for c in spec.columns] and all(c[2] for c in cols)
     layers = {p.stem.removeprefix("epci_indicators_"): p for p in (settings.marts_dir / "geo").glob("epci_indicators_*.parquet")}
     assert set(layers) == set(CRS_BY_ZONE)
@@ -153,14 +181,20 @@ def test_embedded_invariants(published):
     # every EPCI of the reference, every year 2015-2026, in the CAF mart; CAF 2017-2022 shown 2018-2023
     years = dict(con.execute("select annee, count(*) from marts.childcare_supply group by 1 order by 1").fetchall())
     assert list(years) == list(range(2015, 2027)) and years[2017] == 1267 and years[2026] == 1255
-    statuses = {r[0]: r[1] for r in con.execute(
-        "select annee, list(distinct caf_status order by caf_status) from marts.childcare_supply group by 1").fetchall()}
+    statuses = {
+        r[0]: r[1]
+        for r in con.execute(
+            "select annee, list(distinct caf_status order by caf_status) from marts.childcare_supply group by 1"
+        ).fetchall()
+    }
     assert all(statuses[y] == ["caf_year_missing"] for y in (2015, 2016, 2017, 2024, 2025, 2026))
     assert all(statuses[y] == ["no_commune_published", "published"] for y in range(2018, 2024))
     # every current facility placed on today's map, France shares sum to 1
     assert con.execute("select count(*) from marts.facilities where code_departement is null").fetchone()[0] == 0
-    total = con.execute("select sum(share_facilities) from marts.ess_market_share where geography = 'latest' "
-                        "and territory_level = 'france' and breakdown = 'sector' and annee = 2026").fetchone()[0]
+    total = con.execute(
+        "select sum(share_facilities) from marts.ess_market_share where geography = 'latest' "
+        "and territory_level = 'france' and breakdown = 'sector' and annee = 2026"
+    ).fetchone()[0]
     assert total == pytest.approx(1.0)
     # the map layer covers every EPCI of the latest perimeters
     assert con.execute("select count(*) filter (where not has_geometry) from marts.epci_indicators").fetchone()[0] == 0
@@ -173,32 +207,60 @@ def test_supply_counted_right_on_the_embedded_data(embedded_world):
     sums = con.execute(
         "select geography, annee, sum(n_facilities) filter (where territory_level = 'epci'), "
         "sum(n_facilities) filter (where territory_level = 'france'), sum(n_facilities) filter (where territory_code = 'hors_epci') "
-        "from marts.ess_market_share where breakdown = 'sector' group by all order by 1, 2").fetchall()
+        "from marts.ess_market_share where breakdown = 'sector' group by all order by 1, 2"
+    ).fetchall()
     assert all(e == f for _, _, e, f, _ in sums), [r for r in sums if r[2] != r[3]]
     year_2015 = next(r for r in sums if r[:2] == ("year", 2015))
     assert year_2015[3:] == (13107, 1303)
     # no micro-crèche above its cap; places never 0 when unknown
-    over = build.execute("select count(*) from int.facility_territory_years where type_structure = 'micro_creche' "
-                         "and places > case when annee >= 2022 then 12 else 10 end").fetchone()[0]
+    over = build.execute(
+        "select count(*) from int.facility_territory_years where type_structure = 'micro_creche' "
+        "and places > case when annee >= 2022 then 12 else 10 end"
+    ).fetchone()[0]
     assert over == 0
-    assert con.execute("select count(*) from marts.ess_market_share where n_facilities > 0 and places_coverage = 0 "
-                       "and (places is not null or share_places is not null)").fetchone()[0] == 0
+    assert (
+        con.execute(
+            "select count(*) from marts.ess_market_share where n_facilities > 0 and places_coverage = 0 "
+            "and (places is not null or share_places is not null)"
+        ).fetchone()[0]
+        == 0
+    )
     # France keeps its shares of places (3 'indetermine' facilities without places do not blank it) and says what they cover
-    fr = con.execute("select count(share_places), any_value(places_scope) from marts.ess_market_share where geography = 'year' "
-                     "and territory_level = 'france' and breakdown = 'sector' and annee = 2023").fetchone()
+    fr = con.execute(
+        "select count(share_places), any_value(places_scope) from marts.ess_market_share where geography = 'year' "
+        "and territory_level = 'france' and breakdown = 'sector' and annee = 2023"
+    ).fetchone()
     assert fr == (5, "communes_published_by_caf")
     # no cooperative-named unit in ess_societe_commerciale
-    assert build.execute("select count(*) from int.operator_years where operator_class = 'ess_societe_commerciale' "
-                         "and regexp_matches(upper(strip_accents(denomination)), '\\b(SCIC|SCOP|COOP|COOPERATIVE)\\b')").fetchone()[0] == 0
-    coop = dict(build.execute("select annee, count(*) from int.facility_territory_years where operator_class = 'ess_cooperative' "
-                              "and annee in (2015, 2016) group by 1").fetchall())
+    assert (
+        build.execute(
+            "select count(*) from int.operator_years where operator_class = 'ess_societe_commerciale' "
+            "and regexp_matches(upper(strip_accents(denomination)), '\\b(SCIC|SCOP|COOP|COOPERATIVE)\\b')"
+        ).fetchone()[0]
+        == 0
+    )
+    coop = dict(
+        build.execute(
+            "select annee, count(*) from int.facility_territory_years where operator_class = 'ess_cooperative' "
+            "and annee in (2015, 2016) group by 1"
+        ).fetchall()
+    )
     assert coop[2016] >= 0.9 * coop[2015], coop  # no break the year the ESS flag appears (was 187 -> 87)
     # names: no '?' and no NULL, Mayotte named
-    assert con.execute("select count(*) from marts.ess_market_share where territory_name is null or contains(territory_name, '?')").fetchone()[0] == 0
+    assert (
+        con.execute("select count(*) from marts.ess_market_share where territory_name is null or contains(territory_name, '?')").fetchone()[
+            0
+        ]
+        == 0
+    )
     assert con.execute("select count(*) from marts.commune_epci where contains(epci_nom, '?')").fetchone()[0] == 0
-    assert con.execute("select distinct territory_name from marts.ess_market_share where territory_code = '976'").fetchall() == [("Mayotte",)]
+    assert con.execute("select distinct territory_name from marts.ess_market_share where territory_code = '976'").fetchall() == [
+        ("Mayotte",)
+    ]
     # one predecessor count: Grand Reims absorbed 9 EPCIs
-    assert con.execute("select distinct n_predecessors from marts.merger_effect_epci where cohort = 2017 and epci_siren = '200067213'").fetchall() == [(9,)]
+    assert con.execute(
+        "select distinct n_predecessors from marts.merger_effect_epci where cohort = 2017 and epci_siren = '200067213'"
+    ).fetchall() == [(9,)]
 
 
 def test_every_figure_says_where_it_comes_from(published):
@@ -208,13 +270,16 @@ def test_every_figure_says_where_it_comes_from(published):
         assert con.execute(f"select distinct facility_source from {spec.table}").fetchall() == [(synthetic,)], spec.table
     for path in (settings.marts_dir / "geo").glob("epci_indicators_*.parquet"):
         assert set(gpd.read_parquet(path)["facility_source"]) == {synthetic}, path.name
-    rows = con.execute("select source, mode, synthetic, data_date, data_date_basis, files, used_by from marts.sources order by source").fetchall()
+    rows = con.execute(
+        "select source, mode, synthetic, data_date, data_date_basis, files, used_by from marts.sources order by source"
+    ).fetchall()
     assert [r[0] for r in rows] == ["caf", "cog", "contours", "dgcl_epci", "drees", "etalab_epci", "insee_epci", "sirene"]
     for source, mode, is_synthetic, data_date, basis, files, used_by in rows:
         manifest = json.loads((REPO_ROOT / "data" / "raw" / source / "embedded" / "manifest.json").read_text())
         assert (mode, is_synthetic, data_date, basis) == ("embedded", manifest["synthetic"], manifest["data_date"], "manifest.json"), source
         assert {f["file"]: (f["sha256"], f["size"]) for f in files} == {
-            name: (e["sha256"], e["size"]) for name, e in manifest["files"].items()}, source
+            name: (e["sha256"], e["size"]) for name, e in manifest["files"].items()
+        }, source
         assert used_by, f"{source}: used by no published mart"
     assert [r[0] for r in rows if r[2]] == ["sirene"]
     assert next(r[6] for r in rows if r[0] == "sirene") == sorted(s.table for s in C.FACILITY_DERIVED)
@@ -230,6 +295,8 @@ def test_the_one_command_run_builds_every_year_of_every_partitioned_asset(embedd
     for table in ("stg.communes", "stg.epci_membership", "stg.epci"):
         assert [r[0] for r in build.execute(f"select distinct annee from {table} order by 1").fetchall()] == list(range(2015, 2027)), table
     # partition annee holds CAF year annee - 1: the embedded CAF 2017-2022 fill partitions 2018-2023
-    assert [r[0] for r in build.execute("select distinct caf_annee from stg.caf_places_commune order by 1").fetchall()] == list(range(2017, 2023))
+    assert [r[0] for r in build.execute("select distinct caf_annee from stg.caf_places_commune order by 1").fetchall()] == list(
+        range(2017, 2023)
+    )
     caf = next(e for e in events if e.asset_key.to_user_string() == "stg/caf_places_commune").materialization.metadata
     assert sorted(caf["caf_year_missing"].value) == ["2015", "2016", "2017", "2024", "2025", "2026"]

@@ -38,8 +38,11 @@ def _polygons(geo_dir: Path) -> None:
     )
     metro.to_parquet(geo_dir / "epci_2018_metro.parquet")
     metro.iloc[:2].to_parquet(geo_dir / "epci_2016_metro.parquet")  # an older year: ignored
-    drom = gpd.GeoDataFrame({"epci_siren": ["249720061"], "epci_nom": ["CA Test"], "annee": 2018},
-                            geometry=[box(700_000, 1_600_000, 710_000, 1_610_000)], crs="EPSG:5490")
+    drom = gpd.GeoDataFrame(
+        {"epci_siren": ["249720061"], "epci_nom": ["CA Test"], "annee": 2018},
+        geometry=[box(700_000, 1_600_000, 710_000, 1_610_000)],
+        crs="EPSG:5490",
+    )
     drom.to_parquet(geo_dir / "epci_2018_972.parquet")
 
 
@@ -72,8 +75,10 @@ def local_run(tmp_path_factory):
     local = tmp_path_factory.mktemp("insee")
     publisher_files(local, SIRENE)
     settings = Settings(data_dir=tmp_path_factory.mktemp("data"), sirene_dir=local)
-    stock = ("; create table stg.sirene_etablissements as select * from (values ('10000000100011', timestamp '2018-12-31 22:10:00'), "
-             "('10000000200012', timestamp '2018-11-05 09:00:00')) v(siret, date_dernier_traitement)")
+    stock = (
+        "; create table stg.sirene_etablissements as select * from (values ('10000000100011', timestamp '2018-12-31 22:10:00'), "
+        "('10000000200012', timestamp '2018-11-05 09:00:00')) v(siret, date_dernier_traitement)"
+    )
     return settings, _materialize(settings, stock), local
 
 
@@ -84,7 +89,7 @@ def test_every_asset_materializes_and_every_check_passes(run):
     assert materialized == {"int/facility_territory_years", *[t.replace(".", "/") for t in MY_MARTS]}
     evaluations = result.get_asset_check_evaluations()
     # One set of named checks per table of the column spec, each with its key check.
-    assert {e.asset_key.to_user_string().replace('/', '.') for e in evaluations if e.check_name == 'unique_key'} == set(C.SPECS)
+    assert {e.asset_key.to_user_string().replace("/", ".") for e in evaluations if e.check_name == "unique_key"} == set(C.SPECS)
     assert all(e.passed for e in evaluations), [(e.asset_key, e.metadata.get("failures")) for e in evaluations if not e.passed]
 
 
@@ -118,7 +123,9 @@ def test_publication_files_have_the_documented_schemas_and_comments(run):
             assert [(c[0], c[1]) for c in cols] == [(c.name, c.type) for c in C.SPECS[table].columns], table
             assert all(c[2] for c in cols), f"{table}: a column without comment"
             assert pub.execute("select comment from duckdb_tables() where schema_name = ? and table_name = ?", [schema, name]).fetchone()[0]
-        unit = pub.execute("select comment from duckdb_columns() where table_name = 'ess_market_share' and column_name = 'share_facilities'").fetchone()[0]
+        unit = pub.execute(
+            "select comment from duckdb_columns() where table_name = 'ess_market_share' and column_name = 'share_facilities'"
+        ).fetchone()[0]
         assert unit.endswith("[unit: share (0-1)]")
     finally:
         pub.close()
@@ -174,7 +181,9 @@ def test_real_files_from_a_local_directory_are_not_labelled_synthetic(local_run)
     try:
         for table in FACILITY_MARTS:
             assert pub.execute(f"select distinct facility_source from {table}").fetchall() == [(real,)], table
-        row = pub.execute("select mode, synthetic, data_date, label, [f.origin for f in files] from marts.sources where source = 'sirene'").fetchone()
+        row = pub.execute(
+            "select mode, synthetic, data_date, label, [f.origin for f in files] from marts.sources where source = 'sirene'"
+        ).fetchone()
         assert row == ("local directory", False, "2018-12-31", real, [str(local / r.filename) for r in SIRENE.remote_files])
         assert pub.execute("select count(*) from marts.sources where mode = 'embedded' and not synthetic").fetchone()[0] == 7
     finally:

@@ -105,7 +105,10 @@ def test_corrupted_input_fails_its_check_and_leaves_the_publication_untouched(se
     alone = run(defs, settings, selection="publish/observatory")
     assert not alone.success
     (failure,) = [e for e in alone.all_events if e.event_type_value == "STEP_FAILURE"]
-    assert "not publishing: the latest check failed for marts.fake_share (share_sums_to_1_per_epci_siren_annee), marts.fake_share (unique_key)" in failure.event_specific_data.error.to_string()
+    assert (
+        "not publishing: the latest check failed for marts.fake_share (share_sums_to_1_per_epci_siren_annee), marts.fake_share (unique_key)"
+        in failure.event_specific_data.error.to_string()
+    )
     assert snapshot(marts) == before
 
     # Fix the input: everything runs and the new values are published.

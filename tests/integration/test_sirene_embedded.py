@@ -32,8 +32,10 @@ def test_every_step_and_blocking_check_passes(run):
     checks = {
         e.event_specific_data.asset_key.to_user_string(): e.event_specific_data.passed
         for e in result.all_events
-        if e.event_type_value == "ASSET_CHECK_EVALUATION" and e.event_specific_data.asset_key.path[1].startswith(("sirene", "facility", "operator"))
-        and e.event_specific_data.asset_key.path[0] != "marts" and e.event_specific_data.asset_key.path[1] != "facility_territory_years"
+        if e.event_type_value == "ASSET_CHECK_EVALUATION"
+        and e.event_specific_data.asset_key.path[1].startswith(("sirene", "facility", "operator"))
+        and e.event_specific_data.asset_key.path[0] != "marts"
+        and e.event_specific_data.asset_key.path[1] != "facility_territory_years"
     }
     assert checks == {
         "stg/sirene_etablissement_periodes": True,

@@ -154,7 +154,9 @@ def test_generator_reproduces_the_committed_files(tmp_path):
     """Seeded and reading only the repository: regenerating gives byte-identical Parquet files."""
     subprocess.run(
         [sys.executable, str(REPO / "scripts" / "generate_sirene_sample.py"), "--out", str(tmp_path)],
-        check=True, cwd=REPO, capture_output=True,
+        check=True,
+        cwd=REPO,
+        capture_output=True,
     )
     for stock in STOCK_FILES:
         assert _sha(tmp_path / stock.filename) == MANIFEST["files"][stock.filename]["sha256"], stock.filename

@@ -15,8 +15,16 @@ from assets.site.reader import NATIONAL_LAYER, SMALL_COUNT_THRESHOLD
 from observatory.settings import REPO_ROOT
 
 CHROMIUM = Path("/usr/bin/chromium")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 SHOTS = REPO_ROOT / "tests" / "screenshots"
 LYON = "200046977"
 
@@ -33,13 +41,16 @@ def site(embedded_world):
 @pytest.fixture(scope="module")
 def browser():
     if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: the site's browser test needs Debian's chromium "
-                    "(apt-get update && apt-get install -y chromium; .ci/run installs it)")
+        pytest.fail(
+            f"{CHROMIUM} is missing: the site's browser test needs Debian's chromium "
+            "(apt-get update && apt-get install -y chromium; .ci/run installs it)"
+        )
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p, tempfile.TemporaryDirectory() as profile:
-        ctx = p.chromium.launch_persistent_context(profile, executable_path=str(CHROMIUM), args=FLAGS, headless=True,
-                                                   viewport={"width": 1280, "height": 900})
+        ctx = p.chromium.launch_persistent_context(
+            profile, executable_path=str(CHROMIUM), args=FLAGS, headless=True, viewport={"width": 1280, "height": 900}
+        )
         yield ctx
         ctx.close()
 
@@ -71,8 +82,10 @@ def test_france_page_draws_its_charts(site, page):
     marts_dir, con = site
     open_page(page, marts_dir, "index.html")
     assert page.locator("#chart-area svg .mark-area path").count() == 5  # one stacked area per sector
-    total = con.execute("select n_facilities_total from marts.ess_market_share where geography = 'latest' and territory_level = 'france' "
-                        "and breakdown = 'sector' and category = 'ess' order by annee desc limit 1").fetchone()[0]
+    total = con.execute(
+        "select n_facilities_total from marts.ess_market_share where geography = 'latest' and territory_level = 'france' "
+        "and breakdown = 'sector' and category = 'ess' order by annee desc limit 1"
+    ).fetchone()[0]
     assert f"{total:,}".replace(",", "\u202f") in page.locator(".figures").inner_text()
     shoot(page, "france")
     assert page.problems == []
@@ -83,12 +96,16 @@ def test_map_draws_one_shape_per_epci_with_small_counts_hatched(site, page):
     layer = gpd.read_parquet(marts_dir / NATIONAL_LAYER)
     page.goto((marts_dir / "site" / "carte.html").as_uri())
     page.wait_for_function("document.getElementById('map').dataset.drawn === 'ess:2026'")
-    assert page.locator("#map g.mark-shape path").count() == len(layer) == con.execute(
-        "select count(*) from marts.epci_indicators where has_geometry").fetchone()[0]
+    assert (
+        page.locator("#map g.mark-shape path").count()
+        == len(layer)
+        == con.execute("select count(*) from marts.epci_indicators where has_geometry").fetchone()[0]
+    )
     small, empty = con.execute(
         f"select count(*) filter (where n_facilities_total between 1 and {SMALL_COUNT_THRESHOLD - 1}), count(*) filter (where n_facilities_total = 0) "
         "from marts.ess_market_share where geography = 'latest' and territory_level = 'epci' and breakdown = 'sector' "
-        "and category = 'ess' and annee = 2026 and territory_code not in ('hors_epci', 'non_localise')").fetchone()  # gap rows: no shape
+        "and category = 'ess' and annee = 2026 and territory_code not in ('hors_epci', 'non_localise')"
+    ).fetchone()  # gap rows: no shape
     fills = page.evaluate("Array.from(document.querySelectorAll('#map g.mark-shape path')).map(p => p.getAttribute('fill'))")
     assert small > 0 and fills.count("url(#hachures)") == small
     assert fills.count("#cfcfcf") == empty
@@ -131,8 +148,10 @@ def test_search_finds_an_epci_by_part_of_its_name_and_opens_its_page(site, page)
 
 def test_merger_chart_shows_its_intervals(site, page):
     marts_dir, con = site
-    n = con.execute("select count(*) from marts.merger_effect where cohort = 2017 and outcome = 'n_associations' "
-                    "and estimand = 'ecart_relatif_pct' and estimator = 'event_study' and ci_low is not null").fetchone()[0]
+    n = con.execute(
+        "select count(*) from marts.merger_effect where cohort = 2017 and outcome = 'n_associations' "
+        "and estimand = 'ecart_relatif_pct' and estimator = 'event_study' and ci_low is not null"
+    ).fetchone()[0]
     open_page(page, marts_dir, "fusions.html")
     assert n > 10 and page.locator("#event-study .intervals_marks line").count() == n
     pre = page.evaluate("Array.from(document.querySelectorAll('#event-study .intervals_marks line')).length")
@@ -169,8 +188,10 @@ def test_marts_published_later_render_when_present(site, tmp_path):
     con = duckdb.connect(str(pub / "observatory.duckdb"))
     has_transitions = con.execute("select count(*) from duckdb_tables() where table_name = 'facility_transitions'").fetchone()[0]
     if not has_transitions:
-        con.execute("create table marts.facility_transitions as select 2017 as annee, 'ess_association' as operator_class_before, "
-                    "'public_intercommunal' as operator_class_after, 12 as n_facilities")
+        con.execute(
+            "create table marts.facility_transitions as select 2017 as annee, 'ess_association' as operator_class_before, "
+            "'public_intercommunal' as operator_class_after, 12 as n_facilities"
+        )
     con.execute("create table marts.merger_diagnostics as select 'pre_trend_joint_test' as diagnostic, 0.42 as p_value")
     con.close()
     build_site(pub, tmp_path / "site")

@@ -34,10 +34,29 @@ YEARS = range(2015, 2027)
 E1, E2, N, MGP, REU, LYON, AMP = "200000008", "200000016", "200000099", "200054781", "249740119", "200046977", "200054807"
 # commune -> (name, département, région) ; the code history: 01002 merges into 01001 on 1 January 2018,
 # 01003 becomes 01005 on 1 January 2021.
-COMMUNES = {"01001": "Alpha", "01002": "Beta", "01003": "Gamma", "01004": "Delta", "22016": "Île-de-Bréhat", "75056": "Paris",
-            "69123": "Lyon", "13055": "Marseille", "97411": "Saint-Denis"}
+COMMUNES = {
+    "01001": "Alpha",
+    "01002": "Beta",
+    "01003": "Gamma",
+    "01004": "Delta",
+    "22016": "Île-de-Bréhat",
+    "75056": "Paris",
+    "69123": "Lyon",
+    "13055": "Marseille",
+    "97411": "Saint-Denis",
+}
 REGION = {"01": "84", "22": "53", "75": "11", "69": "84", "13": "93", "974": "04"}
-POP = {"01001": 1000, "01002": 300, "01003": 200, "01004": 500, "22016": 400, "75056": 2_100_000, "69123": 500_000, "13055": 870_000, "97411": 150_000}
+POP = {
+    "01001": 1000,
+    "01002": 300,
+    "01003": 200,
+    "01004": 500,
+    "22016": 400,
+    "75056": 2_100_000,
+    "69123": 500_000,
+    "13055": 870_000,
+    "97411": 150_000,
+}
 PLM = {"75056": MGP, "69123": LYON, "13055": AMP}
 
 
@@ -63,7 +82,15 @@ def epci(year: int, code: str) -> str | None:
     return N
 
 
-NAMES = {E1: "CC Un", E2: "CC Deux", N: "CA Nouvelle", MGP: "Métropole du Grand Paris", REU: "CINOR", LYON: "Métropole de Lyon", AMP: "Métropole d'Aix-Marseille-Provence"}
+NAMES = {
+    E1: "CC Un",
+    E2: "CC Deux",
+    N: "CA Nouvelle",
+    MGP: "Métropole du Grand Paris",
+    REU: "CINOR",
+    LYON: "Métropole de Lyon",
+    AMP: "Métropole d'Aix-Marseille-Provence",
+}
 NATURE = {E1: "CC", E2: "CC", N: "CA", MGP: "ME", REU: "CA", LYON: "ME", AMP: "ME"}
 
 
@@ -85,54 +112,170 @@ def _write(raw: Path, source: str, files: dict[str, object]) -> None:
             frame.to_parquet(path)
         else:
             frame.write_parquet(path)
-        manifest["files"][fname] = {"sha256": hashlib.sha256(path.read_bytes()).hexdigest(), "size": path.stat().st_size, "origin": "test", "url": ""}
+        manifest["files"][fname] = {
+            "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+            "size": path.stat().st_size,
+            "origin": "test",
+            "url": "",
+        }
     (d / "manifest.json").write_text(json.dumps(manifest))
 
 
 def build_tiny_france(raw: Path) -> None:
     cog_rows = [(c, name(c), float(POP.get(c, 200)), y) for y in range(2015, 2025) for c in codes(y)]
-    passage = [("2017", "2018", "01001", "01001", "2018-01-01", "f", "1.0"), ("2017", "2018", "01002", "01001", "2018-01-01", "f", "1.0"),
-               ("2020", "2021", "01003", "01005", "01/01/2021", "c", "1.0")]
-    _write(raw, "cog", {
-        "communes_pop_2015_2024.parquet": pl.DataFrame(cog_rows, schema=["CODGEO", "LIBGEO", "POP", "cog_year"], orient="row").with_columns(pl.col("cog_year").cast(pl.Int32)),
-        "passage_communes_2015_2024.parquet": pl.DataFrame(passage, schema=["cog_from", "cog_to", "cod_old", "cod_new", "annee", "typemodif", "ratio"], orient="row"),
-        "historiq_modifs_communales.parquet": pl.DataFrame({"MOD": ["500"], "EFF": ["2014-01-07"], "C_LOFF": ["01004"], "C_LANC": ["01904"]}),
-    })
+    passage = [
+        ("2017", "2018", "01001", "01001", "2018-01-01", "f", "1.0"),
+        ("2017", "2018", "01002", "01001", "2018-01-01", "f", "1.0"),
+        ("2020", "2021", "01003", "01005", "01/01/2021", "c", "1.0"),
+    ]
+    _write(
+        raw,
+        "cog",
+        {
+            "communes_pop_2015_2024.parquet": pl.DataFrame(
+                cog_rows, schema=["CODGEO", "LIBGEO", "POP", "cog_year"], orient="row"
+            ).with_columns(pl.col("cog_year").cast(pl.Int32)),
+            "passage_communes_2015_2024.parquet": pl.DataFrame(
+                passage, schema=["cog_from", "cog_to", "cod_old", "cod_new", "annee", "typemodif", "ratio"], orient="row"
+            ),
+            "historiq_modifs_communales.parquet": pl.DataFrame(
+                {"MOD": ["500"], "EFF": ["2014-01-07"], "C_LOFF": ["01004"], "C_LANC": ["01904"]}
+            ),
+        },
+    )
     # INSEE 2015 still uses the former code 01904 for Delta (as it did for L'Oudon): fixed by the historiq alias.
-    insee = [(y, "01904" if (y == 2015 and c == "01004") else c, name(c), dep(c), REGION[dep(c)], epci(y, c) or "ZZZZZZZZZ", NATURE.get(epci(y, c), "ZZ"))
-             for y in range(2015, 2020) for c in codes(y)]
+    insee = [
+        (
+            y,
+            "01904" if (y == 2015 and c == "01004") else c,
+            name(c),
+            dep(c),
+            REGION[dep(c)],
+            epci(y, c) or "ZZZZZZZZZ",
+            NATURE.get(epci(y, c), "ZZ"),
+        )
+        for y in range(2015, 2020)
+        for c in codes(y)
+    ]
     libelles = [(y, e, NAMES[e], "1") for y in range(2015, 2020) for e in sorted({epci(y, c) for c in codes(y)} - {None})]
-    _write(raw, "insee_epci", {
-        "appartenance_epci_2015_2019.parquet": pl.DataFrame(insee, schema=["annee", "CODGEO", "LIBGEO", "DEP", "REG", "EPCI", "NATURE_EPCI"], orient="row").with_columns(pl.col("annee").cast(pl.Int32)),
-        "libelles_epci_2015_2019.parquet": pl.DataFrame(libelles, schema=["annee", "CODGEO", "LIBGEO", "NB_COM"], orient="row").with_columns(pl.col("annee").cast(pl.Int32)),
-    })
+    _write(
+        raw,
+        "insee_epci",
+        {
+            "appartenance_epci_2015_2019.parquet": pl.DataFrame(
+                insee, schema=["annee", "CODGEO", "LIBGEO", "DEP", "REG", "EPCI", "NATURE_EPCI"], orient="row"
+            ).with_columns(pl.col("annee").cast(pl.Int32)),
+            "libelles_epci_2015_2019.parquet": pl.DataFrame(
+                libelles, schema=["annee", "CODGEO", "LIBGEO", "NB_COM"], orient="row"
+            ).with_columns(pl.col("annee").cast(pl.Int32)),
+        },
+    )
     etalab_type = {"CC": "CC", "CA": "CA", "ME": "METRO"}
-    comp = [(str(y), epci(y, c), NAMES[epci(y, c)], "MET69" if epci(y, c) == LYON else etalab_type[NATURE[epci(y, c)]], "FPU", c, name(c))
-            for y in range(2019, 2027) for c in codes(y) if epci(y, c)]
-    communes = [(str(y), c, name(c), "commune-actuelle", dep(c), REGION[dep(c)], str(POP.get(c, 200)), "")
-                for y in (2019, *range(2021, 2027)) for c in codes(y)]
+    comp = [
+        (str(y), epci(y, c), NAMES[epci(y, c)], "MET69" if epci(y, c) == LYON else etalab_type[NATURE[epci(y, c)]], "FPU", c, name(c))
+        for y in range(2019, 2027)
+        for c in codes(y)
+        if epci(y, c)
+    ]
+    communes = [
+        (str(y), c, name(c), "commune-actuelle", dep(c), REGION[dep(c)], str(POP.get(c, 200)), "")
+        for y in (2019, *range(2021, 2027))
+        for c in codes(y)
+    ]
     communes += [(str(y), "75101", "Paris 1er", "arrondissement-municipal", "75", "11", "16000", "") for y in (2019, *range(2021, 2027))]
     links = [(str(y), "01002", "commune-deleguee", "01001") for y in (2024, 2025, 2026)]
-    _write(raw, "etalab_epci", {
-        "epci_composition_2019_2026.parquet": pl.DataFrame(comp, schema=["annee", "epci_siren", "epci_nom", "epci_type", "mode_financement", "commune_code", "commune_nom"], orient="row"),
-        "communes_2019_2026.parquet": pl.DataFrame(communes, schema=["annee", "code", "nom", "type", "departement", "region", "population", "codes_postaux"], orient="row"),
-        "communes_rattachement_2024_2026.parquet": pl.DataFrame(links, schema=["annee", "code", "type", "code_parent"], orient="row"),
-    })
-    dgcl = [(y, epci(y, c), NAMES[epci(y, c)], NATURE[epci(y, c)], "FPU", "2", "0", "0", c.lstrip("0") if c.startswith("0") else c, "2", name(c), str(POP.get(c, 200)), "0")
-            for y in range(2014, 2018) for c in codes(max(y, 2015)) if epci(y, c)]
-    _write(raw, "dgcl_epci", {"epcicom_2014_2017.parquet": pl.DataFrame(dgcl, schema=["annee", "siren", "nom", "nature", "fiscalite", "nb_com", "ptot", "pmun", "insee", "siren_com", "nom_com", "ptot_com", "pmun_com"], orient="row").with_columns(pl.col("annee").cast(pl.Int32))})
-    position = {"01001": (5.0, 46.0), "01002": (5.1, 46.0), "01003": (5.2, 46.0), "01005": (5.2, 46.0), "01004": (5.3, 46.0),
-                "22016": (-3.0, 48.85), "75056": (2.3, 48.85), "69123": (4.8, 45.7), "13055": (5.4, 43.3), "97411": (55.45, -20.9)}
+    _write(
+        raw,
+        "etalab_epci",
+        {
+            "epci_composition_2019_2026.parquet": pl.DataFrame(
+                comp,
+                schema=["annee", "epci_siren", "epci_nom", "epci_type", "mode_financement", "commune_code", "commune_nom"],
+                orient="row",
+            ),
+            "communes_2019_2026.parquet": pl.DataFrame(
+                communes, schema=["annee", "code", "nom", "type", "departement", "region", "population", "codes_postaux"], orient="row"
+            ),
+            "communes_rattachement_2024_2026.parquet": pl.DataFrame(links, schema=["annee", "code", "type", "code_parent"], orient="row"),
+        },
+    )
+    dgcl = [
+        (
+            y,
+            epci(y, c),
+            NAMES[epci(y, c)],
+            NATURE[epci(y, c)],
+            "FPU",
+            "2",
+            "0",
+            "0",
+            c.lstrip("0") if c.startswith("0") else c,
+            "2",
+            name(c),
+            str(POP.get(c, 200)),
+            "0",
+        )
+        for y in range(2014, 2018)
+        for c in codes(max(y, 2015))
+        if epci(y, c)
+    ]
+    _write(
+        raw,
+        "dgcl_epci",
+        {
+            "epcicom_2014_2017.parquet": pl.DataFrame(
+                dgcl,
+                schema=[
+                    "annee",
+                    "siren",
+                    "nom",
+                    "nature",
+                    "fiscalite",
+                    "nb_com",
+                    "ptot",
+                    "pmun",
+                    "insee",
+                    "siren_com",
+                    "nom_com",
+                    "ptot_com",
+                    "pmun_com",
+                ],
+                orient="row",
+            ).with_columns(pl.col("annee").cast(pl.Int32))
+        },
+    )
+    position = {
+        "01001": (5.0, 46.0),
+        "01002": (5.1, 46.0),
+        "01003": (5.2, 46.0),
+        "01005": (5.2, 46.0),
+        "01004": (5.3, 46.0),
+        "22016": (-3.0, 48.85),
+        "75056": (2.3, 48.85),
+        "69123": (4.8, 45.7),
+        "13055": (5.4, 43.3),
+        "97411": (55.45, -20.9),
+    }
 
     def layer(year: int, keep_drom: bool) -> gpd.GeoDataFrame:
         cs = [c for c in codes(year) if keep_drom or not c.startswith("97")]
         if year == 2016:  # france-geojson 2016 lists Paris by arrondissement
             cs = [c for c in cs if c != "75056"] + ["75101"]
             position["75101"] = position["75056"]
-        return gpd.GeoDataFrame({"code_commune": cs}, geometry=[box(*position[c], position[c][0] + 0.1, position[c][1] + 0.1) for c in cs], crs=4326)
+        return gpd.GeoDataFrame(
+            {"code_commune": cs}, geometry=[box(*position[c], position[c][0] + 0.1, position[c][1] + 0.1) for c in cs], crs=4326
+        )
 
-    _write(raw, "contours", {"communes_2016.parquet": layer(2016, True), "communes_2018.parquet": layer(2018, True),
-                             "communes_2021_metro.parquet": layer(2021, False), "communes_2024_metro.parquet": layer(2024, False)})
+    _write(
+        raw,
+        "contours",
+        {
+            "communes_2016.parquet": layer(2016, True),
+            "communes_2018.parquet": layer(2018, True),
+            "communes_2021_metro.parquet": layer(2021, False),
+            "communes_2024_metro.parquet": layer(2024, False),
+        },
+    )
 
 
 RAW_ASSETS = [insee_defs.raw_insee_epci, etalab_defs.raw_etalab_epci, cog_defs.raw_cog, dgcl_defs.raw_dgcl_epci, contours_defs.raw_contours]
@@ -179,17 +322,25 @@ def test_every_commune_of_every_year_has_one_membership_row(tiny):
 
 def test_the_fusion_is_the_only_epci_change(tiny):
     _, con, _ = tiny
-    rows = con.execute("select annee, type_evenement, epci_siren, epci_nom, predecessors, successors, communes, n_communes, population, perimetre_identique from marts.epci_mergers").fetchall()
+    rows = con.execute(
+        "select annee, type_evenement, epci_siren, epci_nom, predecessors, successors, communes, n_communes, population, perimetre_identique from marts.epci_mergers"
+    ).fetchall()
     assert rows == [(2017, "fusion", N, "CA Nouvelle", [E1, E2], [N], ["01001", "01002", "01003", "01004"], 4, 2000, True)]
 
 
 def test_lineage_shares(tiny):
     _, con, _ = tiny
-    rows = con.execute("select epci_siren_avant, epci_siren_apres, n_communes, population, share_population_avant, share_population_apres "
-                       "from marts.epci_lineage where annee = 2017 and epci_siren_apres = ? order by 1", [N]).fetchall()
+    rows = con.execute(
+        "select epci_siren_avant, epci_siren_apres, n_communes, population, share_population_avant, share_population_apres "
+        "from marts.epci_lineage where annee = 2017 and epci_siren_apres = ? order by 1",
+        [N],
+    ).fetchall()
     assert rows == [(E1, N, 2, 1300, 1.0, 0.65), (E2, N, 2, 700, 1.0, 0.35)]
     # the 2018 commune nouvelle and the 2021 code change keep the EPCI whole
-    assert con.execute("select n_communes, share_communes_avant from marts.epci_lineage where annee in (2018, 2021) and epci_siren_avant = ? order by annee", [N]).fetchall() == [(4, 1.0), (3, 1.0)]
+    assert con.execute(
+        "select n_communes, share_communes_avant from marts.epci_lineage where annee in (2018, 2021) and epci_siren_avant = ? order by annee",
+        [N],
+    ).fetchall() == [(4, 1.0), (3, 1.0)]
 
 
 def test_commune_x_in_year_y(tiny):
@@ -206,8 +357,12 @@ def test_commune_x_in_year_y(tiny):
 
 def test_epci_counts_and_lyon_flag(tiny):
     _, con, _ = tiny
-    assert con.execute("select annee, count(*) from stg.epci group by 1 order by 1").fetchall() == [(y, 6 if y <= 2016 else 5) for y in YEARS]
-    assert con.execute("select distinct epci_siren, epci_nature from stg.epci where not epci_a_fiscalite_propre").fetchall() == [(LYON, "MET69")]
+    assert con.execute("select annee, count(*) from stg.epci group by 1 order by 1").fetchall() == [
+        (y, 6 if y <= 2016 else 5) for y in YEARS
+    ]
+    assert con.execute("select distinct epci_siren, epci_nature from stg.epci where not epci_a_fiscalite_propre").fetchall() == [
+        (LYON, "MET69")
+    ]
     assert con.execute("select population from stg.epci where annee = 2017 and epci_siren = ?", [N]).fetchall() == [(2000,)]
 
 
@@ -222,13 +377,20 @@ def test_polygons_per_year_and_zone_with_their_crs(tiny):
     settings, con, _ = tiny
     rows = con.execute("select annee, zone, epci_siren, crs, n_communes from int.epci_polygons order by 1, 2, 3").fetchall()
     plm = [(LYON, 2154, 1), (MGP, 2154, 1), (AMP, 2154, 1)]
-    assert [r for r in rows if r[0] == 2017] == [(2017, "974", REU, 2975, 1), (2017, "metro", N, 2154, 4)] + [(2017, "metro", *p) for p in plm]
-    assert [r for r in rows if r[0] == 2016] == [(2016, "974", REU, 2975, 1), (2016, "metro", E1, 2154, 2), (2016, "metro", E2, 2154, 2)] + [(2016, "metro", *p) for p in plm]
+    assert [r for r in rows if r[0] == 2017] == [(2017, "974", REU, 2975, 1), (2017, "metro", N, 2154, 4)] + [
+        (2017, "metro", *p) for p in plm
+    ]
+    assert [r for r in rows if r[0] == 2016] == [
+        (2016, "974", REU, 2975, 1),
+        (2016, "metro", E1, 2154, 2),
+        (2016, "metro", E2, 2154, 2),
+    ] + [(2016, "metro", *p) for p in plm]
     reunion = gpd.read_parquet(settings.build_dir / "geo" / "epci_2024_974.parquet")
     assert reunion.crs.to_epsg() == 2975 and list(reunion["epci_siren"]) == [REU]
     assert 300_000 < reunion.geometry.iloc[0].centroid.x < 400_000  # UTM 40S: La Réunion at its real position
     assert sorted(p.name for p in (settings.build_dir / "geo").glob("epci_*.parquet")) == sorted(
-        f"epci_{y}_{z}.parquet" for y in (2016, 2017, 2018, 2021, 2024) for z in ("974", "metro"))
+        f"epci_{y}_{z}.parquet" for y in (2016, 2017, 2018, 2021, 2024) for z in ("974", "metro")
+    )
 
 
 def test_marts_are_published_with_their_comments(tiny):
@@ -237,7 +399,9 @@ def test_marts_are_published_with_their_comments(tiny):
     try:
         comment = pub.execute("select comment from duckdb_tables() where table_name = 'epci_mergers'").fetchall()[0][0]
         assert comment.startswith("EPCI changes on 1 January of annee")
-        col = pub.execute("select comment from duckdb_columns() where table_name = 'epci_lineage' and column_name = 'share_population_avant'").fetchall()
+        col = pub.execute(
+            "select comment from duckdb_columns() where table_name = 'epci_lineage' and column_name = 'share_population_avant'"
+        ).fetchall()
         assert col == [("share of the predecessor's population (0-1)",)]
     finally:
         pub.close()
@@ -250,7 +414,10 @@ def test_the_documented_queries_answer_on_the_published_database(tiny):
     fusion_sql, commune_sql = queries["fusions_2017"], queries["commune_epci"]
     pub = duckdb.connect(str(settings.marts_dir / "observatory.duckdb"), read_only=True)
     try:
-        assert pub.execute(fusion_sql).fetchall() == [(N, "CA Nouvelle", E1, "CC Un", 2, 1300, 0.65), (N, "CA Nouvelle", E2, "CC Deux", 2, 700, 0.35)]
+        assert pub.execute(fusion_sql).fetchall() == [
+            (N, "CA Nouvelle", E1, "CC Un", 2, 1300, 0.65),
+            (N, "CA Nouvelle", E2, "CC Deux", 2, 700, 0.35),
+        ]
         for year in YEARS:
             q = commune_sql.replace("'64102'", "'01002'").replace("annee = 2016", f"annee = {year}")
             (row,) = pub.execute(q).fetchall()
@@ -268,8 +435,12 @@ def test_a_bad_membership_file_stops_the_graph_and_nothing_is_published(tmp_path
     manifest = json.loads((comp_path.parent / "manifest.json").read_text())
     manifest["files"][comp_path.name]["sha256"] = hashlib.sha256(comp_path.read_bytes()).hexdigest()
     (comp_path.parent / "manifest.json").write_text(json.dumps(manifest))
-    result = dg.materialize([*TERRITORY_GRAPH, publication_asset(MART_KEYS)],
-                            resources=resources_for(Settings(data_dir=data)), raise_on_error=False, tags=all_years_tags(YEARLY))
+    result = dg.materialize(
+        [*TERRITORY_GRAPH, publication_asset(MART_KEYS)],
+        resources=resources_for(Settings(data_dir=data)),
+        raise_on_error=False,
+        tags=all_years_tags(YEARLY),
+    )
     assert not result.success
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
     assert failure.step_key == "stg__epci_membership"

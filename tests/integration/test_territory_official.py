@@ -19,7 +19,19 @@ from assets.insee_epci.source import SPEC as INSEE_SPEC
 from observatory.definitions import resources_for
 from observatory.settings import Settings
 from test_territory_graph import (
-    COMMUNES, LYON, MART_KEYS, NAMES, NATURE, POP, REGION, TERRITORY_GRAPH, build_tiny_france, codes, dep, epci, name,
+    COMMUNES,
+    LYON,
+    MART_KEYS,
+    NAMES,
+    NATURE,
+    POP,
+    REGION,
+    TERRITORY_GRAPH,
+    build_tiny_france,
+    codes,
+    dep,
+    epci,
+    name,
 )
 from assets.common.years import YEARS as YEARLY
 from observatory.partitions import all_years_tags
@@ -68,19 +80,42 @@ def build_official(raw: Path) -> None:
         for c in codes(year):
             if epci(year, c):
                 members.setdefault(epci(year, c), []).append({"code": c, "nom": name(c)})
-        _write_json(raw / "etalab_epci" / str(year) / "epci.json", [
-            {"code": e, "nom": NAMES[e], "type": "METLYON" if e == LYON else {"ME": "METRO"}.get(NATURE[e], NATURE[e]), "modeFinancement": "FPU", "membres": m}
-            for e, m in sorted(members.items())])
+        _write_json(
+            raw / "etalab_epci" / str(year) / "epci.json",
+            [
+                {
+                    "code": e,
+                    "nom": NAMES[e],
+                    "type": "METLYON" if e == LYON else {"ME": "METRO"}.get(NATURE[e], NATURE[e]),
+                    "modeFinancement": "FPU",
+                    "membres": m,
+                }
+                for e, m in sorted(members.items())
+            ],
+        )
         if year != 2020:
-            _write_json(raw / "etalab_epci" / str(year) / "communes.json", [
-                {"code": c, "nom": name(c), "type": "commune-actuelle", "departement": dep(c), "region": REGION[dep(c)], "population": POP.get(c, 200)}
-                for c in codes(year)])
-    mvt = ("MOD,DATE_EFF,TYPECOM_AV,COM_AV,TNCC_AV,NCC_AV,NCCENR_AV,LIBELLE_AV,TYPECOM_AP,COM_AP,TNCC_AP,NCC_AP,NCCENR_AP,LIBELLE_AP\n"
-           "50,2014-01-07,COM,01904,0,D,D,Delta,COM,01004,0,D,D,Delta\n"
-           "32,2018-01-01,COM,01001,0,A,A,Alpha,COM,01001,0,A,A,Alpha\n"
-           "32,2018-01-01,COM,01002,0,B,B,Beta,COM,01001,0,A,A,Alpha\n"
-           "32,2018-01-01,COM,01002,0,B,B,Beta,COMD,01002,0,B,B,Beta\n"
-           "41,2021-01-01,COM,01003,0,G,G,Gamma,COM,01005,0,G,G,Gamma-Nouveau\n")
+            _write_json(
+                raw / "etalab_epci" / str(year) / "communes.json",
+                [
+                    {
+                        "code": c,
+                        "nom": name(c),
+                        "type": "commune-actuelle",
+                        "departement": dep(c),
+                        "region": REGION[dep(c)],
+                        "population": POP.get(c, 200),
+                    }
+                    for c in codes(year)
+                ],
+            )
+    mvt = (
+        "MOD,DATE_EFF,TYPECOM_AV,COM_AV,TNCC_AV,NCC_AV,NCCENR_AV,LIBELLE_AV,TYPECOM_AP,COM_AP,TNCC_AP,NCC_AP,NCCENR_AP,LIBELLE_AP\n"
+        "50,2014-01-07,COM,01904,0,D,D,Delta,COM,01004,0,D,D,Delta\n"
+        "32,2018-01-01,COM,01001,0,A,A,Alpha,COM,01001,0,A,A,Alpha\n"
+        "32,2018-01-01,COM,01002,0,B,B,Beta,COM,01001,0,A,A,Alpha\n"
+        "32,2018-01-01,COM,01002,0,B,B,Beta,COMD,01002,0,B,B,Beta\n"
+        "41,2021-01-01,COM,01003,0,G,G,Gamma,COM,01005,0,G,G,Gamma-Nouveau\n"
+    )
     for year in (2024, 2025, 2026):
         d = raw / "cog" / str(year)
         d.mkdir(parents=True, exist_ok=True)
@@ -91,10 +126,21 @@ def build_official(raw: Path) -> None:
         (d / f"v_commune_{year}.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     position = {"01001": 5.0, "01005": 5.2, "01004": 5.3, "22016": -3.0, "75056": 2.3, "69123": 4.8, "13055": 5.4}
     for year in CONTOUR_YEARS:
-        feats = [{"type": "Feature", "properties": {"code": c, "nom": name(c)},
-                  "geometry": mapping(box(55.45, -20.9, 55.55, -20.8) if c == "97411" else box(position[c], 46.0, position[c] + 0.1, 46.1))}
-                 for c in codes(year)]
-        feats.append({"type": "Feature", "properties": {"code": "75101", "nom": "Paris 1er", "commune": "75056"}, "geometry": mapping(box(2.3, 46.0, 2.31, 46.01))})
+        feats = [
+            {
+                "type": "Feature",
+                "properties": {"code": c, "nom": name(c)},
+                "geometry": mapping(box(55.45, -20.9, 55.55, -20.8) if c == "97411" else box(position[c], 46.0, position[c] + 0.1, 46.1)),
+            }
+            for c in codes(year)
+        ]
+        feats.append(
+            {
+                "type": "Feature",
+                "properties": {"code": "75101", "nom": "Paris 1er", "commune": "75056"},
+                "geometry": mapping(box(2.3, 46.0, 2.31, 46.01)),
+            }
+        )
         path = raw / "contours" / str(year) / "communes-100m.geojson.gz"
         path.parent.mkdir(parents=True, exist_ok=True)
         with gzip.open(path, "wt", encoding="utf-8") as fh:
@@ -105,12 +151,20 @@ def _tables(db: Path) -> dict:
     con = duckdb.connect(str(db), read_only=True)
     try:
         return {
-            "membership": con.execute("select annee, code_commune, epci_siren, epci_nature from stg.epci_membership order by all").fetchall(),
-            "epci": con.execute("select annee, epci_siren, epci_nom, epci_nature, n_communes, epci_a_fiscalite_propre from stg.epci order by all").fetchall(),
-            "passage": con.execute("select annee_from, code_from, code_to, typemodif, ratio from stg.commune_passage order by all").fetchall(),
+            "membership": con.execute(
+                "select annee, code_commune, epci_siren, epci_nature from stg.epci_membership order by all"
+            ).fetchall(),
+            "epci": con.execute(
+                "select annee, epci_siren, epci_nom, epci_nature, n_communes, epci_a_fiscalite_propre from stg.epci order by all"
+            ).fetchall(),
+            "passage": con.execute(
+                "select annee_from, code_from, code_to, typemodif, ratio from stg.commune_passage order by all"
+            ).fetchall(),
             "code_map": con.execute("select * from int.commune_code_map order by all").fetchall(),
             "mergers": con.execute("select * exclude (population) from marts.epci_mergers order by all").fetchall(),
-            "communes": con.execute("select annee, code_commune, nom_commune, code_departement, code_region from stg.communes order by all").fetchall(),
+            "communes": con.execute(
+                "select annee, code_commune, nom_commune, code_departement, code_region from stg.communes order by all"
+            ).fetchall(),
             "polygons": con.execute("select annee, zone, epci_siren, crs, n_communes from int.epci_polygons order by all").fetchall(),
         }
     finally:
@@ -124,8 +178,12 @@ def both(tmp_path_factory):
         data = tmp_path_factory.mktemp(mode) / "data"
         (build_official if mode == "official" else build_tiny_france)(data / "raw")
         settings = Settings(data_dir=data, source_mode=mode, offline=True)
-        result = dg.materialize([*TERRITORY_GRAPH, publication_asset(MART_KEYS)], resources=resources_for(settings), raise_on_error=False,
-                                tags=all_years_tags(YEARLY))
+        result = dg.materialize(
+            [*TERRITORY_GRAPH, publication_asset(MART_KEYS)],
+            resources=resources_for(settings),
+            raise_on_error=False,
+            tags=all_years_tags(YEARLY),
+        )
         failures = [e.event_specific_data.error.message[:500] for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
         assert failures == [] and result.success
         out[mode] = _tables(settings.build_db)
@@ -140,7 +198,9 @@ def test_official_and_embedded_modes_agree(both, table):
 def test_official_mode_polygons_come_from_etalab_years(both):
     years = sorted({r[0] for r in both["official"]["polygons"]})
     assert years == list(CONTOUR_YEARS)
-    assert ("974" in {r[1] for r in both["official"]["polygons"]}) and all((r[1] == "metro") == (r[3] == 2154) for r in both["official"]["polygons"])
+    assert ("974" in {r[1] for r in both["official"]["polygons"]}) and all(
+        (r[1] == "metro") == (r[3] == 2154) for r in both["official"]["polygons"]
+    )
 
 
 def test_the_communes_of_tiny_france_are_those_of_the_fixture():

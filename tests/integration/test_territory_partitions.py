@@ -28,8 +28,7 @@ CHECKS = [c for c in TERRITORY_CHECKS if next(iter(c.check_keys)).asset_key in (
 
 
 def _defs(settings: Settings) -> dg.Definitions:
-    base = dg.Definitions(assets=[*TERRITORY_GRAPH, publication_asset(MART_KEYS)], asset_checks=CHECKS,
-                          resources=resources_for(settings))
+    base = dg.Definitions(assets=[*TERRITORY_GRAPH, publication_asset(MART_KEYS)], asset_checks=CHECKS, resources=resources_for(settings))
     return dg.Definitions.merge(base, cadence_automation(base))
 
 
@@ -63,13 +62,20 @@ def assert_every_year_complete(settings: Settings) -> None:
     """Nothing lost: every year still has all its rows, rebuilt or stale."""
     with duckdb.connect(str(settings.build_db), read_only=True) as con:
         for table in ("communes", "epci_membership"):
-            assert con.execute(f"select annee, count(*) from stg.{table} group by 1 order by 1").fetchall() == [(y, len(codes(y))) for y in YEARS]
-        assert con.execute("select annee, count(*) from stg.epci group by 1 order by 1").fetchall() == [(y, 6 if y <= 2016 else 5) for y in YEARS]
+            assert con.execute(f"select annee, count(*) from stg.{table} group by 1 order by 1").fetchall() == [
+                (y, len(codes(y))) for y in YEARS
+            ]
+        assert con.execute("select annee, count(*) from stg.epci group by 1 order by 1").fetchall() == [
+            (y, 6 if y <= 2016 else 5) for y in YEARS
+        ]
 
 
 def expected(years) -> dict[str, dict[int, int]]:
-    return {"communes": {y: len(codes(y)) for y in years}, "epci_membership": {y: len(codes(y)) for y in years},
-            "epci": {y: 6 if y <= 2016 else 5 for y in years}}
+    return {
+        "communes": {y: len(codes(y)) for y in years},
+        "epci_membership": {y: len(codes(y)) for y in years},
+        "epci": {y: 6 if y <= 2016 else 5 for y in years},
+    }
 
 
 def test_a_backfill_of_a_year_range_replaces_exactly_those_years_in_one_run(built):
@@ -77,7 +83,8 @@ def test_a_backfill_of_a_year_range_replaces_exactly_those_years_in_one_run(buil
     with dg.DagsterInstance.ephemeral() as instance:
         # What the UI launches for a backfill of 2017-2019 of the partitioned assets (single-run policy).
         result = defs.resolve_implicit_global_asset_job_def().execute_in_process(
-            instance=instance, asset_selection=PARTITIONED, tags=range_tags(2017, 2019, PARTITIONS), raise_on_error=False)
+            instance=instance, asset_selection=PARTITIONED, tags=range_tags(2017, 2019, PARTITIONS), raise_on_error=False
+        )
         assert result.success
         assert len(instance.get_runs()) == 1
         for key in PARTITIONED:
@@ -97,7 +104,9 @@ def test_a_backfill_of_a_year_range_replaces_exactly_those_years_in_one_run(buil
 def test_the_yearly_schedule_refreshes_only_the_latest_year_then_the_marts(built):
     settings, defs = built
     schedule = defs.resolve_schedule_def("refresh_yearly_schedule")
-    with dg.build_schedule_context(scheduled_execution_time=dt.datetime(2027, 1, 15, 6), repository_def=defs.get_repository_def()) as context:
+    with dg.build_schedule_context(
+        scheduled_execution_time=dt.datetime(2027, 1, 15, 6), repository_def=defs.get_repository_def()
+    ) as context:
         (request,) = schedule.evaluate_tick(context).run_requests
     assert request.partition_key == "2026"
     with dg.DagsterInstance.ephemeral() as instance:
@@ -119,7 +128,8 @@ def test_a_bad_year_outside_the_range_fails_the_whole_table_check_and_stops_the_
         con.execute("insert into stg.communes select * from stg.communes where annee = 2015 and code_commune = '01001'")
     with dg.DagsterInstance.ephemeral() as instance:
         result = defs.resolve_implicit_global_asset_job_def().execute_in_process(
-            instance=instance, asset_selection=PARTITIONED, tags=range_tags(2017, 2019, PARTITIONS), raise_on_error=False)
+            instance=instance, asset_selection=PARTITIONED, tags=range_tags(2017, 2019, PARTITIONS), raise_on_error=False
+        )
     assert not result.success
     (check,) = [e for e in result.get_asset_check_evaluations() if not e.passed]
     assert check.asset_key == COMMUNES and check.check_name == "unique_key"

@@ -84,7 +84,11 @@ def test_make_ui_serves_the_asset_graph_and_stops_cleanly(tmp_path):
     env.pop("DAGSTER_HOME", None)
     proc = subprocess.Popen(
         ["make", "--no-print-directory", "-o", ".venv/.installed-stamp", "ui", f"DAGSTER_HOME={home}"],
-        cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -111,7 +115,8 @@ def test_make_ui_serves_the_asset_graph_and_stops_cleanly(tmp_path):
         assert location["__typename"] == "RepositoryLocation", location.get("message")
         (repo,) = location["repositories"]
         assert {s["name"]: s["cronSchedule"] for s in repo["schedules"]} == {
-            "refresh_monthly_schedule": "0 6 3 * *", "refresh_yearly_schedule": "0 6 15 1 *",
+            "refresh_monthly_schedule": "0 6 3 * *",
+            "refresh_yearly_schedule": "0 6 15 1 *",
         }
         nodes = {"/".join(n["assetKey"]["path"]): n for n in repo["assetNodes"]}
         assert nodes["publish/observatory"]["groupName"] == "marts"

@@ -20,7 +20,7 @@ def fake_server(monkeypatch, body: bytes, announced: int | None = None):
 
         def iter_content(self, n):
             for i in range(0, len(body), 64):
-                yield body[i:i + 64]
+                yield body[i : i + 64]
 
         def __enter__(self):
             return self
@@ -32,16 +32,25 @@ def fake_server(monkeypatch, body: bytes, announced: int | None = None):
     monkeypatch.setattr(requests, "head", lambda url, allow_redirects, timeout: FakeResp())
 
 
-KW = dict(source="sirene", millesime="2026-11", url="https://x/StockEtablissement_utf8.parquet",
-          filename="StockEtablissement_utf8.parquet", licence="LO", expect_magic=(b"PAR1",))
+KW = dict(
+    source="sirene",
+    millesime="2026-11",
+    url="https://x/StockEtablissement_utf8.parquet",
+    filename="StockEtablissement_utf8.parquet",
+    licence="LO",
+    expect_magic=(b"PAR1",),
+)
 
 
-@pytest.mark.parametrize("body, announced, max_bytes, message", [
-    (PARQUET[:100], len(PARQUET), 10**6, r"received 100 bytes, the server announced 208 \(Content-Length\): the download was cut"),
-    (PARQUET, None, 100, r"announces 208 bytes, more than the cap of 100"),
-    (PARQUET, 0, 100, r"more than the cap of 100 bytes received"),
-    (b"<!DOCTYPE html><html>503</html>", None, 10**6, r"is an HTML page"),
-])
+@pytest.mark.parametrize(
+    "body, announced, max_bytes, message",
+    [
+        (PARQUET[:100], len(PARQUET), 10**6, r"received 100 bytes, the server announced 208 \(Content-Length\): the download was cut"),
+        (PARQUET, None, 100, r"announces 208 bytes, more than the cap of 100"),
+        (PARQUET, 0, 100, r"more than the cap of 100 bytes received"),
+        (b"<!DOCTYPE html><html>503</html>", None, 10**6, r"is an HTML page"),
+    ],
+)
 def test_a_bad_download_is_refused_and_leaves_nothing_behind(tmp_path, monkeypatch, body, announced, max_bytes, message):
     fake_server(monkeypatch, body, announced)
     d = Downloader(raw_dir=str(tmp_path), offline=False, max_bytes=max_bytes)

@@ -13,19 +13,25 @@ from observatory.settings import REPO_ROOT
 
 EMBEDDED = REPO_ROOT / "data" / "raw" / "sirene" / "embedded"
 ETAB = "StockEtablissement_utf8.parquet"
-STOCKS = ("StockEtablissement_utf8.parquet", "StockEtablissementHistorique_utf8.parquet",
-          "StockUniteLegale_utf8.parquet", "StockUniteLegaleHistorique_utf8.parquet")
+STOCKS = (
+    "StockEtablissement_utf8.parquet",
+    "StockEtablissementHistorique_utf8.parquet",
+    "StockUniteLegale_utf8.parquet",
+    "StockUniteLegaleHistorique_utf8.parquet",
+)
 
 
 def _rewrite(select: str):
     def make(src: Path, dst: Path) -> None:
         duckdb.sql(f"copy (select {select} from read_parquet('{src}')) to '{dst}' (format parquet)")
+
     return make
 
 
 def _bytes(fn):
     def make(src: Path, dst: Path) -> None:
         dst.write_bytes(fn(src.read_bytes()))
+
     return make
 
 
@@ -34,34 +40,57 @@ DUPLICATED = "activitePrincipaleEtablissement = '88.91A' and hash(siret) % 10 = 
 
 
 def _duplicated(src: Path, dst: Path) -> None:
-    duckdb.sql(f"copy (select * from read_parquet('{src}') union all select * replace ('75056' as codeCommuneEtablissement) "
-               f"from read_parquet('{src}') where {DUPLICATED}) to '{dst}' (format parquet)")
+    duckdb.sql(
+        f"copy (select * from read_parquet('{src}') union all select * replace ('75056' as codeCommuneEtablissement) "
+        f"from read_parquet('{src}') where {DUPLICATED}) to '{dst}' (format parquet)"
+    )
 
 
 # case -> (how the bad StockEtablissement is made, selection, expected end of the last line)
 CASES = {
-    "truncated": (_bytes(lambda b: b[: len(b) // 2]), "raw/sirene",
-                  "truncated Parquet file ({n} bytes, no PAR1 footer at the end: an interrupted download or copy?); download or copy it again"),
-    "html": (_bytes(lambda b: b"<!DOCTYPE html><html><body>502 Bad Gateway</body></html>"), "raw/sirene",
-             "is an HTML page (an error page saved as a download?), expected data"),
-    "csv": (_bytes(lambda b: b"siren,nic,siret\n000325175,00016,00032517500016\n"), "raw/sirene",
-            "is text (a CSV file renamed .parquet?); expected a Parquet file (starting with the PAR1 magic bytes)"),
+    "truncated": (
+        _bytes(lambda b: b[: len(b) // 2]),
+        "raw/sirene",
+        "truncated Parquet file ({n} bytes, no PAR1 footer at the end: an interrupted download or copy?); download or copy it again",
+    ),
+    "html": (
+        _bytes(lambda b: b"<!DOCTYPE html><html><body>502 Bad Gateway</body></html>"),
+        "raw/sirene",
+        "is an HTML page (an error page saved as a download?), expected data",
+    ),
+    "csv": (
+        _bytes(lambda b: b"siren,nic,siret\n000325175,00016,00032517500016\n"),
+        "raw/sirene",
+        "is text (a CSV file renamed .parquet?); expected a Parquet file (starting with the PAR1 magic bytes)",
+    ),
     "empty": (_bytes(lambda b: b""), "raw/sirene", "empty file, expected data (0 bytes: an interrupted download or copy?)"),
-    "dates": (_rewrite("* replace (strftime(dateCreationEtablissement, '%d/%m/%Y') as dateCreationEtablissement)"),
-              "stg/sirene_etablissements", "column 'dateCreationEtablissement': {dates} values are not dates (expected YYYY-MM-DD)"),
-    "corsica": (_rewrite("* replace (try_cast(codeCommuneEtablissement as bigint) as codeCommuneEtablissement)"),
-                "stg/sirene_etablissements",
-                "column 'codeCommuneEtablissement' has type BIGINT: {corsica} establishments with a Corsican postal code (20xxx) "
-                "have no commune code (an integer column cannot hold 2A... / 2B...); expected VARCHAR: re-export the file "
-                "with commune codes as text"),
-    "naf": (_rewrite("* replace (case when hash(siret) % 10 = 0 then replace(activitePrincipaleEtablissement, '.', '') "
-                     "else activitePrincipaleEtablissement end as activitePrincipaleEtablissement)"),
-            "stg/sirene_etablissements",
-            "column 'activitePrincipaleEtablissement': {naf} of {naf_total} codes of nomenclature NAFRev2 exist in no "
-            "nomenclature (expected the NAF rév. 2 form NN.NNL, e.g. 88.91A)"),
-    "duplicates": (_duplicated, "stg/sirene_etablissements",
-                   "column 'codeCommuneEtablissement': {dups} sirets appear more than once with different communes and the "
-                   "same dateDernierTraitementEtablissement"),
+    "dates": (
+        _rewrite("* replace (strftime(dateCreationEtablissement, '%d/%m/%Y') as dateCreationEtablissement)"),
+        "stg/sirene_etablissements",
+        "column 'dateCreationEtablissement': {dates} values are not dates (expected YYYY-MM-DD)",
+    ),
+    "corsica": (
+        _rewrite("* replace (try_cast(codeCommuneEtablissement as bigint) as codeCommuneEtablissement)"),
+        "stg/sirene_etablissements",
+        "column 'codeCommuneEtablissement' has type BIGINT: {corsica} establishments with a Corsican postal code (20xxx) "
+        "have no commune code (an integer column cannot hold 2A... / 2B...); expected VARCHAR: re-export the file "
+        "with commune codes as text",
+    ),
+    "naf": (
+        _rewrite(
+            "* replace (case when hash(siret) % 10 = 0 then replace(activitePrincipaleEtablissement, '.', '') "
+            "else activitePrincipaleEtablissement end as activitePrincipaleEtablissement)"
+        ),
+        "stg/sirene_etablissements",
+        "column 'activitePrincipaleEtablissement': {naf} of {naf_total} codes of nomenclature NAFRev2 exist in no "
+        "nomenclature (expected the NAF rév. 2 form NN.NNL, e.g. 88.91A)",
+    ),
+    "duplicates": (
+        _duplicated,
+        "stg/sirene_etablissements",
+        "column 'codeCommuneEtablissement': {dups} sirets appear more than once with different communes and the "
+        "same dateDernierTraitementEtablissement",
+    ),
 }
 
 
@@ -104,10 +133,13 @@ def test_a_bad_sirene_file_is_refused_naming_file_column_and_expectation(world, 
     src = f"'{EMBEDDED / ETAB}'"
     counts = duckdb.sql(
         f"select count(*) filter (where codePostalEtablissement like '20%' and not codeCommuneEtablissement similar to '[0-9]+'), "
-        f"count(dateCreationEtablissement) from read_parquet({src})").fetchall()[0]
+        f"count(dateCreationEtablissement) from read_parquet({src})"
+    ).fetchall()[0]
     dups = duckdb.sql(f"select count(*) from read_parquet({src}) where {DUPLICATED}").fetchall()[0][0]
-    naf = duckdb.sql(f"select count(*) filter (where hash(siret) % 10 = 0), count(*) from read_parquet({src}) "
-                     "where nomenclatureActivitePrincipaleEtablissement = 'NAFRev2' and activitePrincipaleEtablissement <> ''").fetchall()[0]
+    naf = duckdb.sql(
+        f"select count(*) filter (where hash(siret) % 10 = 0), count(*) from read_parquet({src}) "
+        "where nomenclatureActivitePrincipaleEtablissement = 'NAFRev2' and activitePrincipaleEtablissement <> ''"
+    ).fetchall()[0]
     text = expected.format(n=bad.stat().st_size, corsica=counts[0], dates=counts[1], dups=dups, naf=naf[0], naf_total=naf[1])
     asset, _, cause = last.partition(": ")
     assert asset.startswith("FAILED ") and selection in asset.split(" ", 1)[1].split(", ")  # the asset(s) of the step
@@ -134,22 +166,30 @@ def test_sirene_commune_codes_that_lost_their_leading_zero_are_padded_and_counte
         if name != ETAB:
             (tmp_path / name).symlink_to(EMBEDDED / name)
     src = EMBEDDED / ETAB
-    duckdb.sql(f"copy (select * replace (ltrim(codeCommuneEtablissement, '0') as codeCommuneEtablissement) "
-               f"from read_parquet('{src}')) to '{tmp_path / ETAB}' (format parquet)")
-    n_short = duckdb.sql(f"select count(*) from read_parquet('{src}') where codeCommuneEtablissement similar to '0[0-9]{{4}}'").fetchall()[0][0]
+    duckdb.sql(
+        f"copy (select * replace (ltrim(codeCommuneEtablissement, '0') as codeCommuneEtablissement) "
+        f"from read_parquet('{src}')) to '{tmp_path / ETAB}' (format parquet)"
+    )
+    n_short = duckdb.sql(f"select count(*) from read_parquet('{src}') where codeCommuneEtablissement similar to '0[0-9]{{4}}'").fetchall()[
+        0
+    ][0]
     assert n_short > 0
     con = duckdb.connect()
     files = SireneFiles.in_dir(tmp_path, con)
-    assert (f"codeCommuneEtablissement: {n_short} codes of 4 digits (leading zero lost) zero-padded to 5"
-            in files.describe()[ETAB]["fixes"])
+    assert f"codeCommuneEtablissement: {n_short} codes of 4 digits (leading zero lost) zero-padded to 5" in files.describe()[ETAB]["fixes"]
     extract_establishments(con, files)
     padded = con.execute("select count(*) from stg.sirene_etablissements where code_commune similar to '0[0-9]{4}'").fetchall()[0][0]
     reference = duckdb.connect()
     extract_establishments(reference, SireneFiles.in_dir(EMBEDDED, reference))
-    assert padded == reference.execute(
-        "select count(*) from stg.sirene_etablissements where code_commune similar to '0[0-9]{4}'").fetchall()[0][0] > 0
-    assert con.execute("select list(code_commune order by siret) from stg.sirene_etablissements").fetchall() == \
-        reference.execute("select list(code_commune order by siret) from stg.sirene_etablissements").fetchall()
+    assert (
+        padded
+        == reference.execute("select count(*) from stg.sirene_etablissements where code_commune similar to '0[0-9]{4}'").fetchall()[0][0]
+        > 0
+    )
+    assert (
+        con.execute("select list(code_commune order by siret) from stg.sirene_etablissements").fetchall()
+        == reference.execute("select list(code_commune order by siret) from stg.sirene_etablissements").fetchall()
+    )
 
 
 def test_a_zip_member_is_read_with_a_decompressed_size_cap(tmp_path):
@@ -174,8 +214,10 @@ def test_a_few_conflicting_duplicates_are_resolved_by_a_fixed_rule_and_counted(t
             (tmp_path / name).symlink_to(EMBEDDED / name)
     src = EMBEDDED / ETAB
     one = "siret = (select min(siret) from read_parquet('{src}') where activitePrincipaleEtablissement = '88.91A' and codeCommuneEtablissement > '75056')"
-    duckdb.sql(f"copy (select * from read_parquet('{src}') union all select * replace ('75056' as codeCommuneEtablissement) "
-               f"from read_parquet('{src}') where {one.format(src=src)}) to '{tmp_path / ETAB}' (format parquet)")
+    duckdb.sql(
+        f"copy (select * from read_parquet('{src}') union all select * replace ('75056' as codeCommuneEtablissement) "
+        f"from read_parquet('{src}') where {one.format(src=src)}) to '{tmp_path / ETAB}' (format parquet)"
+    )
     con = duckdb.connect()
     summary = extract_establishments(con, SireneFiles.in_dir(tmp_path, con))
     assert (summary["conflicting_duplicate_sirets"], summary["duplicate_sirets_removed"]) == (1, 1)

@@ -116,8 +116,11 @@ def test_a_publication_killed_half_way_leaves_the_previous_set_and_the_next_run_
     publish(build, marts, ["marts.demo"])
     before = published_files(marts)
     build_db(build, 2)
-    proc = subprocess.Popen([sys.executable, "-c", KILLED_PUBLICATION, str(build), str(marts), str(tmp_path)], cwd=REPO_ROOT,
-                            env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})
+    proc = subprocess.Popen(
+        [sys.executable, "-c", KILLED_PUBLICATION, str(build), str(marts), str(tmp_path)],
+        cwd=REPO_ROOT,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+    )
     for _ in range(600):
         if (tmp_path / "building").exists() or proc.poll() is not None:
             break
@@ -169,8 +172,11 @@ def test_a_mart_with_a_fraction_of_the_published_rows_is_refused_unless_the_drop
     rows(8)  # -20 %: at the threshold, published
     publish(build, marts, ["marts.demo"])
     rows(0)  # an empty stock
-    with pytest.raises(PublicationRefused, match=r"marts.demo: 0 rows against 8 in the current publication \(100% fewer\) "
-                                                 r"\(blocking above 20% fewer rows .*OBSERVATORY_MAX_ROW_DROP=1\)"):
+    with pytest.raises(
+        PublicationRefused,
+        match=r"marts.demo: 0 rows against 8 in the current publication \(100% fewer\) "
+        r"\(blocking above 20% fewer rows .*OBSERVATORY_MAX_ROW_DROP=1\)",
+    ):
         publish(build, marts, ["marts.demo"])
     rows(5)
     with pytest.raises(PublicationRefused, match=r"marts.demo: 5 rows against 8 in the current publication \(38% fewer\)"):

@@ -35,8 +35,14 @@ def home(tmp_path) -> Path:
 
 def child(home: Path, *args: str) -> subprocess.Popen:
     env = {**os.environ, "DAGSTER_HOME": str(home), "PYTHONPATH": f"{REPO_ROOT}{os.pathsep}{HERE}"}
-    return subprocess.Popen([sys.executable, "-u", str(HERE / "tiny_graph.py"), *args], cwd=REPO_ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-u", str(HERE / "tiny_graph.py"), *args],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def wait_for(predicate, proc: subprocess.Popen, what: str, limit: float = 120) -> None:
@@ -80,8 +86,10 @@ def test_a_run_killed_holding_the_slot_is_recovered_by_the_next_run_without_help
         assert result.success
         assert instance.get_run_by_id(killed.run_id).status == dg.DagsterRunStatus.FAILURE
         assert slots(instance) == []
-    assert lines == [f"Recovered: marked failed 1 run(s) whose process is gone ({killed.run_id[:8]}); "
-                     f"freed the slots of 1 finished run(s) in pool duckdb; removed 1 stale staging folder(s) (0.0 MB)."]
+    assert lines == [
+        f"Recovered: marked failed 1 run(s) whose process is gone ({killed.run_id[:8]}); "
+        f"freed the slots of 1 finished run(s) in pool duckdb; removed 1 stale staging folder(s) (0.0 MB)."
+    ]
     assert not stale.exists()
     after = published_files(settings.marts_dir)
     assert after.keys() == before.keys() and after["manifest.json"] != before["manifest.json"]  # a new, whole set
@@ -92,8 +100,14 @@ def test_sigterm_stops_a_run_waiting_on_a_slot_held_by_a_live_run_and_names_the_
     holder = str(uuid.uuid4())
     with dg.DagsterInstance.from_config(str(home)) as instance:
         # a live run (this test process) of another data directory holds the slot
-        instance.add_run(DagsterRun(job_name="ui_job", run_id=holder, status=dg.DagsterRunStatus.STARTED,
-                                    tags={PID_TAG: str(os.getpid()), HOST_TAG: "elsewhere", DATA_TAG: "/elsewhere"}))
+        instance.add_run(
+            DagsterRun(
+                job_name="ui_job",
+                run_id=holder,
+                status=dg.DagsterRunStatus.STARTED,
+                tags={PID_TAG: str(os.getpid()), HOST_TAG: "elsewhere", DATA_TAG: "/elsewhere"},
+            )
+        )
         instance.event_log_storage.initialize_concurrency_limit_to_default("duckdb")  # limit 1, from dagster.yaml
         instance.event_log_storage.claim_concurrency_slot("duckdb", holder, "writer")
         assert slots(instance) == [holder]
@@ -105,8 +119,10 @@ def test_sigterm_stops_a_run_waiting_on_a_slot_held_by_a_live_run_and_names_the_
         return seen[-1].startswith("Waiting:")
 
     wait_for(waiting, proc, "the waiting line")
-    assert seen[-1].strip() == (f"Waiting: pool duckdb: slot held by run {holder[:8]} (ui_job, STARTED, pid {os.getpid()}), "
-                                "step writer; this run's writers wait for it (Ctrl-C or SIGTERM stops this run).")
+    assert seen[-1].strip() == (
+        f"Waiting: pool duckdb: slot held by run {holder[:8]} (ui_job, STARTED, pid {os.getpid()}), "
+        "step writer; this run's writers wait for it (Ctrl-C or SIGTERM stops this run)."
+    )
     time.sleep(1)  # let it reach the pool
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=120)

@@ -37,15 +37,21 @@ def definitions(settings: Settings, mode: str) -> dg.Definitions:
         return dg.MaterializeResult()
 
     check = table_check("marts.tiny", [RowCount(min_value=1)])
-    return dg.Definitions(assets=[tiny, publication_asset([MART], checks={"marts.tiny": [c.name for c in check.check_specs]})],
-                          asset_checks=[check], resources=resources_for(settings))
+    return dg.Definitions(
+        assets=[tiny, publication_asset([MART], checks={"marts.tiny": [c.name for c in check.check_specs]})],
+        asset_checks=[check],
+        resources=resources_for(settings),
+    )
 
 
 def run(settings: Settings, instance: dg.DagsterInstance, mode: str, say=print) -> dg.ExecuteInProcessResult:
     job = definitions(settings, mode).resolve_implicit_global_asset_job_def()
-    return guarded_run(settings, instance,
-                       lambda run_id, tags: job.execute_in_process(instance=instance, run_id=run_id, tags=tags, raise_on_error=False),
-                       say=say)
+    return guarded_run(
+        settings,
+        instance,
+        lambda run_id, tags: job.execute_in_process(instance=instance, run_id=run_id, tags=tags, raise_on_error=False),
+        say=say,
+    )
 
 
 if __name__ == "__main__":

@@ -90,7 +90,7 @@ def test_fetch_records_paginates_and_passes_the_filter():
 
     def fake_get(url, params):
         calls.append((url, dict(params)))
-        return {"total_count": len(data), "results": data[params["offset"]: params["offset"] + params["limit"]]}
+        return {"total_count": len(data), "results": data[params["offset"] : params["offset"] + params["limit"]]}
 
     rows = api.fetch_records("nbpla_pe_com", fake_get, where="annee=2023")
     assert rows == data
@@ -157,7 +157,9 @@ def test_year_as_a_date_is_read_from_its_first_four_characters():
 
 def test_command_line_pull_writes_a_records_page_the_loader_reads(tmp_path, monkeypatch):
     page = api.read_export_json(FIX / "nbpla_pe_com_records.json").to_dicts()
-    monkeypatch.setattr(api, "http_get_json", lambda url, params: {"total_count": len(page), "results": page[params["offset"]:][: params["limit"]]})
+    monkeypatch.setattr(
+        api, "http_get_json", lambda url, params: {"total_count": len(page), "results": page[params["offset"] :][: params["limit"]]}
+    )
     out = tmp_path / "nbpla_pe_com_2022.json"
     assert api.main(["nbpla_pe_com", "--where", "annee=2022", "--out", str(out)]) == 0
     frame, stats = api.normalize(api.read_any(out), "places", origin=str(out))

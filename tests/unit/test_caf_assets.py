@@ -30,7 +30,9 @@ def _official_raw(raw: Path) -> None:
     latest.mkdir(parents=True)
     current = json.loads((FIX / "nbpla_pe_com_records.json").read_text())["results"]  # 2022-2023
     hist = [{**r, "annee": 2021} for r in current if r["annee"] == 2022] + [
-        {**r, "pl_psu_col_com": 999} for r in current if r["annee"] == 2022  # 2022 in _hist too: revised by the current one
+        {**r, "pl_psu_col_com": 999}
+        for r in current
+        if r["annee"] == 2022  # 2022 in _hist too: revised by the current one
     ]
     _export(latest / "nbpla_pe_com.csv", current)
     _export(latest / "nbpla_pe_com_hist.csv", hist)
@@ -87,7 +89,9 @@ def _drees(rows: list[list[str]], years=("2016", "2017")) -> pl.DataFrame:
 
 
 def test_drees_values_subtotals_and_secret_cells():
-    frame = _drees([["84", "01", "Ain", "5 707", "5\u202f642"], ["44", "6AE", "Alsace", "1", "2"], ["94", "2A", "Corse-du-Sud", "20", "NaN"]])
+    frame = _drees(
+        [["84", "01", "Ain", "5 707", "5\u202f642"], ["44", "6AE", "Alsace", "1", "2"], ["94", "2A", "Corse-du-Sud", "20", "NaN"]]
+    )
     out, stats = tidy(frame, 33, "tab33.csv")
     values = {(r["code_departement"], r["annee"]): r["valeur"] for r in out.to_dicts()}
     assert values == {("01", 2016): 5707.0, ("01", 2017): 5642.0, ("2A", 2016): 20.0, ("2A", 2017): None}
@@ -95,12 +99,15 @@ def test_drees_values_subtotals_and_secret_cells():
     assert set(out.get_column("indicateur")) == {"agrements_assistants_maternels"}
 
 
-@pytest.mark.parametrize("frame, message", [
-    (_drees([["84", "1", "Ain", "3", "4"]]), r"Code département: 1 value\(s\) are not département codes"),
-    (_drees([["84", "01", "Ain", "3", "beaucoup"]]), r"not numbers \(e.g. \['beaucoup'\]\)"),
-    (_drees([["84", "01", "Ain", "3", "4"]]).drop("Département"), r"\['Département'\] missing"),
-    (_drees([["84", "01", "Ain", "3", "4"]], years=("an_1", "an_2")), "no year column"),
-])
+@pytest.mark.parametrize(
+    "frame, message",
+    [
+        (_drees([["84", "1", "Ain", "3", "4"]]), r"Code département: 1 value\(s\) are not département codes"),
+        (_drees([["84", "01", "Ain", "3", "beaucoup"]]), r"not numbers \(e.g. \['beaucoup'\]\)"),
+        (_drees([["84", "01", "Ain", "3", "4"]]).drop("Département"), r"\['Département'\] missing"),
+        (_drees([["84", "01", "Ain", "3", "4"]], years=("an_1", "an_2")), "no year column"),
+    ],
+)
 def test_drees_bad_input_names_file_and_column(frame, message):
     with pytest.raises(DreesFormatError, match=message) as err:
         tidy(frame, 23, "data/raw/drees/manual/drees_tab23.csv")
@@ -121,8 +128,10 @@ def test_partition_annee_holds_the_previous_caf_year_and_replaces_only_its_years
 
     def rows():
         with duckdb.connect(str(db), read_only=True) as con:
-            return {t: con.execute(f"select caf_annee, source, count(*) from stg.{t} group by all order by all").fetchall()
-                    for t in ("caf_places_commune", "caf_coverage_commune")}
+            return {
+                t: con.execute(f"select caf_annee, source, count(*) from stg.{t} group by all order by all").fetchall()
+                for t in ("caf_places_commune", "caf_coverage_commune")
+            }
 
     def meta(result, key):
         event = next(e for e in result.get_asset_materialization_events() if e.asset_key == key)  # one per partition, same metadata
@@ -132,8 +141,10 @@ def test_partition_annee_holds_the_previous_caf_year_and_replaces_only_its_years
     result = dg.materialize(defs, resources=resources, instance=instance, tags=range_tags(2022, 2023, YEARS))
     assert result.success and all(e.passed for e in result.get_asset_check_evaluations())
     # (2022: Paris from its two arrondissements, 01004, 97701; 2021: the same rows in _hist)
-    assert rows() == {"caf_places_commune": [(2021, "official", 3), (2022, "official", 3)],
-                      "caf_coverage_commune": [(2021, "official", 3), (2022, "official", 3)]}
+    assert rows() == {
+        "caf_places_commune": [(2021, "official", 3), (2022, "official", 3)],
+        "caf_coverage_commune": [(2021, "official", 3), (2022, "official", 3)],
+    }
     assert meta(result, places)["rows_written_per_caf_annee"] == {"2021": 3, "2022": 3}
     assert meta(result, places)["caf_year_missing"] == {}
     assert instance.get_materialized_partitions(places) == instance.get_materialized_partitions(coverage) == {"2022", "2023"}

@@ -47,13 +47,58 @@ CASES = [
     ("SAS flagged O", "5710", "O", "TEAM MOVE", None, "ess_societe_commerciale", "ess", "ess_flag_o"),
     ("SARL flagged O", "5499", "O", "X", None, "ess_societe_commerciale", "ess", "ess_flag_o"),
     ("flag in lower case", "5710", "o", "X", None, "ess_societe_commerciale", "ess", "ess_flag_o"),
-    ("SAS flagged O named like a group: the flag wins", "5710", "O", "LA MAISON BLEUE", None, "ess_societe_commerciale", "ess", "ess_flag_o"),
+    (
+        "SAS flagged O named like a group: the flag wins",
+        "5710",
+        "O",
+        "LA MAISON BLEUE",
+        None,
+        "ess_societe_commerciale",
+        "ess",
+        "ess_flag_o",
+    ),
     ("SAS, flag null, SCIC in the name", "5710", None, "SCIC LES P'TITS BOUTS", None, "ess_cooperative", "ess", "nom_cooperative"),
-    ("SARL, flag null, cooperative in the name", "5499", None, "Crèche coopérative du Val", None, "ess_cooperative", "ess", "nom_cooperative"),
-    ("SCIC SAS flagged O: a cooperative, not an ESS company", "5710", "O", "SCIC LES P'TITS BOUTS", None, "ess_cooperative", "ess", "nom_cooperative"),
+    (
+        "SARL, flag null, cooperative in the name",
+        "5499",
+        None,
+        "Crèche coopérative du Val",
+        None,
+        "ess_cooperative",
+        "ess",
+        "nom_cooperative",
+    ),
+    (
+        "SCIC SAS flagged O: a cooperative, not an ESS company",
+        "5710",
+        "O",
+        "SCIC LES P'TITS BOUTS",
+        None,
+        "ess_cooperative",
+        "ess",
+        "nom_cooperative",
+    ),
     ("SCOP SARL flagged O", "5499", "O", "SCOP CRECHE DU PORT", None, "ess_cooperative", "ess", "nom_cooperative"),
-    ("cooperative SA, plain SA code, flag N: the name wins", "5599", "N", "SOCIETE COOPERATIVE PETITE ENFANCE", None, "ess_cooperative", "ess", "nom_cooperative"),
-    ("SAS, flag N, SCIC in the name: still a cooperative", "5710", "N", "SCIC LES P'TITS BOUTS", None, "ess_cooperative", "ess", "nom_cooperative"),
+    (
+        "cooperative SA, plain SA code, flag N: the name wins",
+        "5599",
+        "N",
+        "SOCIETE COOPERATIVE PETITE ENFANCE",
+        None,
+        "ess_cooperative",
+        "ess",
+        "nom_cooperative",
+    ),
+    (
+        "SAS, flag N, SCIC in the name: still a cooperative",
+        "5710",
+        "N",
+        "SCIC LES P'TITS BOUTS",
+        None,
+        "ess_cooperative",
+        "ess",
+        "nom_cooperative",
+    ),
     ("SCOPE is not SCOP", "5710", None, "SCOPE CRECHES", None, "lucratif", "lucratif", "cj_table"),
     ("People&Baby", "5710", None, "PEOPLE&BABY", None, "lucratif", "lucratif", "nom_groupe_lucratif"),
     ("People and Baby", "5710", "N", "People and Baby", None, "lucratif", "lucratif", "nom_groupe_lucratif"),
@@ -220,9 +265,7 @@ def test_rules_version_changes_with_the_tables(tmp_path):
 def test_every_legal_category_of_the_insee_nomenclature_has_a_rule():
     codes = {
         r[0]
-        for r in duckdb.sql(
-            f"select code_cj from '{REPO}/data/raw/nomenclatures/embedded/categories_juridiques_niv3.parquet'"
-        ).fetchall()
+        for r in duckdb.sql(f"select code_cj from '{REPO}/data/raw/nomenclatures/embedded/categories_juridiques_niv3.parquet'").fetchall()
     }
     ruled = set(load_rules().legal_categories["categorie_juridique"].to_list())
     assert len(codes) == 260
@@ -260,9 +303,7 @@ def test_real_units_flagged_ess_by_insee_come_out_ess(real_units):
     assert flagged["economieSocialeSolidaireUniteLegale"].unique().to_list() == ["O"]
     not_ess = flagged.filter(pl.col("sector") != "ess")
     # the only exception is a public body (GIP, 7410): public is never ESS
-    assert not_ess.select("categorieJuridiqueUniteLegale", "operator_class", "rule").rows() == [
-        ("7410", "public_autre", "cj_public")
-    ]
+    assert not_ess.select("categorieJuridiqueUniteLegale", "operator_class", "rule").rows() == [("7410", "public_autre", "cj_public")]
 
 
 @pytest.mark.parametrize("cj", ["5710", "5499", "5306", "5599", "5699", "3120"])
@@ -278,7 +319,8 @@ def test_real_cooperatives_in_commercial_form_flagged_o_are_cooperatives(real_un
     the name rule ran ahead of the flag they were an ESS company and 'ess_autre'."""
     coops = real_units.filter(pl.col("siren").is_in(["438870578", "923995179"]))
     assert coops.select("categorieJuridiqueUniteLegale", "economieSocialeSolidaireUniteLegale", "operator_class", "rule").sort(
-        "categorieJuridiqueUniteLegale").rows() == [
+        "categorieJuridiqueUniteLegale"
+    ).rows() == [
         ("5710", "O", "ess_cooperative", "nom_cooperative"),
         ("6901", "O", "ess_cooperative", "nom_cooperative"),
     ]

@@ -14,11 +14,31 @@ D = dt.date
 PERIODS = pl.DataFrame(
     {
         "siren": ["A", "A", "A", "A", "B", "B", "C", "D", "D"],
-        "date_debut": [D(2008, 5, 1), D(2015, 6, 1), D(2019, 1, 1), D(2021, 9, 1), D(2011, 1, 1), D(2018, 3, 1), D(2016, 7, 1), None, D(2013, 1, 2)],
+        "date_debut": [
+            D(2008, 5, 1),
+            D(2015, 6, 1),
+            D(2019, 1, 1),
+            D(2021, 9, 1),
+            D(2011, 1, 1),
+            D(2018, 3, 1),
+            D(2016, 7, 1),
+            None,
+            D(2013, 1, 2),
+        ],
         "date_fin": [D(2015, 5, 31), D(2018, 12, 31), D(2021, 8, 31), None, D(2018, 2, 28), None, None, D(2013, 1, 1), None],
         "categorie_juridique": ["9220", "9220", "5710", "5710", "5710", "5710", "5499", "7210", "7210"],
         "ess_flag": [None, "O", "O", "O", None, "O", None, None, None],
-        "denomination": ["LES LOUPS", "LES LOUPS", "SCIC LES LOUPS", "LES LOUPS COOP", "CRECHE B", "CRECHE B", "SARL C", "COMMUNE D", "COMMUNE D"],
+        "denomination": [
+            "LES LOUPS",
+            "LES LOUPS",
+            "SCIC LES LOUPS",
+            "LES LOUPS COOP",
+            "CRECHE B",
+            "CRECHE B",
+            "SARL C",
+            "COMMUNE D",
+            "COMMUNE D",
+        ],
     }
 )
 YEARS = list(range(2010, 2023))

@@ -9,14 +9,22 @@ import pytest
 
 from assets.marts.did import SCHEMA, estimate_panel
 
-SCHEMA_PL = {"unit": pl.String, "annee": pl.Int32, "cohort": pl.Int32, "y": pl.Float64, "log_size": pl.Float64,
-             "region": pl.String, "w": pl.Float64}
+SCHEMA_PL = {
+    "unit": pl.String,
+    "annee": pl.Int32,
+    "cohort": pl.Int32,
+    "y": pl.Float64,
+    "log_size": pl.Float64,
+    "region": pl.String,
+    "w": pl.Float64,
+}
 YEARS = range(2012, 2025)
 FIRST_TREATED = 2018  # the merger of 1 January 2017 can first show in the count of 1 January 2018
 
 
-def _sim(seed: int, *, effect: float = -0.5, pre_trend: float = 0.3, unabsorbed: float = 0.0, n_t: int = 150, n_c: int = 300,
-         noise: float = 0.1):
+def _sim(
+    seed: int, *, effect: float = -0.5, pre_trend: float = 0.3, unabsorbed: float = 0.0, n_t: int = 150, n_c: int = 300, noise: float = 0.1
+):
     """y = 2 size + pre_trend x log(size) x (t - 2012) [+ unabsorbed x (t - 2012) for the treated]
     + effect x size/4 x (e + 1) after treatment + noise; treated are larger (size lognormal 1.5 vs 1.0).
     Returns the panel and the true ATT per event time (the mean over treated of their planted effect)."""
@@ -30,8 +38,13 @@ def _sim(seed: int, *, effect: float = -0.5, pre_trend: float = 0.3, unabsorbed:
         region = "84" if rng.random() < 0.5 else "11"
         for t in YEARS:
             e = t - FIRST_TREATED
-            y = (2 * size + pre_trend * np.log(size) * (t - 2012) + unabsorbed * tr * (t - 2012)
-                 + (effect * size / 4 * (e + 1) if tr and e >= 0 else 0.0) + rng.normal(0, noise))
+            y = (
+                2 * size
+                + pre_trend * np.log(size) * (t - 2012)
+                + unabsorbed * tr * (t - 2012)
+                + (effect * size / 4 * (e + 1) if tr and e >= 0 else 0.0)
+                + rng.normal(0, noise)
+            )
             rows.append((f"u{i:03d}", t, FIRST_TREATED if tr else None, y, float(np.log(size)), region, size))
     for e in range(0, YEARS[-1] - FIRST_TREATED + 1):
         truth[e] = effect * float(np.mean(treated_size)) / 4 * (e + 1)
@@ -49,8 +62,9 @@ def _event(out: pl.DataFrame) -> dict[int, dict]:
 def test_tiny_panel_exact_event_time_values_without_covariates():
     # 2 treated (first treated 2017), 2 controls: with no covariate the estimator is the plain DiD of mean changes
     data = {"t1": [5, 5, 4, 2], "t2": [4, 3, 1, 0], "c1": [4, 4, 4, 3], "c2": [2, 2, 3, 0]}  # 2015..2018
-    rows = [(u, 2015 + k, 2017 if u.startswith("t") else None, float(v), None, None, None)
-            for u, vs in data.items() for k, v in enumerate(vs)]
+    rows = [
+        (u, 2015 + k, 2017 if u.startswith("t") else None, float(v), None, None, None) for u, vs in data.items() for k, v in enumerate(vs)
+    ]
     frame = pl.DataFrame(rows, schema=SCHEMA_PL, orient="row").select("unit", "annee", "cohort", "y")
     out = estimate_panel(frame, outcome="y", seed=1, n_boot=50, min_treated=2, min_control=2, n_leave_out=0)
     ev = _event(out)
@@ -76,8 +90,11 @@ def test_conditioning_recovers_a_size_varying_effect_under_a_size_related_pre_tr
     pooled = _rows(out, "pooled_post")[0]
     assert pooled["estimate"] == pytest.approx(np.mean(list(truth.values())), rel=0.05)
     assert pooled["status"] == "estimated"  # diagnostics pass once size is conditioned on
-    assert {r["name"]: r["status"] for r in out.filter(pl.col("row_kind") == "diagnostic").to_dicts()
-            if r["name"] != "leave_one_out"} == {"pre_test_joint": "pass", "pre_trend_slope": "pass", "placebo": "pass"}
+    assert {r["name"]: r["status"] for r in out.filter(pl.col("row_kind") == "diagnostic").to_dicts() if r["name"] != "leave_one_out"} == {
+        "pre_test_joint": "pass",
+        "pre_trend_slope": "pass",
+        "placebo": "pass",
+    }
     # the unconditional DiD (the former estimator's design) is biased by the differential trend and flagged
     naive = estimate_panel(frame, outcome="y", seed=3, n_boot=199)
     bias = {e: abs(_event(naive)[e]["estimate"] - t) / abs(t) for e, t in truth.items()}
@@ -118,7 +135,7 @@ def test_facility_weighted_estimand_and_a_dominant_unit():
     unit = estimate_panel(frame, outcome="y", seed=8, n_boot=99, n_leave_out=0)
     fac = estimate_panel(frame, outcome="y", seed=8, n_boot=99, n_leave_out=0, weights="w")
     sizes = frame.filter(pl.col("cohort").is_not_null() & (pl.col("annee") == 2012)).get_column("w").to_numpy()
-    true_unit, true_fac = -0.5 * sizes.mean() / 4, -0.5 * (sizes ** 2).sum() / sizes.sum() / 4
+    true_unit, true_fac = -0.5 * sizes.mean() / 4, -0.5 * (sizes**2).sum() / sizes.sum() / 4
     assert _event(unit)[0]["estimate"] == pytest.approx(true_unit, rel=0.05)
     assert _event(fac)[0]["estimate"] == pytest.approx(true_fac, rel=0.05)
     share = _rows(fac, "max_weight_share")[0]
@@ -136,7 +153,8 @@ def test_leave_one_out_flags_a_unit_that_drives_the_estimate():
     # one large treated unit loses 40 after treatment; nobody else changes
     frame = frame.with_columns(
         pl.when((pl.col("unit") == "u001") & (pl.col("annee") >= FIRST_TREATED)).then(pl.col("y") - 40).otherwise(pl.col("y")).alias("y"),
-        pl.when(pl.col("unit") == "u001").then(1000.0).otherwise(pl.col("w")).alias("w"))
+        pl.when(pl.col("unit") == "u001").then(1000.0).otherwise(pl.col("w")).alias("w"),
+    )
     out = estimate_panel(frame, outcome="y", seed=10, n_boot=99, size="w", n_leave_out=3)
     loo = _rows(out, "leave_one_out")
     assert len(loo) == 3 and loo[0]["dropped_unit"] == "u001" and loo[0]["status"] == "fail"
@@ -167,8 +185,13 @@ def test_bad_input_has_documented_outcomes():
     assert out.row(0, named=True)["n_control"] == 38
     assert all("2 unit(s) left out, log_size missing (e.g. u020)" in n for n in out.get_column("note"))
     # an outcome undefined in a year (e.g. a relative change without base-year facility): same rule
-    out = estimate_panel(frame.with_columns(pl.when((pl.col("unit") == "u000") & (pl.col("annee") == 2013)).then(None)
-                                            .otherwise(pl.col("y")).alias("y")), outcome="y", seed=0, n_boot=49, n_leave_out=0)
+    out = estimate_panel(
+        frame.with_columns(pl.when((pl.col("unit") == "u000") & (pl.col("annee") == 2013)).then(None).otherwise(pl.col("y")).alias("y")),
+        outcome="y",
+        seed=0,
+        n_boot=49,
+        n_leave_out=0,
+    )
     assert out.row(0, named=True)["n_treated"] == 11 and "y missing (e.g. u000)" in out.row(0, named=True)["note"]
     with pytest.raises(ValueError, match=r"lacks column\(s\) \['pop'\]"):
         estimate_panel(frame, outcome="y", covariates=("pop",), seed=0)
@@ -183,9 +206,11 @@ def test_bad_input_has_documented_outcomes():
 def test_a_year_without_variation_is_not_estimable_not_a_fake_zero():
     # a rare-event outcome (e.g. takeovers): nobody has one before the treatment, treated units have some after
     rng = np.random.default_rng(13)
-    rows = [(f"u{i:02d}", t, FIRST_TREATED if i < 20 else None,
-             float(rng.poisson(2.0)) if (i < 20 and t >= FIRST_TREATED) else 0.0)
-            for i in range(60) for t in range(2014, 2020)]
+    rows = [
+        (f"u{i:02d}", t, FIRST_TREATED if i < 20 else None, float(rng.poisson(2.0)) if (i < 20 and t >= FIRST_TREATED) else 0.0)
+        for i in range(60)
+        for t in range(2014, 2020)
+    ]
     frame = pl.DataFrame(rows, schema={"unit": pl.String, "annee": pl.Int32, "cohort": pl.Int32, "y": pl.Float64}, orient="row")
     out = estimate_panel(frame, outcome="y", seed=1, n_boot=49, n_leave_out=0)
     ev = _event(out)

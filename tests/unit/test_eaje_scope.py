@@ -23,7 +23,16 @@ CASES = [
     ("association jardin d'enfants under 85.10Z", "85.10Z", "9220", "LES PETITS", "JARDIN D'ENFANTS LES PETITS", None, True, "nom_eaje"),
     ("syndicat EAJE under 84.11Z", "84.11Z", "7353", "SIVU", "EAJE LES COLOMBES", None, True, "nom_eaje"),
     ("association crèche under 94.99Z, Alsace-Moselle", "94.99Z", "9260", "VEREIN", "CRECHE PARENTALE", None, True, "nom_eaje"),
-    ("company crèche under 70.10Z: not public nor association", "70.10Z", "5710", "GROUPE X", "CRECHE X", None, False, "operateur_hors_champ"),
+    (
+        "company crèche under 70.10Z: not public nor association",
+        "70.10Z",
+        "5710",
+        "GROUPE X",
+        "CRECHE X",
+        None,
+        False,
+        "operateur_hors_champ",
+    ),
     ("unknown CJ under 84.11Z", "84.11Z", None, "X", "CRECHE X", None, False, "operateur_hors_champ"),
     ("relais under 84.11Z", "84.11Z", "7210", "COMMUNE DE X", "RAM DES PETITS", None, False, "relais_petite_enfance"),
     ("MAM association under 88.99B", "88.99B", "9220", "MAM LES CALINS", "CRECHE DES CALINS", None, False, "mam"),
@@ -40,7 +49,16 @@ CASES = [
     ("lower case and accents", "84.11Z", "7210", "commune de x", "multi-accueil « les écureuils »", None, True, "nom_eaje"),
     ("mangled encoding does not match", "84.11Z", "7210", "COMMUNE DE X", "CRÃˆCHE", None, False, "sans_nom_eaje"),
     ("'Les Mamours' is not a MAM", "84.11Z", "7210", "COMMUNE DE X", "CRECHE LES MAMOURS", None, True, "nom_eaje"),
-    ("halte-garderie municipale is not périscolaire", "84.11Z", "7210", "COMMUNE DE X", "HALTE GARDERIE MUNICIPALE", None, True, "nom_eaje"),
+    (
+        "halte-garderie municipale is not périscolaire",
+        "84.11Z",
+        "7210",
+        "COMMUNE DE X",
+        "HALTE GARDERIE MUNICIPALE",
+        None,
+        True,
+        "nom_eaje",
+    ),
     ("blank activity code counts as another code", " ", "7210", "COMMUNE DE X", "CRECHE", None, True, "nom_eaje"),
 ]
 
@@ -79,15 +97,35 @@ def test_precision_and_recall_on_a_labelled_set():
     """40 establishments under other codes: 12 crèches (4 of which only their usual name reveals),
     20 look-alikes and 8 unrelated; the rule finds 12 of 12 crèches and takes no look-alike."""
     truth, rows = [], []
-    for i, name in enumerate(["CRECHE MUNICIPALE", "MULTI ACCUEIL", "HALTE-GARDERIE", "MICRO-CRECHE", "JARDIN D'ENFANTS",
-                              "EAJE", "CRÈCHE FAMILIALE", "Crèche collective"]):
+    for i, name in enumerate(
+        [
+            "CRECHE MUNICIPALE",
+            "MULTI ACCUEIL",
+            "HALTE-GARDERIE",
+            "MICRO-CRECHE",
+            "JARDIN D'ENFANTS",
+            "EAJE",
+            "CRÈCHE FAMILIALE",
+            "Crèche collective",
+        ]
+    ):
         rows.append(("84.11Z", "7210", f"COMMUNE {i}", f"{name} {i}", None))
         truth.append(True)
     for i in range(4):
         rows.append(("88.99B", "7361", f"CCAS {i}", None, f"MULTI-ACCUEIL {i}"))
         truth.append(True)
-    looks = ["RELAIS PETITE ENFANCE", "RAM", "MAM", "LAEP", "ECOLE MATERNELLE", "ACCUEIL DE LOISIRS", "PERISCOLAIRE",
-             "RESTAURATION SCOLAIRE", "SERVICE PETITE ENFANCE", "MAIRIE"]
+    looks = [
+        "RELAIS PETITE ENFANCE",
+        "RAM",
+        "MAM",
+        "LAEP",
+        "ECOLE MATERNELLE",
+        "ACCUEIL DE LOISIRS",
+        "PERISCOLAIRE",
+        "RESTAURATION SCOLAIRE",
+        "SERVICE PETITE ENFANCE",
+        "MAIRIE",
+    ]
     for i, name in enumerate(looks * 2):
         rows.append(("84.11Z" if i % 2 else "88.91B", "7210", f"COMMUNE {i}", f"{name} DES CRECHES {i}" if i < 10 else name, None))
         truth.append(False)

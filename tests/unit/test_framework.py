@@ -107,8 +107,16 @@ def test_verify_embedded_detects_modified_file(tmp_path):
     folder.mkdir(parents=True)
     (folder / "a.csv").write_text("x\n1\n")
     (folder / "manifest.json").write_text(json.dumps({"files": {"a.csv": {"sha256": sha256_of(folder / "a.csv")}}}))
-    spec = SourceSpec(name="demo", title="t", publisher="p", licence="LO", homepage="https://x", cadence="yearly",
-                      description="d", plan=(PlanFile("a", embedded="a.csv"),))
+    spec = SourceSpec(
+        name="demo",
+        title="t",
+        publisher="p",
+        licence="LO",
+        homepage="https://x",
+        cadence="yearly",
+        description="d",
+        plan=(PlanFile("a", embedded="a.csv"),),
+    )
     d = Downloader(raw_dir=str(tmp_path / "raw"))
     assert "a.csv" in verify_embedded(d, spec)["files"]
     (folder / "a.csv").write_text("x\n1\n2\n")
@@ -176,9 +184,17 @@ def test_raw_asset_prefers_local_directory_of_publisher_files(tmp_path):
     local = tmp_path / "insee"
     local.mkdir()
     duckdb.sql(f"copy (select 1 as a) to '{local / 'Stock.parquet'}' (format parquet)")
-    spec = SourceSpec(name="demo", title="t", publisher="p", licence="LO", homepage="https://x", cadence="monthly",
-                      description="d", plan=(PlanFile("stock", local="Stock.parquet", official=RemoteFile("2026-11", "https://x/Stock.parquet", "Stock.parquet")),),
-                      local_dir_field="sirene_dir")
+    spec = SourceSpec(
+        name="demo",
+        title="t",
+        publisher="p",
+        licence="LO",
+        homepage="https://x",
+        cadence="monthly",
+        description="d",
+        plan=(PlanFile("stock", local="Stock.parquet", official=RemoteFile("2026-11", "https://x/Stock.parquet", "Stock.parquet")),),
+        local_dir_field="sirene_dir",
+    )
     asset = raw_asset(spec)
     res = dg.materialize([asset], resources={"downloader": Downloader(raw_dir=str(tmp_path / "raw"), sirene_dir=str(local))})
     meta = res.asset_materializations_for_node(asset.op.name)[0].metadata

@@ -42,11 +42,14 @@ def test_other_published_tables_come_from_their_comments_with_units(tmp_path):
     assert "- `marts.epci_mergers`" in text
 
 
-@pytest.mark.parametrize("comment, expected", [
-    ("Share of places [unit: share (0-1)]", ("Share of places", "share (0-1)")),
-    ("No unit here", ("No unit here", "")),
-    (None, ("", "")),
-])
+@pytest.mark.parametrize(
+    "comment, expected",
+    [
+        ("Share of places [unit: share (0-1)]", ("Share of places", "share (0-1)")),
+        ("No unit here", ("No unit here", "")),
+        (None, ("", "")),
+    ],
+)
 def test_unit_is_read_from_the_end_of_a_comment(comment, expected):
     assert dd.split_unit(comment) == expected
 

@@ -8,10 +8,15 @@ from assets.territory.sql import KEYS as TERRITORY_KEYS
 from observatory.quality import Between, Unique
 
 SUITES = {
-    C.FACILITY_TERRITORY_YEARS.table: suites.FACILITY_TERRITORY_YEARS, C.ESS_MARKET_SHARE.table: suites.ESS_MARKET_SHARE,
-    C.CHILDCARE_SUPPLY.table: suites.CHILDCARE_SUPPLY, C.MERGER_EFFECT.table: suites.MERGER_EFFECT,
-    C.MERGER_EFFECT_EPCI.table: suites.MERGER_EFFECT_EPCI, C.OPERATORS.table: suites.OPERATORS,
-    C.FACILITIES.table: suites.FACILITIES, C.EPCI_INDICATORS.table: suites.EPCI_INDICATORS, C.SOURCES.table: suites.SOURCES,
+    C.FACILITY_TERRITORY_YEARS.table: suites.FACILITY_TERRITORY_YEARS,
+    C.ESS_MARKET_SHARE.table: suites.ESS_MARKET_SHARE,
+    C.CHILDCARE_SUPPLY.table: suites.CHILDCARE_SUPPLY,
+    C.MERGER_EFFECT.table: suites.MERGER_EFFECT,
+    C.MERGER_EFFECT_EPCI.table: suites.MERGER_EFFECT_EPCI,
+    C.OPERATORS.table: suites.OPERATORS,
+    C.FACILITIES.table: suites.FACILITIES,
+    C.EPCI_INDICATORS.table: suites.EPCI_INDICATORS,
+    C.SOURCES.table: suites.SOURCES,
     C.FACILITY_TRANSITIONS.table: suites.FACILITY_TRANSITIONS,
 }
 
@@ -30,8 +35,11 @@ def test_every_mart_checks_its_declared_key_unique():
 
 def test_territory_marts_epci_mergers_included_check_their_key():
     assert TERRITORY_KEYS["marts.epci_mergers"] == ("annee", "type_evenement", "epci_siren")
-    by_table = {"marts.epci_mergers": territory_checks.MERGERS_SUITE, "marts.epci_lineage": territory_checks.LINEAGE_SUITE,
-                "marts.commune_epci": territory_checks.COMMUNE_EPCI_SUITE}
+    by_table = {
+        "marts.epci_mergers": territory_checks.MERGERS_SUITE,
+        "marts.epci_lineage": territory_checks.LINEAGE_SUITE,
+        "marts.commune_epci": territory_checks.COMMUNE_EPCI_SUITE,
+    }
     for table, suite in by_table.items():
         assert TERRITORY_KEYS[table] in _unique_keys(suite), table
 

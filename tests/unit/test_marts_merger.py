@@ -57,16 +57,39 @@ def _world(seed: int = 2017) -> duckdb.DuckDBPyConnection:
             membership.append((y, code, epci))
     m = pl.DataFrame(membership, schema={"annee": pl.Int32, "code_commune": pl.String, "epci_siren": pl.String}, orient="row")
     con.register("m", m.to_arrow())
-    con.execute("create table stg.epci_membership as select annee, code_commune, epci_siren, 'EPCI ' || epci_siren as epci_nom, 'CC' as epci_nature, 'gen' as source from m")
-    con.execute("create table stg.communes as select annee, code_commune, 'C' || code_commune as nom_commune, '01' as code_departement, '84' as code_region, 1000::bigint as population, 'gen' as source from m")
-    con.execute("create table stg.epci as select annee, epci_siren, any_value(epci_nom) as epci_nom, 'CC' as epci_nature, count(*)::integer as n_communes, 1000::bigint as population, true as epci_a_fiscalite_propre from stg.epci_membership where epci_siren is not null group by all")
-    con.execute("create table int.commune_code_map as select distinct code_commune, y.annee::integer as annee, code_commune as code_commune_annee, 'identique' as method, false as estimated from m, range(2015, 2019) y(annee)")
-    fusions = [(2017, f"{250000000 + k}", [f"{240000000 + 2 * k}", f"{240000000 + 2 * k + 1}"], [communes[2 * k], communes[2 * k + 1]]) for k in range(40)]
-    fusions += [(2018, f"{260000000 + k}", [f"{240000200 + 2 * k}", f"{240000200 + 2 * k + 1}"], [communes[200 + 2 * k], communes[201 + 2 * k]]) for k in range(5)]
+    con.execute(
+        "create table stg.epci_membership as select annee, code_commune, epci_siren, 'EPCI ' || epci_siren as epci_nom, 'CC' as epci_nature, 'gen' as source from m"
+    )
+    con.execute(
+        "create table stg.communes as select annee, code_commune, 'C' || code_commune as nom_commune, '01' as code_departement, '84' as code_region, 1000::bigint as population, 'gen' as source from m"
+    )
+    con.execute(
+        "create table stg.epci as select annee, epci_siren, any_value(epci_nom) as epci_nom, 'CC' as epci_nature, count(*)::integer as n_communes, 1000::bigint as population, true as epci_a_fiscalite_propre from stg.epci_membership where epci_siren is not null group by all"
+    )
+    con.execute(
+        "create table int.commune_code_map as select distinct code_commune, y.annee::integer as annee, code_commune as code_commune_annee, 'identique' as method, false as estimated from m, range(2015, 2019) y(annee)"
+    )
+    fusions = [
+        (2017, f"{250000000 + k}", [f"{240000000 + 2 * k}", f"{240000000 + 2 * k + 1}"], [communes[2 * k], communes[2 * k + 1]])
+        for k in range(40)
+    ]
+    fusions += [
+        (2018, f"{260000000 + k}", [f"{240000200 + 2 * k}", f"{240000200 + 2 * k + 1}"], [communes[200 + 2 * k], communes[201 + 2 * k]])
+        for k in range(5)
+    ]
     ext = [(2017, f"{240000000 + c}", [f"{240000000 + c}"], [communes[c], communes[c + 10]]) for c in range(180, 190)]
     rows = [(y, "fusion", e, p, cs) for y, e, p, cs in fusions] + [(y, "extension", e, p, cs) for y, e, p, cs in ext]
-    ev = pl.DataFrame(rows, schema={"annee": pl.Int32, "type_evenement": pl.String, "epci_siren": pl.String,
-                                    "predecessors": pl.List(pl.String), "communes": pl.List(pl.String)}, orient="row")
+    ev = pl.DataFrame(
+        rows,
+        schema={
+            "annee": pl.Int32,
+            "type_evenement": pl.String,
+            "epci_siren": pl.String,
+            "predecessors": pl.List(pl.String),
+            "communes": pl.List(pl.String),
+        },
+        orient="row",
+    )
     con.register("ev", ev.to_arrow())
     con.execute("create table marts.epci_mergers as select * from ev")
     con.execute(LINEAGE_SQL)  # the predecessor count of the merger study comes from marts.epci_lineage
@@ -82,10 +105,14 @@ def _world(seed: int = 2017) -> duckdb.DuckDBPyConnection:
             n += 1
             for y in range(2012, 2019):
                 facilities.append((f"{10000000000000 + n}", "100000001", y, code))
-                hazard = H_BASE + (H_EXTRA if code in treated_communes and y >= 2017 else 0.0)  # closes during y -> absent on 1 January y + 1
+                hazard = H_BASE + (
+                    H_EXTRA if code in treated_communes and y >= 2017 else 0.0
+                )  # closes during y -> absent on 1 January y + 1
                 if rng.random() < hazard:
                     break
-    fy = pl.DataFrame(facilities, schema={"siret": pl.String, "siren": pl.String, "annee": pl.Int32, "code_commune": pl.String}, orient="row")
+    fy = pl.DataFrame(
+        facilities, schema={"siret": pl.String, "siren": pl.String, "annee": pl.Int32, "code_commune": pl.String}, orient="row"
+    )
     con.register("fy", fy.to_arrow())
     con.execute("""create table int.facility_years as select siret, siren, annee, code_commune as code_commune_releve, code_commune,
                    'identique' as code_commune_method, 'EAJE ' || siret as nom, date '2000-01-01' as date_creation,
@@ -94,8 +121,10 @@ def _world(seed: int = 2017) -> duckdb.DuckDBPyConnection:
         ('100000001', 'ess_association', 'ess'), ('200000002', 'public_commune', 'public')) o(siren, operator_class, sector),
         (select range::integer as annee from range(2010, 2019)) y
         """)
-    con.execute("create or replace table int.operator_years as select siren, annee, '9220' as categorie_juridique, null as ess_flag, "
-                "siren as denomination, operator_class, sector, 'gen' as rule, 'gen' as rules_version from int.operator_years")
+    con.execute(
+        "create or replace table int.operator_years as select siren, annee, '9220' as categorie_juridique, null as ess_flag, "
+        "siren as denomination, operator_class, sector, 'gen' as rule, 'gen' as rules_version from int.operator_years"
+    )
     con.execute("create table stg.caf_places_commune (caf_annee integer, code_commune varchar, places_eaje double)")
     build.build_facility_territory_years(con)
     return con
@@ -115,35 +144,53 @@ def test_groups_treated_control_and_excluded(study):
     con, summary = study
     # controls: 100 unchanged + 90 others never changed (communes 210-299); excluded: 10 extensions + 10 merging again in 2018
     assert summary["cohorts"][2017] == {"fusions": 40, "traite": 40, "controle": 190, "exclu": 20}
-    groups = dict(con.execute("select groupe, count(distinct epci_siren) from marts.merger_effect_epci where cohort = 2017 group by 1").fetchall())
+    groups = dict(
+        con.execute("select groupe, count(distinct epci_siren) from marts.merger_effect_epci where cohort = 2017 group by 1").fetchall()
+    )
     assert groups == {"traite": 40, "controle": 190, "exclu": 20}
-    reasons = dict(con.execute("select exclusion_reason, count(distinct epci_siren) from marts.merger_effect_epci "
-                               "where cohort = 2017 and groupe = 'exclu' group by 1").fetchall())
+    reasons = dict(
+        con.execute(
+            "select exclusion_reason, count(distinct epci_siren) from marts.merger_effect_epci "
+            "where cohort = 2017 and groupe = 'exclu' group by 1"
+        ).fetchall()
+    )
     assert reasons == {"extension": 10, "fusion_ulterieure": 10}
 
 
 def test_planted_effect_is_recovered_within_the_interval(study):
     con, _ = study
-    rows = con.execute("select annee, event_time, estimate, ci_low, ci_high, n_treated, n_control, status from marts.merger_effect "
-                       "where cohort = 2017 and outcome = 'n_associations' and estimand = 'ecart_relatif_pct' "
-                       "and weighting = 'facility' and estimator = 'event_study' order by annee").fetchall()
+    rows = con.execute(
+        "select annee, event_time, estimate, ci_low, ci_high, n_treated, n_control, status from marts.merger_effect "
+        "where cohort = 2017 and outcome = 'n_associations' and estimand = 'ecart_relatif_pct' "
+        "and weighting = 'facility' and estimator = 'event_study' order by annee"
+    ).fetchall()
     assert [(r[0], r[1], r[7]) for r in rows if r[0] >= 2017] == [(2017, 0, "reference"), (2018, 1, "estimated")]
     truth = -100 * H_EXTRA  # -15 % against -5 % of the 2017 stock
     _, _, est, lo, hi, n_t, n_c, _ = rows[-1]
     assert lo < truth < hi and hi < 0, (est, lo, hi)
     assert (n_t, n_c) == (40, 190)
-    did = con.execute("select estimate, ci_low, ci_high, period_start, annee from marts.merger_effect where cohort = 2017 "
-                      "and outcome = 'n_associations' and estimand = 'ecart_relatif_pct' and estimator = 'did'").fetchone()
+    did = con.execute(
+        "select estimate, ci_low, ci_high, period_start, annee from marts.merger_effect where cohort = 2017 "
+        "and outcome = 'n_associations' and estimand = 'ecart_relatif_pct' and estimator = 'did'"
+    ).fetchone()
     assert did[3:] == (2018, 2018) and did[1] < truth < did[2]  # post years only: 2017 (the merger day) is the reference
-    diag = dict(con.execute("select estimator, status from marts.merger_effect where cohort = 2017 and outcome = 'n_associations' "
-                            "and estimand = 'ecart_relatif_pct' and row_kind = 'diagnostic' and estimator <> 'leave_one_out'").fetchall())
+    diag = dict(
+        con.execute(
+            "select estimator, status from marts.merger_effect where cohort = 2017 and outcome = 'n_associations' "
+            "and estimand = 'ecart_relatif_pct' and row_kind = 'diagnostic' and estimator <> 'leave_one_out'"
+        ).fetchall()
+    )
     assert diag == {"pre_test_joint": "pass", "pre_trend_slope": "pass", "placebo": "pass", "max_weight_share": "pass"}
-    n_loo = con.execute("select count(*) from marts.merger_effect where cohort = 2017 and estimand = 'ecart_relatif_pct' "
-                        "and outcome = 'n_associations' and estimator = 'leave_one_out'").fetchone()[0]
+    n_loo = con.execute(
+        "select count(*) from marts.merger_effect where cohort = 2017 and estimand = 'ecart_relatif_pct' "
+        "and outcome = 'n_associations' and estimator = 'leave_one_out'"
+    ).fetchone()[0]
     assert n_loo == 10
     # the unit-weighted estimand (average EPCI) exists beside it and covers the same planted change
-    unit = con.execute("select ci_low, ci_high from marts.merger_effect where cohort = 2017 and outcome = 'n_associations' "
-                       "and estimand = 'ecart_relatif_pct_epci' and weighting = 'unit' and estimator = 'did'").fetchone()
+    unit = con.execute(
+        "select ci_low, ci_high from marts.merger_effect where cohort = 2017 and outcome = 'n_associations' "
+        "and estimand = 'ecart_relatif_pct_epci' and weighting = 'unit' and estimator = 'did'"
+    ).fetchone()
     assert unit[0] < truth < unit[1]
 
 
@@ -153,5 +200,11 @@ def test_places_outcome_not_estimable_without_caf_history_and_small_cohort_repor
     assert len(note) == 1 and note[0][0] == "not_estimable" and "0 treated and 0 control units" in note[0][1]
     assert "places are known every year since the cohort year only" in note[0][1]
     small = con.execute("select distinct status, n_treated, note from marts.merger_effect where cohort = 2018").fetchall()
-    assert small == [("not_estimable", 5, "5 EPCI(s) formed by fusion on 1 January 2018 and 240 control EPCIs: fewer than 10 treated "
-                                            "/ 10 control clusters, too few for a cluster bootstrap")]
+    assert small == [
+        (
+            "not_estimable",
+            5,
+            "5 EPCI(s) formed by fusion on 1 January 2018 and 240 control EPCIs: fewer than 10 treated "
+            "/ 10 control clusters, too few for a cluster bootstrap",
+        )
+    ]

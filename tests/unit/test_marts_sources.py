@@ -20,20 +20,40 @@ from observatory.sources import PlanFile, RemoteFile, SourceSpec, read_source
 from tests.sources_fixture import SIRENE_DATA_DATE, content, embed, publisher_files, sha
 
 DEMO = SourceSpec(
-    name="demo_src", title="Demo", publisher="Pub", licence="LO", homepage="https://example.org/demo", cadence="yearly",
-    description="d", plan=(PlanFile("data", embedded="demo.parquet"),
-                          PlanFile("data", part="a", official=RemoteFile("2025", "https://example.org/a.csv", "a.csv")),
-                          PlanFile("data", part="b", official=RemoteFile("2025", "https://example.org/b.csv", "b.csv"))),
+    name="demo_src",
+    title="Demo",
+    publisher="Pub",
+    licence="LO",
+    homepage="https://example.org/demo",
+    cadence="yearly",
+    description="d",
+    plan=(
+        PlanFile("data", embedded="demo.parquet"),
+        PlanFile("data", part="a", official=RemoteFile("2025", "https://example.org/a.csv", "a.csv")),
+        PlanFile("data", part="b", official=RemoteFile("2025", "https://example.org/b.csv", "b.csv")),
+    ),
 )
 #: Like DREES: nothing to download, official mode reads files saved by hand.
 MANUAL = SourceSpec(
-    name="manual_src", title="Manual", publisher="Pub", licence="LO", homepage="https://example.org/portal", cadence="yearly",
-    description="d", plan=(PlanFile("tab", embedded="tab.parquet", official=RemoteFile("manual", "https://example.org/portal", "tab.csv", manual=True)),),
+    name="manual_src",
+    title="Manual",
+    publisher="Pub",
+    licence="LO",
+    homepage="https://example.org/portal",
+    cadence="yearly",
+    description="d",
+    plan=(PlanFile("tab", embedded="tab.parquet", official=RemoteFile("manual", "https://example.org/portal", "tab.csv", manual=True)),),
 )
 #: Like the DGCL file: no official file declared, the embedded copy is read in every mode.
 EMBEDDED_ONLY = SourceSpec(
-    name="only_src", title="Only", publisher="Pub", licence="LO", homepage="https://example.org/only", cadence="yearly",
-    description="d", plan=(PlanFile("only", embedded="only.parquet"),),
+    name="only_src",
+    title="Only",
+    publisher="Pub",
+    licence="LO",
+    homepage="https://example.org/only",
+    cadence="yearly",
+    description="d",
+    plan=(PlanFile("only", embedded="only.parquet"),),
 )
 SIRENE_DATE_SQL = "max(date_dernier_traitement) filter (where date_dernier_traitement <= now()) of stg.sirene_etablissements"
 
@@ -61,21 +81,48 @@ def test_embedded_run_exact_rows(tmp_path, con):
     embed(raw, DEMO, data_date="2024-06-30")
     dl = Downloader(raw_dir=str(raw), source_mode="embedded")
     before = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
-    summary = provenance.build_sources(con, [read_source(dl, SIRENE), read_source(dl, DEMO)],
-                                       {"sirene": ["marts.facilities", "marts.operators"], "demo_src": []})
+    summary = provenance.build_sources(
+        con, [read_source(dl, SIRENE), read_source(dl, DEMO)], {"sirene": ["marts.facilities", "marts.operators"], "demo_src": []}
+    )
     after = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
     assert _rows(con) == [
-        ("demo_src", "Demo", "Pub", "LO", "https://example.org/demo", "yearly", "embedded", False, "2024-06-30", "manifest.json",
-         "DEMO SRC embedded copy (data date 2024-06-30)", [_file(DEMO, "demo.parquet")], []),
-        ("sirene", SIRENE.title, "INSEE", "Licence Ouverte 2.0", SIRENE.homepage, "monthly", "embedded", True, "2026-10-31", "manifest.json",
-         "SIRENE SYNTHETIC sample (data date 2026-10-31)", [_file(SIRENE, f) for f in SIRENE.embedded_files],
-         ["marts.facilities", "marts.operators"]),
+        (
+            "demo_src",
+            "Demo",
+            "Pub",
+            "LO",
+            "https://example.org/demo",
+            "yearly",
+            "embedded",
+            False,
+            "2024-06-30",
+            "manifest.json",
+            "DEMO SRC embedded copy (data date 2024-06-30)",
+            [_file(DEMO, "demo.parquet")],
+            [],
+        ),
+        (
+            "sirene",
+            SIRENE.title,
+            "INSEE",
+            "Licence Ouverte 2.0",
+            SIRENE.homepage,
+            "monthly",
+            "embedded",
+            True,
+            "2026-10-31",
+            "manifest.json",
+            "SIRENE SYNTHETIC sample (data date 2026-10-31)",
+            [_file(SIRENE, f) for f in SIRENE.embedded_files],
+            ["marts.facilities", "marts.operators"],
+        ),
     ]
     read_at = [r[0] for r in con.execute("select read_at from marts.sources").fetchall()]
     assert all(before <= t <= after for t in read_at)  # UTC
     assert summary["synthetic"] == ["sirene"]
     assert all(o.success for o in run_suite(con, "marts.sources", suites.SOURCES)), [
-        (o.name, o.error, o.examples) for o in run_suite(con, "marts.sources", suites.SOURCES) if not o.success]
+        (o.name, o.error, o.examples) for o in run_suite(con, "marts.sources", suites.SOURCES) if not o.success
+    ]
 
 
 def test_a_modified_embedded_file_is_refused(tmp_path):
@@ -91,7 +138,10 @@ def test_official_files_downloaded_placed_by_hand_or_saved_manually(tmp_path, co
     for spec in (DEMO, MANUAL, EMBEDDED_ONLY):
         embed(raw, spec)
     dl = Downloader(raw_dir=str(raw), source_mode="official")
-    with pytest.raises(DownloadError, match=r"demo_src/2025/a.csv: missing; materialize raw/demo_src in official mode first \(it downloads https://example.org/a.csv\)"):
+    with pytest.raises(
+        DownloadError,
+        match=r"demo_src/2025/a.csv: missing; materialize raw/demo_src in official mode first \(it downloads https://example.org/a.csv\)",
+    ):
         read_source(dl, DEMO)
     with pytest.raises(DownloadError, match=r"manual/tab.csv: missing; save tab.csv from https://example.org/portal there"):
         read_source(dl, MANUAL)
@@ -99,22 +149,76 @@ def test_official_files_downloaded_placed_by_hand_or_saved_manually(tmp_path, co
     (raw / "demo_src" / "2025" / "a.csv").write_bytes(b"downloaded a\n")
     (raw / "demo_src" / "2025" / "b.csv").write_bytes(b"by hand b\n")
     # the Downloader's manifest records a.csv only (b.csv was copied there by hand)
-    (raw / "demo_src" / "2025" / "manifest.json").write_text(json.dumps({"files": {"a.csv": {
-        "sha256": sha(b"downloaded a\n"), "downloaded_at": "2026-01-02T03:04:05+00:00", "last-modified": "Wed, 31 Dec 2025 10:00:00 GMT"}}}))
+    (raw / "demo_src" / "2025" / "manifest.json").write_text(
+        json.dumps(
+            {
+                "files": {
+                    "a.csv": {
+                        "sha256": sha(b"downloaded a\n"),
+                        "downloaded_at": "2026-01-02T03:04:05+00:00",
+                        "last-modified": "Wed, 31 Dec 2025 10:00:00 GMT",
+                    }
+                }
+            }
+        )
+    )
     (raw / "manual_src" / "manual").mkdir()
     (raw / "manual_src" / "manual" / "tab.csv").write_bytes(b"table\n")
     provenance.build_sources(con, [read_source(dl, s) for s in (DEMO, MANUAL, EMBEDDED_ONLY)], {})
-    assert con.execute("select source, mode, synthetic, data_date, data_date_basis, label, files from marts.sources order by source").fetchall() == [
-        ("demo_src", "official", False, "millesime 2025", "official millesimes", "DEMO SRC official files (data date millesime 2025)", [
-            {"file": "2025/a.csv", "sha256": sha(b"downloaded a\n"), "size": 13, "origin": "downloaded 2026-01-02T03:04:05+00:00", "url": "https://example.org/a.csv"},
-            {"file": "2025/b.csv", "sha256": sha(b"by hand b\n"), "size": 10, "origin": "placed by hand (no download manifest)", "url": "https://example.org/b.csv"},
-        ]),
-        ("manual_src", "official", False, None, None, "MANUAL SRC official files (data date not recorded)", [
-            {"file": "manual/tab.csv", "sha256": sha(b"table\n"), "size": 6, "origin": "saved by hand", "url": "https://example.org/portal"},
-        ]),
+    assert con.execute(
+        "select source, mode, synthetic, data_date, data_date_basis, label, files from marts.sources order by source"
+    ).fetchall() == [
+        (
+            "demo_src",
+            "official",
+            False,
+            "millesime 2025",
+            "official millesimes",
+            "DEMO SRC official files (data date millesime 2025)",
+            [
+                {
+                    "file": "2025/a.csv",
+                    "sha256": sha(b"downloaded a\n"),
+                    "size": 13,
+                    "origin": "downloaded 2026-01-02T03:04:05+00:00",
+                    "url": "https://example.org/a.csv",
+                },
+                {
+                    "file": "2025/b.csv",
+                    "sha256": sha(b"by hand b\n"),
+                    "size": 10,
+                    "origin": "placed by hand (no download manifest)",
+                    "url": "https://example.org/b.csv",
+                },
+            ],
+        ),
+        (
+            "manual_src",
+            "official",
+            False,
+            None,
+            None,
+            "MANUAL SRC official files (data date not recorded)",
+            [
+                {
+                    "file": "manual/tab.csv",
+                    "sha256": sha(b"table\n"),
+                    "size": 6,
+                    "origin": "saved by hand",
+                    "url": "https://example.org/portal",
+                },
+            ],
+        ),
         # no official file declared: the embedded copy is what official mode reads too
-        ("only_src", "embedded", False, "2024-01-01", "manifest.json", "ONLY SRC embedded copy (data date 2024-01-01)",
-         [_file(EMBEDDED_ONLY, "only.parquet")]),
+        (
+            "only_src",
+            "embedded",
+            False,
+            "2024-01-01",
+            "manifest.json",
+            "ONLY SRC embedded copy (data date 2024-01-01)",
+            [_file(EMBEDDED_ONLY, "only.parquet")],
+        ),
     ]
 
 
@@ -131,11 +235,30 @@ def test_a_local_directory_of_real_files_is_not_synthetic_and_is_dated_by_the_st
     read = read_source(Downloader(raw_dir=str(raw), source_mode="embedded", sirene_dir=str(local)), SIRENE)
     provenance.build_sources(con, [read], {"sirene": ["marts.facilities"]})
     assert _rows(con) == [
-        ("sirene", SIRENE.title, "INSEE", "Licence Ouverte 2.0", SIRENE.homepage, "monthly", "local directory", False, "2025-11-30",
-         SIRENE_DATE_SQL, "SIRENE publisher's files from a local directory (data date 2025-11-30)",
-         [{"file": r.filename, "sha256": sha(files[r.filename]), "size": len(files[r.filename]), "origin": str(local / r.filename), "url": r.url}
-          for r in SIRENE.remote_files],
-         ["marts.facilities"]),
+        (
+            "sirene",
+            SIRENE.title,
+            "INSEE",
+            "Licence Ouverte 2.0",
+            SIRENE.homepage,
+            "monthly",
+            "local directory",
+            False,
+            "2025-11-30",
+            SIRENE_DATE_SQL,
+            "SIRENE publisher's files from a local directory (data date 2025-11-30)",
+            [
+                {
+                    "file": r.filename,
+                    "sha256": sha(files[r.filename]),
+                    "size": len(files[r.filename]),
+                    "origin": str(local / r.filename),
+                    "url": r.url,
+                }
+                for r in SIRENE.remote_files
+            ],
+            ["marts.facilities"],
+        ),
     ]
     assert all(o.success for o in run_suite(con, "marts.sources", suites.SOURCES))
     _stock_dates(con, "2999-01-01 00:00:00")  # nothing dated up to today
@@ -149,7 +272,11 @@ def test_a_local_directory_holding_the_synthetic_sample_says_so(tmp_path):
     sample = local.parent / "sirene" / "embedded"
     read = read_source(Downloader(raw_dir=str(tmp_path / "raw"), sirene_dir=str(sample)), SIRENE)
     assert (read.mode, read.synthetic, read.data_date, read.label) == (
-        "local directory", True, "2026-10-31", "SIRENE SYNTHETIC sample (data date 2026-10-31)")
+        "local directory",
+        True,
+        "2026-10-31",
+        "SIRENE SYNTHETIC sample (data date 2026-10-31)",
+    )
     name = SIRENE.remote_files[0].filename
     manifest["files"][name]["sha256"] = "0" * 64
     (sample / "manifest.json").write_text(json.dumps(manifest))
@@ -183,7 +310,8 @@ def test_used_by_follows_the_lineage_but_not_through_marts_sources():
     b = SourceSpec(name="b", title="b", publisher="p", licence="l", homepage="h", cadence="yearly", description="d")
     K = dg.AssetKey
     specs = [
-        dg.AssetSpec(a.raw_key), dg.AssetSpec(b.raw_key),
+        dg.AssetSpec(a.raw_key),
+        dg.AssetSpec(b.raw_key),
         dg.AssetSpec(K(["stg", "a"]), deps=[a.raw_key]),
         dg.AssetSpec(K(["marts", "x"]), deps=[K(["stg", "a"])]),
         dg.AssetSpec(provenance.SOURCES_KEY, deps=[a.raw_key, b.raw_key]),

@@ -16,11 +16,22 @@ def test_places_of_associations_unknown_when_associations_have_no_known_place():
             ("C", annee, "controle", 3, 6, 3, 10.0 if c_with else None, 4, c_with),
             ("D", annee, "traite", 1, 2, 1, None, 0, 0),
         ]
-    panel = pl.DataFrame(rows, orient="row", schema=[
-        "epci_siren", "annee", "groupe", "n_associations", "n_facilities", "n_ess", "places_associations_raw",
-        "n_with_places", "n_associations_with_places"])
-    covariates = pl.DataFrame({"epci_siren": ["A", "B", "C", "D"], "population": [1e4, 2e4, 3e4, 4e4],
-                               "code_region": ["11"] * 4})
+    panel = pl.DataFrame(
+        rows,
+        orient="row",
+        schema=[
+            "epci_siren",
+            "annee",
+            "groupe",
+            "n_associations",
+            "n_facilities",
+            "n_ess",
+            "places_associations_raw",
+            "n_with_places",
+            "n_associations_with_places",
+        ],
+    )
+    covariates = pl.DataFrame({"epci_siren": ["A", "B", "C", "D"], "population": [1e4, 2e4, 3e4, 4e4], "code_region": ["11"] * 4})
     frame, note = _panel_frame(panel, covariates, 2017, "places_associations", "facility_weighted")
     assert sorted(frame.get_column("unit").unique().to_list()) == ["A", "B"]
     y = {(u, a): v for u, a, v in frame.select("unit", "annee", "y").iter_rows()}

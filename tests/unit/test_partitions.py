@@ -7,8 +7,18 @@ import duckdb
 import pytest
 
 from observatory.partitions import (
-    RANGE_END_TAG, RANGE_START_TAG, all_years_tags, latest_year_key, partition_year, partition_years, range_tags,
-    replace_year, replace_years, written_metadata, yearly_partitions, years_to_build,
+    RANGE_END_TAG,
+    RANGE_START_TAG,
+    all_years_tags,
+    latest_year_key,
+    partition_year,
+    partition_years,
+    range_tags,
+    replace_year,
+    replace_years,
+    written_metadata,
+    yearly_partitions,
+    years_to_build,
 )
 from assets.common.years import TERRITORY_YEARS, YEARS
 
@@ -29,7 +39,9 @@ def write(con, year, members):
     values = ", ".join(f"('{c}', '{e}')" for c, e in members)
     con.execute(f"create or replace temp table members as select * from (values {values}) v(code, epci)")
     return replace_year(
-        con, "stg.membership", year,
+        con,
+        "stg.membership",
+        year,
         "select $annee::integer as annee, code as code_commune, epci as epci_siren from members",
         {"annee": year},
     )
@@ -103,13 +115,18 @@ def write_range(con, years, members):
     """Replace ``years`` of stg.membership by ``members`` [(annee, code_commune, epci_siren)]."""
     values = ", ".join(f"({y}, '{c}', '{e}')" for y, c, e in members) or "(0, '', '')"
     con.execute(f"create or replace temp table members as select * from (values {values}) v(annee, code, epci) where annee > 0")
-    return replace_years(con, "stg.membership", years,
-                         "select annee::integer as annee, code as code_commune, epci as epci_siren from members")
+    return replace_years(
+        con, "stg.membership", years, "select annee::integer as annee, code as code_commune, epci as epci_siren from members"
+    )
 
 
 def test_replace_years_replaces_exactly_the_range_and_empties_a_year_without_rows(con):
     assert write_range(con, [2015, 2016, 2017, 2018], [(y, "01001", f"20000000{y - 2014}") for y in (2015, 2016, 2017, 2018)]) == {
-        2015: 1, 2016: 1, 2017: 1, 2018: 1}
+        2015: 1,
+        2016: 1,
+        2017: 1,
+        2018: 1,
+    }
     # a backfill of 2016-2017: 2016 gets two rows, 2017 none (its old row goes), 2015 and 2018 untouched
     assert write_range(con, [2017, 2016], [(2016, "01001", "200000009"), (2016, "01002", "200000009")]) == {2016: 2, 2017: 0}
     assert rows(con) == [
@@ -120,14 +137,21 @@ def test_replace_years_replaces_exactly_the_range_and_empties_a_year_without_row
     ]
     meta = written_metadata(con, "stg.membership", {2016: 2, 2017: 0})
     assert (meta["years_written"].value, meta["rows_written"].value, meta["rows_written_per_annee"].value, meta["table_years"].value) == (
-        [2016, 2017], 2, {"2016": 2, "2017": 0}, [2015, 2016, 2018])
+        [2016, 2017],
+        2,
+        {"2016": 2, "2017": 0},
+        [2015, 2016, 2018],
+    )
 
 
 def test_replace_years_refuses_rows_outside_the_range_and_leaves_the_table(con):
     write_range(con, [2015, 2016], [(2015, "01001", "200000001"), (2016, "01001", "200000001")])
     before = rows(con)
-    with pytest.raises(ValueError, match=r"replace_years\(stg.membership, 2016..2017\): .* rows of other years in 'annee': \[2015, 2018\]; "
-                                         r"expected only \[2016, 2017\]"):
+    with pytest.raises(
+        ValueError,
+        match=r"replace_years\(stg.membership, 2016..2017\): .* rows of other years in 'annee': \[2015, 2018\]; "
+        r"expected only \[2016, 2017\]",
+    ):
         write_range(con, [2016, 2017], [(2015, "01001", "x"), (2016, "01001", "x"), (2018, "01001", "x")])
     assert rows(con) == before
     with pytest.raises(ValueError, match="no year given"):
@@ -165,8 +189,9 @@ def test_replace_year_rolls_back_when_the_columns_do_not_match(con):
 
 def test_replace_years_recreates_the_table_when_a_new_version_renames_columns_and_every_year_is_rebuilt(con):
     write_range(con, [2016, 2017], [(2016, "01001", "200000001"), (2017, "01001", "200000001")])
-    assert replace_years(con, "stg.membership", [2016, 2017],
-                         "select 2016 as annee, '01001' as code_commune, '200000001' as epci_siren_renamed") == {2016: 1, 2017: 0}
+    assert replace_years(
+        con, "stg.membership", [2016, 2017], "select 2016 as annee, '01001' as code_commune, '200000001' as epci_siren_renamed"
+    ) == {2016: 1, 2017: 0}
     assert con.execute("select * from stg.membership").fetchall() == [(2016, "01001", "200000001")]
     assert [r[0] for r in con.execute("describe stg.membership").fetchall()] == ["annee", "code_commune", "epci_siren_renamed"]
 

@@ -27,9 +27,7 @@ class Clock:
 
 def test_format_line_rows_and_bytes():
     assert format_line("extract", 1_234_567, 44_100_000) == "extract: 1,234,567 of 44,100,000 rows (2.8 %)"
-    assert format_line("download x.zip", 150 * 2**20, 600 * 2**20, unit="bytes") == (
-        "download x.zip: 150.0 MB of 600.0 MB (25.0 %)"
-    )
+    assert format_line("download x.zip", 150 * 2**20, 600 * 2**20, unit="bytes") == ("download x.zip: 150.0 MB of 600.0 MB (25.0 %)")
     assert format_line("files", 3, unit="files", elapsed_s=2) == "files: 3 files, 1 files/s, 2 s elapsed"
     with pytest.raises(ValueError, match="unit 'kg'"):
         format_line("x", 1, unit="kg")
@@ -86,7 +84,9 @@ def test_watch_query_logs_each_advance_once():
         assert con.exhausted.wait(10)
     assert con.settings == ["set enable_progress_bar = true", "set enable_progress_bar_print = false"]
     assert [line.split(",")[0] for line in lines[:-1]] == [
-        "extract: 10 % of the current query", "extract: 40 % of the current query", "extract: 80 % of the current query",
+        "extract: 10 % of the current query",
+        "extract: 40 % of the current query",
+        "extract: 80 % of the current query",
     ]
     assert lines[-1].startswith("extract: done in ") and log.lines == lines
 

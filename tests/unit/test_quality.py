@@ -47,17 +47,38 @@ def by_name(outcomes):
 
 def test_gx_specs_pass_on_clean_rows(con):
     con.execute("create table stg.clean as select * from stg.facilities where siret is not null and annee = 2017 limit 1")
-    outcomes = run_suite(con, "stg.clean", [Unique("siret", "annee"), NotNull("siret"), Matches("siret", r"^[0-9]{14}$"),
-                                            Between("share", 0, 1), InSet("sector", ("ess", "public")), RowCount(1, 1)])
+    outcomes = run_suite(
+        con,
+        "stg.clean",
+        [
+            Unique("siret", "annee"),
+            NotNull("siret"),
+            Matches("siret", r"^[0-9]{14}$"),
+            Between("share", 0, 1),
+            InSet("sector", ("ess", "public")),
+            RowCount(1, 1),
+        ],
+    )
     assert [o.success for o in outcomes] == [True] * 6
     assert all(o.unexpected_count == 0 and not o.examples and not o.error for o in outcomes)
 
 
 def test_gx_specs_count_failures_and_show_failing_rows(con):
-    outcomes = by_name(run_suite(con, "stg.facilities", [
-        Unique("siret", "annee"), Unique("siret"), NotNull("siret"), Matches("siret", r"^[0-9]{14}$"),
-        Between("share", 0, 1), InSet("sector", ("ess", "public")), RowCount(min_value=5),
-    ]))
+    outcomes = by_name(
+        run_suite(
+            con,
+            "stg.facilities",
+            [
+                Unique("siret", "annee"),
+                Unique("siret"),
+                NotNull("siret"),
+                Matches("siret", r"^[0-9]{14}$"),
+                Between("share", 0, 1),
+                InSet("sector", ("ess", "public")),
+                RowCount(min_value=5),
+            ],
+        )
+    )
     dup = outcomes["unique (siret, annee)"]
     assert not dup.success and dup.unexpected_count == 2
     # failing rows carry the key columns, not just the values
@@ -79,7 +100,9 @@ def test_gx_specs_count_failures_and_show_failing_rows(con):
 def test_a_spec_listed_twice_gets_its_outcome_twice(con):
     outcomes = run_suite(con, "stg.facilities", [NotNull("siret"), Between("share", 0, 1), NotNull("siret")])
     assert [(o.name, o.unexpected_count) for o in outcomes] == [
-        ("siret not null", 1), ("share in [0, 1]", 1), ("siret not null", 1),
+        ("siret not null", 1),
+        ("share in [0, 1]", 1),
+        ("siret not null", 1),
     ]
 
 
@@ -91,11 +114,17 @@ def test_outcomes_are_json_safe(con):
 
 
 def test_columns_spec_lists_each_difference(con):
-    (o,) = run_suite(con, "stg.facilities", [Columns({"siret": "VARCHAR", "annee": "BIGINT", "sector": "VARCHAR",
-                                                      "share": "DOUBLE", "missing_col": "VARCHAR"})])
+    (o,) = run_suite(
+        con,
+        "stg.facilities",
+        [Columns({"siret": "VARCHAR", "annee": "BIGINT", "sector": "VARCHAR", "share": "DOUBLE", "missing_col": "VARCHAR"})],
+    )
     assert not o.success and o.unexpected_count == 3
-    assert o.examples == ["annee: expected BIGINT, found INTEGER", "missing_col: expected VARCHAR, found missing",
-                          "opened: unexpected column"]
+    assert o.examples == [
+        "annee: expected BIGINT, found INTEGER",
+        "missing_col: expected VARCHAR, found missing",
+        "opened: unexpected column",
+    ]
 
 
 def test_sql_rule_counts_every_failing_row_but_keeps_few_examples(con):

@@ -6,7 +6,16 @@ import random
 import duckdb
 import pytest
 
-from assets.common.identifiers import commune_code, epci_siren, luhn_sql, siren_valid_sql, siret_of_siren, siret_valid_sql, valid_siren, valid_siret
+from assets.common.identifiers import (
+    commune_code,
+    epci_siren,
+    luhn_sql,
+    siren_valid_sql,
+    siret_of_siren,
+    siret_valid_sql,
+    valid_siren,
+    valid_siret,
+)
 from observatory.quality import referential_integrity, run_suite, share_rules, shares_in_unit_interval, shares_sum_to_one, years_covered
 
 
@@ -86,7 +95,9 @@ def test_valid_siren_counts_and_explains_failures(con):
     o = outcome(con, t, valid_siren("siren"))
     assert not o.success and o.unexpected_count == 3
     assert sorted((e["siren"], e["problem"]) for e in o.examples) == [
-        ("7328293", "not 9 digits"), ("732829321", "invalid Luhn key"), ("73282932X", "not 9 digits"),
+        ("7328293", "not 9 digits"),
+        ("732829321", "invalid Luhn key"),
+        ("73282932X", "not 9 digits"),
     ]
     assert outcome(con, t, valid_siren("siren", exceptions=["732829321", "7328293", "73282932X"])).success
 
@@ -161,10 +172,15 @@ def test_epci_siren(con):
 
 def test_shares_in_unit_interval_and_sum_to_one_per_group(con):
     rows = [
-        ("200046977", 2017, "ess", 0.25), ("200046977", 2017, "public", 0.5), ("200046977", 2017, "prive", 0.25),
+        ("200046977", 2017, "ess", 0.25),
+        ("200046977", 2017, "public", 0.5),
+        ("200046977", 2017, "prive", 0.25),
         ("245900410", 2017, "ess", 1.0),
-        ("200000172", 2017, "ess", None), ("200000172", 2017, "public", None),  # no facility: undefined, not checked
-        ("200046977", 2018, "ess", 0.1), ("200046977", 2018, "public", 0.2), ("200046977", 2018, "prive", 0.7),
+        ("200000172", 2017, "ess", None),
+        ("200000172", 2017, "public", None),  # no facility: undefined, not checked
+        ("200046977", 2018, "ess", 0.1),
+        ("200046977", 2018, "public", 0.2),
+        ("200046977", 2018, "prive", 0.7),
     ]
     t = table(con, "share", "epci_siren varchar, annee integer, sector varchar, share double", rows)
     assert all(o.success for o in run_suite(con, t, share_rules("share", ["epci_siren", "annee"])))
@@ -203,8 +219,12 @@ def test_years_covered_accepts_years_stored_as_text(con):
 
 
 def test_referential_integrity_threshold_and_reasons(con):
-    table(con, "epci_membership", "annee integer, code_commune varchar, epci_siren varchar",
-          [(2017, f"01{i:03d}", "200000001") for i in range(1, 199)])
+    table(
+        con,
+        "epci_membership",
+        "annee integer, code_commune varchar, epci_siren varchar",
+        [(2017, f"01{i:03d}", "200000001") for i in range(1, 199)],
+    )
     rows = [(2017, f"01{i:03d}", None) for i in range(1, 199)]  # 198 rows found
     rows += [(2017, "99001", "commune inconnue du COG"), (2017, None, "commune manquante")]  # 2 explained
     t = table(con, "facility", "annee integer, code_commune varchar, reason varchar", rows)

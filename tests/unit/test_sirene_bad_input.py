@@ -22,13 +22,26 @@ S = siren("30000001")
 E = siret(S, 1)
 ROWS = {
     ETABLISSEMENT_FILE: [
-        {"siren": S, "nic": E[9:], "siret": E, "codeCommuneEtablissement": "01004", "dateDebut": dt.date(2015, 1, 1),
-         "etatAdministratifEtablissement": "A", "activitePrincipaleEtablissement": "88.91A",
-         "dateDernierTraitementEtablissement": dt.datetime(2024, 5, 1)},
+        {
+            "siren": S,
+            "nic": E[9:],
+            "siret": E,
+            "codeCommuneEtablissement": "01004",
+            "dateDebut": dt.date(2015, 1, 1),
+            "etatAdministratifEtablissement": "A",
+            "activitePrincipaleEtablissement": "88.91A",
+            "dateDernierTraitementEtablissement": dt.datetime(2024, 5, 1),
+        },
     ],
     ETABLISSEMENT_HISTORIQUE_FILE: [
-        {"siren": S, "nic": E[9:], "siret": E, "dateDebut": dt.date(2015, 1, 1), "etatAdministratifEtablissement": "A",
-         "activitePrincipaleEtablissement": "88.91A"},
+        {
+            "siren": S,
+            "nic": E[9:],
+            "siret": E,
+            "dateDebut": dt.date(2015, 1, 1),
+            "etatAdministratifEtablissement": "A",
+            "activitePrincipaleEtablissement": "88.91A",
+        },
     ],
     UNITE_LEGALE_FILE: [{"siren": S, "categorieJuridiqueUniteLegale": 9220, "dateDebut": dt.date(2015, 1, 1)}],
     UNITE_LEGALE_HISTORIQUE_FILE: [{"siren": S, "categorieJuridiqueUniteLegale": "9220", "dateDebut": dt.date(2015, 1, 1)}],
@@ -119,8 +132,10 @@ def test_format_before_march_2024_and_before_december_2025(tmp_path):
         tmp_path,
         drop={
             ETABLISSEMENT_FILE: [
-                "identifiantAdresseEtablissement", "coordonneeLambertAbscisseEtablissement",
-                "coordonneeLambertOrdonneeEtablissement", "activitePrincipaleNAF25Etablissement",
+                "identifiantAdresseEtablissement",
+                "coordonneeLambertAbscisseEtablissement",
+                "coordonneeLambertOrdonneeEtablissement",
+                "activitePrincipaleNAF25Etablissement",
             ],
             UNITE_LEGALE_FILE: ["activitePrincipaleNAF25UniteLegale"],
         },
@@ -130,9 +145,9 @@ def test_format_before_march_2024_and_before_december_2025(tmp_path):
     assert files.describe()[ETABLISSEMENT_FILE.filename]["format"] == "3.9 (before March 2024)"
     extract_establishments(con, files)
     extract_legal_units(con, files)
-    assert con.execute(
-        "select siret, identifiant_adresse, activite_principale_naf25 from stg.sirene_etablissements"
-    ).fetchall() == [(E, None, None)]
+    assert con.execute("select siret, identifiant_adresse, activite_principale_naf25 from stg.sirene_etablissements").fetchall() == [
+        (E, None, None)
+    ]
     assert con.execute("select activite_principale_naf25 from stg.sirene_unites_legales").fetchall() == [(None,)]
 
 
@@ -167,7 +182,9 @@ def test_codes_stored_as_integers_are_zero_padded_and_reported(tmp_path):
 def test_masked_fields_of_partially_diffusible_units_become_null(tmp_path):
     _write(tmp_path)
     path = tmp_path / ETABLISSEMENT_FILE.filename
-    rows = [dict(ROWS[ETABLISSEMENT_FILE][0], statutDiffusionEtablissement="P", codeCommuneEtablissement="[ND]", enseigne1Etablissement="[ND]")]
+    rows = [
+        dict(ROWS[ETABLISSEMENT_FILE][0], statutDiffusionEtablissement="P", codeCommuneEtablissement="[ND]", enseigne1Etablissement="[ND]")
+    ]
     write_stock_parquet(path, ETABLISSEMENT_FILE, rows)
     con = duckdb.connect()
     extract_establishments(con, SireneFiles.in_dir(tmp_path, con))

@@ -25,39 +25,46 @@ D = dt.date
 TS = dt.datetime(2022, 11, 30, 8, 0)
 
 # Legal units
-PARIS = siren("21750001")        # commune (7210)
-ASSO = siren("30000001")         # association (9220), flag O from 2016
-SAS = siren("40000001")          # SAS (5710)
-SARL = siren("40000002")         # SARL (5499)
-EI = siren("80000001")           # individual entrepreneur (1000)
-MAM = siren("30000002")          # association running a MAM
-REUNION = siren("21974110")      # commune (7210)
-GHOST = siren("50000001")        # legal unit missing from the UL files
-ASSO_X = siren("30000003")       # association (9220), commune code unknown to the map
-ASSO_R = siren("30000004")       # association RUP (9230), closed then reopened
-SHOP = siren("60000001")         # a shop, never childcare
+PARIS = siren("21750001")  # commune (7210)
+ASSO = siren("30000001")  # association (9220), flag O from 2016
+SAS = siren("40000001")  # SAS (5710)
+SARL = siren("40000002")  # SARL (5499)
+EI = siren("80000001")  # individual entrepreneur (1000)
+MAM = siren("30000002")  # association running a MAM
+REUNION = siren("21974110")  # commune (7210)
+GHOST = siren("50000001")  # legal unit missing from the UL files
+ASSO_X = siren("30000003")  # association (9220), commune code unknown to the map
+ASSO_R = siren("30000004")  # association RUP (9230), closed then reopened
+SHOP = siren("60000001")  # a shop, never childcare
 
 # Establishments
-E1 = siret(PARIS, 1)     # municipal crèche, always 88.91A, Paris 12e (arrondissement code)
+E1 = siret(PARIS, 1)  # municipal crèche, always 88.91A, Paris 12e (arrondissement code)
 MAIRIE = siret(PARIS, 2)  # the town hall: 84.11Z, never selected
-E2 = siret(ASSO, 1)      # activity changed TO 88.91A on 2013-07-01
-E3 = siret(SAS, 1)       # activity changed FROM 88.91A on 2017-01-01
-E4 = siret(SARL, 1)      # closed on 2018-04-01, recorded with its pre-merger commune code
-E5 = siret(EI, 1)        # childminder
-E6 = siret(MAM, 1)       # MAM
-E7 = siret(REUNION, 1)   # relais petite enfance
-E9 = siret(GHOST, 1)     # legal unit missing
-E10 = siret(ASSO_X, 1)   # commune code absent from the map
-E12 = siret(ASSO_R, 1)   # closed 2013-2014, reopened 2015
-E8 = siret(SHOP, 1)      # never 88.91A
+E2 = siret(ASSO, 1)  # activity changed TO 88.91A on 2013-07-01
+E3 = siret(SAS, 1)  # activity changed FROM 88.91A on 2017-01-01
+E4 = siret(SARL, 1)  # closed on 2018-04-01, recorded with its pre-merger commune code
+E5 = siret(EI, 1)  # childminder
+E6 = siret(MAM, 1)  # MAM
+E7 = siret(REUNION, 1)  # relais petite enfance
+E9 = siret(GHOST, 1)  # legal unit missing
+E10 = siret(ASSO_X, 1)  # commune code absent from the map
+E12 = siret(ASSO_R, 1)  # closed 2013-2014, reopened 2015
+E8 = siret(SHOP, 1)  # never 88.91A
 
 
 def _period(s, start, end, etat, naf, *, enseigne=None, change_etat=False, change_naf=False, nomenclature="NAFRev2"):
     return {
-        "siren": s[:9], "nic": s[9:], "siret": s, "dateDebut": start, "dateFin": end,
-        "etatAdministratifEtablissement": etat, "changementEtatAdministratifEtablissement": change_etat,
-        "enseigne1Etablissement": enseigne, "changementEnseigneEtablissement": False,
-        "activitePrincipaleEtablissement": naf, "nomenclatureActivitePrincipaleEtablissement": nomenclature,
+        "siren": s[:9],
+        "nic": s[9:],
+        "siret": s,
+        "dateDebut": start,
+        "dateFin": end,
+        "etatAdministratifEtablissement": etat,
+        "changementEtatAdministratifEtablissement": change_etat,
+        "enseigne1Etablissement": enseigne,
+        "changementEnseigneEtablissement": False,
+        "activitePrincipaleEtablissement": naf,
+        "nomenclatureActivitePrincipaleEtablissement": nomenclature,
         "changementActivitePrincipaleEtablissement": change_naf,
     }
 
@@ -87,12 +94,21 @@ ETAB_HISTORY.append(dict(ETAB_HISTORY[3]))
 
 def _stock(s, commune, etat, naf, start, *, enseigne=None, created=None, processed=TS, naf25=None):
     return {
-        "siren": s[:9], "nic": s[9:], "siret": s, "statutDiffusionEtablissement": "O",
-        "dateCreationEtablissement": created or start, "trancheEffectifsEtablissement": "11",
-        "dateDernierTraitementEtablissement": processed, "etablissementSiege": False,
-        "codeCommuneEtablissement": commune, "codePostalEtablissement": None, "dateDebut": start,
-        "etatAdministratifEtablissement": etat, "enseigne1Etablissement": enseigne,
-        "activitePrincipaleEtablissement": naf, "nomenclatureActivitePrincipaleEtablissement": "NAFRev2",
+        "siren": s[:9],
+        "nic": s[9:],
+        "siret": s,
+        "statutDiffusionEtablissement": "O",
+        "dateCreationEtablissement": created or start,
+        "trancheEffectifsEtablissement": "11",
+        "dateDernierTraitementEtablissement": processed,
+        "etablissementSiege": False,
+        "codeCommuneEtablissement": commune,
+        "codePostalEtablissement": None,
+        "dateDebut": start,
+        "etatAdministratifEtablissement": etat,
+        "enseigne1Etablissement": enseigne,
+        "activitePrincipaleEtablissement": naf,
+        "nomenclatureActivitePrincipaleEtablissement": "NAFRev2",
         "activitePrincipaleNAF25Etablissement": naf25,
     }
 
@@ -117,10 +133,16 @@ ETAB_STOCK.append(_stock(E2, "33063", "A", "88.99B", D(2009, 1, 1), processed=dt
 
 def _ul_period(s, start, end, cj, *, ess=None, name=None, etat="A"):
     return {
-        "siren": s, "dateDebut": start, "dateFin": end, "etatAdministratifUniteLegale": etat,
-        "denominationUniteLegale": name, "categorieJuridiqueUniteLegale": cj,
-        "changementCategorieJuridiqueUniteLegale": False, "economieSocialeSolidaireUniteLegale": ess,
-        "changementEconomieSocialeSolidaireUniteLegale": False, "activitePrincipaleUniteLegale": "88.91A",
+        "siren": s,
+        "dateDebut": start,
+        "dateFin": end,
+        "etatAdministratifUniteLegale": etat,
+        "denominationUniteLegale": name,
+        "categorieJuridiqueUniteLegale": cj,
+        "changementCategorieJuridiqueUniteLegale": False,
+        "economieSocialeSolidaireUniteLegale": ess,
+        "changementEconomieSocialeSolidaireUniteLegale": False,
+        "activitePrincipaleUniteLegale": "88.91A",
     }
 
 
@@ -142,10 +164,17 @@ UL_HISTORY = [
 
 def _ul(s, cj, *, ess=None, name=None, start=D(2000, 1, 1), rna=None, person=None):
     return {
-        "siren": s, "statutDiffusionUniteLegale": "O", "dateCreationUniteLegale": start,
-        "identifiantAssociationUniteLegale": rna, "dateDebut": start, "etatAdministratifUniteLegale": "A",
-        "denominationUniteLegale": name, "nomUniteLegale": person, "prenom1UniteLegale": "MARIE" if person else None,
-        "categorieJuridiqueUniteLegale": int(cj), "economieSocialeSolidaireUniteLegale": ess,
+        "siren": s,
+        "statutDiffusionUniteLegale": "O",
+        "dateCreationUniteLegale": start,
+        "identifiantAssociationUniteLegale": rna,
+        "dateDebut": start,
+        "etatAdministratifUniteLegale": "A",
+        "denominationUniteLegale": name,
+        "nomUniteLegale": person,
+        "prenom1UniteLegale": "MARIE" if person else None,
+        "categorieJuridiqueUniteLegale": int(cj),
+        "economieSocialeSolidaireUniteLegale": ess,
         "nicSiegeUniteLegale": "00012",
     }
 
@@ -209,7 +238,9 @@ def test_the_tiny_files_have_the_real_schema(stock_dir):
     for stock in (ETABLISSEMENT_FILE, ETABLISSEMENT_HISTORIQUE_FILE, UNITE_LEGALE_FILE, UNITE_LEGALE_HISTORIQUE_FILE):
         cols = duckdb.sql(f"describe select * from '{stock_dir / stock.filename}'").fetchall()
         assert [(c[0], c[1]) for c in cols] == list(stock.columns)
-    assert [len(s.columns) for s in (UNITE_LEGALE_FILE, ETABLISSEMENT_FILE, UNITE_LEGALE_HISTORIQUE_FILE, ETABLISSEMENT_HISTORIQUE_FILE)] == [35, 54, 28, 18]
+    assert [
+        len(s.columns) for s in (UNITE_LEGALE_FILE, ETABLISSEMENT_FILE, UNITE_LEGALE_HISTORIQUE_FILE, ETABLISSEMENT_HISTORIQUE_FILE)
+    ] == [35, 54, 28, 18]
 
 
 def test_selects_every_establishment_ever_in_88_91a(built):
@@ -308,11 +339,13 @@ def test_scope_exclusions_are_kept_with_their_reason(built):
 
 def test_commune_brought_to_the_geography_of_each_year(built):
     con, _ = built
+
     def geo(siret_, annee):
         return con.execute(
             "select code_commune_releve, code_commune, code_commune_method, geography_year from int.facility_years where siret = ? and annee = ?",
             [siret_, annee],
         ).fetchone()
+
     assert geo(E1, 2012) == ("75112", "75056", "arrondissement", 2015)  # before 2015: 2015 geography
     assert geo(E4, 2016) == ("14100", "14100", "identique", 2016)
     assert geo(E4, 2017) == ("14100", "14200", "fusion", 2017)
@@ -355,7 +388,9 @@ def test_quality_suites_pass_on_the_tiny_build(built):
 
 def test_quality_suite_catches_a_duplicated_facility_year(built):
     con, _ = built
-    con.execute("create table int.facility_years_bad as select * from int.facility_years union all (select * from int.facility_years limit 1)")
+    con.execute(
+        "create table int.facility_years_bad as select * from int.facility_years union all (select * from int.facility_years limit 1)"
+    )
     outcomes = {o.name: o for o in run_suite(con, "int.facility_years_bad", checks.facility_years())}
     dup = outcomes["unique (siret, annee) (nulls compared equal)"]
     assert not dup.success and dup.unexpected_count == 1
@@ -388,7 +423,13 @@ def test_overrides_win_for_every_year_and_are_listed(stock_dir, tmp_path):
         ("ess_cooperative", "ess", "override")
     ]
     assert summary["overrides_applied"] == [
-        {"siren": SAS, "operator_class": "ess_cooperative", "years": 13, "reason": "SCIC agréée non signalée dans SIRENE", "source": "liste CRESS 2024"}
+        {
+            "siren": SAS,
+            "operator_class": "ess_cooperative",
+            "years": 13,
+            "reason": "SCIC agréée non signalée dans SIRENE",
+            "source": "liste CRESS 2024",
+        }
     ]
     assert summary["overrides_unused"] == []
 

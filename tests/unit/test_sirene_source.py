@@ -19,8 +19,9 @@ def _stock(directory: Path) -> None:
 def test_sirene_dir_wins_over_the_source_mode(tmp_path):
     real = tmp_path / "insee"
     _stock(real)
-    settings = Settings.from_env({"OBSERVATORY_DATA_DIR": str(tmp_path), "OBSERVATORY_SIRENE_DIR": str(real),
-                                  "OBSERVATORY_SOURCE_MODE": "official"})
+    settings = Settings.from_env(
+        {"OBSERVATORY_DATA_DIR": str(tmp_path), "OBSERVATORY_SIRENE_DIR": str(real), "OBSERVATORY_SOURCE_MODE": "official"}
+    )
     downloader = Downloader(raw_dir=str(settings.raw_dir), source_mode=settings.source_mode, sirene_dir=str(settings.sirene_dir))
     assert sirene_directory(downloader) == (real, "OBSERVATORY_SIRENE_DIR (real INSEE files)")
 

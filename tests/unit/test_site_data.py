@@ -30,17 +30,27 @@ def supply(rows):
 def world():
     features = pd.DataFrame({"code": ["A", "B", "C"], "zone": ["metro", "metro", "971"], "geometry": [SQUARE] * 3})
     names = {"A": "CC sans crèche", "B": "CC une crèche", "C": "CA dix crèches", "D": "CC sans contour"}
-    sh = shares([
-        (2026, "A", "ess", 0, 0), (2026, "A", "lucratif", 0, 0),
-        (2026, "B", "ess", 1, 1), (2026, "B", "lucratif", 0, 1),
-        (2026, "C", "ess", 3, 10), (2026, "C", "lucratif", 5, 10),
-        (2026, "D", "ess", 2, 8), (2026, "D", "lucratif", 1, 8),
-    ])
-    sup = supply([
-        (2020, "A", "published", 12.5, 0.4), (2020, "B", "no_commune_published", None, None),
-        (2026, "A", "caf_year_missing", None, None), (2026, "B", "caf_year_missing", None, None),
-        (2026, "C", "caf_year_missing", None, None),
-    ])
+    sh = shares(
+        [
+            (2026, "A", "ess", 0, 0),
+            (2026, "A", "lucratif", 0, 0),
+            (2026, "B", "ess", 1, 1),
+            (2026, "B", "lucratif", 0, 1),
+            (2026, "C", "ess", 3, 10),
+            (2026, "C", "lucratif", 5, 10),
+            (2026, "D", "ess", 2, 8),
+            (2026, "D", "lucratif", 1, 8),
+        ]
+    )
+    sup = supply(
+        [
+            (2020, "A", "published", 12.5, 0.4),
+            (2020, "B", "no_commune_published", None, None),
+            (2026, "A", "caf_year_missing", None, None),
+            (2026, "B", "caf_year_missing", None, None),
+            (2026, "C", "caf_year_missing", None, None),
+        ]
+    )
     return data.map_data(features, names, sh, sup)
 
 
@@ -76,11 +86,22 @@ def test_share_lines_leave_out_years_without_facility():
 
 def test_lineage_follows_a_fusion_back_and_a_former_epci_forward():
     lineage = pd.DataFrame(
-        [(2017, "P1", "Ancienne CC 1", "N", "Nouvelle CA", 0.6, 0.6, 1.0, False),
-         (2017, "P2", "Ancienne CC 2", "N", "Nouvelle CA", 0.4, 0.4, 1.0, False),
-         (2018, "N", "Nouvelle CA", "N", "Nouvelle CA", 1.0, 1.0, 1.0, True)],
-        columns=["annee", "before", "before_name", "after", "after_name", "share_population_after", "population",
-                 "share_population_before", "same_siren"],
+        [
+            (2017, "P1", "Ancienne CC 1", "N", "Nouvelle CA", 0.6, 0.6, 1.0, False),
+            (2017, "P2", "Ancienne CC 2", "N", "Nouvelle CA", 0.4, 0.4, 1.0, False),
+            (2018, "N", "Nouvelle CA", "N", "Nouvelle CA", 1.0, 1.0, 1.0, True),
+        ],
+        columns=[
+            "annee",
+            "before",
+            "before_name",
+            "after",
+            "after_name",
+            "share_population_after",
+            "population",
+            "share_population_before",
+            "same_siren",
+        ],
     ).assign(n_communes=3)
     edges, seen = data.ancestry("N", data.lineage_index(lineage))
     assert seen == {"N", "P1", "P2"} and [(e["annee"], e["before"]) for e in edges] == [(2017, "P1"), (2017, "P2")]
@@ -95,6 +116,7 @@ def test_publish_site_swaps_atomically_and_keeps_the_previous_site_when_a_build_
             if version == "broken":
                 raise RuntimeError("chart failed")
             return {"pages": 1}
+
         return _build
 
     first = tmp_path / "versions" / "20260101T000000000000Z-first"  # a publication without a site yet

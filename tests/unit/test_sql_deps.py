@@ -69,8 +69,15 @@ def test_marts_depend_on_exactly_what_their_sql_reads_and_the_documented_extras(
     deps = _deps()
     # stg/epci and stg/dgcl_epci_membership: the EPCI name repair (assets/territory/names.py) the builders run;
     # marts/facility_transitions: the merger study's Python reads int.facility_transitions_yearly, which that asset writes
-    extras = {"marts/sources", "stg/epci_membership", "int/facility_territory_years", "int/epci_polygons", "stg/epci",
-              "stg/dgcl_epci_membership", "marts/facility_transitions"}
+    extras = {
+        "marts/sources",
+        "stg/epci_membership",
+        "int/facility_territory_years",
+        "int/epci_polygons",
+        "stg/epci",
+        "stg/dgcl_epci_membership",
+        "marts/facility_transitions",
+    }
     for key, files in MARTS_SQL.items():
         read = {k.to_user_string() for k in sql_deps(ASSETS / "marts", files)}
         assert read <= deps[key] and deps[key] - read <= extras, (key, sorted(deps[key] - read))

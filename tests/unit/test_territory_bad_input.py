@@ -34,11 +34,14 @@ def test_missing_or_renamed_column_names_file_column_and_expectation(tmp_path):
 
 
 def test_codes_that_lost_their_leading_zero_are_padded_and_counted(tmp_path):
-    path = _dgcl(tmp_path, [
-        "200069193;CC de la Dombes;CC;FPU;2;100;99;1001;210100012;L'Abergement-Clémenciat;60;59",
-        "200069193;CC de la Dombes;CC;FPU;2;100;99;1002;210100020;L'Abergement-de-Varey;40;40",
-        "242010056;CA du Pays Ajaccien;CA;FPU;1;70000;69000;2A004;212000046;Ajaccio;70000;69000",
-    ])
+    path = _dgcl(
+        tmp_path,
+        [
+            "200069193;CC de la Dombes;CC;FPU;2;100;99;1001;210100012;L'Abergement-Clémenciat;60;59",
+            "200069193;CC de la Dombes;CC;FPU;2;100;99;1002;210100020;L'Abergement-de-Varey;40;40",
+            "242010056;CA du Pays Ajaccien;CA;FPU;1;70000;69000;2A004;212000046;Ajaccio;70000;69000",
+        ],
+    )
     fixes: dict = {}
     df = dgcl_membership(read_epcicom_csv(path), file=path, fixes=fixes)
     assert df["code_commune"].to_list() == ["01001", "01002", "2A004"]
@@ -54,7 +57,10 @@ def test_codes_that_cannot_be_repaired_are_an_error(tmp_path):
 def test_duplicated_commune_is_an_error_naming_it(tmp_path):
     dup = COMPOSITION + [("2A004", "Ajaccio", "200069193", "CC de la Dombes", "2A", "94")]
     path = insee_zip(tmp_path / "Intercommunalite_Metropole_au_01-01-2019.zip", composition=dup)
-    with pytest.raises(InputError, match=r"Intercommunalite_Metropole_au_01-01-2019.zip: 1 communes appear more than once in column\(s\) \['CODGEO'\].*2A004"):
+    with pytest.raises(
+        InputError,
+        match=r"Intercommunalite_Metropole_au_01-01-2019.zip: 1 communes appear more than once in column\(s\) \['CODGEO'\].*2A004",
+    ):
         membership_from_zip(path, fixes={})
 
 
@@ -75,7 +81,9 @@ def test_truncated_zip_is_an_error(tmp_path):
     whole = insee_zip(tmp_path / "whole.zip")
     cut = tmp_path / "Intercommunalite_Metropole_au_01-01-2016.zip"
     cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
-    with pytest.raises(InputError, match=r"Intercommunalite_Metropole_au_01-01-2016.zip: not a readable zip archive .*truncated download\?"):
+    with pytest.raises(
+        InputError, match=r"Intercommunalite_Metropole_au_01-01-2016.zip: not a readable zip archive .*truncated download\?"
+    ):
         membership_from_zip(cut, fixes={})
 
 

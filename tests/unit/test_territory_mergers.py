@@ -16,7 +16,9 @@ def _run(before: dict, after: dict, pop: dict, rows=(), names=None, natures=None
 
     def year(y, membership, population):
         epcis = {e for e in membership.values() if e}
-        return YearInputs(membership, population, {e: names.get(e, f"nom {e}") for e in epcis}, {e: natures.get((y, e), "CC") for e in epcis})
+        return YearInputs(
+            membership, population, {e: names.get(e, f"nom {e}") for e in epcis}, {e: natures.get((y, e), "CC") for e in epcis}
+        )
 
     ev, li = compare_years(Y1, year(Y0, before, pop), year(Y1, after, {}), steps[Y0])
     return ev, li
@@ -31,11 +33,22 @@ D, U = "200000004", "200000012"
 
 
 def test_fusion_of_two_epci_into_a_new_one():
-    ev, li = _run({"01001": A, "01002": A, "01003": B, "01004": C}, {"01001": N, "01002": N, "01003": N, "01004": C},
-                  {"01001": 100, "01002": 50, "01003": 250, "01004": 10})
+    ev, li = _run(
+        {"01001": A, "01002": A, "01003": B, "01004": C},
+        {"01001": N, "01002": N, "01003": N, "01004": C},
+        {"01001": 100, "01002": 50, "01003": 250, "01004": 10},
+    )
     assert _short(ev) == [("fusion", N, [A, B], [N], ["01001", "01002", "01003"], 400)]
     assert ev[0]["perimetre_identique"] is True and ev[0]["n_predecessors"] == 2 and ev[0]["epci_nom"] == f"nom {N}"
-    edges = {(r["epci_siren_avant"], r["epci_siren_apres"]): (r["n_communes"], r["population"], r["share_population_avant"], r["share_population_apres"]) for r in li}
+    edges = {
+        (r["epci_siren_avant"], r["epci_siren_apres"]): (
+            r["n_communes"],
+            r["population"],
+            r["share_population_avant"],
+            r["share_population_apres"],
+        )
+        for r in li
+    }
     assert edges == {(A, N): (2, 150, 1.0, 150 / 400), (B, N): (1, 250, 1.0, 250 / 400), (C, C): (1, 10, 1.0, 1.0)}
 
 
@@ -63,15 +76,21 @@ def test_transfert_between_two_surviving_epci():
 
 
 def test_scission_into_two_new_epci():
-    ev, _ = _run({"01001": A, "01002": A, "01003": A, "01004": A}, {"01001": X, "01002": X, "01003": Yy, "01004": Yy},
-                 {"01001": 1, "01002": 1, "01003": 1, "01004": 2})
+    ev, _ = _run(
+        {"01001": A, "01002": A, "01003": A, "01004": A},
+        {"01001": X, "01002": X, "01003": Yy, "01004": Yy},
+        {"01001": 1, "01002": 1, "01003": 1, "01004": 2},
+    )
     assert _short(ev) == [("scission", A, [A], [X, Yy], ["01001", "01002", "01003", "01004"], 5)]
     assert ev[0]["epci_nom"] == f"nom {A}"  # named as it was before
 
 
 def test_dissolution_shared_between_neighbours():
-    ev, _ = _run({"01001": A, "01002": A, "01003": S, "01004": T}, {"01001": S, "01002": T, "01003": S, "01004": T},
-                 {"01001": 5, "01002": 5, "01003": 20, "01004": 20})
+    ev, _ = _run(
+        {"01001": A, "01002": A, "01003": S, "01004": T},
+        {"01001": S, "01002": T, "01003": S, "01004": T},
+        {"01001": 5, "01002": 5, "01003": 20, "01004": 20},
+    )
     assert _short(ev) == [
         ("dissolution", A, [A], [S, T], ["01001", "01002"], 10),
         ("extension", S, [A], [S], ["01001"], 5),
@@ -103,7 +122,8 @@ def test_commune_code_changes_and_mergers_inside_an_epci_are_not_epci_changes():
     ev, li = _run(before, after, {"01001": 1, "01002": 1, "01003": 1}, rows)
     assert ev == []
     assert {(r["epci_siren_avant"], r["epci_siren_apres"], r["n_communes"], r["meme_siren"], r["share_population_avant"]) for r in li} == {
-        (S, S, 2, True, 1.0), (T, T, 1, True, 1.0)
+        (S, S, 2, True, 1.0),
+        (T, T, 1, True, 1.0),
     }
 
 
@@ -135,11 +155,16 @@ def test_unknown_populations_fall_back_to_commune_counts():
 
 def test_an_epci_with_a_commune_of_unknown_population_is_weighed_by_commune_count():
     # B's communes: 01003 (unknown population), 01004, 01005. By commune count, 2 of 3 go to S.
-    ev, li = _run({"01001": S, "01002": S, "01003": B, "01004": B, "01005": B},
-                  {"01001": S, "01002": S, "01003": S, "01004": S, "01005": T},
-                  {"01001": 5, "01002": 5, "01004": 1, "01005": 1000})
+    ev, li = _run(
+        {"01001": S, "01002": S, "01003": B, "01004": B, "01005": B},
+        {"01001": S, "01002": S, "01003": S, "01004": S, "01005": T},
+        {"01001": 5, "01002": 5, "01004": 1, "01005": 1000},
+    )
     # (by population B would go to T, its 1000-inhabitant commune; by count, to S)
-    assert _short(ev) == [("creation", T, [B], [T], ["01005"], 1000), ("fusion", S, [B, S], [S], ["01001", "01002", "01003", "01004"], None)]
+    assert _short(ev) == [
+        ("creation", T, [B], [T], ["01005"], 1000),
+        ("fusion", S, [B, S], [S], ["01001", "01002", "01003", "01004"], None),
+    ]
     edge = next(r for r in li if (r["epci_siren_avant"], r["epci_siren_apres"]) == (B, S))
     assert edge["share_population_avant"] is None and edge["population"] is None
     assert next(r for r in li if (r["epci_siren_avant"], r["epci_siren_apres"]) == (S, S))["share_population_avant"] == 1.0
@@ -148,24 +173,54 @@ def test_an_epci_with_a_commune_of_unknown_population_is_weighed_by_commune_coun
 # One hand-made composition per operation type the DGCL counts, with every column of every event and
 # lineage edge (docs/methodology.md, Territory, reconciliation).
 
+
 def _event(kind, siren, preds, succs, communes, population, perimetre=None, nature="CC", nature_avant=None, year_name=None):
-    return {"annee": Y1, "type_evenement": kind, "epci_siren": siren, "epci_nom": f"nom {siren}", "epci_nature": nature,
-            "epci_nature_avant": nature_avant, "predecessors": preds, "successors": succs, "n_predecessors": len(preds),
-            "communes": communes, "n_communes": len(communes), "population": population, "perimetre_identique": perimetre}
+    return {
+        "annee": Y1,
+        "type_evenement": kind,
+        "epci_siren": siren,
+        "epci_nom": f"nom {siren}",
+        "epci_nature": nature,
+        "epci_nature_avant": nature_avant,
+        "predecessors": preds,
+        "successors": succs,
+        "n_predecessors": len(preds),
+        "communes": communes,
+        "n_communes": len(communes),
+        "population": population,
+        "perimetre_identique": perimetre,
+    }
 
 
 def _edges(lineage):
     """(avant, apres) -> (n_communes, population, share_communes_avant, share_population_avant, share_population_apres, meme_siren, absorbed)"""
-    return {(r["epci_siren_avant"], r["epci_siren_apres"]): (r["n_communes"], r["population"], r["share_communes_avant"],
-            r["share_population_avant"], r["share_population_apres"], r["meme_siren"], r["absorbed"]) for r in lineage}
+    return {
+        (r["epci_siren_avant"], r["epci_siren_apres"]): (
+            r["n_communes"],
+            r["population"],
+            r["share_communes_avant"],
+            r["share_population_avant"],
+            r["share_population_apres"],
+            r["meme_siren"],
+            r["absorbed"],
+        )
+        for r in lineage
+    }
 
 
 def test_operation_fusion_two_cc_into_a_new_ca():
-    ev, li = _run({"01001": A, "01002": A, "01003": B, "01004": C}, {"01001": N, "01002": N, "01003": N, "01004": C},
-                  {"01001": 100, "01002": 50, "01003": 250, "01004": 10}, natures={(Y1, N): "CA"})
+    ev, li = _run(
+        {"01001": A, "01002": A, "01003": B, "01004": C},
+        {"01001": N, "01002": N, "01003": N, "01004": C},
+        {"01001": 100, "01002": 50, "01003": 250, "01004": 10},
+        natures={(Y1, N): "CA"},
+    )
     assert ev == [_event("fusion", N, [A, B], [N], ["01001", "01002", "01003"], 400, perimetre=True, nature="CA")]
-    assert _edges(li) == {(A, N): (2, 150, 1.0, 1.0, 150 / 400, False, True), (B, N): (1, 250, 1.0, 1.0, 250 / 400, False, True),
-                          (C, C): (1, 10, 1.0, 1.0, 1.0, True, True)}
+    assert _edges(li) == {
+        (A, N): (2, 150, 1.0, 1.0, 150 / 400, False, True),
+        (B, N): (1, 250, 1.0, 1.0, 250 / 400, False, True),
+        (C, C): (1, 10, 1.0, 1.0, 1.0, True, True),
+    }
 
 
 def test_operation_fusion_extension_with_a_commune_of_a_surviving_epci_and_an_isolated_one():
@@ -180,8 +235,10 @@ def test_operation_fusion_extension_with_a_commune_of_a_surviving_epci_and_an_is
         _event("transfert", N, [C], [N], ["01004"], 10),
     ]
     assert _edges(li) == {
-        (A, N): (2, 150, 1.0, 1.0, 150 / 450, False, True), (B, N): (1, 250, 1.0, 1.0, 250 / 450, False, True),
-        (C, N): (1, 10, 1 / 3, 10 / 310, 10 / 450, False, False), (None, N): (1, 40, 1.0, 1.0, 40 / 450, False, False),
+        (A, N): (2, 150, 1.0, 1.0, 150 / 450, False, True),
+        (B, N): (1, 250, 1.0, 1.0, 250 / 450, False, True),
+        (C, N): (1, 10, 1 / 3, 10 / 310, 10 / 450, False, False),
+        (None, N): (1, 40, 1.0, 1.0, 40 / 450, False, False),
         (C, C): (2, 300, 2 / 3, 300 / 310, 1.0, True, True),
     }
 
@@ -219,16 +276,24 @@ def test_operation_dissolution_with_a_majority_successor_is_typed_as_absorbed():
 
 
 def test_operation_transformation_same_perimeter_new_nature():
-    ev, li = _run({"01001": A, "01002": A, "01003": C}, {"01001": A, "01002": A, "01003": C}, {"01001": 70, "01002": 30, "01003": 5},
-                  natures={(Y0, A): "CA", (Y1, A): "CU"})
+    ev, li = _run(
+        {"01001": A, "01002": A, "01003": C},
+        {"01001": A, "01002": A, "01003": C},
+        {"01001": 70, "01002": 30, "01003": 5},
+        natures={(Y0, A): "CA", (Y1, A): "CU"},
+    )
     assert ev == [_event("transformation", A, [A], [A], ["01001", "01002"], 100, perimetre=True, nature="CU", nature_avant="CA")]
     assert _edges(li) == {(A, A): (2, 100, 1.0, 1.0, 1.0, True, True), (C, C): (1, 5, 1.0, 1.0, 1.0, True, True)}
 
 
 def test_operation_transformation_with_a_change_of_perimeter():
     # CC A becomes a CA and takes a commune of C: a transformation (perimeter changed) and a transfer.
-    ev, _ = _run({"01001": A, "01002": C, "01003": C}, {"01001": A, "01002": A, "01003": C}, {"01001": 70, "01002": 10, "01003": 20},
-                 natures={(Y1, A): "CA"})
+    ev, _ = _run(
+        {"01001": A, "01002": C, "01003": C},
+        {"01001": A, "01002": A, "01003": C},
+        {"01001": 70, "01002": 10, "01003": 20},
+        natures={(Y1, A): "CA"},
+    )
     assert ev == [
         _event("transfert", A, [C], [A], ["01002"], 10, nature="CA", nature_avant="CC"),
         _event("transformation", A, [A], [A], ["01001"], 70, perimetre=False, nature="CA", nature_avant="CC"),
@@ -237,20 +302,28 @@ def test_operation_transformation_with_a_change_of_perimeter():
 
 def test_operation_withdrawal_of_a_commune_to_another_epci_or_to_none():
     # 01002 leaves S for T (a transfer, from T's side); 01003 leaves S for no EPCI (a retrait).
-    ev, li = _run({"01001": S, "01002": S, "01003": S, "01004": T}, {"01001": S, "01002": T, "01003": None, "01004": T},
-                  {"01001": 50, "01002": 10, "01003": 5, "01004": 30})
+    ev, li = _run(
+        {"01001": S, "01002": S, "01003": S, "01004": T},
+        {"01001": S, "01002": T, "01003": None, "01004": T},
+        {"01001": 50, "01002": 10, "01003": 5, "01004": 30},
+    )
     assert ev == [
         _event("retrait", S, [S], [], ["01003"], 5),
         _event("transfert", T, [S], [T], ["01002"], 10, nature_avant="CC"),
     ]
     assert _edges(li) == {
-        (S, S): (1, 50, 1 / 3, 50 / 65, 1.0, True, True), (S, T): (1, 10, 1 / 3, 10 / 65, 0.25, False, False),
-        (S, None): (1, 5, 1 / 3, 5 / 65, 1.0, False, False), (T, T): (1, 30, 1.0, 1.0, 0.75, True, True),
+        (S, S): (1, 50, 1 / 3, 50 / 65, 1.0, True, True),
+        (S, T): (1, 10, 1 / 3, 10 / 65, 0.25, False, False),
+        (S, None): (1, 5, 1 / 3, 5 / 65, 1.0, False, False),
+        (T, T): (1, 30, 1.0, 1.0, 0.75, True, True),
     }
 
 
 def test_transfers_from_several_donors_make_one_row_per_receiving_epci():
-    ev, _ = _run({"01001": S, "01002": S, "01003": T, "01004": T, "01005": U}, {"01001": S, "01002": U, "01003": T, "01004": U, "01005": U},
-                 {"01001": 10, "01002": 1, "01003": 10, "01004": 2, "01005": 10})
+    ev, _ = _run(
+        {"01001": S, "01002": S, "01003": T, "01004": T, "01005": U},
+        {"01001": S, "01002": U, "01003": T, "01004": U, "01005": U},
+        {"01001": 10, "01002": 1, "01003": 10, "01004": 2, "01005": 10},
+    )
     assert _short(ev) == [("transfert", U, [S, T], [U], ["01002", "01004"], 3)]
     assert ev[0]["n_predecessors"] == 2

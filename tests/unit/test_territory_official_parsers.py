@@ -32,7 +32,9 @@ EPCI_SHEET = [
 ]
 
 
-def insee_zip(path: Path, composition=COMPOSITION, epci=EPCI_SHEET, inner="Intercommunalite-Metropole_au_01-01-2021.xlsx", extra_inner=None) -> Path:
+def insee_zip(
+    path: Path, composition=COMPOSITION, epci=EPCI_SHEET, inner="Intercommunalite-Metropole_au_01-01-2021.xlsx", extra_inner=None
+) -> Path:
     """An INSEE composition zip as published: one workbook, sheets EPCI and Composition_communale,
     5 title rows above the header."""
     from openpyxl import Workbook
@@ -90,7 +92,10 @@ def test_etalab_epci_json_flattened(tmp_path):
 
 def test_etalab_communes_json_and_its_links(tmp_path):
     communes, links = read_communes_json(FIXTURES / "communes_2025_tiny.json")
-    assert communes.filter(pl.col("type") == "commune-actuelle").select("code", "population").rows() == [("01015", "710"), ("75056", "2133111")]
+    assert communes.filter(pl.col("type") == "commune-actuelle").select("code", "population").rows() == [
+        ("01015", "710"),
+        ("75056", "2133111"),
+    ]
     assert sorted(links.rows()) == [("01340", "ancien-code", "01015"), ("01340", "commune-deleguee", "01015")]
 
 

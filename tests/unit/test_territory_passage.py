@@ -3,7 +3,13 @@
 import pytest
 
 from assets.common.passage import (
-    PLM_ARRONDISSEMENTS, PassageError, PassageRow, code_map, complete_steps, forward_codes, passage_from_links,
+    PLM_ARRONDISSEMENTS,
+    PassageError,
+    PassageRow,
+    code_map,
+    complete_steps,
+    forward_codes,
+    passage_from_links,
 )
 
 # A small history, one change a year:
@@ -18,10 +24,13 @@ CODES = {
 }
 A, B, C, D, E, F, G = "01001", "01002", "01003", "01004", "01005", "01006", "01007"
 ROWS = [
-    PassageRow(2015, A, A, "f"), PassageRow(2015, B, A, "f"),
+    PassageRow(2015, A, A, "f"),
+    PassageRow(2015, B, A, "f"),
     PassageRow(2016, C, E, "c"),
-    PassageRow(2017, A, A, "d", 0.7), PassageRow(2017, A, F, "d", 0.3),
-    PassageRow(2018, D, G, "f"), PassageRow(2018, E, G, "f"),
+    PassageRow(2017, A, A, "d", 0.7),
+    PassageRow(2017, A, F, "d", 0.3),
+    PassageRow(2018, D, G, "f"),
+    PassageRow(2018, E, G, "f"),
 ]
 POP = {2018: {D: 900.0, E: 300.0}, 2015: {A: 100.0, B: 50.0}}
 
@@ -92,9 +101,7 @@ def test_arrondissements_map_to_their_commune_every_year():
 
 def test_forward_codes_for_data_in_an_old_geography():
     steps = complete_steps(CODES, ROWS)
-    assert forward_codes(steps, 2015, 2019, [B, C, D]) == {
-        B: (A, "scission_code_conserve"), C: (G, "fusion"), D: (G, "fusion")
-    }
+    assert forward_codes(steps, 2015, 2019, [B, C, D]) == {B: (A, "scission_code_conserve"), C: (G, "fusion"), D: (G, "fusion")}
 
 
 @pytest.mark.parametrize(
@@ -102,7 +109,10 @@ def test_forward_codes_for_data_in_an_old_geography():
     [
         ([], "commune 01002 of 2015 is absent from 2016 and no passage row"),
         ([PassageRow(2015, "01002", "09999", "f")], "lead to ['09999']"),
-        ([PassageRow(2015, "01009", "01001", "f"), PassageRow(2015, "01002", "01001", "f")], "codes ['01009'] change but are not communes of 2015"),
+        (
+            [PassageRow(2015, "01009", "01001", "f"), PassageRow(2015, "01002", "01001", "f")],
+            "codes ['01009'] change but are not communes of 2015",
+        ),
         ([PassageRow(2015, "01002", "01001", "f", 0.5)], "ratios of commune 01002 sum to 0.500000"),
         ([PassageRow(2015, "01002", "01001", "x")], "typemodif 'x'"),
     ],
@@ -123,7 +133,11 @@ def test_passage_from_links_fusion_code_change_and_errors():
     after = {"01001", "01009"}
     links = [("01002", "01001"), ("01003", "01009"), ("01002", "01001"), ("01077", "01001")]
     rows = passage_from_links(2024, before | {"01004"}, after | {"01004"}, links, source="t")
-    assert rows == [PassageRow(2024, "01002", "01001", "f"), PassageRow(2024, "01001", "01001", "f"), PassageRow(2024, "01003", "01009", "c")]
+    assert rows == [
+        PassageRow(2024, "01002", "01001", "f"),
+        PassageRow(2024, "01001", "01001", "f"),
+        PassageRow(2024, "01003", "01009", "c"),
+    ]
     with pytest.raises(PassageError, match="commune 01004 vanished and its links give no commune of 2025"):
         passage_from_links(2024, before, after, links, source="t")
     with pytest.raises(PassageError, match=r"new commune 01008 has no origin in the links"):
@@ -133,11 +147,18 @@ def test_passage_from_links_fusion_code_change_and_errors():
 def test_passage_from_links_restored_communes_split_their_chef_lieu_by_population():
     # 2025: Neussargues en Pinatelle (15141) gave back two of its communes déléguées of 2024.
     rows = passage_from_links(
-        2024, {"15141"}, {"15141", "15031", "15171"}, [], source="t",
+        2024,
+        {"15141"},
+        {"15141", "15031", "15171"},
+        [],
+        source="t",
         links_before=[("15031", "15141"), ("15171", "15141"), ("15141", "15141")],
         population_after={"15141": 600, "15031": 300, "15171": 100},
     )
-    assert rows == [PassageRow(2024, "15141", "15141", "d", 0.6), PassageRow(2024, "15141", "15031", "d", 0.3),
-                    PassageRow(2024, "15141", "15171", "d", 0.1)]
+    assert rows == [
+        PassageRow(2024, "15141", "15141", "d", 0.6),
+        PassageRow(2024, "15141", "15031", "d", 0.3),
+        PassageRow(2024, "15141", "15171", "d", 0.1),
+    ]
     equal = passage_from_links(2024, {"15141"}, {"15141", "15031"}, [], source="t", links_before=[("15031", "15141")])
     assert [r.ratio for r in equal] == [0.5, 0.5]
