@@ -27,6 +27,9 @@ SIRENE_MANIFEST = REPO_ROOT / "data" / "raw" / "sirene" / "embedded" / "manifest
 WORLD_GROUP = "embedded_world"
 
 
+# tryfirst: xdist's own collection hook turns the xdist_group marks into the node-id suffix that --dist loadgroup
+# reads; a mark added after it is ignored and every worker builds its own world (tests/unit/test_suite_grouping.py).
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
     """Tests using the embedded world run on the same xdist worker (one build per session)."""
     for item in items:
