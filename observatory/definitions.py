@@ -14,6 +14,7 @@ import pkgutil
 import dagster as dg
 
 import assets as assets_pkg
+from observatory.alerts import alert_sensors
 from observatory.automation import cadence_automation
 from observatory.publish import publication_asset
 from observatory.resources import Downloader, Lineage, Parameters, Warehouse
@@ -80,8 +81,9 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     publication = publication_asset(mart_keys, checks=declared_checks(merged, mart_keys), builders={"site": build_site})
     lineage = lineage_of([*(merged.assets or []), publication])
     complete = dg.Definitions.merge(merged, dg.Definitions(assets=[publication], resources=resources_for(settings, lineage)))
-    # Refresh jobs + schedules per source cadence, and the rebuild_marts job (observatory.automation).
-    return dg.Definitions.merge(complete, cadence_automation(complete))
+    # Refresh jobs + schedules per source cadence, and the rebuild_marts job (observatory.automation); the alert
+    # sensors (observatory.alerts) write to the destinations of ``settings``.
+    return dg.Definitions.merge(complete, cadence_automation(complete), dg.Definitions(sensors=alert_sensors(settings)))
 
 
 defs = build_definitions(Settings.from_env())

@@ -46,6 +46,13 @@ class Settings:
     max_row_drop: float = 0.2
     #: Dagster instance directory (run history); None = an ephemeral instance.
     dagster_home: Path | None = None
+    #: Alerts (observatory.alerts): the log file always written (None = the default of ``alert_file_path``), an
+    #: optional webhook URL (JSON POST) and an optional e-mail address sent through ``alert_smtp`` (``host[:port]``).
+    alert_file: Path | None = None
+    alert_webhook: str = ""
+    alert_email: str = ""
+    alert_smtp: str = "localhost:25"
+    alert_email_from: str = "observatory@localhost"
 
     def __post_init__(self) -> None:
         if self.source_mode not in SOURCE_MODES:
@@ -70,6 +77,23 @@ class Settings:
     def marts_dir(self) -> Path:
         return self.data_dir / "marts"
 
+    @property
+    def alert_file_path(self) -> Path:
+        """Where alerts are appended: ``alert_file``, else next to the run history (``DAGSTER_HOME``), else the
+        private build folder."""
+        if self.alert_file is not None:
+            return self.alert_file
+        return (self.dagster_home or self.build_dir) / "observatory_alerts.log"
+
+    @property
+    def alert_destinations(self) -> str:
+        out = [str(self.alert_file_path)]
+        if self.alert_webhook:
+            out.append(self.alert_webhook)
+        if self.alert_email:
+            out.append(f"mailto:{self.alert_email}")
+        return ", ".join(out)
+
     def with_(self, **changes) -> "Settings":
         return replace(self, **changes)
 
@@ -85,4 +109,9 @@ class Settings:
             seed=int(env.get("OBSERVATORY_SEED", "20170101")),
             max_row_drop=float(env.get("OBSERVATORY_MAX_ROW_DROP", "0.2")),
             dagster_home=Path(env["DAGSTER_HOME"]) if env.get("DAGSTER_HOME") else None,
+            alert_file=Path(env["OBSERVATORY_ALERT_FILE"]) if env.get("OBSERVATORY_ALERT_FILE") else None,
+            alert_webhook=env.get("OBSERVATORY_ALERT_WEBHOOK", ""),
+            alert_email=env.get("OBSERVATORY_ALERT_EMAIL", ""),
+            alert_smtp=env.get("OBSERVATORY_ALERT_SMTP", "localhost:25"),
+            alert_email_from=env.get("OBSERVATORY_ALERT_EMAIL_FROM", "observatory@localhost"),
         )
