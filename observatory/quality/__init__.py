@@ -2,7 +2,10 @@
 
 * :mod:`~observatory.quality.specs` - the expectation specs (a suite is a plain list of them) and outcomes;
 * :mod:`~observatory.quality.rules` - SQL rule builders for generic invariants (shares, years, referential integrity);
-* :mod:`~observatory.quality.gx` - the Great Expectations 1.x adapter (GX imported lazily);
+* :mod:`~observatory.quality.aggregates` - the value specs evaluated in DuckDB (counts as aggregates, a few
+  failing rows), what the checks run;
+* :mod:`~observatory.quality.gx` - the Great Expectations 1.x adapter (GX imported lazily): the reference the
+  aggregates are tested against;
 * :mod:`~observatory.quality.suite` - :func:`run_suite`, evaluating a suite on a warehouse table (pytest runs the
   very suites Dagster runs);
 * :mod:`~observatory.quality.check` - :func:`table_check`, the blocking asset-check factory, and the failure report;

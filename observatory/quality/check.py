@@ -5,7 +5,7 @@ from typing import Any, Sequence
 
 import dagster as dg
 
-from observatory.quality.log import record_outcome, retire_checks
+from observatory.quality.log import record_outcome, retire_checks, table_fingerprint
 from observatory.quality.specs import EXAMPLES, Between, Columns, InSet, Matches, NotNull, Outcome, RowCount, Spec, Sql, Unique
 from observatory.quality.suite import run_suite
 from observatory.resources import Warehouse, table_key
@@ -96,8 +96,8 @@ def table_check(
     description: str = "",
 ) -> dg.AssetChecksDefinition:
     """Blocking asset checks on ``layer.name`` (asset key ``[layer, name]``): one named check per rule or
-    family of rules (:func:`named_checks`), all evaluated in one step (one warehouse connection, one GX
-    validation) and each reported on its own.
+    family of rules (:func:`named_checks`), all evaluated in one step (one warehouse connection, one scan of the table for
+    the row-wise value rules: :mod:`observatory.quality.aggregates`) and each reported on its own.
 
     A failure (severity ERROR) stops downstream assets, and therefore publication, in the run; its
     metadata shows the failing rows as a small markdown table, and the same text goes to the run log.
@@ -128,6 +128,8 @@ def table_check(
         flat = [s for rules in groups.values() for s in rules]
         with warehouse.connect() as con:
             outcomes = run_suite(con, table, flat)
+            # The content every check of this step saw: hashed once, not once per named check.
+            fingerprint = table_fingerprint(con, table)
             results, i = [], 0
             for name, rules in groups.items():
                 mine = outcomes[i : i + len(rules)]
@@ -140,6 +142,7 @@ def table_check(
                     not failed,
                     run_id=context.run.run_id,
                     failures={o.name: o.unexpected_count for o in failed},
+                    fingerprint=fingerprint,
                 )
                 results.append((name, mine, failed))
             retire_checks(con, table, list(groups))

@@ -1,9 +1,12 @@
 """The Great Expectations 1.x adapter: validates a pandas frame against the value specs.
 
-Why our own adapter: ``dagster-ge`` requires great-expectations<1 and pandas<3. GX 1.x rejects
-Polars frames and its DuckDB path is broken, so a table is read from the build warehouse into a
-pandas frame and validated there. ``import great_expectations`` costs seconds: it happens inside
-the check, never at import time, with GX analytics and progress bars switched off.
+The reference, not the checks' path: the checks evaluate the same specs as DuckDB aggregates
+(:mod:`observatory.quality.aggregates`), because this adapter needs a pandas copy of the table - GX 1.x
+rejects Polars frames and its DuckDB path is broken - which costs the import of GX (seconds) and a copy
+of every column a rule reads. It stays so that the SQL is tested against GX rule by rule
+(``run_suite(..., engine="gx")``, ``tests/unit/test_quality_oracle.py``). Why our own adapter:
+``dagster-ge`` requires great-expectations<1 and pandas<3. ``import great_expectations`` happens
+inside the call, never at import time, with GX analytics and progress bars switched off.
 """
 
 import datetime as dt

@@ -40,14 +40,24 @@ def _ensure_log(con: Any) -> None:
     con.execute("alter table main.quality_log add column if not exists fingerprint varchar")
 
 
-def record_outcome(con: Any, table: str, check_name: str, passed: bool, *, run_id: str = "", failures: Any = None) -> None:
+def record_outcome(
+    con: Any, table: str, check_name: str, passed: bool, *, run_id: str = "", failures: Any = None, fingerprint: str | None = None
+) -> None:
     """Log the outcome in the build database, with the fingerprint of the content checked (publication compares
-    it with the content it is about to publish)."""
+    it with the content it is about to publish). ``fingerprint``: :func:`table_fingerprint` of ``table`` if the
+    caller computed it already (a step recording several checks of one table hashes it once)."""
     _ensure_log(con)
     con.execute(
         "insert into main.quality_log by name select ? as table_name, ? as check_name, ? as passed, now()::timestamp as checked_at, "
         "? as run_id, ? as failures, ? as fingerprint",
-        [table, check_name, passed, run_id, json.dumps(failures, ensure_ascii=False) if failures else None, table_fingerprint(con, table)],
+        [
+            table,
+            check_name,
+            passed,
+            run_id,
+            json.dumps(failures, ensure_ascii=False) if failures else None,
+            fingerprint or table_fingerprint(con, table),
+        ],
     )
 
 

@@ -2,7 +2,8 @@
 
 * :class:`Columns` - exact column set and DuckDB types (checked on the warehouse schema);
 * :class:`Unique`, :class:`NotNull`, :class:`Matches`, :class:`Between`, :class:`InSet`,
-  :class:`RowCount` - mapped to GX expectations (nulls are ignored by every rule but NotNull);
+  :class:`RowCount` - the GX expectations of the same names, evaluated as DuckDB aggregates
+  (:mod:`~observatory.quality.aggregates`; nulls are ignored by every rule but NotNull);
 * :class:`Sql` - an invariant written as a query returning the *failing* rows (e.g. shares that do
   not sum to 1, communes without an EPCI). Empty result = pass.
 
