@@ -52,6 +52,9 @@ FAMILIES: dict[type, str] = {
 #: Name of the uniqueness check of the table's natural key (the column spec's ``key``).
 KEY_CHECK = "unique_key"
 _MAX_NAME = 60
+#: table -> the suite of the last :func:`table_check` built for it (as evaluated: key rule added), so that
+#: ``benchmarks/checks.py`` times the very suites the definitions run.
+SUITES: dict[str, list[Spec]] = {}
 
 
 def check_name(spec: Spec, key: Sequence[str] = ()) -> str:
@@ -108,6 +111,7 @@ def table_check(
     if not specs:
         raise ValueError(f"table_check({table!r}): empty suite")
     groups = named_checks(specs, key)
+    SUITES[table] = [s for rules in groups.values() for s in rules]
     check_specs = [
         dg.AssetCheckSpec(
             name,
