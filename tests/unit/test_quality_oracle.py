@@ -123,6 +123,29 @@ def test_both_engines_agree_on_a_random_table_with_many_failures():
     assert [o.name for o in sql if o.success] == [] and sum(o.unexpected_count > EXAMPLES for o in sql) >= 6
 
 
+def test_gx_runs_without_progress_bars_or_analytics(capfd, monkeypatch):
+    """No progress bar on the run's output, and no network call (GX analytics would post events):
+    every socket connection attempted during the validation is recorded, and refused."""
+    import socket
+
+    attempts = []
+
+    def refuse(self, address, *args, **kwargs):
+        attempts.append(address)
+        raise OSError(f"test: network refused ({address})")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+    with duckdb.connect() as con:
+        con.execute("create schema stg")
+        con.execute(f"create table stg.t as select * from (values {ROWS}) v(k, n, share, code, crs)")
+        outcomes = run_suite(con, "stg.t", [NotNull("k"), Between("share", 0, 1)], engine="gx")
+    out, err = capfd.readouterr()
+    assert "Calculating Metrics" not in out + err and "%|" not in err
+    assert attempts == []
+    assert [(o.success, o.unexpected_count) for o in outcomes] == [(False, 2), (False, 2)]
+
+
 class Spy:
     """A DuckDB connection that counts the rows Python receives and refuses pandas copies."""
 
