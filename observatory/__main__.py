@@ -3,7 +3,9 @@
 Runs in-process against the persistent Dagster instance (``DAGSTER_HOME``, set by the Makefile),
 as the named job ``build_everything`` tagged ``observatory/launched_by=cli``, so the run also appears
 in the UI's run history and Overview timeline with its Target. Exit status 1 if any step or blocking
-check failed (in which case nothing was published).
+check failed (in which case nothing was published); the failure is then also delivered as an alert
+(``observatory.alerts``: the log file, webhook, e-mail of the settings), since the daemon's alert sensors skip
+runs tagged ``observatory/launched_by=cli`` and a terminal run may have no daemon beside it.
 
 The terminal is for a person: Dagster's log at INFO (what the assets say: progress of long steps,
 check outcomes), then one line per asset with its rows and seconds, then a summary (marts published,
@@ -23,6 +25,7 @@ import time
 
 import dagster as dg
 
+from observatory.alerts import CLI_TAG, CLI_TODO, Alert, deliver
 from observatory.automation import ALL_JOB
 from observatory.definitions import build_definitions
 from observatory.partitions import all_years_tags
@@ -31,7 +34,7 @@ from observatory.runs import RunInProgress, exclusive_run, failure_line, guarded
 from observatory.settings import Settings
 
 #: Tag of the runs launched from the command line (filter on it in the UI's run list).
-LAUNCHED_BY_TAG = "observatory/launched_by"
+LAUNCHED_BY_TAG = CLI_TAG[0]
 
 
 def execute(
@@ -54,7 +57,7 @@ def execute(
     partitioned = {graph.get(k).partitions_def for k in (keys or graph.get_all_asset_keys()) if graph.get(k).partitions_def}
     if len(partitioned) > 1:
         raise dg.DagsterInvalidDefinitionError("the partitioned assets must share observatory.partitions.YEARS")
-    tags = {LAUNCHED_BY_TAG: "cli", **(all_years_tags(next(iter(partitioned))) if partitioned else {}), **(tags or {})}
+    tags = {LAUNCHED_BY_TAG: CLI_TAG[1], **(all_years_tags(next(iter(partitioned))) if partitioned else {}), **(tags or {})}
     return job.execute_in_process(
         instance=instance,
         raise_on_error=False,
@@ -163,8 +166,11 @@ def run(settings: Settings, selection: str | None = None, *, verbose: bool = Fal
         print(f"REFUSED: {exc}", file=sys.stderr)
         return False
     ok, lines = summary(settings, defs, result, instance, time.monotonic() - started)
-    out = sys.stdout if ok else sys.stderr
-    print("\n".join(lines), file=out)
+    if not ok:  # the daemon's sensors skip CLI runs (observatory.alerts): the CLI alerts for itself, once
+        failed = [line.removeprefix("FAILED ") for line in lines if line.startswith(("FAILED step", "FAILED check"))]
+        reached = deliver(Alert(result.run_id, result.job_def.name, "run failed", failed, lines[-1], CLI_TODO), settings)
+        lines.insert(-1, f"alert written to {', '.join(reached)}")  # the last line stays the cause
+    print("\n".join(lines), file=sys.stdout if ok else sys.stderr)
     return ok
 
 

@@ -126,6 +126,10 @@ def test_a_bad_sirene_file_is_refused_naming_file_column_and_expectation(world, 
     monkeypatch.setenv("OBSERVATORY_DATA_DIR", str(data))
     monkeypatch.setenv("OBSERVATORY_SIRENE_DIR", str(folder))
     monkeypatch.delenv("DAGSTER_HOME", raising=False)  # an ephemeral instance, not the developer's run history
+    for name in ("OBSERVATORY_ALERT_FILE", "OBSERVATORY_ALERT_WEBHOOK", "OBSERVATORY_ALERT_EMAIL"):
+        monkeypatch.delenv(name, raising=False)  # the alert goes to its default file only
+    alerts = data / "build" / "observatory_alerts.log"  # Settings.alert_file_path without DAGSTER_HOME
+    alerts_before = alerts.read_text() if alerts.exists() else ""
 
     assert main(["run", "--select", selection]) == 1
 
@@ -145,6 +149,11 @@ def test_a_bad_sirene_file_is_refused_naming_file_column_and_expectation(world, 
     assert asset.startswith("FAILED ") and selection in asset.split(" ", 1)[1].split(", ")  # the asset(s) of the step
     assert cause.startswith(f"{bad}: {text}")  # the file, then the column and the expectation
     assert published_files(data / "marts") == before  # byte-identical published set
+    # no daemon in a terminal: the CLI delivered the alert itself, with the cause line the person read
+    alert = alerts.read_text().removeprefix(alerts_before)
+    assert alert.count("--- ") == 1
+    assert "run failed: build_everything" in alert and f"\ncause: {last}\n" in alert
+    assert "what to do: read the run's last line" in alert
 
 
 def test_a_latin1_caf_export_is_named_with_the_byte_and_the_fix(tmp_path):

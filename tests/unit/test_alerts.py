@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import dagster as dg
 import pytest
 
-from observatory.alerts import CHECK_SENSOR_NAME, SENSOR_NAME, alert_sensors, deliver, Alert
+from observatory.alerts import CHECK_SENSOR_NAME, CLI_TAG, SENSOR_NAME, Alert, alert_sensors, deliver
 from observatory.settings import Settings
 
 
@@ -199,3 +199,45 @@ def test_a_failed_blocking_check_fails_the_run_and_its_alert_names_the_check(tmp
     assert "job: gated" in text
     assert "check guarded / unique_key (ERROR)" in text
     assert "unique_key" in text.split("cause: ")[1].splitlines()[0]
+
+
+@pytest.mark.parametrize("tagged", [False, True])
+def test_a_run_launched_by_the_cli_is_left_to_the_cli_by_both_sensors(tmp_path, tagged):
+    """`python -m observatory run` delivers its own alert (observatory/__main__.py): the daemon's sensors must not send
+    a second one for a run tagged observatory/launched_by=cli, and must still alert for every other run."""
+    settings = Settings(data_dir=tmp_path, alert_file=tmp_path / "alerts.log")
+    instance = dg.DagsterInstance.ephemeral()
+    tags = dict([CLI_TAG]) if tagged else {}
+    failed = DEFS.resolve_job_def("failing_job").execute_in_process(instance=instance, raise_on_error=False, tags=tags)
+    checked = DEFS.resolve_job_def("checked_job").execute_in_process(instance=instance, tags=tags)
+    assert not failed.success and checked.success
+    on_failure = dg.build_run_status_sensor_context(
+        sensor_name=SENSOR_NAME,
+        dagster_instance=instance,
+        dagster_run=failed.dagster_run,
+        dagster_event=failed.get_run_failure_event(),
+    ).for_run_failure()
+    on_check = dg.build_run_status_sensor_context(
+        sensor_name=CHECK_SENSOR_NAME,
+        dagster_instance=instance,
+        dagster_run=checked.dagster_run,
+        dagster_event=checked.get_run_success_event(),
+    )
+    sensors = _sensors(settings)
+    sensors[SENSOR_NAME](on_failure)
+    sensors[CHECK_SENSOR_NAME](on_check)
+    log = tmp_path / "alerts.log"
+    if tagged:
+        assert not log.exists()
+    else:
+        text = log.read_text()
+        assert text.count("--- ") == 2
+        assert "run failed: failing_job" in text and "check failed: checked_job" in text
+
+
+def test_the_cli_tags_its_runs_with_the_tag_the_sensors_skip():
+    from observatory.__main__ import LAUNCHED_BY_TAG, execute
+
+    result = execute(DEFS, dg.DagsterInstance.ephemeral(), "counted")
+    assert result.dagster_run.tags[LAUNCHED_BY_TAG] == CLI_TAG[1]
+    assert (LAUNCHED_BY_TAG, result.dagster_run.tags[LAUNCHED_BY_TAG]) == CLI_TAG
