@@ -19,12 +19,21 @@ verified, renamed to ``versions/<id>/`` and made current by replacing the ``curr
   version, and the pipeline never holds a lock on a published file;
 * the previous version is kept for rollback (``rollback()``), older ones are pruned.
 
+Identical inputs give byte-identical files: every table is written in a fixed row order (``order by all``),
+the builders sum fractional quantities exactly (``assets/marts/*.sql``), and nothing about the run goes into
+the data. What describes the run (run id, time, version, the site's build time, the DuckDB file's sha256) is in
+``run.json``, the one file that differs between two publications of the same inputs; ``manifest.json`` holds
+only the content (row counts, sha256 of every byte-stable file, ``publication``: a digest of both). The DuckDB
+file itself is not byte-stable (its block layout varies between writes): its tables are the Parquet files'
+rows, and :func:`content_digest` compares its content.
+
 The gate: publication refuses a table unless every check declared for it recorded a pass **on the very
 content being published** (``observatory.quality.log``: each check records the table's fingerprint;
 ``refusals`` compares them with the fingerprint of the table now in the build database).
 """
 
 import datetime as dt
+import hashlib
 import json
 import os
 import shutil
@@ -49,7 +58,11 @@ CURRENT = "current"
 STAGING_PREFIX = ".staging-"
 OWNER_FILE = ".owner"
 #: The documented paths under ``data/marts/``, each a symlink to the same name under ``current``.
-PUBLISHED_NAMES = ("observatory.duckdb", "parquet", "geo", "site", "manifest.json")
+PUBLISHED_NAMES = ("observatory.duckdb", "parquet", "geo", "site", "manifest.json", "run.json")
+DATABASE = "observatory.duckdb"
+MANIFEST = "manifest.json"
+#: What describes the run, not the data: the one published file that differs between two runs on identical inputs.
+RUN_RECORD = "run.json"
 #: Default blocking drop of a table's row count against the current publication (OBSERVATORY_MAX_ROW_DROP).
 MAX_ROW_DROP = 0.2
 #: Versions kept: the current one and the previous one (rollback).
@@ -150,22 +163,63 @@ def rollback(marts_dir: Path) -> Path:
     return older[-1]
 
 
-def _finish(marts_dir: Path, staging: Path, run_id: str) -> Path:
+def _finish(marts_dir: Path, staging: Path, version_id: str) -> Path:
     """Rename a complete staging folder to its version name and make it current."""
     (staging / OWNER_FILE).unlink(missing_ok=True)
-    version = staging.parent / _new_version_id(run_id)
+    version = staging.parent / version_id
     os.rename(staging, version)
     switch_to(marts_dir, version)
     return version
 
 
-def _write_manifest(staging: Path, manifest: dict) -> None:
-    manifest["files"] = {
+def _dump(path: Path, record: Mapping[str, Any]) -> None:
+    path.write_text(json.dumps(record, indent=2, ensure_ascii=False, sort_keys=True, default=str) + "\n", encoding="utf-8")
+
+
+def _write_manifest(staging: Path, row_counts: Mapping[str, int]) -> dict[str, Any]:
+    """``manifest.json``: the content only, so that identical inputs give an identical manifest. The database is
+    listed without a sha256 (its bytes vary between writes, see the module docstring); the site is not listed (it
+    is built from the manifest)."""
+    files = {
         str(f.relative_to(staging)): sha256_of(f)
         for f in sorted(p for p in staging.rglob("*") if p.is_file())
-        if f.name != OWNER_FILE and f.parts[len(staging.parts)] != "site"
+        if f.name not in (OWNER_FILE, MANIFEST, RUN_RECORD, DATABASE) and f.parts[len(staging.parts)] != "site"
     }
-    (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
+    counts = dict(sorted(row_counts.items()))
+    digest = hashlib.sha256(json.dumps({"row_counts": counts, "files": files}, sort_keys=True).encode()).hexdigest()
+    manifest = {
+        "publication": digest,
+        "row_counts": counts,
+        "files": files,
+        "database": {
+            "file": DATABASE,
+            "tables": sorted(f"marts.{t}" for t in counts),
+            "note": "same rows as parquet/<mart>.parquet; the file's bytes differ between runs (its sha256 is in run.json)",
+        },
+    }
+    _dump(staging / MANIFEST, manifest)
+    return manifest
+
+
+def _write_run_record(staging: Path, run_id: str, manifest: Mapping[str, Any], parts: Mapping[str, Any]) -> dict[str, Any]:
+    """``run.json``: what differs from one run to the next (run id, time, version, the site's build time, the
+    database's sha256)."""
+    record = {
+        "run_id": run_id,
+        "version": _new_version_id(run_id),
+        "published_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "publication": manifest.get("publication", ""),
+        "files": {DATABASE: sha256_of(staging / DATABASE)} if (staging / DATABASE).exists() else {},
+        "parts": json.loads(json.dumps(dict(parts), default=str)),
+    }
+    _dump(staging / RUN_RECORD, record)
+    return record
+
+
+def run_record(version: Path | None) -> dict[str, Any]:
+    """The ``run.json`` of a version (empty for none, or for a version published before it existed)."""
+    path = Path(version) / RUN_RECORD if version else None
+    return json.loads(path.read_text(encoding="utf-8")) if path and path.exists() else {}
 
 
 def publish(
@@ -202,7 +256,8 @@ def publish(
             counts = {}
             for t in tables:
                 schema, name = t.split(".")
-                con.execute(f"create table {t} as select * from build.{t}")
+                # A fixed row order: the builders' parallel joins and aggregations give the rows in no fixed order.
+                con.execute(f"create table {t} as select * from build.{t} order by all")
                 _copy_comments(con, schema, name)
                 kv = ", ".join(f"{sql_literal(k)}: {sql_literal(v)}" for k, v in parquet_metadata(con, t, "build").items())
                 con.execute(
@@ -226,23 +281,28 @@ def publish(
             for f in geo_files:
                 shutil.copy2(f, staging / "geo" / f.name)
 
-        manifest: dict[str, Any] = {
-            "run_id": run_id,
-            "published_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-            "row_counts": counts,
-            "files": {},
-        }
-        _write_manifest(staging, manifest)
+        manifest = _write_manifest(staging, counts)
         parts = {}
         for name, builder in (builders or {}).items():
             parts[name] = dict(builder(staging, staging / name))
-        if parts:
-            manifest["parts"] = json.loads(json.dumps(parts, default=str))
-            _write_manifest(staging, manifest)
-        version = _finish(marts_dir, staging, run_id)
-        return {**manifest, "version": version.name}
+        record = _write_run_record(staging, run_id, manifest, parts)
+        _finish(marts_dir, staging, record["version"])
+        return {**manifest, **record}
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def content_digest(database: Path) -> dict[str, str]:
+    """``marts.<table>`` -> md5 of its rows in their stored order (each row as text; floats print exactly): what
+    two publications are compared on, the DuckDB file's own bytes not being stable."""
+    with duckdb.connect(str(database), read_only=True) as con:
+        tables = [r[0] for r in con.execute("select table_name from duckdb_tables() where schema_name = 'marts' order by 1").fetchall()]
+        return {
+            f"marts.{t}": con.execute(
+                f"select md5(coalesce(string_agg(md5(r::varchar), ',' order by rowid), '')) from marts.{t} r"
+            ).fetchone()[0]
+            for t in tables
+        }
 
 
 def _current_counts(marts_dir: Path) -> dict[str, int]:
@@ -274,17 +334,16 @@ def republish(marts_dir: Path, name: str, builder: Builder, run_id: str = "") ->
     try:
         for src in sorted(current.rglob("*")):
             rel = src.relative_to(current)
-            if rel.parts[0] in (name, OWNER_FILE, "manifest.json") or src.is_dir():
+            if rel.parts[0] in (name, OWNER_FILE, RUN_RECORD) or src.is_dir():
                 continue
             (staging / rel).parent.mkdir(parents=True, exist_ok=True)
             os.link(src, staging / rel)
-        manifest = json.loads((current / "manifest.json").read_text(encoding="utf-8"))
-        (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
-        figures = dict(builder(staging, staging / name))
-        manifest.setdefault("parts", {})[name] = json.loads(json.dumps(figures, default=str))
-        (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
-        version = _finish(marts_dir, staging, run_id)
-        return {**manifest, "version": version.name}
+        manifest = json.loads((staging / MANIFEST).read_text(encoding="utf-8"))
+        parts = {k: v for k, v in run_record(current).get("parts", {}).items() if k != name}
+        parts[name] = dict(builder(staging, staging / name))
+        record = _write_run_record(staging, run_id, manifest, parts)
+        _finish(marts_dir, staging, record["version"])
+        return {**manifest, **record}
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 

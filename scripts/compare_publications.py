@@ -4,10 +4,9 @@ GeoParquet layers. Used to show that a refactoring left the published figures un
 
     python scripts/compare_publications.py /path/to/before/marts /path/to/after/marts
 
-Columns that differ by nature between two runs (``marts.sources.read_at``: when the files were
-verified) are left out and listed. Floating-point columns are compared rounded to 6 decimals: DuckDB's
-parallel aggregations add floats in no fixed order, so two runs of the same code differ in the last bits
-(about 1e-9 on a sum of places). When a mart's checksum differs, its rows are matched on their
+Two runs of the same code on the same inputs publish the same rows (observatory/publish.py); this script
+compares publications of different code. Floating-point columns are compared rounded to 6 decimals (a
+refactoring may change the last bits of a float). When a mart's checksum differs, its rows are matched on their
 non-float columns and the floats compared with a relative tolerance of 1e-9: "equal within 1e-9"
 means the same rows and the same figures to that precision. Exit status 1 if anything differs.
 """
@@ -23,7 +22,8 @@ sys.path.insert(0, str(ROOT))  # runnable as a plain script, like the other scri
 
 from observatory.resources import sql_literal  # noqa: E402
 
-#: table -> columns left out of the checksum (they record the run, not the data).
+#: table -> columns left out of the checksum (they would record the run, not the data): none since
+#: marts.sources lost read_at; kept to compare with publications made before.
 RUN_COLUMNS = {"sources": ("read_at",)}
 
 

@@ -27,12 +27,13 @@ caf_epci as (
         sum(k.places_psu) as places_psu,
         sum(k.places_hors_psu) as places_hors_psu,
         sum(k.places_eaje) as places_eaje,
-        sum(k.enfants_moins_3_ans) as enfants,
+        -- children are derived (places / rate): fractional, summed exactly (fixed point, 18 decimals) in any order
+        cast(sum(k.enfants_moins_3_ans::decimal(38, 18)) as double) as enfants,
         -- rates over the communes whose children are derivable only, numerator and denominator alike
         sum(k.places_eaje) filter (where k.enfants_moins_3_ans > 0) as places_eaje_d,
         sum(k.places_psu) filter (where k.enfants_moins_3_ans > 0) as places_psu_d,
         sum(k.places_hors_psu) filter (where k.enfants_moins_3_ans > 0) as places_hors_psu_d,
-        sum(k.enfants_moins_3_ans) filter (where k.enfants_moins_3_ans > 0) as enfants_d
+        cast(sum(k.enfants_moins_3_ans::decimal(38, 18)) filter (where k.enfants_moins_3_ans > 0) as double) as enfants_d
     from _cs_caf k
     join stg.epci_membership mem on mem.annee = k.annee and mem.code_commune = k.code_commune
     where mem.epci_siren is not null

@@ -572,7 +572,6 @@ SOURCES = TableSpec(
             "size (bytes), origin (embedded: the manifest's origin; official: when downloaded, or saved by hand; local "
             "directory: the path), url (the publisher's URL)",
         ),
-        Col("read_at", "TIMESTAMP", "When the run verified the files, UTC", "timestamp (UTC)"),
         Col(
             "used_by",
             "VARCHAR[]",

@@ -501,9 +501,10 @@ def estimate_panel(
     if worst:
         failed.append(f"without unit {worst[0]} the pooled effect is {worst[1]:.3g} instead of {pooled:.3g}")
     if weights:
-        w = frame.filter(pl.col("cohort").is_not_null()).group_by("unit").agg(pl.col(weights).first())
+        # sorted: group_by returns the groups in no fixed order, and the float sum and the ties depend on it
+        w = frame.filter(pl.col("cohort").is_not_null()).group_by("unit").agg(pl.col(weights).first()).sort("unit")
         total = float(w.get_column(weights).sum())
-        top = w.sort(weights, descending=True).row(0)
+        top = w.sort([weights, "unit"], descending=[True, False]).row(0)
         share = float(top[1]) / total if total else float("nan")
         ok = not share > MAX_WEIGHT_SHARE
         diag.append(

@@ -56,8 +56,9 @@ caf as (
            any_value(k.caf_annee) as caf_annee,
            sum(k.places_eaje) as places_eaje_caf,
            case when sum(k.places_eaje) > 0 then sum(k.places_hors_psu) / sum(k.places_eaje) end as share_places_hors_psu,
+           -- children are derived (places / rate): fractional, summed exactly (fixed point, 18 decimals) in any order
            case when sum(k.enfants) filter (where k.enfants > 0) > 0
-                then 100 * sum(k.places_eaje) filter (where k.enfants > 0) / sum(k.enfants) filter (where k.enfants > 0) end
+                then 100 * sum(k.places_eaje) filter (where k.enfants > 0) / cast(sum(k.enfants::decimal(38, 18)) filter (where k.enfants > 0) as double) end
                as taux_couverture_eaje,
            case when any_value(p.population) > 0 then any_value(p.population_caf) / any_value(p.population) end as caf_population_coverage
     from caf_rows k

@@ -83,7 +83,8 @@ select distinct 'latest', $latest_year, annee from int.facility_territory_years;
 create or replace table marts.ess_market_share as
 with counts as (
     select geography, geography_year, annee, territory_level, territory_code, breakdown, category,
-           count(*) as n_facilities, sum(places) as places, count(places) as n_with_places
+           -- estimated places are fractional: summed exactly (fixed point, 18 decimals), whatever order the threads add them in
+           count(*) as n_facilities, cast(sum(places::decimal(38, 18)) as double) as places, count(places) as n_with_places
     from _ms_facts group by all
 ),
 grid as (
@@ -103,7 +104,7 @@ filled as (
 totals as (
     select *,
            sum(n_facilities) over w as n_facilities_total,
-           sum(places_known) over w as places_sum,
+           cast(sum(places_known::decimal(38, 18)) over w as double) as places_sum,
            sum(n_with_places) over w as n_with_places_total,
            -- facilities of the categories none of whose places is known
            sum(case when n_with_places = 0 then n_facilities else 0 end) over w as n_facilities_category_unknown

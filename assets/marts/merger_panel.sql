@@ -13,7 +13,8 @@ select
     count(p.annee) filter (where p.operator_class = 'ess_association') as n_associations,
     count(p.annee) as n_facilities,
     count(p.annee) filter (where p.sector = 'ess') as n_ess,
-    sum(p.places) filter (where p.operator_class = 'ess_association') as places_associations_raw,
+    -- estimated places are fractional: summed exactly (fixed point, 18 decimals), whatever order the threads add them in
+    cast(sum(p.places::decimal(38, 18)) filter (where p.operator_class = 'ess_association') as double) as places_associations_raw,
     count(p.places) as n_with_places,
     count(p.places) filter (where p.operator_class = 'ess_association') as n_associations_with_places
 from _mg_groups g

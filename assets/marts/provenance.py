@@ -82,7 +82,6 @@ def _row(read: SourceRead, used: Sequence[str]) -> list[Any]:
         read.data_date_basis or None,
         read.label,
         files,
-        read.read_at.astimezone(dt.timezone.utc).replace(tzinfo=None),  # UTC
         list(used),
     ]
 
@@ -99,6 +98,8 @@ def build_sources(con: duckdb.DuckDBPyConnection, reads: Sequence[SourceRead], u
     )
     C.apply_comments(con, C.SOURCES)
     return {
+        # when the files were verified describes the run, not the data: asset metadata, never a column
+        "read_at": min(r.read_at for r in reads).astimezone(dt.timezone.utc).isoformat(timespec="seconds") if reads else None,
         "sources": {r.spec.name: r.label for r in reads},
         "synthetic": sorted(r.spec.name for r in reads if r.synthetic),
         "files": sum(len(r.files) for r in reads),

@@ -346,7 +346,7 @@ SOURCES = [
     Columns(C.SOURCES.types),
     RowCount(min_value=1),
     Unique("source"),
-    *[NotNull(c) for c in ("source", "title", "publisher", "licence", "homepage", "cadence", "mode", "synthetic", "label", "read_at")],
+    *[NotNull(c) for c in ("source", "title", "publisher", "licence", "homepage", "cadence", "mode", "synthetic", "label")],
     InSet("mode", C.MODES),
     InSet("cadence", ("monthly", "yearly")),
     Sql(

@@ -119,13 +119,13 @@ class Site:
         self.sources = data.records(src.assign(used_by=src["used_by"].map(list)))
         self.facility_source = self.pub.facility_source()
         self.synthetic = "SYNTHETIC" in self.facility_source.upper()
-        manifest = self.pub.manifest()
-        self.published_at = manifest.get("published_at", "")
+        # The content's digest, not the run's time or id: identical inputs give an identical site (run.json has those).
+        self.publication = self.pub.manifest().get("publication", "")[:12]
         self.common = {
             "synthetic": self.synthetic,
             "banner": SYNTHETIC_BANNER,
             "facility_source": self.facility_source,
-            "published_at": self.published_at,
+            "publication": self.publication,
             "small_threshold": SMALL_COUNT_THRESHOLD,
         }
 
@@ -514,6 +514,9 @@ class Site:
             stem = Path(rel).stem
             table = stem if stem in dictionary else ("epci_indicators" if stem.startswith("epci_indicators_") else None)
             files.append({"path": rel, "sha256": sha, "size": path.stat().st_size if path.exists() else None, "table": table})
+        database = manifest.get("database", {}).get("file")
+        if database:  # its bytes vary between writes of the same tables: listed without size or sha256
+            files.insert(0, {"path": database, "sha256": None, "size": None, "table": None})
         self.render(
             "donnees.html.j2",
             "donnees.html",
@@ -521,7 +524,6 @@ class Site:
             files=files,
             dictionary=dictionary,
             row_counts=manifest.get("row_counts", {}),
-            run_id=manifest.get("run_id", ""),
         )
 
     def search_index(self) -> None:

@@ -1,13 +1,12 @@
 """The observatory site: built after publication from the published files only."""
 
-import json
 from pathlib import Path
 
 import dagster as dg
 
 from assets.site.build import build_site
 from assets.site.publish import SITE_DIR, publish_site
-from observatory.publish import PUBLICATION_KEY, SITE_KEY, current_version
+from observatory.publish import PUBLICATION_KEY, SITE_KEY, current_version, run_record
 from observatory.resources import Warehouse
 
 
@@ -21,9 +20,9 @@ def site(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.Material
     the new version by publish/observatory in the same run (reported here), else rebuilt alone as a new version."""
     marts_dir = Path(warehouse.published_dir)
     current = current_version(marts_dir)
-    manifest = json.loads((current / "manifest.json").read_text()) if current else {}
-    if manifest.get("run_id") == context.run_id and SITE_DIR in manifest.get("parts", {}):
-        figures = {**manifest["parts"][SITE_DIR], "index": str(marts_dir / SITE_DIR / "index.html")}
+    record = run_record(current)
+    if record.get("run_id") == context.run_id and SITE_DIR in record.get("parts", {}):
+        figures = {**record["parts"][SITE_DIR], "index": str(marts_dir / SITE_DIR / "index.html")}
     else:
         figures = publish_site(marts_dir, build_site, run_id=context.run_id)
     return dg.MaterializeResult(

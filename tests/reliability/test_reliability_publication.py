@@ -38,13 +38,13 @@ def test_each_publication_is_a_version_made_current_by_one_switch_previous_kept_
     for value in (1, 2, 3):
         build_db(build, value)
         publish(build, marts, ["marts.demo"], run_id=f"run{value}")
-    assert [json.loads((v / "manifest.json").read_text())["run_id"] for v in versions(marts)] == ["run2", "run3"]
+    assert [json.loads((v / "run.json").read_text())["run_id"] for v in versions(marts)] == ["run2", "run3"]
     assert published_value(marts) == 3
     assert os.readlink(marts / "current").startswith("versions/") and os.readlink(marts / "parquet") == "current/parquet"
     with duckdb.connect(str(marts / "observatory.duckdb"), read_only=True) as con:  # the documented path still works
         assert con.execute("select v from marts.demo").fetchall() == [(3,)]
     assert rollback(marts).name == versions(marts)[0].name
-    assert published_value(marts) == 2 and json.loads((marts / "manifest.json").read_text())["run_id"] == "run2"
+    assert published_value(marts) == 2 and json.loads((marts / "run.json").read_text())["run_id"] == "run2"
     with pytest.raises(PublicationRefused, match="no previous publication"):
         rollback(marts)
 

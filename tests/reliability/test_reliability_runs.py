@@ -92,7 +92,7 @@ def test_a_run_killed_holding_the_slot_is_recovered_by_the_next_run_without_help
     ]
     assert not stale.exists()
     after = published_files(settings.marts_dir)
-    assert after.keys() == before.keys() and after["manifest.json"] != before["manifest.json"]  # a new, whole set
+    assert after.keys() == before.keys() and after["run.json"] != before["run.json"]  # a new, whole set
 
 
 def test_sigterm_stops_a_run_waiting_on_a_slot_held_by_a_live_run_and_names_the_holder(tmp_path, home):

@@ -5,7 +5,9 @@ same path as ``python -m observatory run``) against the Dagster instance of ``DA
 
 * ``hang``: the writer step takes the ``duckdb`` slot, writes ``<data_dir>/step-started`` and then hangs (the test
   kills the process there);
-* ``ok``: the writer step finishes at once and the run publishes.
+* ``ok``: the writer step finishes at once and the run publishes;
+* ``floats``: as ``ok``, the mart summing fractions over rows in a new random order each run, grouped (rows out in
+  no fixed order), as the real marts' parallel aggregations do: the determinism test publishes it twice.
 """
 
 import sys
@@ -30,7 +32,14 @@ def definitions(settings: Settings, mode: str) -> dg.Definitions:
     def tiny(warehouse: Warehouse) -> dg.MaterializeResult:
         """One row."""
         with warehouse.connect() as con:
-            con.execute("create or replace table marts.tiny as select 1 as v")
+            if mode == "floats":  # summed exactly, as assets/marts/*.sql sum fractional quantities
+                con.execute(
+                    "create or replace table marts.tiny as "
+                    "with facts as (select i % 5 as k, 1.0 / (3 + i % 11) as share from range(100000) t(i) order by random()) "
+                    "select 1 as v, k, cast(sum(share::decimal(38, 18)) as double) as total, count(*) as n from facts group by k"
+                )
+            else:
+                con.execute("create or replace table marts.tiny as select 1 as v")
         (Path(settings.data_dir) / STARTED).write_text("started")
         if mode == "hang":
             time.sleep(600)

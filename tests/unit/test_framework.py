@@ -146,7 +146,8 @@ def test_publish_writes_db_parquet_manifest_and_comments(tmp_path):
     assert con.execute("select comment from duckdb_columns() where table_name='demo'").fetchone()[0] == "a value"
     con.close()
     assert duckdb.sql(f"select v from '{marts / 'parquet' / 'demo.parquet'}'").fetchall() == [(1,)]
-    assert json.loads((marts / "manifest.json").read_text())["run_id"] == "r1"
+    assert json.loads((marts / "run.json").read_text())["run_id"] == "r1"  # the run's record; manifest.json has the content only
+    assert "run_id" not in json.loads((marts / "manifest.json").read_text())
     assert not list(marts.glob("versions/.staging-*"))
 
 
