@@ -1,0 +1,81 @@
+"""The scope patterns (SCOPE_PATTERNS) read the same in DuckDB (RE2) as in Polars (Rust regex).
+
+Groundwork for issue 9 item 1: the extraction will select the name-matched candidates in SQL from
+these very patterns (one rule, not a second spelling); that is only sound if both engines agree on
+every pattern, which this test pins on names built to hit and to miss each alternative."""
+
+import duckdb
+import polars as pl
+import pytest
+
+from observatory.classification import SCOPE_PATTERNS, normalized_name
+
+NAMES = [
+    "CRÈCHE MUNICIPALE LES PETITS",
+    "Micro-crèche Les Lutins",
+    "MICROCRECHES DU SUD",
+    "Multi-accueil Les Dauphins",
+    "HALTE-GARDERIE",
+    "Haltes garderies",
+    "JARDIN D'ENFANTS LES PETITS",
+    "EAJE LES COLOMBES",
+    "Établissement d'accueil du jeune enfant",
+    "ETABLISSEMENTS D ACCUEIL DE JEUNES ENFANTS",
+    "CRECHEVILLE",  # a word that starts with CRECHE is not one
+    "M.A.M. les câlins",
+    "Maison d'assistants maternels",
+    "MAISON DES ASSISTANTES",
+    "RAM DES PETITS",
+    "RAMPE",
+    "Relais Petite Enfance",
+    "RELAIS D ASSISTANTES",
+    "LAEP LA BULLE",
+    "Lieu d'accueil enfants-parents",
+    "ECOLE MATERNELLE JEAN JAURES",
+    "GROUPE SCOLAIRE",
+    "Accueil collectif de loisirs",
+    "ALSH",
+    "Centre de loisirs",
+    "Péri-scolaire",
+    "GARDERIE DU SOIR",
+    "Restauration scolaire",
+    "CANTINE",
+    "SERVICE PETITE ENFANCE",
+    "Direction de la petite enfance",
+    "COORDINATION PETITE ENFANCE",
+    "MAIRIE",
+    "HOTEL DE VILLE",
+    "BOULANGERIE DU CENTRE",
+    "",
+]
+
+
+@pytest.mark.parametrize("reason", sorted(SCOPE_PATTERNS))
+def test_duckdb_and_polars_agree_on_each_pattern(reason: str) -> None:
+    pattern = SCOPE_PATTERNS[reason]
+    names = pl.DataFrame({"name": NAMES}).with_columns(norm=normalized_name(pl.col("name")))
+    in_polars = names.with_columns(hit=pl.col("norm").str.contains(pattern))
+    con = duckdb.connect()
+    con.register("names", names)
+    in_duckdb = con.execute("select name, regexp_matches(norm, $p) as hit from names", {"p": pattern}).pl()
+    disagree = in_polars.join(in_duckdb, on="name", suffix="_duckdb").filter(pl.col("hit") != pl.col("hit_duckdb"))
+    assert disagree.is_empty(), f"SCOPE_PATTERNS[{reason!r}]: DuckDB and Polars disagree on {disagree['name'].to_list()}"
+    # the names must exercise the pattern both ways, or agreement would prove nothing
+    assert 0 < in_polars["hit"].sum() < len(NAMES), f"SCOPE_PATTERNS[{reason!r}] hits {in_polars['hit'].sum()} of {len(NAMES)} names"
+
+
+def test_eaje_words_hit_exactly_the_crèche_names() -> None:
+    hits = pl.Series(NAMES).to_frame("name").filter(normalized_name(pl.col("name")).str.contains(SCOPE_PATTERNS["eaje"]))
+    assert hits["name"].to_list() == NAMES[:10]  # the ten crèche names, not CRECHEVILLE nor the look-alikes
+
+
+def test_duckdb_normalisation_of_facility_years_matches_normalized_name() -> None:
+    # facility_years.sql normalises names in SQL; a pattern applied there must see what eaje_scope sees
+    names = pl.DataFrame({"name": NAMES}).with_columns(norm=normalized_name(pl.col("name")))
+    con = duckdb.connect()
+    con.register("names", names)
+    in_duckdb = con.execute(
+        "select name, trim(regexp_replace(strip_accents(upper(name)), '[^A-Z0-9&]+', ' ', 'g')) as norm_duckdb from names"
+    ).pl()
+    disagree = names.join(in_duckdb, on="name").filter(pl.col("norm") != pl.col("norm_duckdb"))
+    assert disagree.is_empty(), f"SQL and Polars name normalisation differ on {disagree.rows()}"
