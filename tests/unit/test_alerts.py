@@ -42,17 +42,32 @@ def _sensors(settings: Settings) -> dict[str, dg.SensorDefinition]:
     return {s.name: s for s in alert_sensors(settings)}
 
 
-def test_a_failed_run_writes_its_alert_to_the_default_log_file(tmp_path):
-    settings = Settings(data_dir=tmp_path / "data")
-    instance = dg.DagsterInstance.ephemeral()
-    result = DEFS.resolve_job_def("failing_job").execute_in_process(instance=instance, raise_on_error=False)
-    assert not result.success
-    context = dg.build_run_status_sensor_context(
+def _failure_context(instance: dg.DagsterInstance, result: dg.ExecuteInProcessResult) -> dg.RunFailureSensorContext:
+    """What the daemon hands the run-failure sensor for this failed run."""
+    return dg.build_run_status_sensor_context(
         sensor_name=SENSOR_NAME,
         dagster_instance=instance,
         dagster_run=result.dagster_run,
         dagster_event=result.get_run_failure_event(),
     ).for_run_failure()
+
+
+def _success_context(instance: dg.DagsterInstance, result: dg.ExecuteInProcessResult) -> dg.RunStatusSensorContext:
+    """What the daemon hands the check-failure sensor for this successful run."""
+    return dg.build_run_status_sensor_context(
+        sensor_name=CHECK_SENSOR_NAME,
+        dagster_instance=instance,
+        dagster_run=result.dagster_run,
+        dagster_event=result.get_run_success_event(),
+    )
+
+
+def test_a_failed_run_writes_its_alert_to_the_default_log_file(tmp_path):
+    settings = Settings(data_dir=tmp_path / "data")
+    instance = dg.DagsterInstance.ephemeral()
+    result = DEFS.resolve_job_def("failing_job").execute_in_process(instance=instance, raise_on_error=False)
+    assert not result.success
+    context = _failure_context(instance, result)
     _sensors(settings)[SENSOR_NAME](context)
 
     log = tmp_path / "data" / "build" / "observatory_alerts.log"
@@ -78,12 +93,7 @@ def test_a_failed_check_in_a_successful_run_writes_an_alert(tmp_path):
     instance = dg.DagsterInstance.ephemeral()
     result = DEFS.resolve_job_def("checked_job").execute_in_process(instance=instance)
     assert result.success
-    context = dg.build_run_status_sensor_context(
-        sensor_name=CHECK_SENSOR_NAME,
-        dagster_instance=instance,
-        dagster_run=result.dagster_run,
-        dagster_event=result.get_run_success_event(),
-    )
+    context = _success_context(instance, result)
     _sensors(settings)[CHECK_SENSOR_NAME](context)
     text = (tmp_path / "alerts.log").read_text()
     assert "check failed: checked_job" in text
@@ -95,12 +105,7 @@ def test_a_passing_run_writes_no_alert(tmp_path):
     instance = dg.DagsterInstance.ephemeral()
     job = dg.define_asset_job("ok_job", selection=[counted]).resolve(asset_graph=dg.Definitions(assets=[counted]).resolve_asset_graph())
     result = job.execute_in_process(instance=instance)
-    context = dg.build_run_status_sensor_context(
-        sensor_name=CHECK_SENSOR_NAME,
-        dagster_instance=instance,
-        dagster_run=result.dagster_run,
-        dagster_event=result.get_run_success_event(),
-    )
+    context = _success_context(instance, result)
     _sensors(settings)[CHECK_SENSOR_NAME](context)
     assert not (tmp_path / "alerts.log").exists()
 
@@ -188,12 +193,7 @@ def test_a_failed_blocking_check_fails_the_run_and_its_alert_names_the_check(tmp
     defs = dg.Definitions(assets=[guarded, published], jobs=[dg.define_asset_job("gated", selection=[guarded, published])])
     result = defs.resolve_job_def("gated").execute_in_process(instance=instance, raise_on_error=False)
     assert not result.success
-    context = dg.build_run_status_sensor_context(
-        sensor_name=SENSOR_NAME,
-        dagster_instance=instance,
-        dagster_run=result.dagster_run,
-        dagster_event=result.get_run_failure_event(),
-    ).for_run_failure()
+    context = _failure_context(instance, result)
     _sensors(settings)[SENSOR_NAME](context)
     text = (tmp_path / "alerts.log").read_text()
     assert "job: gated" in text
@@ -211,18 +211,8 @@ def test_a_run_launched_by_the_cli_is_left_to_the_cli_by_both_sensors(tmp_path, 
     failed = DEFS.resolve_job_def("failing_job").execute_in_process(instance=instance, raise_on_error=False, tags=tags)
     checked = DEFS.resolve_job_def("checked_job").execute_in_process(instance=instance, tags=tags)
     assert not failed.success and checked.success
-    on_failure = dg.build_run_status_sensor_context(
-        sensor_name=SENSOR_NAME,
-        dagster_instance=instance,
-        dagster_run=failed.dagster_run,
-        dagster_event=failed.get_run_failure_event(),
-    ).for_run_failure()
-    on_check = dg.build_run_status_sensor_context(
-        sensor_name=CHECK_SENSOR_NAME,
-        dagster_instance=instance,
-        dagster_run=checked.dagster_run,
-        dagster_event=checked.get_run_success_event(),
-    )
+    on_failure = _failure_context(instance, failed)
+    on_check = _success_context(instance, checked)
     sensors = _sensors(settings)
     sensors[SENSOR_NAME](on_failure)
     sensors[CHECK_SENSOR_NAME](on_check)
