@@ -181,8 +181,10 @@ def alert_sensors(settings: Settings) -> list[dg.SensorDefinition]:
         f"{settings.alert_destinations} (a failed blocking check fails the run: see {SENSOR_NAME}).",
     )
     def _on_check_failure(context: dg.RunStatusSensorContext) -> None:
+        if _launched_by_cli(context.dagster_run):
+            return
         checks = failed_checks(context.instance, context.dagster_run.run_id)
-        if checks and not _launched_by_cli(context.dagster_run):
+        if checks:
             alert = check_failure_alert(context.dagster_run, checks)
             reached = deliver(alert, settings)
             context.log.info(f"alert for run {alert.run_id} written to {', '.join(reached)}")
