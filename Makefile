@@ -25,8 +25,9 @@ $(DAGSTER_HOME)/dagster.yaml: observatory/dagster.yaml
 	mkdir -p $(DAGSTER_HOME)
 	cp observatory/dagster.yaml $@
 
+# Incremental: only what changed since the last run is recomputed (docs/operations.md); FULL=1 rebuilds everything.
 run: install
-	$(BIN)/python -m observatory run
+	$(BIN)/python -m observatory run $(if $(filter-out 0,$(FULL)),--full)
 
 # Rebuild only the static site (data/marts/site/) from the marts already published by `make run`.
 site: install

@@ -22,14 +22,16 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from typing import Sequence
 
 import dagster as dg
 
 from observatory.alerts import CLI_TAG, CLI_TODO, Alert, deliver
 from observatory.automation import ALL_JOB
 from observatory.definitions import build_definitions
+from observatory.incremental import PHASE_TAG, Plan, stale
 from observatory.partitions import all_years_tags
-from observatory.publish import PUBLICATION_KEY, SITE_KEY, rollback
+from observatory.publish import PUBLICATION_KEY, SITE_KEY, current_version, rollback
 from observatory.runs import RunInProgress, exclusive_run, failure_line, guarded_run
 from observatory.settings import Settings
 
@@ -37,10 +39,20 @@ from observatory.settings import Settings
 LAUNCHED_BY_TAG = CLI_TAG[0]
 
 
+def selected_keys(defs: dg.Definitions, selection: str | Sequence[dg.AssetKey] | None) -> list[dg.AssetKey]:
+    """The asset keys of ``selection`` (every asset when None); a key of a multi-asset that cannot be subset
+    brings its siblings (``--select stg/sirene_etablissements``)."""
+    graph = defs.resolve_asset_graph()
+    if selection is None:
+        return sorted(graph.materializable_asset_keys, key=lambda k: k.to_user_string())
+    chosen = dg.AssetSelection.assets(*selection) if not isinstance(selection, str) else dg.AssetSelection.from_coercible(selection)
+    return sorted(chosen.required_multi_asset_neighbors().resolve(graph), key=lambda k: k.to_user_string())
+
+
 def execute(
     defs: dg.Definitions,
     instance: dg.DagsterInstance,
-    selection: str | None = None,
+    selection: str | Sequence[dg.AssetKey] | None = None,
     *,
     log_level: str = "INFO",
     run_id: str | None = None,
@@ -52,8 +64,7 @@ def execute(
     named = any(getattr(j, "name", None) == ALL_JOB for j in defs.jobs or [])
     job = defs.resolve_job_def(ALL_JOB) if named else defs.resolve_implicit_global_asset_job_def()
     graph = defs.resolve_asset_graph()
-    # a key of a multi-asset that cannot be subset brings its siblings (`--select stg/sirene_etablissements`)
-    keys = list(dg.AssetSelection.from_coercible(selection).required_multi_asset_neighbors().resolve(graph)) if selection else None
+    keys = selected_keys(defs, selection) if selection is not None else None
     partitioned = {graph.get(k).partitions_def for k in (keys or graph.get_all_asset_keys()) if graph.get(k).partitions_def}
     if len(partitioned) > 1:
         raise dg.DagsterInvalidDefinitionError("the partitioned assets must share observatory.partitions.YEARS")
@@ -68,11 +79,12 @@ def execute(
     )
 
 
-def asset_lines(instance: dg.DagsterInstance, run_id: str) -> list[tuple[str, int | None, float | None]]:
-    """(asset, rows, seconds of its step) for every asset the run materialized, in order."""
+def asset_lines(instance: dg.DagsterInstance, run_id: str) -> list[tuple[str, int | None, float | None, int]]:
+    """(asset, rows, seconds of its step, partitions written) for every asset the run materialized, in order:
+    one line per asset, however many yearly partitions its step wrote."""
     started: dict[str, float] = {}
     ended: dict[str, float] = {}
-    materialized: list[tuple[str, int | None, str]] = []
+    materialized: dict[str, list] = {}
     for entry in instance.all_logs(run_id):
         event = entry.dagster_event
         if event is None:
@@ -83,12 +95,13 @@ def asset_lines(instance: dg.DagsterInstance, run_id: str) -> list[tuple[str, in
             ended[event.step_key] = entry.timestamp
         elif event.event_type_value == "ASSET_MATERIALIZATION":
             m = event.event_specific_data.materialization
-            rows = m.metadata.get("dagster/row_count")
-            materialized.append((m.asset_key.to_user_string(), getattr(rows, "value", None), event.step_key))
+            rows = getattr(m.metadata.get("dagster/row_count"), "value", None)
+            line = materialized.setdefault(m.asset_key.to_user_string(), [rows, event.step_key, 0])
+            line[2] += 1
     out = []
-    for key, rows, step in materialized:
+    for key, (rows, step, count) in materialized.items():
         seconds = ended[step] - started[step] if step in started and step in ended else None
-        out.append((key, rows, seconds))
+        out.append((key, rows, seconds, count))
     return out
 
 
@@ -97,18 +110,24 @@ def duration(seconds: float) -> str:
 
 
 def summary(
-    settings: Settings, defs: dg.Definitions, result: dg.ExecuteInProcessResult, instance: dg.DagsterInstance, elapsed: float
+    settings: Settings,
+    defs: dg.Definitions,
+    results: Sequence[dg.ExecuteInProcessResult],
+    instance: dg.DagsterInstance,
+    elapsed: float,
+    plan: Plan | None = None,
 ) -> tuple[bool, list[str]]:
     """Whether the run succeeded, and the lines a person reads at the end of it."""
-    failed = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    events = [e for r in results for e in r.all_events]
+    failed = [e for e in events if e.event_type_value == "STEP_FAILURE"]
     checks_failed = [
-        e.event_specific_data
-        for e in result.all_events
-        if e.event_type_value == "ASSET_CHECK_EVALUATION" and not e.event_specific_data.passed
+        e.event_specific_data for e in events if e.event_type_value == "ASSET_CHECK_EVALUATION" and not e.event_specific_data.passed
     ]
     lines = [
-        f"{key:<45} {'' if rows is None else f'{rows:,} rows':>15} {'' if s is None else f'{s:.1f} s':>9}".rstrip()
-        for key, rows, s in asset_lines(instance, result.run_id)
+        f"{key:<45} {'' if rows is None else f'{rows:,} rows':>15} {'' if s is None else f'{s:.1f} s':>9}"
+        f"{f'  ({n} years)' if n > 1 else ''}".rstrip()
+        for r in results
+        for key, rows, s, n in asset_lines(instance, r.run_id)
     ]
     for e in failed:
         lines.append(f"FAILED step {e.step_key}: {e.event_specific_data.error.message.strip()}")
@@ -116,9 +135,14 @@ def summary(
         lines.append(
             f"FAILED check {ev.asset_key.to_user_string()}:{ev.check_name} -> {getattr(dict(ev.metadata).get('failures'), 'value', '')}"
         )
-    ok = result.success and not failed and not checks_failed
-    materialized = {e.asset_key for e in result.all_events if e.event_type_value == "ASSET_MATERIALIZATION"}
+    ok = all(r.success for r in results) and not failed and not checks_failed
+    materialized = {e.asset_key for e in events if e.event_type_value == "ASSET_MATERIALIZATION"}
     marts = settings.marts_dir.absolute()
+    if ok and plan is not None and plan.skip:
+        lines.append(
+            f"Up to date: {len(plan.skip)} asset(s) skipped, their code and inputs unchanged since their last "
+            f"materialization; {len(plan.run)} recomputed. `make run FULL=1` rebuilds everything."
+        )
     if not ok:
         lines.append(f"FAILED after {duration(elapsed)}: nothing was published; the previous marts are untouched.")
         if failed:  # the last line names the asset and the cause (file, column, expectation), not Dagster's wrapper
@@ -133,7 +157,7 @@ def summary(
         rows = next(
             (
                 dict(e.event_specific_data.materialization.metadata)["row_counts"].value
-                for e in result.all_events
+                for e in events
                 if e.event_type_value == "ASSET_MATERIALIZATION" and e.asset_key == PUBLICATION_KEY
             ),
             {},
@@ -143,32 +167,75 @@ def summary(
             f"  DuckDB:  {marts / 'observatory.duckdb'}",
             f"  Parquet: {marts / 'parquet'}/",
         ]
+    elif plan is not None and PUBLICATION_KEY in plan.skip:
+        lines += [
+            f"OK: the published marts are current (nothing they depend on changed), checked in {duration(elapsed)}",
+            f"  DuckDB:  {marts / 'observatory.duckdb'}",
+            f"  Parquet: {marts / 'parquet'}/",
+        ]
     else:
         lines.append(f"OK: every selected asset materialized in {duration(elapsed)} (publication was not in the selection).")
-    if ok and SITE_KEY in materialized:
+    if ok and (SITE_KEY in materialized or (plan is not None and SITE_KEY in plan.skip)):
         lines.append(f"  Site:    {(marts / 'site' / 'index.html').as_uri()} (open in a browser; works offline)")
     return ok, lines
 
 
-def run(settings: Settings, selection: str | None = None, *, verbose: bool = False) -> bool:
+def published_outputs(settings: Settings) -> set[dg.AssetKey]:
+    """The non-table assets whose output exists: the current publication, its site."""
+    current = current_version(settings.marts_dir)
+    return {k for k, found in ((PUBLICATION_KEY, current), (SITE_KEY, current and (current / "site" / "index.html").exists())) if found}
+
+
+def build(
+    settings: Settings,
+    defs: dg.Definitions,
+    instance: dg.DagsterInstance,
+    selection: str | None,
+    *,
+    full: bool,
+    log_level: str,
+    run_id: str,
+    tags: dict[str, str],
+) -> tuple[list[dg.ExecuteInProcessResult], Plan | None]:
+    """The run(s) of a command-line build. ``full``: one run of the whole selection. Otherwise
+    (``observatory.incremental``): a run of the selection's raw assets (verify or download the files), then one
+    run of what is stale; nothing more when everything is up to date."""
+    if full:
+        return [execute(defs, instance, selection, log_level=log_level, run_id=run_id, tags=tags)], None
+    keys = selected_keys(defs, selection)
+    raw = [k for k in keys if k.path[0] == "raw"]
+    results = []
+    if raw:
+        results.append(execute(defs, instance, raw, log_level=log_level, tags={**tags, PHASE_TAG: "inputs"}))
+        if not results[-1].success:
+            return results, None
+    plan = stale(defs, instance, [k for k in keys if k not in raw], build_db=settings.build_db, present=published_outputs(settings))
+    if plan.run:
+        results.append(execute(defs, instance, sorted(plan.run, key=str), log_level=log_level, run_id=run_id, tags=tags))
+    return results, plan
+
+
+def run(settings: Settings, selection: str | None = None, *, verbose: bool = False, full: bool = False) -> bool:
     started = time.monotonic()
     defs = build_definitions(settings)
     # The Makefile sets DAGSTER_HOME so that runs appear in the UI's history.
     instance = dg.DagsterInstance.get() if settings.dagster_home else dg.DagsterInstance.ephemeral()
+    level = "DEBUG" if verbose else "INFO"
     # One run per data directory, after recovering what a killed run left; Ctrl-C / SIGTERM stop it (observatory.runs).
     try:
-        result = guarded_run(
+        results, plan = guarded_run(
             settings,
             instance,
-            lambda run_id, tags: execute(defs, instance, selection, log_level="DEBUG" if verbose else "INFO", run_id=run_id, tags=tags),
+            lambda run_id, tags: build(settings, defs, instance, selection, full=full, log_level=level, run_id=run_id, tags=tags),
         )
     except RunInProgress as exc:
         print(f"REFUSED: {exc}", file=sys.stderr)
         return False
-    ok, lines = summary(settings, defs, result, instance, time.monotonic() - started)
+    ok, lines = summary(settings, defs, results, instance, time.monotonic() - started, plan)
     if not ok:  # the daemon's sensors skip CLI runs (observatory.alerts): the CLI alerts for itself, once
+        last = results[-1]
         failed = [line.removeprefix("FAILED ") for line in lines if line.startswith(("FAILED step", "FAILED check"))]
-        reached = deliver(Alert(result.run_id, result.job_def.name, "run failed", failed, lines[-1], CLI_TODO), settings)
+        reached = deliver(Alert(last.run_id, last.job_def.name, "run failed", failed, lines[-1], CLI_TODO), settings)
         lines.insert(-1, f"alert written to {', '.join(reached)}")  # the last line stays the cause
     print("\n".join(lines), file=sys.stdout if ok else sys.stderr)
     return ok
@@ -180,10 +247,15 @@ def main(argv: list[str] | None = None) -> int:
     p_run = sub.add_parser("run", help="materialize every asset and publish the marts")
     p_run.add_argument("--select", default=None, help="Dagster asset selection (default: everything)")
     p_run.add_argument("-v", "--verbose", action="store_true", help="show Dagster's DEBUG event log too")
+    p_run.add_argument(
+        "--full",
+        action="store_true",
+        help="rebuild every selected asset, even those whose code and inputs did not change (make run FULL=1)",
+    )
     sub.add_parser("rollback", help="make the previous publication current again (data/marts/current)")
     args = parser.parse_args(argv)
     if args.command == "run":
-        return 0 if run(Settings.from_env(), args.select, verbose=args.verbose) else 1
+        return 0 if run(Settings.from_env(), args.select, verbose=args.verbose, full=args.full) else 1
     if args.command == "rollback":
         settings = Settings.from_env()
         with exclusive_run(settings):

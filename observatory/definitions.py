@@ -16,6 +16,7 @@ import dagster as dg
 import assets as assets_pkg
 from observatory.alerts import alert_sensors
 from observatory.automation import cadence_automation
+from observatory.incremental import ROOT, code_version, with_code_versions
 from observatory.publish import publication_asset
 from observatory.resources import Downloader, Lineage, Parameters, Warehouse
 from observatory.settings import Settings
@@ -57,19 +58,22 @@ def declared_checks(defs: dg.Definitions, keys) -> dict[str, list[str]]:
     return {t: sorted(set(names)) for t, names in out.items()}
 
 
-def source_definitions() -> list[dg.Definitions]:
+def source_definitions(parameters: str = "") -> list[dg.Definitions]:
+    """Every source package's ``defs``, its assets versioned by the package's code (``observatory.incremental``)."""
     found = []
     for mod in sorted(pkgutil.iter_modules(assets_pkg.__path__), key=lambda m: m.name):
         # A package without defs.py (shared helpers, or a source still being written) adds nothing;
         # a defs.py that fails to import fails loudly.
         if mod.ispkg and importlib.util.find_spec(f"assets.{mod.name}.defs") is not None:
             module = importlib.import_module(f"assets.{mod.name}.defs")
-            found.append(module.defs)
+            version = code_version(ROOT / "assets" / mod.name, ROOT / "assets" / "common", parameters=parameters)
+            found.append(with_code_versions(module.defs, version))
     return found
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:
-    merged = dg.Definitions.merge(*source_definitions())
+    parameters = f"seed={settings.seed}"  # the one run parameter that changes content (the bootstrap's draws)
+    merged = dg.Definitions.merge(*source_definitions(parameters))
     mart_keys = sorted(
         (k for a in merged.assets or [] if isinstance(a, dg.AssetsDefinition) for k in a.keys if k.path[0] == "marts"),
         key=lambda k: k.to_user_string(),
@@ -80,7 +84,10 @@ def build_definitions(settings: Settings) -> dg.Definitions:
 
     publication = publication_asset(mart_keys, checks=declared_checks(merged, mart_keys), builders={"site": build_site})
     lineage = lineage_of([*(merged.assets or []), publication])
-    complete = dg.Definitions.merge(merged, dg.Definitions(assets=[publication], resources=resources_for(settings, lineage)))
+    published = with_code_versions(
+        dg.Definitions(assets=[publication]), code_version(ROOT / "assets" / "site", ROOT / "assets" / "marts", parameters=parameters)
+    )
+    complete = dg.Definitions.merge(merged, published, dg.Definitions(resources=resources_for(settings, lineage)))
     # Refresh jobs + schedules per source cadence, and the rebuild_marts job (observatory.automation); the alert
     # sensors (observatory.alerts) write to the destinations of ``settings``.
     return dg.Definitions.merge(complete, cadence_automation(complete), dg.Definitions(sensors=alert_sensors(settings)))

@@ -28,6 +28,7 @@ from typing import Any, Callable, Iterable, Sequence
 import dagster as dg
 
 from observatory.automation import CADENCE_TAG, cadence, freshness_policy
+from observatory.incremental import raw_data_version
 from observatory.resources import Downloader, DownloadError, sha256_of, sniff_file
 
 
@@ -600,7 +601,11 @@ def raw_asset(spec: SourceSpec) -> dg.AssetsDefinition:
             for f in read.files
         }
         meta = {"mode": read.mode_label, "synthetic": read.synthetic, **_raw_metadata(files, read.data_date)}
-        return dg.MaterializeResult(metadata={**meta, "licence": spec.licence, "source_url": dg.MetadataValue.url(spec.homepage)})
+        return dg.MaterializeResult(
+            metadata={**meta, "licence": spec.licence, "source_url": dg.MetadataValue.url(spec.homepage)},
+            # what the staleness of everything downstream is measured against (observatory.incremental)
+            data_version=raw_data_version((f.name, f.sha256 or f"size:{f.size}") for f in read.files),
+        )
 
     return _raw
 

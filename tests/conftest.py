@@ -42,6 +42,8 @@ class World:
     """What the one embedded run left: its settings, the run result and read-only connections."""
 
     settings: Settings
+    #: The (ephemeral) Dagster instance of the run: its materializations, data versions and check records.
+    instance: dg.DagsterInstance
     result: dg.ExecuteInProcessResult
     #: (asset key, check name) of every failed check (empty on a good run).
     failed_checks: list[tuple[str, str]]
@@ -91,7 +93,7 @@ def embedded_world(tmp_path_factory, sirene_manifest) -> World:
     build = duckdb.connect(str(settings.build_db), read_only=True)
     published = settings.marts_dir / "observatory.duckdb"
     marts = duckdb.connect(str(published), read_only=True) if result.success and published.exists() else None
-    yield World(settings, result, failed, build, marts)
+    yield World(settings, instance, result, failed, build, marts)
     build.close()
     if marts is not None:
         marts.close()
