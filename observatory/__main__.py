@@ -173,6 +173,8 @@ def summary(
             f"  DuckDB:  {marts / 'observatory.duckdb'}",
             f"  Parquet: {marts / 'parquet'}/",
         ]
+    elif plan is not None and not plan.run:
+        lines.append(f"OK: every selected asset is up to date, checked in {duration(elapsed)}.")
     else:
         lines.append(f"OK: every selected asset materialized in {duration(elapsed)} (publication was not in the selection).")
     if ok and (SITE_KEY in materialized or (plan is not None and SITE_KEY in plan.skip)):
