@@ -543,6 +543,13 @@ SOURCES = TableSpec(
             "OBSERVATORY_SIRENE_DIR for SIRENE)",
         ),
         Col(
+            "read_by",
+            "VARCHAR",
+            "Which run read the files this row describes: 'this run' (the run that built this table read and verified "
+            "them), or 'an earlier run' (a run that refreshed other sources only: this source's tables were not rebuilt, "
+            "so its row is the one recorded when they were)",
+        ),
+        Col(
             "synthetic",
             "BOOLEAN",
             "True when the files are SYNTHETIC (generated, not real data): every figure derived from them is illustrative",
