@@ -16,7 +16,7 @@ import dagster as dg
 import assets as assets_pkg
 from observatory.alerts import alert_sensors
 from observatory.automation import cadence_automation
-from observatory.publish import publication_asset
+from observatory.publish import MIN_ROWS, publication_asset
 from observatory.resources import Downloader, Lineage, Parameters, Warehouse
 from observatory.settings import Settings
 
@@ -57,6 +57,17 @@ def declared_checks(defs: dg.Definitions, keys) -> dict[str, list[str]]:
     return {t: sorted(set(names)) for t, names in out.items()}
 
 
+def declared_minimums(defs: dg.Definitions) -> dict[str, int]:
+    """``stg.x`` -> the minimum row count its asset declares (metadata ``min_rows``, beside the asset in its package)."""
+    out = {}
+    for a in defs.assets or []:
+        for spec in a.specs if isinstance(a, dg.AssetsDefinition) else ():
+            if spec.key.path[0] == "stg" and MIN_ROWS in (spec.metadata or {}):
+                value = spec.metadata[MIN_ROWS]
+                out[".".join(spec.key.path)] = int(getattr(value, "value", value))
+    return dict(sorted(out.items()))
+
+
 def source_definitions() -> list[dg.Definitions]:
     found = []
     for mod in sorted(pkgutil.iter_modules(assets_pkg.__path__), key=lambda m: m.name):
@@ -78,7 +89,9 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     # site is built into the new version before it is made current (one publication, one atomic switch).
     from assets.site.build import build_site
 
-    publication = publication_asset(mart_keys, checks=declared_checks(merged, mart_keys), builders={"site": build_site})
+    publication = publication_asset(
+        mart_keys, checks=declared_checks(merged, mart_keys), builders={"site": build_site}, minimums=declared_minimums(merged)
+    )
     lineage = lineage_of([*(merged.assets or []), publication])
     complete = dg.Definitions.merge(merged, dg.Definitions(assets=[publication], resources=resources_for(settings, lineage)))
     # Refresh jobs + schedules per source cadence, and the rebuild_marts job (observatory.automation); the alert

@@ -12,6 +12,7 @@ from assets.caf import stage
 from assets.caf.source import SPEC
 from assets.common.years import YEARS
 from observatory.partitions import written_metadata, years_to_build
+from observatory.publish import MIN_ROWS
 from assets.common.identifiers import ARRONDISSEMENT_RE, COMMUNE_RE, EPCI_RE
 from observatory.quality import Between, Columns, Matches, NotNull, RowCount, Sql, Unique, table_check
 from observatory.resources import Downloader, Warehouse, sql_literal
@@ -43,6 +44,8 @@ def _paths(downloader: Downloader) -> dict[str, list]:
                 "placeholder codes (XX) dropped; codes padded. Both the API field names and the republished "
                 "headers of the embedded copy are recognized. " + PARTITION_MEANING
             ),
+            # about 1,000 communes above 10,000 inhabitants a year: fewer than half a year's is a broken export
+            metadata={MIN_ROWS: 500},
             **_COMMON,
         ),
         dg.AssetSpec(
@@ -52,6 +55,7 @@ def _paths(downloader: Downloader) -> dict[str, list]:
                 "children under 3 derived as places / rate x 100; rates of Paris, Lyon and Marseille recomputed "
                 "from their arrondissements (taux_recalcule). " + PARTITION_MEANING
             ),
+            metadata={MIN_ROWS: 500},
             **_COMMON,
         ),
     ],

@@ -14,6 +14,7 @@ from assets.common.passage import complete_steps
 from assets.common.years import YEARS
 from assets.etalab_epci.source import SPEC as ETALAB
 from assets.insee_epci.source import SPEC as INSEE
+from observatory.publish import MIN_ROWS
 from observatory.partitions import replace_years_frame, written_metadata, years_to_build
 from observatory.quality import table_check
 from observatory.resources import Downloader, Warehouse, json_metadata, store_frame
@@ -38,6 +39,8 @@ def codes_by_year(communes: pl.DataFrame) -> dict[int, set[str]]:
 @dg.asset(
     key=["stg", "communes"],
     deps=[s.raw_key for s in COMMUNE_SOURCES],
+    # France has about 35,000 communes a year: fewer than one year's is a truncated list
+    metadata={MIN_ROWS: 30_000},
     group_name=GROUP,
     kinds={"duckdb"},
     owners=OWNERS,
@@ -68,6 +71,8 @@ def stg_communes(context: dg.AssetExecutionContext, warehouse: Warehouse, downlo
 @dg.asset(
     key=["stg", "commune_passage"],
     deps=[dg.AssetKey(["stg", "communes"]), SPEC.raw_key, ETALAB.raw_key],
+    # about 2,700 commune events since 2015 (mergers, splits, code changes)
+    metadata={MIN_ROWS: 1_000},
     group_name=GROUP,
     kinds={"duckdb"},
     owners=OWNERS,

@@ -5,6 +5,7 @@ import dagster as dg
 from assets.drees.stage import load_drees
 from assets.drees.source import SPEC, TABLES
 from assets.common.identifiers import DEPARTEMENT_RE
+from observatory.publish import MIN_ROWS
 from observatory.quality import Between, Columns, InSet, Matches, NotNull, RowCount, Sql, Unique, table_check
 from observatory.resources import Downloader, Warehouse
 from observatory.sources import raw_asset, resolve_one
@@ -16,6 +17,8 @@ TABLE = "stg.drees_offre_departement"
 @dg.asset(
     key=dg.AssetKey(["stg", "drees_offre_departement"]),
     deps=[SPEC.raw_key],
+    # about 100 départements times a few indicators a year: fewer than 100 rows is not even one year
+    metadata={MIN_ROWS: 100},
     group_name="drees",
     kinds={"duckdb", "polars"},
     owners=["team:data"],

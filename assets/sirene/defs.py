@@ -12,6 +12,7 @@ from assets.sirene.facility_years import build_facility_years
 from assets.sirene.operators import build_operator_years
 from assets.sirene.source import SPEC, sirene_directory
 from observatory.progress import watch_query
+from observatory.publish import MIN_ROWS
 from observatory.quality import table_check
 from observatory.resources import Downloader, Warehouse, table_key
 from assets.sirene.facility_years import FIRST_FACILITY_YEAR
@@ -28,10 +29,16 @@ def _key(table: str) -> dg.AssetKey:
     return table_key(table)
 
 
+#: Declared minimum rows of each staging table: the synthetic sample holds about 40,000-80,000 rows per table and
+#: the national stock far more, so fewer than 10,000 is an empty or cut stock, never a real month.
+STG_MIN_ROWS = 10_000
+
+
 def _spec(table: str, description: str, deps: list[dg.AssetKey]) -> dg.AssetSpec:
     return dg.AssetSpec(
         key=_key(table),
         description=description,
+        metadata={MIN_ROWS: STG_MIN_ROWS} if table.startswith("stg.") else {},
         group_name=GROUP,
         kinds={"duckdb"},
         owners=OWNERS,
@@ -111,12 +118,12 @@ def sirene_establishments(context: dg.AssetExecutionContext, warehouse: Warehous
             UL_PERIODES,
             "Every period (StockUniteLegaleHistorique) of the legal units of the 88.91A establishments: legal "
             "category, ESS flag, name, state over time; key (siren, date_debut).",
-            [_key(ETABS), _key(ETAB_PERIODES)],
+            [_key(ETABS), _key(ETAB_PERIODES), SPEC.raw_key],
         ),
         _spec(
             ULS,
             "Current stock row (StockUniteLegale) of the same legal units (person names of individual entrepreneurs are not kept); key siren.",
-            [_key(ETABS), _key(ETAB_PERIODES)],
+            [_key(ETABS), _key(ETAB_PERIODES), SPEC.raw_key],  # it reads the legal-unit files too
         ),
     ],
     pool="duckdb",
