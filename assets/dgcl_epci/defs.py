@@ -2,14 +2,14 @@
 
 import dagster as dg
 
-from assets.dgcl_epci import checks, stage
+from assets.dgcl_epci import checks, columns, stage
 from assets.dgcl_epci.source import SPEC
 from observatory.quality import table_check
 from observatory.resources import Downloader, Warehouse, json_metadata, store_frame
 from observatory.sources import licence_metadata, raw_asset
 
 raw_dgcl_epci = raw_asset(SPEC)
-TABLE = "stg.dgcl_epci_membership"
+TABLE = columns.MEMBERSHIP.table
 
 
 @dg.asset(key=TABLE.split("."), deps=[SPEC.raw_key], group_name="territory", kinds={"duckdb"}, owners=["team:data"], pool="duckdb")
@@ -19,7 +19,7 @@ def stg_dgcl_epci_membership(context: dg.AssetExecutionContext, warehouse: Wareh
     frame, meta = stage.load_dgcl(downloader)
     with warehouse.connect() as con:
         store_frame(con, TABLE, frame)
-        md = warehouse.table_metadata(con, TABLE)
+        md = warehouse.table_metadata(con, columns.MEMBERSHIP)
     return dg.MaterializeResult(
         metadata={**md, **licence_metadata(SPEC), "fixes": json_metadata(meta["fixes"]), "source_file": str(meta["file"])}
     )
