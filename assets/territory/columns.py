@@ -14,7 +14,9 @@ CODE_MAP = TableSpec(
         Col("annee", "INTEGER", "Year whose geography the code is brought to (1 January)", "year"),
         Col("code_commune_annee", "VARCHAR", "The commune of annee that code_commune maps to"),
         Col("method", "VARCHAR", "How the code was brought to annee: " + ", ".join(METHODS)),
-        Col("estimated", "BOOLEAN", "True when the commune of annee is a choice among several (split, or a code looked at before a fusion)"),
+        Col(
+            "estimated", "BOOLEAN", "True when the commune of annee is a choice among several (split, or a code looked at before a fusion)"
+        ),
         Col("annee_reference", "INTEGER", "Year whose geography code_commune is read in (its latest meaning)", "year"),
     ),
 )
