@@ -605,6 +605,16 @@ FACILITY_TRANSITIONS = TableSpec(
     ),
 )
 
+#: The year-on-year transitions behind the merger study's takeover and closure rates: the mart's columns
+#: without facility_source (the same macro builds both, see transitions.py).
+FACILITY_TRANSITIONS_YEARLY = TableSpec(
+    "int.facility_transitions_yearly",
+    "Year-on-year transitions of every in-scope EAJE: active on 1 January from_year, classified on 1 January "
+    "to_year = from_year + 1 (same rules and columns as marts.facility_transitions). Read by the merger study.",
+    FACILITY_TRANSITIONS.key,
+    tuple(c for c in FACILITY_TRANSITIONS.columns if c is not FACILITY_SOURCE),
+)
+
 FACILITY_DERIVED = (
     ESS_MARKET_SHARE,
     CHILDCARE_SUPPLY,
@@ -628,6 +638,7 @@ SPECS: dict[str, TableSpec] = {
         FACILITIES,
         EPCI_INDICATORS,
         FACILITY_TRANSITIONS,
+        FACILITY_TRANSITIONS_YEARLY,
         SOURCES,
     )
 }
