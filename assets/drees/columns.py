@@ -13,7 +13,12 @@ OFFRE_DEPARTEMENT = TableSpec(
         Col("code_region", "VARCHAR", "Région code of the département"),
         Col("indicateur", "VARCHAR", "Indicator name (e.g. places_creches_collectives, agrements_assistants_maternels)"),
         Col("unite", "VARCHAR", "Unit of valeur as the DREES states it (places, établissements, assistants maternels agréés)"),
-        Col("valeur", "DOUBLE", "Value of the indicator, in the unit of the unite column", "see unite"),
+        Col(
+            "valeur",
+            "DOUBLE",
+            "Value of the indicator, in the unit of the unite column; NULL when not published (secret, nd, -)",
+            "see unite",
+        ),
         Col("tableau", "VARCHAR", "DREES table the figure comes from (tabNN)"),
     ),
 )
