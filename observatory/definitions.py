@@ -10,6 +10,7 @@ import importlib
 import json
 import importlib.util
 import pkgutil
+import warnings
 
 import dagster as dg
 
@@ -79,8 +80,26 @@ def source_definitions() -> list[dg.Definitions]:
     return found
 
 
+def with_column_schemas(defs: dg.Definitions) -> dg.Definitions:
+    """Every asset whose table has a column spec shows that spec as its ``dagster/column_schema`` before any
+    run (the materialization then records the built table's schema, comments included)."""
+    from assets.catalog import table_specs
+
+    specs = table_specs()
+
+    def attach(spec: dg.AssetSpec) -> dg.AssetSpec:
+        table = specs.get(".".join(spec.key.path))
+        return spec.merge_attributes(metadata={"dagster/column_schema": table.table_schema()}) if table else spec
+
+    # Definitions.map_asset_specs is the one call that maps every asset and keeps every other definition; it is a
+    # "preview" API in dagster 1.13, whose warning would otherwise print on every load (UI, CLI, validate).
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", dg.PreviewWarning)
+        return defs.map_asset_specs(func=attach)
+
+
 def build_definitions(settings: Settings) -> dg.Definitions:
-    merged = dg.Definitions.merge(*source_definitions())
+    merged = with_column_schemas(dg.Definitions.merge(*source_definitions()))
     mart_keys = sorted(
         (k for a in merged.assets or [] if isinstance(a, dg.AssetsDefinition) for k in a.keys if k.path[0] == "marts"),
         key=lambda k: k.to_user_string(),

@@ -8,7 +8,7 @@ package owns them as the official commune geography. ``stg.communes`` is partiti
 import dagster as dg
 import polars as pl
 
-from assets.cog import checks, stage
+from assets.cog import checks, columns, stage
 from assets.cog.source import SPEC
 from assets.common.passage import complete_steps
 from assets.common.years import YEARS
@@ -56,7 +56,7 @@ def stg_communes(context: dg.AssetExecutionContext, warehouse: Warehouse, downlo
     with warehouse.connect() as con:
         written = replace_years_frame(con, "stg.communes", years, frame)
         counts = dict(con.execute("select annee, count(*) from stg.communes group by 1 order by 1").fetchall())
-        md = {**warehouse.table_metadata(con, "stg.communes"), **written_metadata(con, "stg.communes", written)}
+        md = {**warehouse.table_metadata(con, columns.COMMUNES), **written_metadata(con, "stg.communes", written)}
     return dg.MaterializeResult(
         metadata={
             **md,
@@ -107,7 +107,7 @@ def stg_commune_passage(context: dg.AssetExecutionContext, warehouse: Warehouse,
         per_step = con.execute(
             "select annee_from || '->' || annee_to, typemodif, count(*) from stg.commune_passage group by all order by all"
         ).fetchall()
-        md = warehouse.table_metadata(con, "stg.commune_passage")
+        md = warehouse.table_metadata(con, columns.PASSAGE)
     return dg.MaterializeResult(
         metadata={
             **md,

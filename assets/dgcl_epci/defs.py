@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from assets.dgcl_epci import checks, stage
+from assets.dgcl_epci import checks, columns, stage
 from assets.dgcl_epci.source import SPEC
 from observatory.publish import MIN_ROWS
 from observatory.quality import table_check
@@ -10,7 +10,7 @@ from observatory.resources import Downloader, Warehouse, json_metadata, store_fr
 from observatory.sources import licence_metadata, raw_asset
 
 raw_dgcl_epci = raw_asset(SPEC)
-TABLE = "stg.dgcl_epci_membership"
+TABLE = columns.MEMBERSHIP.table
 
 
 # about 35,000 communes in an EPCI on each of the four years: fewer than one year's is a truncated file
@@ -29,7 +29,7 @@ def stg_dgcl_epci_membership(context: dg.AssetExecutionContext, warehouse: Wareh
     frame, meta = stage.load_dgcl(downloader)
     with warehouse.connect() as con:
         store_frame(con, TABLE, frame)
-        md = warehouse.table_metadata(con, TABLE)
+        md = warehouse.table_metadata(con, columns.MEMBERSHIP)
     return dg.MaterializeResult(
         metadata={**md, **licence_metadata(SPEC), "fixes": json_metadata(meta["fixes"]), "source_file": str(meta["file"])}
     )

@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from assets.drees import columns
 from assets.drees.stage import load_drees
 from assets.drees.source import SPEC, TABLES
 from assets.common.identifiers import DEPARTEMENT_RE
@@ -11,7 +12,7 @@ from observatory.resources import Downloader, Warehouse
 from observatory.sources import raw_asset, resolve_one
 
 raw_drees = raw_asset(SPEC)
-TABLE = "stg.drees_offre_departement"
+TABLE = columns.OFFRE_DEPARTEMENT.table
 
 
 @dg.asset(
@@ -36,7 +37,7 @@ def stg_drees_offre_departement(context: dg.AssetExecutionContext, warehouse: Wa
         stats = load_drees(con, paths)
         return dg.MaterializeResult(
             metadata={
-                **warehouse.table_metadata(con, TABLE),
+                **warehouse.table_metadata(con, columns.OFFRE_DEPARTEMENT),
                 "tables": dg.MetadataValue.json(stats),
                 "source_url": dg.MetadataValue.url(SPEC.homepage),
                 "licence": SPEC.licence,
@@ -45,18 +46,7 @@ def stg_drees_offre_departement(context: dg.AssetExecutionContext, warehouse: Wa
 
 
 SUITE = [
-    Columns(
-        {
-            "annee": "INTEGER",
-            "code_departement": "VARCHAR",
-            "nom_departement": "VARCHAR",
-            "code_region": "VARCHAR",
-            "indicateur": "VARCHAR",
-            "unite": "VARCHAR",
-            "valeur": "DOUBLE",
-            "tableau": "VARCHAR",
-        }
-    ),
+    Columns(columns.OFFRE_DEPARTEMENT.types),
     RowCount(min_value=1),
     Unique("indicateur", "annee", "code_departement"),
     NotNull("code_departement"),

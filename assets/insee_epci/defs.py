@@ -16,7 +16,7 @@ from assets.common.validate import METROPOLE_DE_LYON, reconcile
 from assets.common.years import YEARS
 from assets.dgcl_epci.source import SPEC as DGCL
 from assets.etalab_epci.source import SPEC as ETALAB
-from assets.insee_epci import checks, stage
+from assets.insee_epci import checks, columns, stage
 from assets.insee_epci.source import SPEC
 from observatory.publish import MIN_ROWS
 from observatory.partitions import replace_years, replace_years_frame, written_metadata, years_to_build
@@ -66,7 +66,7 @@ def stg_epci_membership(context: dg.AssetExecutionContext, warehouse: Warehouse,
         outside = dict(
             con.execute("select annee, count(*) from stg.epci_membership where epci_siren is null group by 1 order by 1").fetchall()
         )
-        md = {**warehouse.table_metadata(con, "stg.epci_membership"), **written_metadata(con, "stg.epci_membership", written)}
+        md = {**warehouse.table_metadata(con, columns.MEMBERSHIP), **written_metadata(con, "stg.epci_membership", written)}
     return dg.MaterializeResult(
         metadata={
             **md,
@@ -106,7 +106,7 @@ def stg_epci(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.Mate
         counts = con.execute(
             "select annee, count(*) filter (where epci_a_fiscalite_propre), count(*) from stg.epci group by 1 order by 1"
         ).fetchall()
-        md = {**warehouse.table_metadata(con, "stg.epci"), **written_metadata(con, "stg.epci", written)}
+        md = {**warehouse.table_metadata(con, columns.EPCI), **written_metadata(con, "stg.epci", written)}
     return dg.MaterializeResult(
         metadata={
             **md,

@@ -1,48 +1,20 @@
-"""Column specifications of the tables built in ``assets/marts/``: one source for the table and
-column comments (copied by publication), the blocking type checks and ``docs/data_dictionary.md``.
-
-Each column: name, DuckDB type, meaning, unit. The unit is appended to the column comment
-(``... [unit: places]``) so that an analyst reading ``observatory.duckdb`` alone sees it.
+"""Column specifications of the tables built in ``assets/marts/`` (the ``Col`` / ``TableSpec`` type of
+``observatory.columns``): one source for the table and column comments (copied by publication), the
+blocking type checks and ``docs/data_dictionary.md``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Iterable
-
-import duckdb
 
 from assets.sirene.classification import SECTORS as SECTORS  # re-exported: the marts' suites use C.SECTORS
 from assets.sirene.classification import default_rules
 from observatory.sources import MODES as MODES  # re-exported: the marts.sources suite uses C.MODES
-from observatory.resources import qualified, sql_literal
-
-
-@dataclass(frozen=True)
-class Col:
-    name: str
-    type: str
-    meaning: str
-    unit: str = ""
-
-    def comment(self) -> str:
-        return self.meaning + (f" [unit: {self.unit}]" if self.unit else "")
-
-
-@dataclass(frozen=True)
-class TableSpec:
-    table: str
-    description: str
-    key: tuple[str, ...]
-    columns: tuple[Col, ...]
-
-    @property
-    def types(self) -> dict[str, str]:
-        return {c.name: c.type for c in self.columns}
-
-    @property
-    def names(self) -> list[str]:
-        return [c.name for c in self.columns]
+from observatory.columns import (
+    Col as Col,
+    TableSpec as TableSpec,
+    apply_comments as apply_comments,
+)  # re-exported: marts code and tests use C.Col, C.apply_comments
 
 
 #: Sectors and fine operator classes of ``int.operator_years``: the SIRENE classification's own lists
@@ -640,6 +612,16 @@ FACILITY_TRANSITIONS = TableSpec(
     ),
 )
 
+#: The year-on-year transitions behind the merger study's takeover and closure rates: the mart's columns
+#: without facility_source (the same macro builds both, see transitions.py).
+FACILITY_TRANSITIONS_YEARLY = TableSpec(
+    "int.facility_transitions_yearly",
+    "Year-on-year transitions of every in-scope EAJE: active on 1 January from_year, classified on 1 January "
+    "to_year = from_year + 1 (same rules and columns as marts.facility_transitions). Read by the merger study.",
+    FACILITY_TRANSITIONS.key,
+    tuple(c for c in FACILITY_TRANSITIONS.columns if c is not FACILITY_SOURCE),
+)
+
 FACILITY_DERIVED = (
     ESS_MARKET_SHARE,
     CHILDCARE_SUPPLY,
@@ -663,20 +645,10 @@ SPECS: dict[str, TableSpec] = {
         FACILITIES,
         EPCI_INDICATORS,
         FACILITY_TRANSITIONS,
+        FACILITY_TRANSITIONS_YEARLY,
         SOURCES,
     )
 }
-
-
-def apply_comments(con: duckdb.DuckDBPyConnection, spec: TableSpec) -> None:
-    """Write the table and column comments; fail if the table's columns differ from the spec."""
-    t = qualified(spec.table)
-    actual = [r[0] for r in con.execute(f"describe {t}").fetchall()]
-    if actual != spec.names:
-        raise RuntimeError(f"{t}: columns {actual} differ from the specification {spec.names} (assets/marts/columns.py)")
-    con.execute(f"comment on table {t} is {sql_literal(spec.description)}")
-    for c in spec.columns:
-        con.execute(f'comment on column {t}."{c.name}" is {sql_literal(c.comment())}')
 
 
 def select_list(spec: TableSpec) -> str:

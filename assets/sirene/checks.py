@@ -1,20 +1,13 @@
 """Quality suites of the SIRENE tables: plain lists of specs, run as blocking asset checks by
 ``defs.py`` and by the tests (``observatory.quality.run_suite``)."""
 
-from assets.sirene import extract
-from assets.sirene.facility_years import COLUMNS as FACILITY_COLUMNS
+from assets.sirene import columns as C
 from assets.sirene.facility_years import SCOPE_REASONS, TYPES_STRUCTURE
 from assets.common import identifiers as ids
 from observatory import quality as q
 from assets.sirene.classification import COOPERATIVE_NAME, RULES, SECTORS, default_rules
 from assets.sirene.facility_years import FIRST_FACILITY_YEAR
 from observatory.resources import sql_literal
-
-_DUCKDB_TYPE = {"text": "VARCHAR", "code": "VARCHAR", "date": "DATE", "timestamp": "TIMESTAMP", "bool": "BOOLEAN", "int": "BIGINT"}
-
-
-def _columns(cols: tuple[extract.Col, ...]) -> q.Columns:
-    return q.Columns({c.target: _DUCKDB_TYPE[c.kind] for c in cols})
 
 
 def _duplicates(*key: str) -> q.Sql:
@@ -26,7 +19,7 @@ def _duplicates(*key: str) -> q.Sql:
 
 
 ETABLISSEMENT_PERIODES = [
-    _columns(extract.ETABLISSEMENT_HISTORIQUE_COLS),
+    q.Columns(C.ETABLISSEMENT_PERIODES.types),
     _duplicates("siret", "date_debut"),
     q.NotNull("siret"),
     q.NotNull("siren"),
@@ -42,7 +35,7 @@ ETABLISSEMENT_PERIODES = [
 ]
 
 ETABLISSEMENTS = [
-    _columns(extract.ETABLISSEMENT_COLS),
+    q.Columns(C.ETABLISSEMENTS.types),
     q.Unique("siret"),
     q.NotNull("siret"),
     ids.valid_siret("siret"),
@@ -53,7 +46,7 @@ ETABLISSEMENTS = [
 ]
 
 UNITE_LEGALE_PERIODES = [
-    _columns(extract.UNITE_LEGALE_HISTORIQUE_COLS),
+    q.Columns(C.UNITE_LEGALE_PERIODES.types),
     _duplicates("siren", "date_debut"),
     q.NotNull("siren"),
     ids.valid_siren("siren"),
@@ -63,7 +56,7 @@ UNITE_LEGALE_PERIODES = [
 ]
 
 UNITES_LEGALES = [
-    _columns(extract.UNITE_LEGALE_COLS),
+    q.Columns(C.UNITES_LEGALES.types),
     q.Unique("siren"),
     q.NotNull("siren"),
     ids.valid_siren("siren"),
@@ -78,21 +71,7 @@ def operator_years() -> list[q.Spec]:
     sector_of = dict(rules.classes.select("operator_class", "sector").iter_rows())
     mapping = " ".join(f"when {sql_literal(c)} then {sql_literal(s)}" for c, s in sector_of.items())
     return [
-        q.Columns(
-            {
-                "siren": "VARCHAR",
-                "annee": "INTEGER",
-                "categorie_juridique": "VARCHAR",
-                "ess_flag": "VARCHAR",
-                "denomination": "VARCHAR",
-                "operator_class": "VARCHAR",
-                "sector": "VARCHAR",
-                "rule": "VARCHAR",
-                "rules_version": "VARCHAR",
-                "periode_date_debut": "DATE",
-                "periode_en_vigueur": "BOOLEAN",
-            }
-        ),
+        q.Columns(C.OPERATOR_YEARS.types),
         _duplicates("siren", "annee"),
         q.NotNull("siren"),
         q.NotNull("operator_class"),
@@ -149,7 +128,7 @@ def _facility_common(first_year: int, last_year: int) -> list[q.Spec]:
 
 def facility_years(first_year: int = FIRST_FACILITY_YEAR, last_year: int = 2100) -> list[q.Spec]:
     return (
-        [q.Columns(FACILITY_COLUMNS)]
+        [q.Columns(C.FACILITY_YEARS.types)]
         + _facility_common(first_year, last_year)
         + [
             q.Sql(
@@ -162,7 +141,7 @@ def facility_years(first_year: int = FIRST_FACILITY_YEAR, last_year: int = 2100)
 
 def facility_years_hors_champ(first_year: int = FIRST_FACILITY_YEAR, last_year: int = 2100) -> list[q.Spec]:
     return (
-        [q.Columns({**FACILITY_COLUMNS, "scope_reason": "VARCHAR"})]
+        [q.Columns(C.FACILITY_YEARS_HORS_CHAMP.types)]
         + _facility_common(first_year, last_year)
         + [
             q.NotNull("scope_reason"),

@@ -6,7 +6,7 @@ from typing import Any
 
 import dagster as dg
 
-from assets.sirene import checks
+from assets.sirene import checks, columns
 from assets.sirene.extract import SireneFiles, extract_establishments, extract_legal_units
 from assets.sirene.facility_years import build_facility_years
 from assets.sirene.operators import build_operator_years
@@ -104,11 +104,11 @@ def sirene_establishments(context: dg.AssetExecutionContext, warehouse: Warehous
         counts = {k: v for k, v in summary.items() if k != "files"}
         yield dg.MaterializeResult(
             asset_key=_key(ETAB_PERIODES),
-            metadata={**warehouse.table_metadata(con, ETAB_PERIODES), **meta, "extraction": _json(counts)},
+            metadata={**warehouse.table_metadata(con, columns.SPECS[ETAB_PERIODES]), **meta, "extraction": _json(counts)},
         )
         yield dg.MaterializeResult(
             asset_key=_key(ETABS),
-            metadata={**warehouse.table_metadata(con, ETABS), **meta, "extraction": _json(counts)},
+            metadata={**warehouse.table_metadata(con, columns.SPECS[ETABS]), **meta, "extraction": _json(counts)},
         )
 
 
@@ -143,7 +143,7 @@ def sirene_legal_units(context: dg.AssetExecutionContext, warehouse: Warehouse, 
         for table in (UL_PERIODES, ULS):
             yield dg.MaterializeResult(
                 asset_key=_key(table),
-                metadata={**warehouse.table_metadata(con, table), **meta, "extraction": _json(counts)},
+                metadata={**warehouse.table_metadata(con, columns.SPECS[table]), **meta, "extraction": _json(counts)},
             )
 
 
@@ -170,7 +170,7 @@ def operator_years(context: dg.AssetExecutionContext, warehouse: Warehouse) -> d
             context.log.info(f"operator overrides applied: {summary['overrides_applied']}")
         return dg.MaterializeResult(
             metadata={
-                **warehouse.table_metadata(con, OPERATOR_YEARS),
+                **warehouse.table_metadata(con, columns.SPECS[OPERATOR_YEARS]),
                 "rules_version": summary["rules_version"],
                 "by_rule": _json(summary["by_rule"]),
                 "by_sector": _json(summary["by_sector"]),
@@ -216,7 +216,7 @@ def facility_years(context: dg.AssetExecutionContext, warehouse: Warehouse):
         yield dg.MaterializeResult(
             asset_key=_key(FACILITY_YEARS),
             metadata={
-                **warehouse.table_metadata(con, FACILITY_YEARS),
+                **warehouse.table_metadata(con, columns.SPECS[FACILITY_YEARS]),
                 **common,
                 "facilities_per_year": _json(summary["facilities_per_year"]),
                 "code_commune_method": _json(summary["code_commune_method"]),
@@ -224,7 +224,9 @@ def facility_years(context: dg.AssetExecutionContext, warehouse: Warehouse):
                 "type_structure": _json(summary["type_structure"]),
             },
         )
-        yield dg.MaterializeResult(asset_key=_key(HORS_CHAMP), metadata={**warehouse.table_metadata(con, HORS_CHAMP), **common})
+        yield dg.MaterializeResult(
+            asset_key=_key(HORS_CHAMP), metadata={**warehouse.table_metadata(con, columns.SPECS[HORS_CHAMP]), **common}
+        )
 
 
 asset_checks = [
