@@ -65,6 +65,18 @@ UNITES_LEGALES = [
     q.InSet("etat_administratif", ("A", "C")),
 ]
 
+# Dates that do not parse are refused when the file is inspected (extract.inspect_file); a null here is a
+# link the file publishes without a date, which no key can hold.
+SUCCESSIONS = [
+    q.Columns(C.SUCCESSIONS.types),
+    _duplicates("siret_predecessor", "siret_successor", "date_lien"),
+    q.NotNull("siret_predecessor"),
+    q.NotNull("siret_successor"),
+    q.NotNull("date_lien"),
+    ids.valid_siret("siret_predecessor"),
+    ids.valid_siret("siret_successor"),
+]
+
 
 def operator_years() -> list[q.Spec]:
     rules = default_rules()

@@ -57,7 +57,7 @@ _STG = {
 
 def _stg(table: str, description: str, key: tuple[str, ...], cols: tuple[extract.Col, ...], **overrides):
     types = {c.target: DUCKDB_TYPE[c.kind] for c in cols}
-    return spec_from_types(table, description, key, types, {n: overrides.get(n, _STG[n]) for n in types})
+    return spec_from_types(table, description, key, types, {n: overrides[n] if n in overrides else _STG[n] for n in types})
 
 
 ETABLISSEMENT_PERIODES = _stg(
@@ -87,6 +87,20 @@ UNITES_LEGALES = _stg(
     extract.UNITE_LEGALE_COLS,
     date_debut=("Start date of the current period", "date"),
     etat_administratif="Current administrative state: A active, C ceased",
+)
+
+SUCCESSIONS = _stg(
+    "stg.sirene_successions",
+    "Succession links (StockEtablissementLiensSuccession) whose predecessor or successor was ever a selected "
+    "establishment: a transfer or a declared takeover links the closing siret to the one that carries on.",
+    ("siret_predecessor", "siret_successor", "date_lien"),
+    extract.SUCCESSION_COLS,
+    siret_predecessor="SIRET of the establishment that ends (predecessor, 14 digits)",
+    siret_successor="SIRET of the establishment that carries on (successor, 14 digits)",
+    date_lien=("Date of the succession link", "date"),
+    transfert_siege="True when the link transfers the head office of the legal unit",
+    continuite_economique="True when INSEE records economic continuity between the two establishments",
+    date_dernier_traitement=("Date INSEE last processed the link", "timestamp"),
 )
 
 OPERATOR_YEARS = spec_from_types(
@@ -148,6 +162,7 @@ SPECS = {
         ETABLISSEMENTS,
         UNITE_LEGALE_PERIODES,
         UNITES_LEGALES,
+        SUCCESSIONS,
         OPERATOR_YEARS,
         FACILITY_YEARS,
         FACILITY_YEARS_HORS_CHAMP,

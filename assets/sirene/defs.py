@@ -1,5 +1,5 @@
-"""SIRENE assets: raw files -> staged 88.91A establishments and legal units -> operator-years and
-facility-years, each table gated by a blocking quality check."""
+"""SIRENE assets: raw files -> staged 88.91A establishments, their succession links and legal units ->
+operator-years and facility-years, each table gated by a blocking quality check."""
 
 import json
 from typing import Any
@@ -7,10 +7,10 @@ from typing import Any
 import dagster as dg
 
 from assets.sirene import checks, columns
-from assets.sirene.extract import SireneFiles, extract_establishments, extract_legal_units
+from assets.sirene.extract import SireneFiles, extract_establishments, extract_legal_units, extract_successions
 from assets.sirene.facility_years import build_facility_years
 from assets.sirene.operators import build_operator_years
-from assets.sirene.source import SPEC, sirene_directory
+from assets.sirene.source import SPEC, sirene_directory, succession_file
 from observatory.progress import watch_query
 from observatory.publish import MIN_ROWS
 from observatory.quality import table_check
@@ -75,6 +75,7 @@ ETAB_PERIODES = "stg.sirene_etablissement_periodes"
 ETABS = "stg.sirene_etablissements"
 UL_PERIODES = "stg.sirene_unite_legale_periodes"
 ULS = "stg.sirene_unites_legales"
+SUCCESSIONS = "stg.sirene_successions"
 OPERATOR_YEARS = "int.operator_years"
 FACILITY_YEARS = "int.facility_years"
 HORS_CHAMP = "int.facility_years_hors_champ"
@@ -109,6 +110,39 @@ def sirene_establishments(context: dg.AssetExecutionContext, warehouse: Warehous
         yield dg.MaterializeResult(
             asset_key=_key(ETABS),
             metadata={**warehouse.table_metadata(con, columns.SPECS[ETABS]), **meta, "extraction": _json(counts)},
+        )
+
+
+#: Fewer links than this on a national stock is a cut file: the sample keeps about 800, the real register far more.
+SUCCESSIONS_MIN_ROWS = 100
+
+
+@dg.asset(
+    key=_key(SUCCESSIONS),
+    deps=[SPEC.raw_key, _key(ETABS), _key(ETAB_PERIODES)],
+    metadata={MIN_ROWS: SUCCESSIONS_MIN_ROWS},
+    group_name=GROUP,
+    kinds={"duckdb"},
+    owners=OWNERS,
+    pool="duckdb",
+)
+def sirene_successions(context: dg.AssetExecutionContext, warehouse: Warehouse, downloader: Downloader) -> dg.MaterializeResult:
+    """Succession links (StockEtablissementLiensSuccession) whose predecessor or successor establishment was ever
+    in 88.91A: a transfer or a declared takeover links the closing siret to the one that carries on; key
+    (siret_predecessor, siret_successor, date_lien). Not every takeover is declared (SCHEMAS.md §1.4b)."""
+    path = succession_file(downloader)
+    with warehouse.connect() as con:
+        summary = extract_successions(con, path)
+        context.log.info(f"{summary['links_kept']} of {summary['links_in_file']} succession links touch an 88.91A establishment")
+        directory = path.parent
+        synthetic = (directory / "manifest.json").exists() and bool(read_manifest(directory).get("synthetic", False))
+        return dg.MaterializeResult(
+            metadata={
+                **warehouse.table_metadata(con, columns.SPECS[SUCCESSIONS]),
+                "synthetic": synthetic,
+                "extraction": _json(summary),
+                **SOURCE_META,
+            }
         )
 
 
@@ -234,12 +268,13 @@ asset_checks = [
     table_check(ETABS, checks.ETABLISSEMENTS),
     table_check(UL_PERIODES, checks.UNITE_LEGALE_PERIODES),
     table_check(ULS, checks.UNITES_LEGALES),
+    table_check(SUCCESSIONS, checks.SUCCESSIONS),
     table_check(OPERATOR_YEARS, checks.operator_years()),
     table_check(FACILITY_YEARS, checks.facility_years()),
     table_check(HORS_CHAMP, checks.facility_years_hors_champ()),
 ]
 
 defs = dg.Definitions(
-    assets=[raw_sirene, sirene_establishments, sirene_legal_units, operator_years, facility_years],
+    assets=[raw_sirene, sirene_establishments, sirene_successions, sirene_legal_units, operator_years, facility_years],
     asset_checks=asset_checks,
 )

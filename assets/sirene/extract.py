@@ -28,6 +28,7 @@ from assets.sirene.schema import (
     ETABLISSEMENT_HISTORIQUE_FILE,
     UNITE_LEGALE_FILE,
     UNITE_LEGALE_HISTORIQUE_FILE,
+    SUCCESSION_FILE,
     StockFile,
 )
 from observatory.resources import DownloadError, sniff_file
@@ -134,11 +135,21 @@ UNITE_LEGALE_COLS = (
     Col("activitePrincipaleNAF25UniteLegale", "activite_principale_naf25", optional=True),
 )
 
+SUCCESSION_COLS = (
+    Col("siretEtablissementPredecesseur", "siret_predecessor", "code", 14),
+    Col("siretEtablissementSuccesseur", "siret_successor", "code", 14),
+    Col("dateLienSuccession", "date_lien", "date"),
+    Col("transfertSiege", "transfert_siege", "bool"),
+    Col("continuiteEconomique", "continuite_economique", "bool"),
+    Col("dateDernierTraitementLienSuccession", "date_dernier_traitement", "timestamp"),
+)
+
 COLUMNS: dict[str, tuple[Col, ...]] = {
     ETABLISSEMENT_FILE.key: ETABLISSEMENT_COLS,
     ETABLISSEMENT_HISTORIQUE_FILE.key: ETABLISSEMENT_HISTORIQUE_COLS,
     UNITE_LEGALE_FILE.key: UNITE_LEGALE_COLS,
     UNITE_LEGALE_HISTORIQUE_FILE.key: UNITE_LEGALE_HISTORIQUE_COLS,
+    SUCCESSION_FILE.key: SUCCESSION_COLS,
 }
 
 _INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT")
@@ -633,6 +644,63 @@ def extract_legal_units(con: duckdb.DuckDBPyConnection, files: SireneFiles) -> d
         "legal_units_missing_examples": missing,
         "legal_units_without_history": counts[6],
         "files": files.describe(),
+    }
+
+
+def extract_successions(con: duckdb.DuckDBPyConnection, path: Path) -> dict[str, Any]:
+    """Write ``stg.sirene_successions``: the succession links (StockEtablissementLiensSuccession at ``path``)
+    whose predecessor or successor is one of the extracted establishments (run :func:`extract_establishments`
+    first); key (siret_predecessor, siret_successor, date_lien).
+
+    The national file links establishments of every activity: only links touching an establishment ever in
+    88.91A can tell what became of a facility, and keeping only them keeps the table as small as the others.
+    The file is inspected like the stock files (missing, not Parquet, column missing or renamed, dates that do
+    not parse: :class:`SireneFormatError` naming the file and column). Duplicated links (same key) are reduced
+    to the most recently processed and counted."""
+    info = inspect_file(con, path, SUCCESSION_FILE)
+    pred, succ = info.key("siretEtablissementPredecesseur", 14), info.key("siretEtablissementSuccesseur", 14)
+    con.execute(
+        """
+        create or replace temp table _sirene_eaje_sirets_all as
+        select siret from stg.sirene_etablissements union select siret from stg.sirene_etablissement_periodes
+        """
+    )
+    _query(
+        con,
+        f"""
+        create or replace temp table _sirene_successions_raw as
+        select {_select(info, SUCCESSION_COLS)}
+        from read_parquet($path)
+        where {pred} in (select siret from _sirene_eaje_sirets_all) or {succ} in (select siret from _sirene_eaje_sirets_all)
+        """,
+        {"path": str(path)},
+        path,
+    )
+    con.execute(
+        """
+        create or replace table stg.sirene_successions as
+        select * from _sirene_successions_raw
+        qualify row_number() over (partition by siret_predecessor, siret_successor, date_lien
+                                   order by date_dernier_traitement desc nulls last, transfert_siege, continuite_economique) = 1
+        order by siret_predecessor, siret_successor, date_lien
+        """
+    )
+    raw, kept, both = con.execute(
+        """
+        select (select count(*) from _sirene_successions_raw), (select count(*) from stg.sirene_successions),
+               (select count(*) from stg.sirene_successions
+                where siret_predecessor in (select siret from _sirene_eaje_sirets_all)
+                  and siret_successor in (select siret from _sirene_eaje_sirets_all))
+        """
+    ).fetchall()[0]
+    total = con.execute("select sum(num_rows) from parquet_file_metadata($path)", {"path": str(path)}).fetchall()[0][0]
+    con.execute("drop table if exists _sirene_successions_raw; drop table if exists _sirene_eaje_sirets_all")
+    return {
+        "links_in_file": int(total or 0),
+        "links_kept": kept,
+        "duplicate_links_removed": raw - kept,
+        "links_between_two_selected_establishments": both,
+        "file": {"path": str(path), "size": Path(path).stat().st_size, "fixes": list(info.fixes)},
     }
 
 

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-MANIFEST = json.loads((REPO / "data" / "raw" / "sirene" / "embedded" / "manifest.json").read_text(encoding="utf-8"))
+SAMPLE = REPO / "data" / "raw" / "sirene" / "embedded"
+MANIFEST = json.loads((SAMPLE / "manifest.json").read_text(encoding="utf-8"))
 
 
 @pytest.fixture(scope="module")
@@ -42,6 +43,7 @@ def test_every_step_and_blocking_check_passes(run):
         "stg/sirene_etablissements": True,
         "stg/sirene_unite_legale_periodes": True,
         "stg/sirene_unites_legales": True,
+        "stg/sirene_successions": True,
         "int/operator_years": True,
         "int/facility_years": True,
         "int/facility_years_hors_champ": True,
@@ -128,3 +130,31 @@ def test_communes_nouvelles_and_pre_merger_codes(run):
     assert methods.get("absent_du_referentiel", 0) == 0 and methods.get("commune_non_renseignee", 0) == 0
     assert methods["arrondissement"] > 10_000  # Paris, Lyon, Marseille recorded by arrondissement
     assert methods.get("fusion", 0) > 0  # closed establishments recorded with a pre-merger code
+
+
+def test_successions_are_exactly_the_planted_links_touching_88_91a(run):
+    """stg.sirene_successions holds every planted link of an EAJE, none of the town halls' (outside 88.91A); each
+    kind told apart by its legal units' categories in StockUniteLegale (an end outside 88.91A has no stg row): an
+    association's takeover, a transfer to a 2017 EPCI, to a commune nouvelle."""
+    result, con = run
+    planted = MANIFEST["planted_successions"]
+    ul = f"(select siren, categorieJuridiqueUniteLegale::varchar as cj from read_parquet('{SAMPLE / 'StockUniteLegale_utf8.parquet'}'))"
+    kinds = dict(
+        con.execute(
+            f"""
+            select case when starts_with(p.cj, '92') then 'takeover_after_closure'
+                        when starts_with(s.cj, '734') then 'transfer_epci_2017'
+                        else 'transfer_commune_nouvelle' end, count(*)
+            from stg.sirene_successions l
+            join {ul} p on p.siren = left(l.siret_predecessor, 9)
+            join {ul} s on s.siren = left(l.siret_successor, 9)
+            group by 1
+            """
+        ).fetchall()
+    )
+    expected = {k: n for k, n in planted["by_kind"].items() if k not in planted["outside_88_91a"]}
+    assert kinds == expected
+    total = con.execute("select count(*) from stg.sirene_successions").fetchone()[0]
+    assert total == sum(expected.values())
+    extraction = _materialization(result, "stg/sirene_successions")["extraction"]
+    assert (extraction["links_in_file"], extraction["links_kept"]) == (sum(planted["by_kind"].values()), total)
