@@ -327,11 +327,14 @@ def test_scope_exclusions_are_kept_with_their_reason(built):
     con, s = built
     hc = "int.facility_years_hors_champ"
     reasons = dict(con.execute(f"select siret, any_value(scope_reason) from {hc} group by siret").fetchall())
-    assert reasons == {E5: "entrepreneur_individuel", E6: "mam", E7: "relais_petite_enfance"}
+    # E3, the SAS micro-crèche that left 88.91A in 2017, still says crèche: from then on a company's
+    # establishment under another code, listed for review rather than silently forgotten
+    assert reasons == {E5: "entrepreneur_individuel", E6: "mam", E7: "relais_petite_enfance", E3: "operateur_hors_champ"}
     assert _years(con, hc, E5) == list(range(2015, 2023))
     assert _years(con, hc, E6) == list(range(2015, 2023))
     assert _years(con, hc, E7) == list(range(2011, 2023))
-    assert s["fy"]["excluded_by_reason"] == {"entrepreneur_individuel": 8, "mam": 8, "relais_petite_enfance": 12}
+    assert _years(con, hc, E3) == list(range(2017, 2023))
+    assert s["fy"]["excluded_by_reason"] == {"entrepreneur_individuel": 8, "mam": 8, "relais_petite_enfance": 12, "operateur_hors_champ": 6}
     assert s["fy"]["in_scope_rows"] == 13 + 9 + 4 + 8 + 11 + 3 + 7  # E1 E2 E3 E4 E12 E9 E10
     for e in (E5, E6, E7):
         assert _years(con, "int.facility_years", e) == []
