@@ -460,6 +460,21 @@ def test_quality_suite_catches_a_duplicated_facility_year(built):
     con.execute("drop table int.facility_years_bad")
 
 
+def test_selection_check_names_an_establishment_with_neither_code_nor_name(built):
+    con, _ = built
+    con.execute("create table stg.periodes_bad as select * from stg.sirene_etablissement_periodes")
+    # the shop (47.11A, no enseigne) and the relais (84.11Z, no EAJE word) slipped in; the crèche under 84.11Z did not
+    con.execute(
+        "insert into stg.periodes_bad (siret, siren, nic, date_debut, etat_administratif, activite_principale, enseigne1) values "
+        f"('{E8}', '{SHOP}', '{E8[9:]}', date '2000-01-01', 'A', '47.11A', null), "
+        f"('{E16}', '{PARIS}', '{E16[9:]}', date '2014-01-01', 'A', '84.11Z', 'RELAIS PETITE ENFANCE')"
+    )
+    name = "every selected establishment had 88.91A or an EAJE name in a period or in the stock"
+    outcome = {o.name: o for o in run_suite(con, "stg.periodes_bad", checks.ETABLISSEMENT_PERIODES)}[name]
+    con.execute("drop table stg.periodes_bad")
+    assert not outcome.success and outcome.unexpected_count == 2
+
+
 def test_operator_polars_frame_roundtrip_types(built):
     con, _ = built
     types = dict((r[0], r[1]) for r in con.execute("describe int.operator_years").fetchall())
