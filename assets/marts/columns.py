@@ -62,6 +62,14 @@ FACILITY_SOURCE = Col(
     "for the real INSEE stock",
 )
 
+_SCOPE_REASON = Col(
+    "scope_reason",
+    "VARCHAR",
+    "Why the establishment is an EAJE on 1 January of annee (SIRENE scope rule): naf_88_91A (activity 88.91A) "
+    "or nom_eaje (another activity code, a public or associative operator, and its own name says crèche, "
+    "micro-crèche, multi-accueil, halte-garderie, jardin d'enfants or EAJE)",
+)
+
 FACILITY_TERRITORY_YEARS = TableSpec(
     "int.facility_territory_years",
     "One row per in-scope EAJE and year (1 January) with its operator's class and its territories: the "
@@ -74,6 +82,7 @@ FACILITY_TERRITORY_YEARS = TableSpec(
         _Y,
         Col("nom", "VARCHAR", "Establishment name or sign (SIRENE)"),
         Col("type_structure", "VARCHAR", "Kind of structure as derived by the SIRENE stage"),
+        _SCOPE_REASON,
         Col("date_creation", "DATE", "Establishment creation date (SIRENE)", "date"),
         Col("date_fermeture", "DATE", "Establishment closure date (SIRENE), NULL if open", "date"),
         Col(
@@ -440,8 +449,9 @@ FACILITIES = TableSpec(
         Col("sector", "VARCHAR", "Operator sector on 1 January of annee"),
         Col("operator_rule", "VARCHAR", "Classification rule that decided"),
         Col("type_structure", "VARCHAR", "Kind of structure as derived by the SIRENE stage"),
+        _SCOPE_REASON,
         Col("date_creation", "DATE", "Establishment creation date", "date"),
-        Col("first_year", "INTEGER", "First year (1 January, from 2010) it is seen active in 88.91A", "year"),
+        Col("first_year", "INTEGER", "First year (1 January, from 2010) it is seen in the EAJE scope", "year"),
         _Y,
         Col("code_commune", "VARCHAR", "Commune in the geography of annee"),
         Col("nom_commune", "VARCHAR", "Commune name"),

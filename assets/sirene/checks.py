@@ -5,9 +5,26 @@ from assets.sirene import columns as C
 from assets.sirene.facility_years import SCOPE_REASONS, TYPES_STRUCTURE
 from assets.common import identifiers as ids
 from observatory import quality as q
-from assets.sirene.classification import COOPERATIVE_NAME, RULES, SECTORS, default_rules
+from assets.sirene.classification import (
+    COOPERATIVE_NAME,
+    NAF_EAJE,
+    RULES,
+    SCOPE_IN,
+    SCOPE_PATTERNS,
+    SECTORS,
+    default_rules,
+    normalized_name_sql,
+)
 from assets.sirene.facility_years import FIRST_FACILITY_YEAR
 from observatory.resources import sql_literal
+
+
+# the extraction's selection, read back from the stg columns: 88.91A or an own name saying EAJE
+_EAJE_EVIDENCE = (
+    f"activite_principale = {sql_literal(NAF_EAJE)} or regexp_matches("
+    + normalized_name_sql("concat_ws(' ', enseigne1, enseigne2, enseigne3, denomination_usuelle)")
+    + f", {sql_literal(SCOPE_PATTERNS['eaje'])})"
+)
 
 
 def _duplicates(*key: str) -> q.Sql:
@@ -28,9 +45,9 @@ ETABLISSEMENT_PERIODES = [
     ids.siret_of_siren("siret", "siren"),
     q.InSet("etat_administratif", ("A", "F")),
     q.Sql(
-        "every selected establishment had activity 88.91A in a period or in the stock",
-        "select siret from {table} group by siret having not bool_or(activite_principale = '88.91A') "
-        "and siret not in (select siret from stg.sirene_etablissements where activite_principale = '88.91A')",
+        "every selected establishment had 88.91A or an EAJE name in a period or in the stock",
+        "select siret from {table} group by siret having not bool_or(" + _EAJE_EVIDENCE + ") "
+        "and siret not in (select siret from stg.sirene_etablissements where " + _EAJE_EVIDENCE + ")",
     ),
 ]
 
@@ -143,6 +160,7 @@ def facility_years(first_year: int = FIRST_FACILITY_YEAR, last_year: int = 2100)
         [q.Columns(C.FACILITY_YEARS.types)]
         + _facility_common(first_year, last_year)
         + [
+            q.InSet("scope_reason", SCOPE_IN),
             q.Sql(
                 "no facility-year is both in scope and hors champ",
                 "select siret, annee from {table} semi join int.facility_years_hors_champ using (siret, annee)",

@@ -142,16 +142,22 @@ _FACILITY_TYPES = dict(facility_years.COLUMNS)
 
 FACILITY_YEARS = spec_from_types(
     "int.facility_years",
-    "In-scope EAJE (activity 88.91A on 1 January) and year, with their commune in the year's geography.",
+    "In-scope EAJE and year (active on 1 January and taken in by the scope rule eaje_scope), with their commune in the "
+    "year's geography.",
     ("siret", "annee"),
     _FACILITY_TYPES,
-    _FACILITY,
+    {
+        **_FACILITY,
+        "scope_reason": "Why the facility is in scope: naf_88_91A (activity 88.91A) or nom_eaje (another activity code, a "
+        "public or associative operator, and an establishment name saying crèche, multi-accueil, halte-garderie...)",
+    },
 )
 FACILITY_YEARS_HORS_CHAMP = spec_from_types(
     "int.facility_years_hors_champ",
-    "Establishments of activity 88.91A excluded from the scope (abroad, individual entrepreneurs, MAM, RPE, LAEP), per year.",
+    "Candidate establishments excluded from the scope (abroad, or an exclusion of eaje_scope: individual entrepreneurs, "
+    "MAM, RPE, LAEP, other look-alikes, operators out of the field), per year.",
     ("siret", "annee"),
-    {**_FACILITY_TYPES, "scope_reason": "VARCHAR"},
+    _FACILITY_TYPES,
     {**_FACILITY, "scope_reason": "Why the facility is out of scope: " + ", ".join(facility_years.SCOPE_REASONS)},
 )
 

@@ -223,14 +223,16 @@ def operator_years(context: dg.AssetExecutionContext, warehouse: Warehouse) -> d
     specs=[
         _spec(
             FACILITY_YEARS,
-            "In-scope EAJE: one row per establishment and 1 January when it was active (A) with activity 88.91A; "
-            "commune as recorded and in the geography of the year; key (siret, annee).",
+            "In-scope EAJE: one row per establishment and 1 January when it was active (A) and taken in by the EAJE "
+            "scope rule (scope_reason naf_88_91A, or nom_eaje: another code, a public or associative operator, an EAJE "
+            "name); commune as recorded and in the geography of the year; key (siret, annee).",
             [_key(ETAB_PERIODES), _key(ETABS), _key(OPERATOR_YEARS), dg.AssetKey(["int", "commune_code_map"])],
         ),
         _spec(
             HORS_CHAMP,
-            "88.91A facility-years outside the EAJE scope (individual entrepreneurs, MAM, relais petite enfance, LAEP, "
-            "abroad) with scope_reason: kept and counted, never dropped; key (siret, annee).",
+            "Candidate facility-years (88.91A or an EAJE name) outside the EAJE scope (abroad, individual entrepreneurs, "
+            "MAM, relais petite enfance, LAEP, companies' establishments under another code, other look-alikes) with "
+            "scope_reason: kept and counted, never dropped; key (siret, annee).",
             [_key(ETAB_PERIODES), _key(ETABS), _key(OPERATOR_YEARS), dg.AssetKey(["int", "commune_code_map"])],
         ),
     ],

@@ -7,8 +7,12 @@ siret/siren run inside DuckDB's scan (predicate pushdown); no table ever goes th
 only intermediate state is the set of selected sirets/sirens (tens of thousands of strings).
 
 Selection: an establishment is selected if its activity was 88.91A in ANY period of its history
-(an establishment's code can change, to or from 88.91A) or in the current stock. All its periods
-are kept, so the facility-years step can tell when it was childcare.
+(an establishment's code can change, to or from 88.91A) or in the current stock, OR if its own name
+(enseigne 1-3 or usual name, in any period or in the stock) says EAJE (``SCOPE_PATTERNS['eaje']``
+after name normalisation): municipal, CCAS or associative crèches are often registered under their
+operator's code (84.11Z, 88.99B, 94.99Z). This is a prefilter; the EAJE scope rule
+(``classification.eaje_scope``, applied by the facility-years step) decides. All periods are kept,
+so the facility-years step can tell when it was childcare.
 
 Bad input fails early with the file and column named (:class:`SireneFormatError`): missing file,
 truncated or non-Parquet file, missing or renamed column. Type variants with an unambiguous fix
@@ -31,14 +35,24 @@ from assets.sirene.schema import (
     SUCCESSION_FILE,
     StockFile,
 )
+from assets.sirene.classification import NAF_EAJE, SCOPE_PATTERNS, normalized_name_sql
 from observatory.resources import DownloadError, sniff_file
 
-NAF_EAJE = "88.91A"
 #: Share of establishments whose duplicated stock rows conflict (different communes, same processing date) above
 #: which the stock is refused: at most 0.1 % are resolved by a fixed tie-break (commune code, nic) and counted.
 MAX_CONFLICTING_DUPLICATES = 0.001
 #: Placeholders INSEE writes in masked fields of partially diffusible units (statutDiffusion = P).
 MASKED = ("[ND]", "")
+#: The establishment's own names (all three enseignes and the usual name) say EAJE: a superset of what
+#: eaje_scope reads for its ``nom_eaje`` reason (enseigne 1 and usual name), so the prefilter loses no
+#: establishment the rule would take in; the legal unit's name is not read (no join in the scan).
+OWN_NAME_MATCHES = (
+    "regexp_matches("
+    + normalized_name_sql(
+        'concat_ws(\' \', "enseigne1Etablissement", "enseigne2Etablissement", "enseigne3Etablissement", "denominationUsuelleEtablissement")'
+    )
+    + ", $re_eaje)"
+)
 
 
 class SireneFormatError(ValueError):
@@ -452,24 +466,35 @@ def _check_naf_codes(con: duckdb.DuckDBPyConnection, path: Path, info: FileInfo)
 def extract_establishments(con: duckdb.DuckDBPyConnection, files: SireneFiles) -> dict[str, Any]:
     """Write ``stg.sirene_etablissement_periodes`` and ``stg.sirene_etablissements``.
 
-    Periods: every period of every establishment whose activity was 88.91A in any period (or in
-    the stock). Duplicated (siret, date_debut) periods and duplicated stock sirets are reduced to
+    Periods: every period of every establishment whose activity was 88.91A, or whose own name said
+    EAJE, in any period (or in the stock). Duplicated (siret, date_debut) periods and duplicated stock sirets are reduced to
     one row (the most recently processed) and counted.
     """
     hist = files.file_info(ETABLISSEMENT_HISTORIQUE_FILE.key, con)
     stock = files.file_info(ETABLISSEMENT_FILE.key, con)
-    params = {"hist": str(files.etablissement_historique), "stock": str(files.etablissement), "naf": NAF_EAJE}
+    params = {
+        "hist": str(files.etablissement_historique),
+        "stock": str(files.etablissement),
+        "naf": NAF_EAJE,
+        "re_eaje": SCOPE_PATTERNS["eaje"],
+    }
     siret_h = hist.key("siret", 14)
     siret_s = stock.key("siret", 14)
     con.execute("create schema if not exists stg")
     _check_naf_codes(con, files.etablissement, stock)
+    # by_naf tells the 88.91A establishments from those selected by their name alone (metadata)
     _query(
         con,
         f"""
         create or replace temp table _sirene_eaje_sirets as
-        select {siret_h} as siret from read_parquet($hist) where "activitePrincipaleEtablissement" = $naf
-        union
-        select {siret_s} as siret from read_parquet($stock) where "activitePrincipaleEtablissement" = $naf
+        select siret, bool_or(by_naf) as by_naf from (
+            select {siret_h} as siret, "activitePrincipaleEtablissement" is not distinct from $naf as by_naf
+            from read_parquet($hist) where "activitePrincipaleEtablissement" = $naf or {OWN_NAME_MATCHES}
+            union all
+            select {siret_s} as siret, "activitePrincipaleEtablissement" is not distinct from $naf as by_naf
+            from read_parquet($stock) where "activitePrincipaleEtablissement" = $naf or {OWN_NAME_MATCHES}
+        )
+        group by siret
         """,
         params,
         files.etablissement_historique,
@@ -546,13 +571,15 @@ def extract_establishments(con: duckdb.DuckDBPyConnection, files: SireneFiles) -
           (select count(*) from _sirene_eaje_sirets s anti join stg.sirene_etablissements e using (siret)),
           (select count(*) from _sirene_eaje_sirets s anti join (select distinct siret from stg.sirene_etablissement_periodes) p using (siret)),
           (select count(*) from stg.sirene_etablissements where activite_principale = $naf and etat_administratif = 'A'),
-          (select count(distinct siret) from stg.sirene_etablissement_periodes where activite_principale is distinct from $naf)
+          (select count(distinct siret) from stg.sirene_etablissement_periodes where activite_principale is distinct from $naf),
+          (select count(*) from _sirene_eaje_sirets where not by_naf)
         """,
         {"naf": NAF_EAJE},
     ).fetchone()
     con.execute("drop table if exists _sirene_periodes_raw; drop table if exists _sirene_stock_raw")
     return {
         "establishments_selected": counts[0],
+        "selected_by_name_only": counts[9],
         "period_rows": counts[2],
         "duplicate_periods_removed": counts[1] - counts[2],
         "stock_rows": counts[4],
