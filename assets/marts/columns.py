@@ -655,10 +655,11 @@ SPECS: dict[str, TableSpec] = {
         FACILITIES,
         EPCI_INDICATORS,
         FACILITY_TRANSITIONS,
-        FACILITY_TRANSITIONS_YEARLY,
         SOURCES,
     )
 }
+# int.facility_transitions_yearly has its spec above (found by assets.catalog) but no suite of its own: it is
+# checked through marts.facility_transitions, built by the same macro, so it is not in SPECS (the checked tables).
 
 
 def select_list(spec: TableSpec) -> str:

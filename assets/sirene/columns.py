@@ -142,8 +142,7 @@ _FACILITY_TYPES = dict(facility_years.COLUMNS)
 
 FACILITY_YEARS = spec_from_types(
     "int.facility_years",
-    "In-scope EAJE and year (active on 1 January and taken in by the scope rule eaje_scope), with their commune in the "
-    "year's geography.",
+    "In-scope EAJE and year (active on 1 January and taken in by the scope rule eaje_scope), with their commune in the year's geography.",
     ("siret", "annee"),
     _FACILITY_TYPES,
     {
