@@ -143,3 +143,20 @@ def test_writers_of_two_in_process_runs_in_two_processes_never_overlap(tmp_path)
     spans = intervals(log, "writer_")
     assert len(spans) == 4
     assert_serial(spans)
+
+
+def test_jobs_of_writers_only_run_in_process_and_mixed_jobs_in_parallel_processes():
+    """rebuild_marts is all warehouse writers: in-process, as the command line runs (no process per step, no
+    slot-wait backoff between writers). The jobs with downloads beside their writers run those in parallel."""
+    from observatory.automation import WRITER_POOL
+    from observatory.definitions import defs
+
+    executors = {job.name: job.executor_def.name for job in (defs.resolve_job_def(j.name) for j in defs.jobs or [])}
+    assert executors == {
+        "rebuild_marts": "in_process",
+        "build_everything": "parallel_forkserver",
+        "refresh_monthly": "parallel_forkserver",
+        "refresh_yearly": "parallel_forkserver",
+    }
+    marts = defs.resolve_job_def("rebuild_marts")
+    assert {node.pool for node in marts.graph.node_defs} == {WRITER_POOL}
