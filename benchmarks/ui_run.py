@@ -45,20 +45,26 @@ class Timing:
     load_after: float
 
 
-def selection_of(job: str) -> tuple[str | None, dict[str, str]]:
-    """The CLI's ``--select`` for ``job``'s assets (None: everything) and the partition tags the CLI adds, which a
-    UI launch must carry to build the same partitions."""
+def selection_of(job: str, skip: list[str]) -> tuple[str | None, list[list[str]] | None, dict[str, str]]:
+    """The CLI's ``--select`` for ``job``'s assets (None: everything), the same assets for a UI launch (None: the
+    whole job), both without ``skip`` and what depends on it, and the partition tags the CLI adds, which a UI
+    launch must carry to build the same partitions."""
+    import dagster as dg
+
     from observatory.definitions import build_definitions
     from observatory.partitions import all_years_tags
 
     defs = build_definitions(Settings.from_env())
     graph = defs.resolve_asset_graph()
-    keys = defs.resolve_job_def(job).asset_layer.selected_asset_keys
+    keys = set(defs.resolve_job_def(job).asset_layer.selected_asset_keys)
+    if skip:
+        keys -= dg.AssetSelection.from_coercible(skip).downstream().resolve(graph)
     pdefs = {graph.get(k).partitions_def for k in keys if graph.get(k).partitions_def}
     tags = all_years_tags(next(iter(pdefs))) if pdefs else {}
-    if job == ALL_JOB:
-        return None, tags
-    return " or ".join(f'key:"{k.to_user_string()}"' for k in sorted(keys, key=lambda k: k.to_user_string())), tags
+    if job == ALL_JOB and not skip:
+        return None, None, tags
+    ordered = sorted(keys, key=lambda k: k.to_user_string())
+    return " or ".join(f'key:"{k.to_user_string()}"' for k in ordered), ([list(k.path) for k in ordered] if skip else None), tags
 
 
 def cli_run(job: str, selection: str | None, env: dict[str, str]) -> Timing:
@@ -72,10 +78,10 @@ def cli_run(job: str, selection: str | None, env: dict[str, str]) -> Timing:
     return Timing(job, "cli", seconds, done.returncode == 0, before, os.getloadavg()[0])
 
 
-def ui_run(ui: UI, location: str, repository: str, job: str, tags: dict[str, str]) -> Timing:
+def ui_run(ui: UI, location: str, repository: str, job: str, assets: list[list[str]] | None, tags: dict[str, str]) -> Timing:
     before = os.getloadavg()[0]
     started = time.monotonic()
-    run_id = ui.launch(location, repository, job, tags)
+    run_id = ui.launch(location, repository, job, tags, assets)
     run = ui.wait(run_id, RUN_TIMEOUT_S, poll_s=0.5)
     seconds = time.monotonic() - started
     return Timing(job, "ui", seconds, run["status"] == "SUCCESS", before, os.getloadavg()[0])
@@ -85,20 +91,33 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.ui_run")
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--jobs", default=f"{ALL_JOB},{MARTS_JOB}", help="comma-separated jobs, in the order run")
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=REPO_ROOT / "data",
+        help="data directory copied for the runs (its raw/ and build/, if any): a built one lets --jobs rebuild_marts alone",
+    )
+    parser.add_argument(
+        "--skip",
+        action="append",
+        default=[],
+        help="asset key (e.g. marts/merger_effect) left out with everything downstream of it, from both the CLI and "
+        "the UI runs: the executor's overhead without a long CPU-bound step",
+    )
     args = parser.parse_args(argv)
     jobs = args.jobs.split(",")
     timings: list[Timing] = []
     with tempfile.TemporaryDirectory(prefix="observatory-ui-bench-") as tmp:
         tmp_path = Path(tmp)
         data, home = tmp_path / "data", tmp_path / "dagster_home"
-        shutil.copytree(REPO_ROOT / "data" / "raw", data / "raw", symlinks=True)
-        if (REPO_ROOT / "data" / "build").is_dir():
-            shutil.copytree(REPO_ROOT / "data" / "build", data / "build", symlinks=True, ignore=shutil.ignore_patterns("*.lock"))
+        shutil.copytree(args.data / "raw", data / "raw", symlinks=True)
+        if (args.data / "build").is_dir():
+            shutil.copytree(args.data / "build", data / "build", symlinks=True, ignore=shutil.ignore_patterns("*.lock"))
         home.mkdir()
         shutil.copy(REPO_ROOT / "observatory" / "dagster.yaml", home / "dagster.yaml")
         env = {**os.environ, "DAGSTER_HOME": str(home), "OBSERVATORY_DATA_DIR": str(data), "GX_ANALYTICS_ENABLED": "false"}
         os.environ.update(env)  # selection_of builds the definitions of this data directory
-        plans = {job: selection_of(job) for job in jobs}
+        plans = {job: selection_of(job, args.skip) for job in jobs}
         # A rebuild_marts needs the tables of a full build: the first CLI run of everything (if selected) makes them.
         for _ in range(args.repeat):
             for job in jobs:
@@ -117,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
             repository = location["repositories"][0]["name"]
             for _ in range(args.repeat):
                 for job in jobs:
-                    timings.append(ui_run(ui, location["name"], repository, job, plans[job][1]))
+                    timings.append(ui_run(ui, location["name"], repository, job, plans[job][1], plans[job][2]))
                     print(_line(timings[-1]), flush=True)
         finally:
             stop(proc)

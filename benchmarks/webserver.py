@@ -132,10 +132,16 @@ class UI:
             time.sleep(1)
         return None
 
-    def launch(self, location: str, repository: str, job: str, tags: dict[str, str] | None = None) -> str:
-        """Launch ``job`` as the UI's Launchpad does (the run is queued, then started by the daemon); its run id."""
+    def launch(
+        self, location: str, repository: str, job: str, tags: dict[str, str] | None = None, assets: list[list[str]] | None = None
+    ) -> str:
+        """Launch ``job`` (only ``assets``, as key paths, if given) as the UI's Launchpad does (the run is queued,
+        then started by the daemon); its run id."""
+        selector: dict[str, Any] = {"repositoryLocationName": location, "repositoryName": repository, "jobName": job}
+        if assets is not None:
+            selector["assetSelection"] = [{"path": path} for path in assets]
         params = {
-            "selector": {"repositoryLocationName": location, "repositoryName": repository, "jobName": job},
+            "selector": selector,
             "runConfigData": {},
             "executionMetadata": {"tags": [{"key": k, "value": v} for k, v in (tags or {}).items()]},
         }

@@ -1,5 +1,5 @@
 """The `duckdb` pool of observatory/dagster.yaml is honoured by Dagster 1.13: warehouse writers never
-run at the same time, whether steps of one run (the UI's multiprocess executor: the pool alone) or
+run at the same time, whether steps of one run (the multiprocess executor of the jobs with downloads: the pool alone) or
 of two runs in two processes (`python -m observatory run` beside the UI: the pool plus the
 Warehouse's OS lock, since slot claims on SQLite storage can race between processes). Steps record when they start and end;
 the test checks the order of those instants, not a duration."""
@@ -23,6 +23,7 @@ JOBS = textwrap.dedent(
     import json, os, time
     from pathlib import Path
     import dagster as dg
+    from observatory.automation import PARALLEL_EXECUTOR
 
     LOG = Path(os.environ["POOL_TEST_LOG"])
 
@@ -48,7 +49,8 @@ JOBS = textwrap.dedent(
     def job():
         return dg.Definitions(
             assets=[*writers, *downloads],
-            jobs=[dg.define_asset_job("all", executor_def=dg.multiprocess_executor.configured({"max_concurrent": 5}))],
+            # The executor of the project's jobs with downloads (forkserver, code location preloaded, 2 at a time).
+            jobs=[dg.define_asset_job("all", executor_def=PARALLEL_EXECUTOR)],
         ).resolve_job_def("all")
 
     if __name__ == "__main__":
