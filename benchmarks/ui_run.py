@@ -58,7 +58,7 @@ def selection_of(job: str, skip: list[str]) -> tuple[str | None, list[list[str]]
     graph = defs.resolve_asset_graph()
     keys = set(defs.resolve_job_def(job).asset_layer.selected_asset_keys)
     if skip:
-        keys -= dg.AssetSelection.from_coercible(skip).downstream().resolve(graph)
+        keys -= dg.AssetSelection.from_coercible(skip).required_multi_asset_neighbors().downstream().resolve(graph)
     pdefs = {graph.get(k).partitions_def for k in keys if graph.get(k).partitions_def}
     tags = all_years_tags(next(iter(pdefs))) if pdefs else {}
     if job == ALL_JOB and not skip:
