@@ -79,9 +79,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def get(url: str, data: bytes | None = None) -> bytes:
+def get(url: str, data: bytes | None = None, timeout_s: float = 5) -> bytes:
     req = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"} if data else {})
-    with urllib.request.urlopen(req, timeout=5) as resp:
+    with urllib.request.urlopen(req, timeout=timeout_s) as resp:
         return resp.read()
 
 
@@ -108,7 +108,8 @@ class UI:
 
     def graphql(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
         body = json.dumps({"query": query, "variables": variables or {}}).encode()
-        answer = json.loads(get(f"{self.base}/graphql", body))
+        # A launch builds the run's execution plan in the code server: seconds on a busy machine.
+        answer = json.loads(get(f"{self.base}/graphql", body, timeout_s=120))
         if answer.get("errors"):
             raise RuntimeError(f"GraphQL errors: {answer['errors']}")
         return answer["data"]
