@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed-stamp
 export DAGSTER_HOME := $(CURDIR)/.dagster_home
 export GX_ANALYTICS_ENABLED := false
 
-.PHONY: install lock run site test ui sample bench bench-smoke bench-site clean
+.PHONY: install lock run site test ui sample bench bench-smoke bench-site bench-ui clean
 
 # Installs come from requirements.lock (exact versions of every dependency, the dev tools and pip itself),
 # so that a fresh clone installs what CI tested; the project itself is then installed without resolving.
@@ -72,6 +72,11 @@ bench-smoke: install
 # Site budgets (docs/performance.md): build time, France page and whole-site size, on the current publication.
 bench-site: install
 	$(BIN)/python -m benchmarks.site --repeat $(REPEAT)
+
+# UI-launched runs against the command line (docs/performance.md): `make ui` on a free port with a private
+# DAGSTER_HOME and a copy of data/, build_everything then rebuild_marts from each; the repository's data is untouched.
+bench-ui: install
+	$(BIN)/python -m benchmarks.ui_run
 
 clean:
 	rm -rf data/build

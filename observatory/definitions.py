@@ -16,8 +16,8 @@ import dagster as dg
 import assets as assets_pkg
 from observatory.alerts import alert_sensors
 from observatory.automation import cadence_automation
-from observatory.incremental import ROOT, code_version, with_code_versions
-from observatory.publish import publication_asset
+from observatory.incremental import ROOT, code_version, map_specs, with_code_versions
+from observatory.publish import MIN_ROWS, publication_asset
 from observatory.resources import Downloader, Lineage, Parameters, Warehouse
 from observatory.settings import Settings
 
@@ -58,6 +58,17 @@ def declared_checks(defs: dg.Definitions, keys) -> dict[str, list[str]]:
     return {t: sorted(set(names)) for t, names in out.items()}
 
 
+def declared_minimums(defs: dg.Definitions) -> dict[str, int]:
+    """``stg.x`` -> the minimum row count its asset declares (metadata ``min_rows``, beside the asset in its package)."""
+    out = {}
+    for a in defs.assets or []:
+        for spec in a.specs if isinstance(a, dg.AssetsDefinition) else ():
+            if spec.key.path[0] == "stg" and MIN_ROWS in (spec.metadata or {}):
+                value = spec.metadata[MIN_ROWS]
+                out[".".join(spec.key.path)] = int(getattr(value, "value", value))
+    return dict(sorted(out.items()))
+
+
 def source_definitions(parameters: str = "") -> list[dg.Definitions]:
     """Every source package's ``defs``, its assets versioned by the package's code (``observatory.incremental``)."""
     found = []
@@ -71,9 +82,23 @@ def source_definitions(parameters: str = "") -> list[dg.Definitions]:
     return found
 
 
+def with_column_schemas(defs: dg.Definitions) -> dg.Definitions:
+    """Every asset whose table has a column spec shows that spec as its ``dagster/column_schema`` before any
+    run (the materialization then records the built table's schema, comments included)."""
+    from assets.catalog import table_specs
+
+    specs = table_specs()
+
+    def attach(spec: dg.AssetSpec) -> dg.AssetSpec:
+        table = specs.get(".".join(spec.key.path))
+        return spec.merge_attributes(metadata={"dagster/column_schema": table.table_schema()}) if table else spec
+
+    return map_specs(defs, attach)
+
+
 def build_definitions(settings: Settings) -> dg.Definitions:
     parameters = f"seed={settings.seed}"  # the one run parameter that changes content (the bootstrap's draws)
-    merged = dg.Definitions.merge(*source_definitions(parameters))
+    merged = with_column_schemas(dg.Definitions.merge(*source_definitions(parameters)))
     mart_keys = sorted(
         (k for a in merged.assets or [] if isinstance(a, dg.AssetsDefinition) for k in a.keys if k.path[0] == "marts"),
         key=lambda k: k.to_user_string(),
@@ -82,7 +107,9 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     # site is built into the new version before it is made current (one publication, one atomic switch).
     from assets.site.build import build_site
 
-    publication = publication_asset(mart_keys, checks=declared_checks(merged, mart_keys), builders={"site": build_site})
+    publication = publication_asset(
+        mart_keys, checks=declared_checks(merged, mart_keys), builders={"site": build_site}, minimums=declared_minimums(merged)
+    )
     lineage = lineage_of([*(merged.assets or []), publication])
     published = with_code_versions(
         dg.Definitions(assets=[publication]), code_version(ROOT / "assets" / "site", ROOT / "assets" / "marts", parameters=parameters)

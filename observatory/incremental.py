@@ -22,7 +22,7 @@ import hashlib
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 import dagster as dg
 
@@ -52,11 +52,17 @@ def code_version(*folders: Path, parameters: str = "") -> str:
     return h.hexdigest()[:16]
 
 
+def map_specs(defs: dg.Definitions, func: Callable[[dg.AssetSpec], dg.AssetSpec]) -> dg.Definitions:
+    """``Definitions.map_asset_specs``: the one call that maps every asset and keeps every other definition. It is
+    a "preview" API in dagster 1.13, whose warning would otherwise print on every load (UI, CLI, validate)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", dg.PreviewWarning)
+        return defs.map_asset_specs(func=func)
+
+
 def with_code_versions(defs: dg.Definitions, version: str) -> dg.Definitions:
     """``defs`` with ``version`` as the code version of each of its assets."""
-    with warnings.catch_warnings():  # map_asset_specs is "preview" in Dagster 1.13; stable enough for one attribute
-        warnings.simplefilter("ignore", dg.PreviewWarning)
-        return defs.map_asset_specs(func=lambda spec: spec.replace_attributes(code_version=version))
+    return map_specs(defs, lambda spec: spec.replace_attributes(code_version=version))
 
 
 def raw_data_version(files: Iterable[tuple[str, str]]) -> dg.DataVersion:

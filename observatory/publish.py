@@ -39,7 +39,7 @@ import os
 import shutil
 import uuid
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import dagster as dg
 import duckdb
@@ -65,6 +65,8 @@ MANIFEST = "manifest.json"
 RUN_RECORD = "run.json"
 #: Default blocking drop of a table's row count against the current publication (OBSERVATORY_MAX_ROW_DROP).
 MAX_ROW_DROP = 0.2
+#: Asset metadata key of a staging table's declared minimum row count (``min_rows``), read by the composition root.
+MIN_ROWS = "min_rows"
 #: Versions kept: the current one and the previous one (rollback).
 KEEP_VERSIONS = 2
 
@@ -176,10 +178,11 @@ def _dump(path: Path, record: Mapping[str, Any]) -> None:
     path.write_text(json.dumps(record, indent=2, ensure_ascii=False, sort_keys=True, default=str) + "\n", encoding="utf-8")
 
 
-def _write_manifest(staging: Path, row_counts: Mapping[str, int]) -> dict[str, Any]:
+def _write_manifest(staging: Path, row_counts: Mapping[str, int], staging_counts: Mapping[str, int]) -> dict[str, Any]:
     """``manifest.json``: the content only, so that identical inputs give an identical manifest. The database is
     listed without a sha256 (its bytes vary between writes, see the module docstring); the site is not listed (it
-    is built from the manifest)."""
+    is built from the manifest). ``staging_row_counts``: the rows of the staging tables the marts were built from,
+    what the next publication compares its own with (they are inputs, not published: outside the digest)."""
     files = {
         str(f.relative_to(staging)): sha256_of(f)
         for f in sorted(p for p in staging.rglob("*") if p.is_file())
@@ -190,6 +193,7 @@ def _write_manifest(staging: Path, row_counts: Mapping[str, int]) -> dict[str, A
     manifest = {
         "publication": digest,
         "row_counts": counts,
+        "staging_row_counts": dict(sorted(staging_counts.items())),
         "files": files,
         "database": {
             "file": DATABASE,
@@ -232,6 +236,7 @@ def publish(
     checks: Mapping[str, Sequence[str]] | None = None,
     builders: Mapping[str, Builder] | None = None,
     max_row_drop: float = MAX_ROW_DROP,
+    minimums: Mapping[str, int] | None = None,
 ) -> dict:
     """Publish ``tables`` (``marts.*``) from the build database, with the GeoParquet files of ``geo_dir`` and
     the parts ``builders`` add (``{"site": build_site}``), as a new version made current atomically.
@@ -239,7 +244,9 @@ def publish(
     ``checks``: table -> the checks declared on it; each must have passed on the table's current content.
     Without it, any table whose latest recorded check failed is refused (the quality log's own view).
     ``max_row_drop``: a table with that share fewer rows than in the current publication (0 rows included) is
-    refused (:func:`row_drops`); 1 disables the comparison."""
+    refused (:func:`row_drops`); 1 disables the comparison. ``minimums``: staging table (``stg.x``) -> its declared
+    minimum row count (asset metadata ``min_rows``): a table under it is refused (:func:`under_minimum`), and those
+    tables are compared with the current publication as the marts are."""
     tables = [qualified(t) for t in tables]
     marts_dir = Path(marts_dir)
     staging = _staging(marts_dir, run_id)
@@ -252,6 +259,14 @@ def publish(
             refused = refusals(con, tables, checks)
             if refused:
                 raise PublicationRefused("not publishing: " + "; ".join(refused))
+            minimums = {qualified(t): int(n) for t, n in (minimums or {}).items()}
+            staging_counts = _build_counts(con, minimums)
+            short = under_minimum(staging_counts, minimums)
+            if short:
+                raise PublicationRefused(
+                    "not publishing: " + "; ".join(short) + " (an empty or partial input: check the source's files; if the "
+                    "table is really that small now, lower its min_rows beside its asset in assets/<source>/defs.py)"
+                )
             con.execute("create schema if not exists marts")
             counts = {}
             for t in tables:
@@ -264,7 +279,13 @@ def publish(
                     f"copy {t} to {sql_literal(str(staging / 'parquet' / (name + '.parquet')))} (format parquet, compression zstd, kv_metadata {{{kv}}})"
                 )
                 counts[name] = con.execute(f"select count(*) from {t}").fetchone()[0]
-            drops = row_drops(counts, _current_counts(marts_dir), max_row_drop)
+            previous = _current_manifest(marts_dir)
+            drops = row_drops(
+                {f"marts.{t}": n for t, n in counts.items()},
+                {f"marts.{t}": n for t, n in previous.get("row_counts", {}).items()},
+                max_row_drop,
+            )
+            drops += row_drops(staging_counts, previous.get("staging_row_counts", {}), max_row_drop)
             if drops:
                 raise PublicationRefused(
                     "not publishing: " + "; ".join(drops) + f" (blocking above {max_row_drop:.0%} fewer rows than the "
@@ -281,7 +302,7 @@ def publish(
             for f in geo_files:
                 shutil.copy2(f, staging / "geo" / f.name)
 
-        manifest = _write_manifest(staging, counts)
+        manifest = _write_manifest(staging, counts, staging_counts)
         parts = {}
         for name, builder in (builders or {}).items():
             parts[name] = dict(builder(staging, staging / name))
@@ -305,21 +326,38 @@ def content_digest(database: Path) -> dict[str, str]:
         }
 
 
-def _current_counts(marts_dir: Path) -> dict[str, int]:
+def _current_manifest(marts_dir: Path) -> dict[str, Any]:
     current = current_version(marts_dir)
-    if current is None or not (current / "manifest.json").exists():
+    if current is None or not (current / MANIFEST).exists():
         return {}
-    return json.loads((current / "manifest.json").read_text(encoding="utf-8")).get("row_counts", {})
+    return json.loads((current / MANIFEST).read_text(encoding="utf-8"))
+
+
+def _build_counts(con: duckdb.DuckDBPyConnection, tables: Iterable[str]) -> dict[str, int]:
+    """Rows of each of ``tables`` in the attached build database; a table that is not there counts 0 rows."""
+    present = {
+        f"{s}.{t}" for s, t in con.execute("select schema_name, table_name from duckdb_tables() where database_name = 'build'").fetchall()
+    }
+    return {t: con.execute(f"select count(*) from build.{t}").fetchone()[0] if t in present else 0 for t in sorted(tables)}
+
+
+def under_minimum(counts: Mapping[str, int], minimums: Mapping[str, int]) -> list[str]:
+    """Staging tables with fewer rows than their declared minimum, e.g. a SIRENE stock of a few lines."""
+    return [
+        f"{t}: {counts.get(t, 0):,} rows, below its declared minimum of {n:,} (min_rows)"
+        for t, n in sorted(minimums.items())
+        if counts.get(t, 0) < n
+    ]
 
 
 def row_drops(counts: Mapping[str, int], previous: Mapping[str, int], max_drop: float) -> list[str]:
-    """Tables whose row count fell by more than ``max_drop`` (a share) since the previous publication, e.g. a
-    SIRENE stock with a fraction of last month's rows; a table absent before is not compared."""
+    """Tables (``layer.name``) whose row count fell by more than ``max_drop`` (a share) since the previous
+    publication, e.g. a SIRENE stock with a fraction of last month's rows; a table absent before is not compared."""
     out = []
     for table, n in sorted(counts.items()):
         before = previous.get(table)
         if before and n < (1 - max_drop) * before:
-            out.append(f"marts.{table}: {n:,} rows against {before:,} in the current publication ({(before - n) / before:.0%} fewer)")
+            out.append(f"{table}: {n:,} rows against {before:,} in the current publication ({(before - n) / before:.0%} fewer)")
     return out
 
 
@@ -420,11 +458,13 @@ def publication_asset(
     *,
     checks: Mapping[str, Sequence[str]] | None = None,
     builders: Mapping[str, Builder] | None = None,
+    minimums: Mapping[str, int] | None = None,
 ) -> dg.AssetsDefinition:
     """The last asset of the graph: publishes every ``marts.*`` table once their checks passed on their content.
 
     ``checks``: table -> names of the checks declared on it (``definitions.py`` derives them from the asset
-    checks); ``builders``: parts built into the new version before it is made current (the site)."""
+    checks); ``builders``: parts built into the new version before it is made current (the site); ``minimums``:
+    staging table -> its declared minimum row count (``definitions.py`` reads the ``min_rows`` of the stg assets)."""
 
     @dg.asset(
         key=PUBLICATION_KEY,
@@ -454,6 +494,7 @@ def publication_asset(
             checks=checks,
             builders=builders,
             max_row_drop=parameters.max_row_drop,
+            minimums=minimums,
         )
         return dg.MaterializeResult(
             metadata={

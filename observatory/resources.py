@@ -13,12 +13,15 @@ import json
 import os
 import re
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 import dagster as dg
 import duckdb
 
 from observatory.progress import Progress
+
+if TYPE_CHECKING:
+    from observatory.columns import TableSpec
 
 #: Tables are addressed as ``layer.name``; the layer is the DuckDB schema.
 LAYERS = ("raw", "stg", "int", "marts")
@@ -190,8 +193,18 @@ class Warehouse(dg.ConfigurableResource):
         """Run a SQL file beside an asset. Values are bound as ``$name`` parameters."""
         run_sql_script(con, Path(path).read_text(encoding="utf-8"), params)
 
-    def table_metadata(self, con: duckdb.DuckDBPyConnection, table: str, preview_rows: int = 5) -> dict[str, Any]:
-        """Row count, schema and a small preview, for the asset's materialization metadata."""
+    def table_metadata(self, con: duckdb.DuckDBPyConnection, table: "str | TableSpec", preview_rows: int = 5) -> dict[str, Any]:
+        """Row count, schema and a small preview, for the asset's materialization metadata.
+
+        Given the table's column spec, first writes its comments (refusing a table that drifted from it), so
+        the schema carries the descriptions. The marts pass a name: their builders wrote the comments, some
+        with run-specific text (the planted merger effect) that re-applying the spec would erase.
+        """
+        from observatory.columns import TableSpec, apply_comments  # observatory.columns imports this module
+
+        if isinstance(table, TableSpec):
+            apply_comments(con, table)
+            table = table.table
         t = qualified(table)
         rows = con.execute(f"select count(*) from {t}").fetchone()[0]
         preview = con.execute(f"select * from {t} limit {int(preview_rows)}").df()
@@ -206,7 +219,7 @@ class Warehouse(dg.ConfigurableResource):
 def column_schema(con: duckdb.DuckDBPyConnection, table: str) -> dg.TableSchema:
     """The table's columns with their DuckDB types and comments, as the Dagster UI shows them.
 
-    The comments are the one column spec's text (``assets/marts/columns.py``, the territory's comments),
+    The comments are the one column spec's text (``observatory.columns``, the territory's comments),
     written by the asset that built the table; a trailing ``[unit: ...]`` becomes a separate sentence.
     """
     schema, name = qualified(table).split(".")

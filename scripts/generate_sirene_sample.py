@@ -1,6 +1,7 @@
 """Generate the embedded SIRENE sample: a seeded, SYNTHETIC national sample of childcare
 establishments in the exact INSEE stock format (four Parquet files, every column in order, with
-the Parquet types of the real files), plus its manifest.
+the Parquet types of the real files), their succession links (StockEtablissementLiensSuccession),
+plus its manifest.
 
     .venv/bin/python scripts/generate_sirene_sample.py            # writes data/raw/sirene/embedded/
     .venv/bin/python scripts/generate_sirene_sample.py --extra-closure 0 --out /tmp/x   # no planted effect
@@ -60,6 +61,7 @@ from assets.sirene.schema import (  # noqa: E402
     ETABLISSEMENT_HISTORIQUE_FILE,
     UNITE_LEGALE_FILE,
     UNITE_LEGALE_HISTORIQUE_FILE,
+    SUCCESSION_FILE,
     write_stock_parquet,
 )
 from observatory.resources import sha256_of  # noqa: E402
@@ -575,6 +577,10 @@ class Generator:
         # real EPCI SIRENs are reserved first: a random SIREN must never take one
         self.sirens: set[str] = {s for year in frame.epci.values() for s, _ in year.values()}
         self.facilities: list[Facility] = []
+        # filled by rows(): the siret of each (facility, operator) segment and of each town hall, which the
+        # succession links name
+        self.segment_sirets: dict[tuple[int, int], str] = {}
+        self.town_halls: dict[str, str] = {}
 
     # --- identifiers and legal units ---------------------------------------------------------
 
@@ -995,6 +1001,7 @@ class Generator:
                 stop = f.units[i + 1][0] if i + 1 < len(f.units) else end
                 unit.nics += 1
                 s = make_siret(unit.siren, unit.nics)
+                self.segment_sirets[(f.fid, i)] = s
                 enseigne = self.enseigne(f, unit)
                 periods = self.establishment_periods(f, start, stop, enseigne)
                 for p in periods:
@@ -1013,6 +1020,7 @@ class Generator:
         for unit in sorted((u for u in self.distinct_units() if u.kind == "commune" and u.establishments), key=lambda u: u.siren):
             unit.nics += 1
             s = make_siret(unit.siren, unit.nics)
+            self.town_halls[unit.siren] = s
             p = {
                 "dateFin": None,
                 "dateDebut": unit.created,
@@ -1052,6 +1060,74 @@ class Generator:
                 }
             )
         return {"etab": etab, "etab_hist": etab_hist, "ul": ul, "ul_hist": ul_hist}
+
+    def successions(self, seed: int) -> tuple[list[dict], dict[str, int]]:
+        """StockEtablissementLiensSuccession rows (run after :meth:`rows`), and their count per kind.
+
+        Drawn from their own seeded generator, so that the four stock files stay byte-identical to a sample
+        generated before this file existed (``self.rng``'s stream is not touched). Kinds:
+
+        * ``transfer_commune_nouvelle`` / ``transfer_epci_2017``: every transfer the simulation has (the
+          facility's establishment closes under the old commune or EPCI and a new siret of the new one opens
+          on the same day), declared;
+        * ``takeover_after_closure``: an associative EAJE closes and, within 0-6 months, a new EAJE opens in the
+          same commune under another operator (commune, EPCI, another association, a company); half of these
+          pairs are declared (not every takeover is);
+        * ``town_hall_commune_nouvelle``: a merged commune's town hall succeeded by the commune nouvelle's,
+          a link outside 88.91A that stg.sirene_successions must leave out.
+        """
+        rng = np.random.default_rng([seed, 1])
+        processed_base = dt.datetime(self.stock_date.year, self.stock_date.month, self.stock_date.day, 23, 0)
+        rows: list[dict] = []
+        counts = {"transfer_commune_nouvelle": 0, "transfer_epci_2017": 0, "takeover_after_closure": 0, "town_hall_commune_nouvelle": 0}
+
+        def link(kind: str, pred: str, succ: str, when: D, siege: bool) -> None:
+            processed = dt.datetime.combine(when, dt.time(9, 0)) + dt.timedelta(days=int(rng.integers(1, 60)))
+            rows.append(
+                {
+                    "siretEtablissementPredecesseur": pred,
+                    "siretEtablissementSuccesseur": succ,
+                    "dateLienSuccession": when,
+                    "transfertSiege": siege,
+                    "continuiteEconomique": True,
+                    "dateDernierTraitementLienSuccession": min(processed, processed_base),
+                }
+            )
+            counts[kind] += 1
+
+        town_hall_pairs: dict[tuple[str, str], D] = {}
+        for f in self.facilities:
+            for i in range(1, len(f.units)):
+                when, unit = f.units[i]
+                kind = "transfer_epci_2017" if f.kind == "epci" else "transfer_commune_nouvelle"
+                link(kind, self.segment_sirets[(f.fid, i - 1)], self.segment_sirets[(f.fid, i)], when, False)
+                old = f.units[i - 1][1]
+                if old.kind == "commune" and unit.kind == "commune":
+                    town_hall_pairs.setdefault((old.siren, unit.siren), when)
+        for (old, new), when in sorted(town_hall_pairs.items()):
+            if old in self.town_halls and new in self.town_halls:
+                link("town_hall_commune_nouvelle", self.town_halls[old], self.town_halls[new], when, True)
+        taken = {"association", "commune", "epci", "company", "group"}
+        openings = defaultdict(list)
+        for g in sorted(self.facilities, key=lambda g: (g.created, g.fid)):
+            if g.segment in IN_SCOPE and g.kind in taken:
+                openings[g.loc].append(g)
+        used: set[int] = set()
+        closures = [
+            f
+            for f in self.facilities
+            if f.segment in IN_SCOPE and f.closed is not None and self.is_association(f, f.closed) and len(f.units) == 1
+        ]
+        for f in sorted(closures, key=lambda f: (f.closed, f.fid)):
+            siren = f.units[-1][1].siren
+            for g in openings[f.loc]:
+                if g.fid in used or not f.closed <= g.created <= f.closed + dt.timedelta(days=183) or g.units[0][1].siren == siren:
+                    continue
+                used.add(g.fid)
+                if rng.random() < 0.5:
+                    link("takeover_after_closure", self.segment_sirets[(f.fid, 0)], self.segment_sirets[(g.fid, 0)], g.created, False)
+                break
+        return rows, counts
 
     def enseigne(self, f: Facility, unit: LegalUnit) -> str | None:
         if f.segment == "ei":
@@ -1364,13 +1440,20 @@ def write_sample(out: Path, seed: int, extra_closure: float, effect_from: int, s
         if len(set(keys)) != len(keys):
             raise AssertionError(f"{stock.filename}: duplicated {key} in the generated rows")
         write_stock_parquet(out / stock.filename, stock, data, row_group_size=122_880)
+    links, planted_links = gen.successions(seed)
+    links.sort(key=lambda r: (r["siretEtablissementPredecesseur"], r["siretEtablissementSuccesseur"], r["dateLienSuccession"]))
+    keys = [(r["siretEtablissementPredecesseur"], r["siretEtablissementSuccesseur"], r["dateLienSuccession"]) for r in links]
+    if len(set(keys)) != len(keys):
+        raise AssertionError(f"{SUCCESSION_FILE.filename}: duplicated succession links in the generated rows")
+    write_stock_parquet(out / SUCCESSION_FILE.filename, SUCCESSION_FILE, links)
     truth = gen.truth()
     manifest = {
         "synthetic": True,
         "data_date": stock_date.isoformat(),
         "description": (
             "SYNTHETIC national sample of the INSEE SIRENE stock (childcare establishments, NAF 88.91A, their legal "
-            "units, and noise), in the exact format of the four stock Parquet files. Not real data."
+            "units, and noise), in the exact format of the four stock Parquet files and of the succession links file. "
+            "Not real data."
         ),
         "generator": "scripts/generate_sirene_sample.py",
         "seed": seed,
@@ -1403,17 +1486,28 @@ def write_sample(out: Path, seed: int, extra_closure: float, effect_from: int, s
             **truth,
         },
         "bad_input_planted": planted,
+        "planted_successions": {
+            "description": (
+                "Succession links in StockEtablissementLiensSuccession, by kind: every operator transfer of the simulation "
+                "(commune nouvelle, 2017 EPCI), half of the associative EAJE closures followed within 6 months by a new EAJE "
+                "of another operator in the same commune, and the merged communes' town halls (outside 88.91A: not in "
+                "stg.sirene_successions). Drawn from a generator seeded apart, after the four stock files."
+            ),
+            "by_kind": planted_links,
+            "outside_88_91a": ["town_hall_commune_nouvelle"],
+        },
         "calibration": calibration(gen),
         "counts": {
             "StockEtablissement": len(files[ETABLISSEMENT_FILE]),
             "StockEtablissementHistorique": len(files[ETABLISSEMENT_HISTORIQUE_FILE]),
             "StockUniteLegale": len(files[UNITE_LEGALE_FILE]),
             "StockUniteLegaleHistorique": len(files[UNITE_LEGALE_HISTORIQUE_FILE]),
+            "StockEtablissementLiensSuccession": len(links),
             "facilities_simulated": len(gen.facilities),
         },
         "files": {},
     }
-    for stock in files:
+    for stock in (*files, SUCCESSION_FILE):
         path = out / stock.filename
         manifest["files"][stock.filename] = {
             "sha256": sha256_of(path),

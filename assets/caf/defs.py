@@ -8,10 +8,11 @@ CAF year the source does not publish is written empty and listed in the metadata
 
 import dagster as dg
 
-from assets.caf import stage
+from assets.caf import columns, stage
 from assets.caf.source import SPEC
 from assets.common.years import YEARS
 from observatory.partitions import written_metadata, years_to_build
+from observatory.publish import MIN_ROWS
 from assets.common.identifiers import ARRONDISSEMENT_RE, COMMUNE_RE, EPCI_RE
 from observatory.quality import Between, Columns, Matches, NotNull, RowCount, Sql, Unique, table_check
 from observatory.resources import Downloader, Warehouse, sql_literal
@@ -19,8 +20,8 @@ from observatory.sources import raw_asset, resolve_one
 
 raw_caf = raw_asset(SPEC)
 
-PLACES = "stg.caf_places_commune"
-COVERAGE = "stg.caf_coverage_commune"
+PLACES = columns.PLACES.table
+COVERAGE = columns.COVERAGE.table
 _COMMON = dict(group_name="caf", kinds={"duckdb", "polars"}, owners=["team:data"], deps=[SPEC.raw_key])
 PARTITION_MEANING = (
     "Partitioned by the observatory's year annee (1 January): partition annee holds caf_annee = annee - 1, "
@@ -43,6 +44,8 @@ def _paths(downloader: Downloader) -> dict[str, list]:
                 "placeholder codes (XX) dropped; codes padded. Both the API field names and the republished "
                 "headers of the embedded copy are recognized. " + PARTITION_MEANING
             ),
+            # about 1,000 communes above 10,000 inhabitants a year: fewer than half a year's is a broken export
+            metadata={MIN_ROWS: 500},
             **_COMMON,
         ),
         dg.AssetSpec(
@@ -52,6 +55,7 @@ def _paths(downloader: Downloader) -> dict[str, list]:
                 "children under 3 derived as places / rate x 100; rates of Paris, Lyon and Marseille recomputed "
                 "from their arrondissements (taux_recalcule). " + PARTITION_MEANING
             ),
+            metadata={MIN_ROWS: 500},
             **_COMMON,
         ),
     ],
@@ -104,7 +108,7 @@ def stg_caf(context: dg.AssetExecutionContext, warehouse: Warehouse, downloader:
         yield dg.MaterializeResult(
             asset_key=dg.AssetKey(["stg", "caf_places_commune"]),
             metadata={
-                **warehouse.table_metadata(con, PLACES),
+                **warehouse.table_metadata(con, columns.PLACES),
                 **common,
                 **written_metadata(con, PLACES, stats["rows_written"]["places"], column="caf_annee"),
                 "caf_year_missing": dg.MetadataValue.json(missing["places"]),
@@ -114,7 +118,7 @@ def stg_caf(context: dg.AssetExecutionContext, warehouse: Warehouse, downloader:
         yield dg.MaterializeResult(
             asset_key=dg.AssetKey(["stg", "caf_coverage_commune"]),
             metadata={
-                **warehouse.table_metadata(con, COVERAGE),
+                **warehouse.table_metadata(con, columns.COVERAGE),
                 **common,
                 **written_metadata(con, COVERAGE, stats["rows_written"]["coverage"], column="caf_annee"),
                 "caf_year_missing": dg.MetadataValue.json(missing["coverage"]),
@@ -123,40 +127,12 @@ def stg_caf(context: dg.AssetExecutionContext, warehouse: Warehouse, downloader:
         )
 
 
-_PLACES_COLS = [
-    "places_psu",
-    "places_hors_psu",
-    "places_eaje",
-    "places_prescolarisation",
-    "places_assistante_maternelle",
-    "places_garde_domicile",
-    "places_accueil_individuel",
-    "places_total",
-]
-_RATE_COLS = [
-    "taux_psu",
-    "taux_hors_psu",
-    "taux_eaje",
-    "taux_prescolarisation",
-    "taux_assistante_maternelle",
-    "taux_garde_domicile",
-    "taux_accueil_individuel",
-    "taux_global",
-]
+#: Quantity columns of each table (never negative), from the spec.
+_PLACES_COLS = [c for c in columns.PLACES.names if c.startswith("places_")]
+_RATE_COLS = [c for c in columns.COVERAGE.names if c.startswith("taux_") and c != "taux_recalcule"]
 
 PLACES_SUITE = [
-    Columns(
-        {
-            "caf_annee": "INTEGER",
-            "code_commune": "VARCHAR",
-            "nom_commune": "VARCHAR",
-            "epci_siren_caf": "VARCHAR",
-            "code_departement_caf": "VARCHAR",
-            **{c: "DOUBLE" for c in _PLACES_COLS},
-            "n_units_published": "INTEGER",
-            "source": "VARCHAR",
-        }
-    ),
+    Columns(columns.PLACES.types),
     RowCount(min_value=1),
     Unique("caf_annee", "code_commune"),
     NotNull("code_commune"),
@@ -176,19 +152,7 @@ PLACES_SUITE = [
 ]
 
 COVERAGE_SUITE = [
-    Columns(
-        {
-            "caf_annee": "INTEGER",
-            "code_commune": "VARCHAR",
-            "nom_commune": "VARCHAR",
-            **{c: "DOUBLE" for c in _RATE_COLS},
-            "enfants_moins_3_ans": "DOUBLE",
-            "enfants_method": "VARCHAR",
-            "taux_recalcule": "BOOLEAN",
-            "n_units_published": "INTEGER",
-            "source": "VARCHAR",
-        }
-    ),
+    Columns(columns.COVERAGE.types),
     RowCount(min_value=1),
     Unique("caf_annee", "code_commune"),
     Matches("code_commune", COMMUNE_RE),

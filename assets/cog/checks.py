@@ -1,22 +1,13 @@
 """Blocking checks of the commune geography (``stg.communes``, ``stg.commune_passage``): plain lists of
 specs, run as asset checks by ``defs.py`` and by the tests."""
 
+from assets.cog.columns import COMMUNES, PASSAGE
 from assets.common.identifiers import COMMUNE_RE, DEPARTEMENT_RE
 from assets.common.years import TERRITORY_YEARS as YEARS
 from observatory.quality import Columns, InSet, Matches, NotNull, Sql, Unique, years_covered
 
 COMMUNES_SUITE = [
-    Columns(
-        {
-            "annee": "INTEGER",
-            "code_commune": "VARCHAR",
-            "nom_commune": "VARCHAR",
-            "code_departement": "VARCHAR",
-            "code_region": "VARCHAR",
-            "population": "BIGINT",
-            "source": "VARCHAR",
-        }
-    ),
+    Columns(COMMUNES.types),
     Unique("annee", "code_commune"),
     Matches("code_commune", COMMUNE_RE),
     Matches("code_departement", DEPARTEMENT_RE),
@@ -27,17 +18,7 @@ COMMUNES_SUITE = [
 ]
 
 PASSAGE_SUITE = [
-    Columns(
-        {
-            "annee_from": "INTEGER",
-            "annee_to": "INTEGER",
-            "code_from": "VARCHAR",
-            "code_to": "VARCHAR",
-            "typemodif": "VARCHAR",
-            "ratio": "DOUBLE",
-            "source": "VARCHAR",
-        }
-    ),
+    Columns(PASSAGE.types),
     Unique("annee_from", "code_from", "code_to"),
     Matches("code_from", COMMUNE_RE),
     Matches("code_to", COMMUNE_RE),

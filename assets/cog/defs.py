@@ -8,12 +8,13 @@ package owns them as the official commune geography. ``stg.communes`` is partiti
 import dagster as dg
 import polars as pl
 
-from assets.cog import checks, stage
+from assets.cog import checks, columns, stage
 from assets.cog.source import SPEC
 from assets.common.passage import complete_steps
 from assets.common.years import YEARS
 from assets.etalab_epci.source import SPEC as ETALAB
 from assets.insee_epci.source import SPEC as INSEE
+from observatory.publish import MIN_ROWS
 from observatory.partitions import replace_years_frame, written_metadata, years_to_build
 from observatory.quality import table_check
 from observatory.resources import Downloader, Warehouse, json_metadata, store_frame
@@ -38,6 +39,8 @@ def codes_by_year(communes: pl.DataFrame) -> dict[int, set[str]]:
 @dg.asset(
     key=["stg", "communes"],
     deps=[s.raw_key for s in COMMUNE_SOURCES],
+    # France has about 35,000 communes a year: fewer than one year's is a truncated list
+    metadata={MIN_ROWS: 30_000},
     group_name=GROUP,
     kinds={"duckdb"},
     owners=OWNERS,
@@ -53,7 +56,7 @@ def stg_communes(context: dg.AssetExecutionContext, warehouse: Warehouse, downlo
     with warehouse.connect() as con:
         written = replace_years_frame(con, "stg.communes", years, frame)
         counts = dict(con.execute("select annee, count(*) from stg.communes group by 1 order by 1").fetchall())
-        md = {**warehouse.table_metadata(con, "stg.communes"), **written_metadata(con, "stg.communes", written)}
+        md = {**warehouse.table_metadata(con, columns.COMMUNES), **written_metadata(con, "stg.communes", written)}
     return dg.MaterializeResult(
         metadata={
             **md,
@@ -68,6 +71,8 @@ def stg_communes(context: dg.AssetExecutionContext, warehouse: Warehouse, downlo
 @dg.asset(
     key=["stg", "commune_passage"],
     deps=[dg.AssetKey(["stg", "communes"]), SPEC.raw_key, ETALAB.raw_key],
+    # about 2,700 commune events since 2015 (mergers, splits, code changes)
+    metadata={MIN_ROWS: 1_000},
     group_name=GROUP,
     kinds={"duckdb"},
     owners=OWNERS,
@@ -102,7 +107,7 @@ def stg_commune_passage(context: dg.AssetExecutionContext, warehouse: Warehouse,
         per_step = con.execute(
             "select annee_from || '->' || annee_to, typemodif, count(*) from stg.commune_passage group by all order by all"
         ).fetchall()
-        md = warehouse.table_metadata(con, "stg.commune_passage")
+        md = warehouse.table_metadata(con, columns.PASSAGE)
     return dg.MaterializeResult(
         metadata={
             **md,

@@ -2,20 +2,24 @@
 
 import dagster as dg
 
+from assets.drees import columns
 from assets.drees.stage import load_drees
 from assets.drees.source import SPEC, TABLES
 from assets.common.identifiers import DEPARTEMENT_RE
+from observatory.publish import MIN_ROWS
 from observatory.quality import Between, Columns, InSet, Matches, NotNull, RowCount, Sql, Unique, table_check
 from observatory.resources import Downloader, Warehouse
 from observatory.sources import raw_asset, resolve_one
 
 raw_drees = raw_asset(SPEC)
-TABLE = "stg.drees_offre_departement"
+TABLE = columns.OFFRE_DEPARTEMENT.table
 
 
 @dg.asset(
     key=dg.AssetKey(["stg", "drees_offre_departement"]),
     deps=[SPEC.raw_key],
+    # about 100 départements times a few indicators a year: fewer than 100 rows is not even one year
+    metadata={MIN_ROWS: 100},
     group_name="drees",
     kinds={"duckdb", "polars"},
     owners=["team:data"],
@@ -33,7 +37,7 @@ def stg_drees_offre_departement(context: dg.AssetExecutionContext, warehouse: Wa
         stats = load_drees(con, paths)
         return dg.MaterializeResult(
             metadata={
-                **warehouse.table_metadata(con, TABLE),
+                **warehouse.table_metadata(con, columns.OFFRE_DEPARTEMENT),
                 "tables": dg.MetadataValue.json(stats),
                 "source_url": dg.MetadataValue.url(SPEC.homepage),
                 "licence": SPEC.licence,
@@ -42,18 +46,7 @@ def stg_drees_offre_departement(context: dg.AssetExecutionContext, warehouse: Wa
 
 
 SUITE = [
-    Columns(
-        {
-            "annee": "INTEGER",
-            "code_departement": "VARCHAR",
-            "nom_departement": "VARCHAR",
-            "code_region": "VARCHAR",
-            "indicateur": "VARCHAR",
-            "unite": "VARCHAR",
-            "valeur": "DOUBLE",
-            "tableau": "VARCHAR",
-        }
-    ),
+    Columns(columns.OFFRE_DEPARTEMENT.types),
     RowCount(min_value=1),
     Unique("indicateur", "annee", "code_departement"),
     NotNull("code_departement"),

@@ -1,6 +1,7 @@
 """Blocking checks of the commune -> EPCI membership and of the EPCI per year (``stg.epci_membership``,
 ``stg.epci``), with the official counts and the known communes outside any EPCI."""
 
+from assets.insee_epci.columns import EPCI, MEMBERSHIP
 from assets.common.identifiers import COMMUNE_RE, departement_sql, epci_siren
 from assets.common.validate import METROPOLE_DE_LYON
 from assets.common.years import TERRITORY_YEARS as YEARS
@@ -106,16 +107,7 @@ def _expected_counts() -> str:
 
 
 MEMBERSHIP_SUITE = [
-    Columns(
-        {
-            "annee": "INTEGER",
-            "code_commune": "VARCHAR",
-            "epci_siren": "VARCHAR",
-            "epci_nom": "VARCHAR",
-            "epci_nature": "VARCHAR",
-            "source": "VARCHAR",
-        }
-    ),
+    Columns(MEMBERSHIP.types),
     Unique("annee", "code_commune"),
     Matches("code_commune", COMMUNE_RE),
     epci_siren("epci_siren"),
@@ -145,17 +137,7 @@ MEMBERSHIP_SUITE = [
 ]
 
 EPCI_SUITE = [
-    Columns(
-        {
-            "annee": "INTEGER",
-            "epci_siren": "VARCHAR",
-            "epci_nom": "VARCHAR",
-            "epci_nature": "VARCHAR",
-            "n_communes": "BIGINT",
-            "population": "BIGINT",
-            "epci_a_fiscalite_propre": "BOOLEAN",
-        }
-    ),
+    Columns(EPCI.types),
     Unique("annee", "epci_siren"),
     epci_siren("epci_siren"),
     NotNull("epci_nom"),

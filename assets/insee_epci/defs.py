@@ -16,8 +16,9 @@ from assets.common.validate import METROPOLE_DE_LYON, reconcile
 from assets.common.years import YEARS
 from assets.dgcl_epci.source import SPEC as DGCL
 from assets.etalab_epci.source import SPEC as ETALAB
-from assets.insee_epci import checks, stage
+from assets.insee_epci import checks, columns, stage
 from assets.insee_epci.source import SPEC
+from observatory.publish import MIN_ROWS
 from observatory.partitions import replace_years, replace_years_frame, written_metadata, years_to_build
 from observatory.quality import table_check
 from observatory.resources import Downloader, Warehouse, json_metadata, table_exists
@@ -36,6 +37,8 @@ DGCL_TABLE = "stg.dgcl_epci_membership"
 @dg.asset(
     key=["stg", "epci_membership"],
     deps=[dg.AssetKey(["stg", "communes"]), dg.AssetKey(DGCL_TABLE.split(".")), SPEC.raw_key, ETALAB.raw_key, COG.raw_key],
+    # one row per commune and year: about 35,000 a year
+    metadata={MIN_ROWS: 30_000},
     group_name=GROUP,
     kinds={"duckdb"},
     owners=OWNERS,
@@ -63,7 +66,7 @@ def stg_epci_membership(context: dg.AssetExecutionContext, warehouse: Warehouse,
         outside = dict(
             con.execute("select annee, count(*) from stg.epci_membership where epci_siren is null group by 1 order by 1").fetchall()
         )
-        md = {**warehouse.table_metadata(con, "stg.epci_membership"), **written_metadata(con, "stg.epci_membership", written)}
+        md = {**warehouse.table_metadata(con, columns.MEMBERSHIP), **written_metadata(con, "stg.epci_membership", written)}
     return dg.MaterializeResult(
         metadata={
             **md,
@@ -81,7 +84,15 @@ def stg_epci_membership(context: dg.AssetExecutionContext, warehouse: Warehouse,
 
 
 @dg.asset(
-    key=["stg", "epci"], deps=sql_deps(HERE, ["stg_epci"]), group_name=GROUP, kinds={"duckdb"}, owners=OWNERS, pool="duckdb", **YEARLY
+    key=["stg", "epci"],
+    deps=sql_deps(HERE, ["stg_epci"]),
+    group_name=GROUP,
+    kinds={"duckdb"},
+    owners=OWNERS,
+    pool="duckdb",
+    # 1,250 (2026) to 2,150 (2015) EPCI a year
+    metadata={MIN_ROWS: 1_000},
+    **YEARLY,
 )
 def stg_epci(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
     """EPCI on 1 January of each year: name, nature, number of communes, population (sum of the
@@ -95,7 +106,7 @@ def stg_epci(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.Mate
         counts = con.execute(
             "select annee, count(*) filter (where epci_a_fiscalite_propre), count(*) from stg.epci group by 1 order by 1"
         ).fetchall()
-        md = {**warehouse.table_metadata(con, "stg.epci"), **written_metadata(con, "stg.epci", written)}
+        md = {**warehouse.table_metadata(con, columns.EPCI), **written_metadata(con, "stg.epci", written)}
     return dg.MaterializeResult(
         metadata={
             **md,

@@ -1,48 +1,20 @@
-"""Column specifications of the tables built in ``assets/marts/``: one source for the table and
-column comments (copied by publication), the blocking type checks and ``docs/data_dictionary.md``.
-
-Each column: name, DuckDB type, meaning, unit. The unit is appended to the column comment
-(``... [unit: places]``) so that an analyst reading ``observatory.duckdb`` alone sees it.
+"""Column specifications of the tables built in ``assets/marts/`` (the ``Col`` / ``TableSpec`` type of
+``observatory.columns``): one source for the table and column comments (copied by publication), the
+blocking type checks and ``docs/data_dictionary.md``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Iterable
-
-import duckdb
 
 from assets.sirene.classification import SECTORS as SECTORS  # re-exported: the marts' suites use C.SECTORS
 from assets.sirene.classification import default_rules
 from observatory.sources import MODES as MODES  # re-exported: the marts.sources suite uses C.MODES
-from observatory.resources import qualified, sql_literal
-
-
-@dataclass(frozen=True)
-class Col:
-    name: str
-    type: str
-    meaning: str
-    unit: str = ""
-
-    def comment(self) -> str:
-        return self.meaning + (f" [unit: {self.unit}]" if self.unit else "")
-
-
-@dataclass(frozen=True)
-class TableSpec:
-    table: str
-    description: str
-    key: tuple[str, ...]
-    columns: tuple[Col, ...]
-
-    @property
-    def types(self) -> dict[str, str]:
-        return {c.name: c.type for c in self.columns}
-
-    @property
-    def names(self) -> list[str]:
-        return [c.name for c in self.columns]
+from observatory.columns import (
+    Col as Col,
+    TableSpec as TableSpec,
+    apply_comments as apply_comments,
+)  # re-exported: marts code and tests use C.Col, C.apply_comments
 
 
 #: Sectors and fine operator classes of ``int.operator_years``: the SIRENE classification's own lists
@@ -90,6 +62,14 @@ FACILITY_SOURCE = Col(
     "for the real INSEE stock",
 )
 
+_SCOPE_REASON = Col(
+    "scope_reason",
+    "VARCHAR",
+    "Why the establishment is an EAJE on 1 January of annee (SIRENE scope rule): naf_88_91A (activity 88.91A) "
+    "or nom_eaje (another activity code, a public or associative operator, and its own name says crèche, "
+    "micro-crèche, multi-accueil, halte-garderie, jardin d'enfants or EAJE)",
+)
+
 FACILITY_TERRITORY_YEARS = TableSpec(
     "int.facility_territory_years",
     "One row per in-scope EAJE and year (1 January) with its operator's class and its territories: the "
@@ -102,6 +82,7 @@ FACILITY_TERRITORY_YEARS = TableSpec(
         _Y,
         Col("nom", "VARCHAR", "Establishment name or sign (SIRENE)"),
         Col("type_structure", "VARCHAR", "Kind of structure as derived by the SIRENE stage"),
+        _SCOPE_REASON,
         Col("date_creation", "DATE", "Establishment creation date (SIRENE)", "date"),
         Col("date_fermeture", "DATE", "Establishment closure date (SIRENE), NULL if open", "date"),
         Col(
@@ -468,8 +449,9 @@ FACILITIES = TableSpec(
         Col("sector", "VARCHAR", "Operator sector on 1 January of annee"),
         Col("operator_rule", "VARCHAR", "Classification rule that decided"),
         Col("type_structure", "VARCHAR", "Kind of structure as derived by the SIRENE stage"),
+        _SCOPE_REASON,
         Col("date_creation", "DATE", "Establishment creation date", "date"),
-        Col("first_year", "INTEGER", "First year (1 January, from 2010) it is seen active in 88.91A", "year"),
+        Col("first_year", "INTEGER", "First year (1 January, from 2010) it is seen in the EAJE scope", "year"),
         _Y,
         Col("code_commune", "VARCHAR", "Commune in the geography of annee"),
         Col("nom_commune", "VARCHAR", "Commune name"),
@@ -541,6 +523,13 @@ SOURCES = TableSpec(
             "checked against its manifest.json), official (the publisher's files under data/raw/<source>/<millesime>/, downloaded "
             "with a manifest or saved by hand) or local directory (the publisher's files in a directory given at run time, "
             "OBSERVATORY_SIRENE_DIR for SIRENE)",
+        ),
+        Col(
+            "read_by",
+            "VARCHAR",
+            "Which run read the files this row describes: 'this run' (the run that built this table read and verified "
+            "them), or 'an earlier run' (a run that refreshed other sources only: this source's tables were not rebuilt, "
+            "so its row is the one recorded when they were)",
         ),
         Col(
             "synthetic",
@@ -633,6 +622,16 @@ FACILITY_TRANSITIONS = TableSpec(
     ),
 )
 
+#: The year-on-year transitions behind the merger study's takeover and closure rates: the mart's columns
+#: without facility_source (the same macro builds both, see transitions.py).
+FACILITY_TRANSITIONS_YEARLY = TableSpec(
+    "int.facility_transitions_yearly",
+    "Year-on-year transitions of every in-scope EAJE: active on 1 January from_year, classified on 1 January "
+    "to_year = from_year + 1 (same rules and columns as marts.facility_transitions). Read by the merger study.",
+    FACILITY_TRANSITIONS.key,
+    tuple(c for c in FACILITY_TRANSITIONS.columns if c is not FACILITY_SOURCE),
+)
+
 FACILITY_DERIVED = (
     ESS_MARKET_SHARE,
     CHILDCARE_SUPPLY,
@@ -659,17 +658,8 @@ SPECS: dict[str, TableSpec] = {
         SOURCES,
     )
 }
-
-
-def apply_comments(con: duckdb.DuckDBPyConnection, spec: TableSpec) -> None:
-    """Write the table and column comments; fail if the table's columns differ from the spec."""
-    t = qualified(spec.table)
-    actual = [r[0] for r in con.execute(f"describe {t}").fetchall()]
-    if actual != spec.names:
-        raise RuntimeError(f"{t}: columns {actual} differ from the specification {spec.names} (assets/marts/columns.py)")
-    con.execute(f"comment on table {t} is {sql_literal(spec.description)}")
-    for c in spec.columns:
-        con.execute(f'comment on column {t}."{c.name}" is {sql_literal(c.comment())}')
+# int.facility_transitions_yearly has its spec above (found by assets.catalog) but no suite of its own: it is
+# checked through marts.facility_transitions, built by the same macro, so it is not in SPECS (the checked tables).
 
 
 def select_list(spec: TableSpec) -> str:

@@ -50,17 +50,24 @@ def _meta(warehouse: Warehouse, con, table: str, figures: dict) -> dict:
     kinds={"duckdb", "python"},
     **_COMMON,
 )
-def sources(warehouse: Warehouse, downloader: Downloader, lineage: Lineage) -> dg.MaterializeResult:
+def sources(context: dg.AssetExecutionContext, warehouse: Warehouse, downloader: Downloader, lineage: Lineage) -> dg.MaterializeResult:
     """Where every published figure comes from: one row per source with the mode of this run (embedded copy,
     official files or a local directory), each file's sha256, size, origin and URL, the data date, whether the
     data are SYNTHETIC, and the published marts that depend on it (from the asset graph's lineage, handed in by the
     composition root as the ``lineage`` resource). The files are found and
     verified as the raw assets do (observatory.sources.read_source); the facility marts copy the SIRENE row's label
-    into their facility_source column."""
-    reads = [read_source(downloader, spec) for spec in SPECS]
-    used_by = provenance.used_by(lineage.parents(), SPECS)
+    into their facility_source column. A source whose files this run did not read (a run refreshing CAF alone)
+    keeps the row recorded when its tables were built, marked read_by 'an earlier run'."""
+    parents = lineage.parents()
+    events = context.instance.get_records_for_run(context.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION).records
+    done = [e.event_log_entry.dagster_event.asset_key.to_user_string() for e in events]
+    fresh = provenance.read_by_run(parents, done, SPECS)
+    used_by = provenance.used_by(parents, SPECS)
     with warehouse.connect() as con:
-        figures = provenance.build_sources(con, reads, used_by)
+        recorded = provenance.earlier_records(con, [s.name for s in SPECS if s.name not in fresh])
+        # no record (a new build database): read in place, as a run reading every source does
+        reads = [read_source(downloader, spec) for spec in SPECS if spec.name not in recorded]
+        figures = provenance.build_sources(con, reads, used_by, [(s, recorded[s.name]) for s in SPECS if s.name in recorded])
         meta = _meta(warehouse, con, C.SOURCES.table, figures)
     meta["synthetic_sources"] = dg.MetadataValue.json(figures["synthetic"])
     return dg.MaterializeResult(metadata=meta)

@@ -15,6 +15,7 @@ select
     f.sector,
     f.operator_rule,
     f.type_structure,
+    f.scope_reason,
     f.date_creation,
     cast(fs.first_year as integer) as first_year,
     f.annee,

@@ -69,6 +69,7 @@ select
     cast(f.annee as integer) as annee,
     f.nom,
     f.type_structure,
+    f.scope_reason,
     cast(f.date_creation as date) as date_creation,
     cast(f.date_fermeture as date) as date_fermeture,
     coalesce(o.operator_class, 'indetermine') as operator_class,

@@ -51,6 +51,36 @@ def used_by(parents: Mapping[str, Sequence[str]], specs: Iterable[SourceSpec]) -
     return {s.name: [m.replace("/", ".") for m in marts if s.raw_key.to_user_string() in upstream[m]] for s in specs}
 
 
+#: marts.sources.read_by: the run that read the files a row describes.
+THIS_RUN, EARLIER_RUN = "this run", "an earlier run"
+#: The columns of marts.sources that describe what was read (kept as recorded for a source this run did not read).
+READ_COLUMNS = ("mode", "synthetic", "data_date", "data_date_basis", "label", "files")
+
+
+def read_by_run(parents: Mapping[str, Sequence[str]], materialized: Iterable[str], specs: Iterable[SourceSpec]) -> set[str]:
+    """The sources whose files this run read: their raw asset, or an asset reading their files (a direct child of the
+    raw asset, e.g. its staging tables), was materialized in this run (``materialized``: asset keys, ``stg/x``). A
+    staging table rebuilt from a local directory without its raw asset counts, so its label can never be stale."""
+    done = set(materialized) - {SOURCES_KEY.to_user_string()}
+    out = set()
+    for s in specs:
+        raw = s.raw_key.to_user_string()
+        if raw in done or any(raw in parents.get(k, ()) for k in done):
+            out.add(s.name)
+    return out
+
+
+def earlier_records(con: duckdb.DuckDBPyConnection, names: Iterable[str]) -> dict[str, tuple]:
+    """Source name -> its :data:`READ_COLUMNS` in the marts.sources of the build database (the previous materialization),
+    for the sources of ``names`` it lists. Those sources' tables are the ones that record describes: a run that
+    refreshes one source (CAF in official mode) leaves the others' tables, and their provenance, as they were."""
+    names = sorted(set(names))
+    if not names or not table_exists(con, SOURCES_TABLE):
+        return {}
+    rows = con.execute(f"select source, {', '.join(READ_COLUMNS)} from {qualified(SOURCES_TABLE)} where source in ?", [names]).fetchall()
+    return {r[0]: tuple(r[1:]) for r in rows}
+
+
 def with_data_dates(con: duckdb.DuckDBPyConnection, reads: Sequence[SourceRead]) -> list[SourceRead]:
     """Give a data date, from the data (``spec.data_date_from``), to the sources whose files record
     none in a manifest (real files in a local directory, official downloads dated by millesime only)."""
@@ -66,43 +96,57 @@ def with_data_dates(con: duckdb.DuckDBPyConnection, reads: Sequence[SourceRead])
     return out
 
 
-def _row(read: SourceRead, used: Sequence[str]) -> list[Any]:
-    s = read.spec
-    files = [{"file": f.name, "sha256": f.sha256, "size": f.size, "origin": f.origin or None, "url": f.url or None} for f in read.files]
+def _row(spec: SourceSpec, read: tuple, read_by: str, used: Sequence[str]) -> list[Any]:
+    mode, synthetic, data_date, basis, label, files = read
     return [
-        s.name,
-        s.title,
-        s.publisher,
-        s.licence,
-        s.homepage,
-        s.cadence,
-        read.mode,
-        read.synthetic,
-        read.data_date or None,
-        read.data_date_basis or None,
-        read.label,
+        spec.name,
+        spec.title,
+        spec.publisher,
+        spec.licence,
+        spec.homepage,
+        spec.cadence,
+        mode,
+        read_by,
+        synthetic,
+        data_date,
+        basis,
+        label,
         files,
         list(used),
     ]
 
 
-def build_sources(con: duckdb.DuckDBPyConnection, reads: Sequence[SourceRead], used: Mapping[str, Sequence[str]]) -> dict[str, Any]:
-    """Write marts.sources from what the run read; return the asset-metadata summary."""
+def _read_columns(read: SourceRead) -> tuple:
+    files = [{"file": f.name, "sha256": f.sha256, "size": f.size, "origin": f.origin or None, "url": f.url or None} for f in read.files]
+    return (read.mode, read.synthetic, read.data_date or None, read.data_date_basis or None, read.label, files)
+
+
+def build_sources(
+    con: duckdb.DuckDBPyConnection,
+    reads: Sequence[SourceRead],
+    used: Mapping[str, Sequence[str]],
+    earlier: Sequence[tuple[SourceSpec, tuple]] = (),
+) -> dict[str, Any]:
+    """Write marts.sources from what the run read (``reads``) and, for the sources it did not read, the rows an
+    earlier run recorded (``earlier``: (spec, its :data:`READ_COLUMNS` from :func:`earlier_records`)); return the
+    asset-metadata summary."""
     reads = with_data_dates(con, reads)
+    rows = [(r.spec, _read_columns(r), THIS_RUN) for r in reads] + [(spec, rec, EARLIER_RUN) for spec, rec in earlier]
     t = qualified(SOURCES_TABLE)
     columns = ", ".join(f'"{c.name}" {c.type}' for c in C.SOURCES.columns)
     con.execute(f"create or replace table {t} ({columns})")
     con.executemany(
         f"insert into {t} values ({', '.join('?' for _ in C.SOURCES.columns)})",
-        [_row(r, used.get(r.spec.name, ())) for r in sorted(reads, key=lambda r: r.spec.name)],
+        [_row(spec, rec, by, used.get(spec.name, ())) for spec, rec, by in sorted(rows, key=lambda r: r[0].name)],
     )
     C.apply_comments(con, C.SOURCES)
     return {
         # when the files were verified describes the run, not the data: asset metadata, never a column
         "read_at": min(r.read_at for r in reads).astimezone(dt.timezone.utc).isoformat(timespec="seconds") if reads else None,
-        "sources": {r.spec.name: r.label for r in reads},
-        "synthetic": sorted(r.spec.name for r in reads if r.synthetic),
-        "files": sum(len(r.files) for r in reads),
+        "sources": {spec.name: rec[4] for spec, rec, _ in rows},
+        "read_by_an_earlier_run": sorted(spec.name for spec, _ in earlier),
+        "synthetic": sorted(spec.name for spec, rec, _ in rows if rec[1]),
+        "files": sum(len(rec[5]) for _, rec, _ in rows),
     }
 
 

@@ -7,6 +7,7 @@ territorial levels, nothing is dropped between int.facility_years and the marts.
 
 from assets.marts import columns as C
 from assets.marts.provenance import FACILITY_SOURCE
+from assets.sirene.classification import SCOPE_IN
 from assets.common.identifiers import COMMUNE_RE, DEPARTEMENT_RE, EPCI_RE, SIREN_RE, SIRET_RE
 from observatory.quality import Between, Columns, InSet, Matches, NotNull, RowCount, Sql, Unique
 from observatory.resources import sql_literal
@@ -27,6 +28,8 @@ FACILITY_TERRITORY_YEARS = [
     NotNull("operator_class"),
     InSet("sector", C.SECTORS),
     InSet("places_method", C.PLACES_METHODS),
+    NotNull("scope_reason"),
+    InSet("scope_reason", SCOPE_IN),
     Matches("code_commune", COMMUNE_RE),
     Matches("epci_siren", EPCI_RE),
     Matches("epci_siren_2017", EPCI_RE),
@@ -307,6 +310,7 @@ FACILITIES = [
     Matches("siren", SIREN_RE),
     Matches("epci_siren", EPCI_RE),
     InSet("sector", C.SECTORS),
+    InSet("scope_reason", SCOPE_IN),
     Sql(
         "one stock date, the latest facility year, with all its facilities",
         "select a, b from (select (select count(*) from {table}) as a, (select count(*) from int.facility_territory_years "

@@ -19,7 +19,7 @@ from assets.marts.provenance import stamp_facility_source
 from observatory.resources import run_sql_script
 
 HERE = Path(__file__).parent
-YEARLY = "int.facility_transitions_yearly"
+YEARLY = C.FACILITY_TRANSITIONS_YEARLY.table
 
 
 def _sql(name: str) -> str:
@@ -34,6 +34,7 @@ def build_facility_transitions(con: duckdb.DuckDBPyConnection) -> dict[str, Any]
     for y in range(int(first) + 2, int(latest) + 1):
         con.execute(f"insert into {YEARLY} select * from facility_transitions({y - 1}, {y})")
     con.execute("drop table if exists _mg_groups")
+    C.apply_comments(con, C.FACILITY_TRANSITIONS_YEARLY)
     stamp_facility_source(con, C.FACILITY_TRANSITIONS.table)
     C.apply_comments(con, C.FACILITY_TRANSITIONS)
     t = C.FACILITY_TRANSITIONS.table

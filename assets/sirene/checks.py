@@ -1,20 +1,30 @@
 """Quality suites of the SIRENE tables: plain lists of specs, run as blocking asset checks by
 ``defs.py`` and by the tests (``observatory.quality.run_suite``)."""
 
-from assets.sirene import extract
-from assets.sirene.facility_years import COLUMNS as FACILITY_COLUMNS
+from assets.sirene import columns as C
 from assets.sirene.facility_years import SCOPE_REASONS, TYPES_STRUCTURE
 from assets.common import identifiers as ids
 from observatory import quality as q
-from assets.sirene.classification import COOPERATIVE_NAME, RULES, SECTORS, default_rules
+from assets.sirene.classification import (
+    COOPERATIVE_NAME,
+    NAF_EAJE,
+    RULES,
+    SCOPE_IN,
+    SCOPE_PATTERNS,
+    SECTORS,
+    default_rules,
+    normalized_name_sql,
+)
 from assets.sirene.facility_years import FIRST_FACILITY_YEAR
 from observatory.resources import sql_literal
 
-_DUCKDB_TYPE = {"text": "VARCHAR", "code": "VARCHAR", "date": "DATE", "timestamp": "TIMESTAMP", "bool": "BOOLEAN", "int": "BIGINT"}
 
-
-def _columns(cols: tuple[extract.Col, ...]) -> q.Columns:
-    return q.Columns({c.target: _DUCKDB_TYPE[c.kind] for c in cols})
+# the extraction's selection, read back from the stg columns: 88.91A or an own name saying EAJE
+_EAJE_EVIDENCE = (
+    f"activite_principale = {sql_literal(NAF_EAJE)} or regexp_matches("
+    + normalized_name_sql("concat_ws(' ', enseigne1, enseigne2, enseigne3, denomination_usuelle)")
+    + f", {sql_literal(SCOPE_PATTERNS['eaje'])})"
+)
 
 
 def _duplicates(*key: str) -> q.Sql:
@@ -26,7 +36,7 @@ def _duplicates(*key: str) -> q.Sql:
 
 
 ETABLISSEMENT_PERIODES = [
-    _columns(extract.ETABLISSEMENT_HISTORIQUE_COLS),
+    q.Columns(C.ETABLISSEMENT_PERIODES.types),
     _duplicates("siret", "date_debut"),
     q.NotNull("siret"),
     q.NotNull("siren"),
@@ -35,14 +45,14 @@ ETABLISSEMENT_PERIODES = [
     ids.siret_of_siren("siret", "siren"),
     q.InSet("etat_administratif", ("A", "F")),
     q.Sql(
-        "every selected establishment had activity 88.91A in a period or in the stock",
-        "select siret from {table} group by siret having not bool_or(activite_principale = '88.91A') "
-        "and siret not in (select siret from stg.sirene_etablissements where activite_principale = '88.91A')",
+        "every selected establishment had 88.91A or an EAJE name in a period or in the stock",
+        "select siret from {table} group by siret having not bool_or(" + _EAJE_EVIDENCE + ") "
+        "and siret not in (select siret from stg.sirene_etablissements where " + _EAJE_EVIDENCE + ")",
     ),
 ]
 
 ETABLISSEMENTS = [
-    _columns(extract.ETABLISSEMENT_COLS),
+    q.Columns(C.ETABLISSEMENTS.types),
     q.Unique("siret"),
     q.NotNull("siret"),
     ids.valid_siret("siret"),
@@ -53,7 +63,7 @@ ETABLISSEMENTS = [
 ]
 
 UNITE_LEGALE_PERIODES = [
-    _columns(extract.UNITE_LEGALE_HISTORIQUE_COLS),
+    q.Columns(C.UNITE_LEGALE_PERIODES.types),
     _duplicates("siren", "date_debut"),
     q.NotNull("siren"),
     ids.valid_siren("siren"),
@@ -63,7 +73,7 @@ UNITE_LEGALE_PERIODES = [
 ]
 
 UNITES_LEGALES = [
-    _columns(extract.UNITE_LEGALE_COLS),
+    q.Columns(C.UNITES_LEGALES.types),
     q.Unique("siren"),
     q.NotNull("siren"),
     ids.valid_siren("siren"),
@@ -72,27 +82,25 @@ UNITES_LEGALES = [
     q.InSet("etat_administratif", ("A", "C")),
 ]
 
+# Dates that do not parse are refused when the file is inspected (extract.inspect_file); a null here is a
+# link the file publishes without a date, which no key can hold.
+SUCCESSIONS = [
+    q.Columns(C.SUCCESSIONS.types),
+    _duplicates("siret_predecessor", "siret_successor", "date_lien"),
+    q.NotNull("siret_predecessor"),
+    q.NotNull("siret_successor"),
+    q.NotNull("date_lien"),
+    ids.valid_siret("siret_predecessor"),
+    ids.valid_siret("siret_successor"),
+]
+
 
 def operator_years() -> list[q.Spec]:
     rules = default_rules()
     sector_of = dict(rules.classes.select("operator_class", "sector").iter_rows())
     mapping = " ".join(f"when {sql_literal(c)} then {sql_literal(s)}" for c, s in sector_of.items())
     return [
-        q.Columns(
-            {
-                "siren": "VARCHAR",
-                "annee": "INTEGER",
-                "categorie_juridique": "VARCHAR",
-                "ess_flag": "VARCHAR",
-                "denomination": "VARCHAR",
-                "operator_class": "VARCHAR",
-                "sector": "VARCHAR",
-                "rule": "VARCHAR",
-                "rules_version": "VARCHAR",
-                "periode_date_debut": "DATE",
-                "periode_en_vigueur": "BOOLEAN",
-            }
-        ),
+        q.Columns(C.OPERATOR_YEARS.types),
         _duplicates("siren", "annee"),
         q.NotNull("siren"),
         q.NotNull("operator_class"),
@@ -149,9 +157,10 @@ def _facility_common(first_year: int, last_year: int) -> list[q.Spec]:
 
 def facility_years(first_year: int = FIRST_FACILITY_YEAR, last_year: int = 2100) -> list[q.Spec]:
     return (
-        [q.Columns(FACILITY_COLUMNS)]
+        [q.Columns(C.FACILITY_YEARS.types)]
         + _facility_common(first_year, last_year)
         + [
+            q.InSet("scope_reason", SCOPE_IN),
             q.Sql(
                 "no facility-year is both in scope and hors champ",
                 "select siret, annee from {table} semi join int.facility_years_hors_champ using (siret, annee)",
@@ -162,7 +171,7 @@ def facility_years(first_year: int = FIRST_FACILITY_YEAR, last_year: int = 2100)
 
 def facility_years_hors_champ(first_year: int = FIRST_FACILITY_YEAR, last_year: int = 2100) -> list[q.Spec]:
     return (
-        [q.Columns({**FACILITY_COLUMNS, "scope_reason": "VARCHAR"})]
+        [q.Columns(C.FACILITY_YEARS_HORS_CHAMP.types)]
         + _facility_common(first_year, last_year)
         + [
             q.NotNull("scope_reason"),

@@ -68,6 +68,7 @@ __all__ = [
     "load_overrides",
     "load_rules",
     "normalized_name",
+    "normalized_name_sql",
     "periods_in_force",
     "NAF_EAJE",
     "SCOPE_COLUMNS",
@@ -212,6 +213,12 @@ def normalized_name(expr: pl.Expr) -> pl.Expr:
     return (
         expr.str.normalize("NFKD").str.replace_all(r"\p{M}", "").str.to_uppercase().str.replace_all(r"[^A-Z0-9&]+", " ").str.strip_chars()
     )
+
+
+def normalized_name_sql(expr: str) -> str:
+    """The DuckDB spelling of :func:`normalized_name` for a SQL expression: where a name pattern must run
+    inside a scan (the SIRENE extraction), it sees what the Polars rule sees (tests/unit/test_scope_patterns_sql.py)."""
+    return f"trim(regexp_replace(strip_accents(upper({expr})), '[^A-Z0-9&]+', ' ', 'g'))"
 
 
 def _legal_category_code(col: pl.Expr, dtype: pl.DataType) -> pl.Expr:

@@ -1,17 +1,18 @@
-"""SIRENE assets: raw files -> staged 88.91A establishments and legal units -> operator-years and
-facility-years, each table gated by a blocking quality check."""
+"""SIRENE assets: raw files -> staged 88.91A establishments, their succession links and legal units ->
+operator-years and facility-years, each table gated by a blocking quality check."""
 
 import json
 from typing import Any
 
 import dagster as dg
 
-from assets.sirene import checks
-from assets.sirene.extract import SireneFiles, extract_establishments, extract_legal_units
+from assets.sirene import checks, columns
+from assets.sirene.extract import SireneFiles, extract_establishments, extract_legal_units, extract_successions
 from assets.sirene.facility_years import build_facility_years
 from assets.sirene.operators import build_operator_years
-from assets.sirene.source import SPEC, sirene_directory
+from assets.sirene.source import SPEC, sirene_directory, succession_file
 from observatory.progress import watch_query
+from observatory.publish import MIN_ROWS
 from observatory.quality import table_check
 from observatory.resources import Downloader, Warehouse, table_key
 from assets.sirene.facility_years import FIRST_FACILITY_YEAR
@@ -28,10 +29,16 @@ def _key(table: str) -> dg.AssetKey:
     return table_key(table)
 
 
+#: Declared minimum rows of each staging table: the synthetic sample holds about 40,000-80,000 rows per table and
+#: the national stock far more, so fewer than 10,000 is an empty or cut stock, never a real month.
+STG_MIN_ROWS = 10_000
+
+
 def _spec(table: str, description: str, deps: list[dg.AssetKey]) -> dg.AssetSpec:
     return dg.AssetSpec(
         key=_key(table),
         description=description,
+        metadata={MIN_ROWS: STG_MIN_ROWS} if table.startswith("stg.") else {},
         group_name=GROUP,
         kinds={"duckdb"},
         owners=OWNERS,
@@ -68,6 +75,7 @@ ETAB_PERIODES = "stg.sirene_etablissement_periodes"
 ETABS = "stg.sirene_etablissements"
 UL_PERIODES = "stg.sirene_unite_legale_periodes"
 ULS = "stg.sirene_unites_legales"
+SUCCESSIONS = "stg.sirene_successions"
 OPERATOR_YEARS = "int.operator_years"
 FACILITY_YEARS = "int.facility_years"
 HORS_CHAMP = "int.facility_years_hors_champ"
@@ -97,11 +105,44 @@ def sirene_establishments(context: dg.AssetExecutionContext, warehouse: Warehous
         counts = {k: v for k, v in summary.items() if k != "files"}
         yield dg.MaterializeResult(
             asset_key=_key(ETAB_PERIODES),
-            metadata={**warehouse.table_metadata(con, ETAB_PERIODES), **meta, "extraction": _json(counts)},
+            metadata={**warehouse.table_metadata(con, columns.SPECS[ETAB_PERIODES]), **meta, "extraction": _json(counts)},
         )
         yield dg.MaterializeResult(
             asset_key=_key(ETABS),
-            metadata={**warehouse.table_metadata(con, ETABS), **meta, "extraction": _json(counts)},
+            metadata={**warehouse.table_metadata(con, columns.SPECS[ETABS]), **meta, "extraction": _json(counts)},
+        )
+
+
+#: Fewer links than this on a national stock is a cut file: the sample keeps about 800, the real register far more.
+SUCCESSIONS_MIN_ROWS = 100
+
+
+@dg.asset(
+    key=_key(SUCCESSIONS),
+    deps=[SPEC.raw_key, _key(ETABS), _key(ETAB_PERIODES)],
+    metadata={MIN_ROWS: SUCCESSIONS_MIN_ROWS},
+    group_name=GROUP,
+    kinds={"duckdb"},
+    owners=OWNERS,
+    pool="duckdb",
+)
+def sirene_successions(context: dg.AssetExecutionContext, warehouse: Warehouse, downloader: Downloader) -> dg.MaterializeResult:
+    """Succession links (StockEtablissementLiensSuccession) whose predecessor or successor establishment was ever
+    in 88.91A: a transfer or a declared takeover links the closing siret to the one that carries on; key
+    (siret_predecessor, siret_successor, date_lien). Not every takeover is declared (SCHEMAS.md §1.4b)."""
+    path = succession_file(downloader)
+    with warehouse.connect() as con:
+        summary = extract_successions(con, path)
+        context.log.info(f"{summary['links_kept']} of {summary['links_in_file']} succession links touch an 88.91A establishment")
+        directory = path.parent
+        synthetic = (directory / "manifest.json").exists() and bool(read_manifest(directory).get("synthetic", False))
+        return dg.MaterializeResult(
+            metadata={
+                **warehouse.table_metadata(con, columns.SPECS[SUCCESSIONS]),
+                "synthetic": synthetic,
+                "extraction": _json(summary),
+                **SOURCE_META,
+            }
         )
 
 
@@ -111,12 +152,12 @@ def sirene_establishments(context: dg.AssetExecutionContext, warehouse: Warehous
             UL_PERIODES,
             "Every period (StockUniteLegaleHistorique) of the legal units of the 88.91A establishments: legal "
             "category, ESS flag, name, state over time; key (siren, date_debut).",
-            [_key(ETABS), _key(ETAB_PERIODES)],
+            [_key(ETABS), _key(ETAB_PERIODES), SPEC.raw_key],
         ),
         _spec(
             ULS,
             "Current stock row (StockUniteLegale) of the same legal units (person names of individual entrepreneurs are not kept); key siren.",
-            [_key(ETABS), _key(ETAB_PERIODES)],
+            [_key(ETABS), _key(ETAB_PERIODES), SPEC.raw_key],  # it reads the legal-unit files too
         ),
     ],
     pool="duckdb",
@@ -136,7 +177,7 @@ def sirene_legal_units(context: dg.AssetExecutionContext, warehouse: Warehouse, 
         for table in (UL_PERIODES, ULS):
             yield dg.MaterializeResult(
                 asset_key=_key(table),
-                metadata={**warehouse.table_metadata(con, table), **meta, "extraction": _json(counts)},
+                metadata={**warehouse.table_metadata(con, columns.SPECS[table]), **meta, "extraction": _json(counts)},
             )
 
 
@@ -163,7 +204,7 @@ def operator_years(context: dg.AssetExecutionContext, warehouse: Warehouse) -> d
             context.log.info(f"operator overrides applied: {summary['overrides_applied']}")
         return dg.MaterializeResult(
             metadata={
-                **warehouse.table_metadata(con, OPERATOR_YEARS),
+                **warehouse.table_metadata(con, columns.SPECS[OPERATOR_YEARS]),
                 "rules_version": summary["rules_version"],
                 "by_rule": _json(summary["by_rule"]),
                 "by_sector": _json(summary["by_sector"]),
@@ -182,14 +223,16 @@ def operator_years(context: dg.AssetExecutionContext, warehouse: Warehouse) -> d
     specs=[
         _spec(
             FACILITY_YEARS,
-            "In-scope EAJE: one row per establishment and 1 January when it was active (A) with activity 88.91A; "
-            "commune as recorded and in the geography of the year; key (siret, annee).",
+            "In-scope EAJE: one row per establishment and 1 January when it was active (A) and taken in by the EAJE "
+            "scope rule (scope_reason naf_88_91A, or nom_eaje: another code, a public or associative operator, an EAJE "
+            "name); commune as recorded and in the geography of the year; key (siret, annee).",
             [_key(ETAB_PERIODES), _key(ETABS), _key(OPERATOR_YEARS), dg.AssetKey(["int", "commune_code_map"])],
         ),
         _spec(
             HORS_CHAMP,
-            "88.91A facility-years outside the EAJE scope (individual entrepreneurs, MAM, relais petite enfance, LAEP, "
-            "abroad) with scope_reason: kept and counted, never dropped; key (siret, annee).",
+            "Candidate facility-years (88.91A or an EAJE name) outside the EAJE scope (abroad, individual entrepreneurs, "
+            "MAM, relais petite enfance, LAEP, companies' establishments under another code, other look-alikes) with "
+            "scope_reason: kept and counted, never dropped; key (siret, annee).",
             [_key(ETAB_PERIODES), _key(ETABS), _key(OPERATOR_YEARS), dg.AssetKey(["int", "commune_code_map"])],
         ),
     ],
@@ -209,7 +252,7 @@ def facility_years(context: dg.AssetExecutionContext, warehouse: Warehouse):
         yield dg.MaterializeResult(
             asset_key=_key(FACILITY_YEARS),
             metadata={
-                **warehouse.table_metadata(con, FACILITY_YEARS),
+                **warehouse.table_metadata(con, columns.SPECS[FACILITY_YEARS]),
                 **common,
                 "facilities_per_year": _json(summary["facilities_per_year"]),
                 "code_commune_method": _json(summary["code_commune_method"]),
@@ -217,7 +260,9 @@ def facility_years(context: dg.AssetExecutionContext, warehouse: Warehouse):
                 "type_structure": _json(summary["type_structure"]),
             },
         )
-        yield dg.MaterializeResult(asset_key=_key(HORS_CHAMP), metadata={**warehouse.table_metadata(con, HORS_CHAMP), **common})
+        yield dg.MaterializeResult(
+            asset_key=_key(HORS_CHAMP), metadata={**warehouse.table_metadata(con, columns.SPECS[HORS_CHAMP]), **common}
+        )
 
 
 asset_checks = [
@@ -225,12 +270,13 @@ asset_checks = [
     table_check(ETABS, checks.ETABLISSEMENTS),
     table_check(UL_PERIODES, checks.UNITE_LEGALE_PERIODES),
     table_check(ULS, checks.UNITES_LEGALES),
+    table_check(SUCCESSIONS, checks.SUCCESSIONS),
     table_check(OPERATOR_YEARS, checks.operator_years()),
     table_check(FACILITY_YEARS, checks.facility_years()),
     table_check(HORS_CHAMP, checks.facility_years_hors_champ()),
 ]
 
 defs = dg.Definitions(
-    assets=[raw_sirene, sirene_establishments, sirene_legal_units, operator_years, facility_years],
+    assets=[raw_sirene, sirene_establishments, sirene_successions, sirene_legal_units, operator_years, facility_years],
     asset_checks=asset_checks,
 )

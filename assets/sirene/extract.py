@@ -7,8 +7,12 @@ siret/siren run inside DuckDB's scan (predicate pushdown); no table ever goes th
 only intermediate state is the set of selected sirets/sirens (tens of thousands of strings).
 
 Selection: an establishment is selected if its activity was 88.91A in ANY period of its history
-(an establishment's code can change, to or from 88.91A) or in the current stock. All its periods
-are kept, so the facility-years step can tell when it was childcare.
+(an establishment's code can change, to or from 88.91A) or in the current stock, OR if its own name
+(enseigne 1-3 or usual name, in any period or in the stock) says EAJE (``SCOPE_PATTERNS['eaje']``
+after name normalisation): municipal, CCAS or associative crèches are often registered under their
+operator's code (84.11Z, 88.99B, 94.99Z). This is a prefilter; the EAJE scope rule
+(``classification.eaje_scope``, applied by the facility-years step) decides. All periods are kept,
+so the facility-years step can tell when it was childcare.
 
 Bad input fails early with the file and column named (:class:`SireneFormatError`): missing file,
 truncated or non-Parquet file, missing or renamed column. Type variants with an unambiguous fix
@@ -28,16 +32,27 @@ from assets.sirene.schema import (
     ETABLISSEMENT_HISTORIQUE_FILE,
     UNITE_LEGALE_FILE,
     UNITE_LEGALE_HISTORIQUE_FILE,
+    SUCCESSION_FILE,
     StockFile,
 )
+from assets.sirene.classification import NAF_EAJE, SCOPE_PATTERNS, normalized_name_sql
 from observatory.resources import DownloadError, sniff_file
 
-NAF_EAJE = "88.91A"
 #: Share of establishments whose duplicated stock rows conflict (different communes, same processing date) above
 #: which the stock is refused: at most 0.1 % are resolved by a fixed tie-break (commune code, nic) and counted.
 MAX_CONFLICTING_DUPLICATES = 0.001
 #: Placeholders INSEE writes in masked fields of partially diffusible units (statutDiffusion = P).
 MASKED = ("[ND]", "")
+#: The establishment's own names (all three enseignes and the usual name) say EAJE: a superset of what
+#: eaje_scope reads for its ``nom_eaje`` reason (enseigne 1 and usual name), so the prefilter loses no
+#: establishment the rule would take in; the legal unit's name is not read (no join in the scan).
+OWN_NAME_MATCHES = (
+    "regexp_matches("
+    + normalized_name_sql(
+        'concat_ws(\' \', "enseigne1Etablissement", "enseigne2Etablissement", "enseigne3Etablissement", "denominationUsuelleEtablissement")'
+    )
+    + ", $re_eaje)"
+)
 
 
 class SireneFormatError(ValueError):
@@ -134,11 +149,21 @@ UNITE_LEGALE_COLS = (
     Col("activitePrincipaleNAF25UniteLegale", "activite_principale_naf25", optional=True),
 )
 
+SUCCESSION_COLS = (
+    Col("siretEtablissementPredecesseur", "siret_predecessor", "code", 14),
+    Col("siretEtablissementSuccesseur", "siret_successor", "code", 14),
+    Col("dateLienSuccession", "date_lien", "date"),
+    Col("transfertSiege", "transfert_siege", "bool"),
+    Col("continuiteEconomique", "continuite_economique", "bool"),
+    Col("dateDernierTraitementLienSuccession", "date_dernier_traitement", "timestamp"),
+)
+
 COLUMNS: dict[str, tuple[Col, ...]] = {
     ETABLISSEMENT_FILE.key: ETABLISSEMENT_COLS,
     ETABLISSEMENT_HISTORIQUE_FILE.key: ETABLISSEMENT_HISTORIQUE_COLS,
     UNITE_LEGALE_FILE.key: UNITE_LEGALE_COLS,
     UNITE_LEGALE_HISTORIQUE_FILE.key: UNITE_LEGALE_HISTORIQUE_COLS,
+    SUCCESSION_FILE.key: SUCCESSION_COLS,
 }
 
 _INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT")
@@ -441,24 +466,35 @@ def _check_naf_codes(con: duckdb.DuckDBPyConnection, path: Path, info: FileInfo)
 def extract_establishments(con: duckdb.DuckDBPyConnection, files: SireneFiles) -> dict[str, Any]:
     """Write ``stg.sirene_etablissement_periodes`` and ``stg.sirene_etablissements``.
 
-    Periods: every period of every establishment whose activity was 88.91A in any period (or in
-    the stock). Duplicated (siret, date_debut) periods and duplicated stock sirets are reduced to
+    Periods: every period of every establishment whose activity was 88.91A, or whose own name said
+    EAJE, in any period (or in the stock). Duplicated (siret, date_debut) periods and duplicated stock sirets are reduced to
     one row (the most recently processed) and counted.
     """
     hist = files.file_info(ETABLISSEMENT_HISTORIQUE_FILE.key, con)
     stock = files.file_info(ETABLISSEMENT_FILE.key, con)
-    params = {"hist": str(files.etablissement_historique), "stock": str(files.etablissement), "naf": NAF_EAJE}
+    params = {
+        "hist": str(files.etablissement_historique),
+        "stock": str(files.etablissement),
+        "naf": NAF_EAJE,
+        "re_eaje": SCOPE_PATTERNS["eaje"],
+    }
     siret_h = hist.key("siret", 14)
     siret_s = stock.key("siret", 14)
     con.execute("create schema if not exists stg")
     _check_naf_codes(con, files.etablissement, stock)
+    # by_naf tells the 88.91A establishments from those selected by their name alone (metadata)
     _query(
         con,
         f"""
         create or replace temp table _sirene_eaje_sirets as
-        select {siret_h} as siret from read_parquet($hist) where "activitePrincipaleEtablissement" = $naf
-        union
-        select {siret_s} as siret from read_parquet($stock) where "activitePrincipaleEtablissement" = $naf
+        select siret, bool_or(by_naf) as by_naf from (
+            select {siret_h} as siret, "activitePrincipaleEtablissement" is not distinct from $naf as by_naf
+            from read_parquet($hist) where "activitePrincipaleEtablissement" = $naf or {OWN_NAME_MATCHES}
+            union all
+            select {siret_s} as siret, "activitePrincipaleEtablissement" is not distinct from $naf as by_naf
+            from read_parquet($stock) where "activitePrincipaleEtablissement" = $naf or {OWN_NAME_MATCHES}
+        )
+        group by siret
         """,
         params,
         files.etablissement_historique,
@@ -535,13 +571,15 @@ def extract_establishments(con: duckdb.DuckDBPyConnection, files: SireneFiles) -
           (select count(*) from _sirene_eaje_sirets s anti join stg.sirene_etablissements e using (siret)),
           (select count(*) from _sirene_eaje_sirets s anti join (select distinct siret from stg.sirene_etablissement_periodes) p using (siret)),
           (select count(*) from stg.sirene_etablissements where activite_principale = $naf and etat_administratif = 'A'),
-          (select count(distinct siret) from stg.sirene_etablissement_periodes where activite_principale is distinct from $naf)
+          (select count(distinct siret) from stg.sirene_etablissement_periodes where activite_principale is distinct from $naf),
+          (select count(*) from _sirene_eaje_sirets where not by_naf)
         """,
         {"naf": NAF_EAJE},
     ).fetchone()
     con.execute("drop table if exists _sirene_periodes_raw; drop table if exists _sirene_stock_raw")
     return {
         "establishments_selected": counts[0],
+        "selected_by_name_only": counts[9],
         "period_rows": counts[2],
         "duplicate_periods_removed": counts[1] - counts[2],
         "stock_rows": counts[4],
@@ -633,6 +671,63 @@ def extract_legal_units(con: duckdb.DuckDBPyConnection, files: SireneFiles) -> d
         "legal_units_missing_examples": missing,
         "legal_units_without_history": counts[6],
         "files": files.describe(),
+    }
+
+
+def extract_successions(con: duckdb.DuckDBPyConnection, path: Path) -> dict[str, Any]:
+    """Write ``stg.sirene_successions``: the succession links (StockEtablissementLiensSuccession at ``path``)
+    whose predecessor or successor is one of the extracted establishments (run :func:`extract_establishments`
+    first); key (siret_predecessor, siret_successor, date_lien).
+
+    The national file links establishments of every activity: only links touching an establishment ever in
+    88.91A can tell what became of a facility, and keeping only them keeps the table as small as the others.
+    The file is inspected like the stock files (missing, not Parquet, column missing or renamed, dates that do
+    not parse: :class:`SireneFormatError` naming the file and column). Duplicated links (same key) are reduced
+    to the most recently processed and counted."""
+    info = inspect_file(con, path, SUCCESSION_FILE)
+    pred, succ = info.key("siretEtablissementPredecesseur", 14), info.key("siretEtablissementSuccesseur", 14)
+    con.execute(
+        """
+        create or replace temp table _sirene_eaje_sirets_all as
+        select siret from stg.sirene_etablissements union select siret from stg.sirene_etablissement_periodes
+        """
+    )
+    _query(
+        con,
+        f"""
+        create or replace temp table _sirene_successions_raw as
+        select {_select(info, SUCCESSION_COLS)}
+        from read_parquet($path)
+        where {pred} in (select siret from _sirene_eaje_sirets_all) or {succ} in (select siret from _sirene_eaje_sirets_all)
+        """,
+        {"path": str(path)},
+        path,
+    )
+    con.execute(
+        """
+        create or replace table stg.sirene_successions as
+        select * from _sirene_successions_raw
+        qualify row_number() over (partition by siret_predecessor, siret_successor, date_lien
+                                   order by date_dernier_traitement desc nulls last, transfert_siege, continuite_economique) = 1
+        order by siret_predecessor, siret_successor, date_lien
+        """
+    )
+    raw, kept, both = con.execute(
+        """
+        select (select count(*) from _sirene_successions_raw), (select count(*) from stg.sirene_successions),
+               (select count(*) from stg.sirene_successions
+                where siret_predecessor in (select siret from _sirene_eaje_sirets_all)
+                  and siret_successor in (select siret from _sirene_eaje_sirets_all))
+        """
+    ).fetchall()[0]
+    total = con.execute("select sum(num_rows) from parquet_file_metadata($path)", {"path": str(path)}).fetchall()[0][0]
+    con.execute("drop table if exists _sirene_successions_raw; drop table if exists _sirene_eaje_sirets_all")
+    return {
+        "links_in_file": int(total or 0),
+        "links_kept": kept,
+        "duplicate_links_removed": raw - kept,
+        "links_between_two_selected_establishments": both,
+        "file": {"path": str(path), "size": Path(path).stat().st_size, "fixes": list(info.fixes)},
     }
 
 

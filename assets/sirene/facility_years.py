@@ -2,19 +2,22 @@
 
 ``build_facility_years`` writes two tables with the same columns (key: siret, annee):
 
-* ``int.facility_years``: in-scope EAJE, active (``A``) with activity 88.91A on 1 January;
-* ``int.facility_years_hors_champ``: the same facility-years excluded from the EAJE scope, with
-  ``scope_reason``. 88.91A also covers what is not a collective childcare facility; nothing is
-  dropped silently, every exclusion is counted.
+* ``int.facility_years``: in-scope EAJE, active (``A``) on 1 January and taken in by the EAJE scope
+  rule with ``scope_reason`` ``naf_88_91A`` (activity 88.91A) or ``nom_eaje`` (another code, a public
+  or associative operator, and the establishment's own name says crèche, multi-accueil...);
+* ``int.facility_years_hors_champ``: the candidate facility-years the rule excludes, with
+  ``scope_reason``. Nothing is dropped silently, every exclusion is counted.
 
-Scope rules (first match wins), evidence in brackets:
+Candidates: active establishment-years whose activity on 1 January was 88.91A or whose own name
+(enseigne 1 or usual name, of the period or else of the stock) says EAJE; other years of the selected
+establishments (a code that is neither, with no EAJE name) are simply not childcare and are not listed.
 
-* ``etranger``: establishment abroad [no commune code, a foreign country code];
-* ``entrepreneur_individuel``: legal unit of category 1xxx on 1 January (childminders, nannies)
-  [legal category, from ``int.operator_years``];
-* ``mam``: maison d'assistants maternels [name: MAM, M.A.M., "maison d'assistant(e)s maternel(le)s"];
-* ``relais_petite_enfance``: relais petite enfance / relais assistants maternels [name: RPE, RAM, RAMPE, "relais ..."];
-* ``lieu_accueil_enfants_parents``: LAEP [name].
+Scope: ``etranger`` first (establishment abroad: no commune code, a foreign country code), then the
+one rule :func:`assets.sirene.classification.eaje_scope` on the activity of 1 January, the legal
+category and name of the legal unit on 1 January (``int.operator_years``) and the establishment's
+names: under 88.91A it excludes individual entrepreneurs (CJ 1xxx), MAM, relais petite enfance and
+LAEP; under another code it keeps only public and associative operators whose establishment is named
+as an EAJE and not as a look-alike (école maternelle, accueil de loisirs...).
 
 Name patterns are weak evidence: a crèche named "Les Mamours" is not a MAM (word boundaries), but an
 association running both a crèche and a MAM under one name would be excluded; the hors-champ table
@@ -32,9 +35,11 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import polars as pl
 
-from assets.sirene.classification import SCOPE_PATTERNS
-from assets.sirene.extract import NAF_EAJE, latest_stock_year
+from assets.sirene.classification import NAF_EAJE, SCOPE_IN, SCOPE_PATTERNS, Rules, eaje_scope, normalized_name_sql
+from assets.sirene.classification import SCOPE_REASONS as RULE_REASONS
+from assets.sirene.extract import latest_stock_year
 from observatory.resources import table_exists
 
 #: First year of the facility history (1 January 2010).
@@ -42,13 +47,8 @@ FIRST_FACILITY_YEAR = 2010
 
 SQL = Path(__file__).with_name("facility_years.sql")
 
-SCOPE_REASONS = (
-    "etranger",
-    "entrepreneur_individuel",
-    "mam",
-    "relais_petite_enfance",
-    "lieu_accueil_enfants_parents",
-)
+#: Reasons of int.facility_years_hors_champ: abroad, then the rule's exclusions.
+SCOPE_REASONS = ("etranger",) + tuple(r for r in RULE_REASONS if r not in SCOPE_IN)
 TYPES_STRUCTURE = (
     "micro_creche",
     "creche_parentale",
@@ -62,10 +62,8 @@ TYPES_STRUCTURE = (
 
 # Patterns run on the normalized names (upper case, no accents, punctuation -> single spaces).
 PATTERNS = {
-    # the 88.91A look-alikes: one definition, that of the scope rule (assets/sirene/classification.py)
-    "re_mam": SCOPE_PATTERNS["mam"],
-    "re_rpe": SCOPE_PATTERNS["relais_petite_enfance"],
-    "re_laep": SCOPE_PATTERNS["lieu_accueil_enfants_parents"],
+    # the rule's own EAJE words, for the candidates' prefilter only (the rule decides)
+    "re_eaje": SCOPE_PATTERNS["eaje"],
     "re_type_micro": r"\bMICRO ?CRECHES?\b",
     "re_type_parentale": r"\bPARENTALES?\b",
     "re_type_familiale": r"\bCRECHES? FAMILIALES?\b|\bSERVICE D ACCUEIL FAMILIAL\b",
@@ -75,7 +73,7 @@ PATTERNS = {
     "re_type_creche": r"\bCRECHES?\b",
 }
 
-#: Columns of both tables (the hors-champ one adds scope_reason VARCHAR) and their DuckDB types.
+#: Columns of both tables and their DuckDB types.
 COLUMNS = {
     "siret": "VARCHAR",
     "siren": "VARCHAR",
@@ -89,7 +87,17 @@ COLUMNS = {
     "date_creation": "DATE",
     "date_fermeture": "DATE",
     "type_structure": "VARCHAR",
+    "scope_reason": "VARCHAR",
 }
+#: What eaje_scope reads, as the candidates table names it (classification.SCOPE_COLUMNS).
+_SCOPE_INPUT = {
+    "activite_principale": "activitePrincipaleEtablissement",
+    "categorie_juridique": "categorieJuridiqueUniteLegale",
+    "denomination_unite_legale": "denominationUniteLegale",
+    "enseigne1": "enseigne1Etablissement",
+    "denomination_usuelle": "denominationUsuelleEtablissement",
+}
+_DTYPES = {"VARCHAR": pl.String, "INTEGER": pl.Int32, "BOOLEAN": pl.Boolean, "DATE": pl.Date}
 
 
 class MissingInputError(RuntimeError):
@@ -103,12 +111,17 @@ def _require(con: duckdb.DuckDBPyConnection, *tables: str) -> None:
 
 
 def build_facility_years(
-    con: duckdb.DuckDBPyConnection, first_year: int = FIRST_FACILITY_YEAR, last_year: int | None = None
+    con: duckdb.DuckDBPyConnection,
+    first_year: int = FIRST_FACILITY_YEAR,
+    last_year: int | None = None,
+    rules: Rules | None = None,
 ) -> dict[str, Any]:
     """Write ``int.facility_years`` and ``int.facility_years_hors_champ``; return counts for metadata.
 
     Needs ``stg.sirene_etablissement_periodes``, ``stg.sirene_etablissements``, ``int.operator_years``
-    (legal category on 1 January, for the individual-entrepreneur rule) and ``int.commune_code_map``.
+    (legal category and name on 1 January, read by the scope rule) and ``int.commune_code_map``.
+    ``rules``: the classification tables the scope rule reads for its public / associative operators
+    (default: the repository's).
     """
     _require(con, "stg.sirene_etablissement_periodes", "stg.sirene_etablissements", "int.operator_years", "int.commune_code_map")
     last_year = last_year or latest_stock_year(con)
@@ -125,25 +138,35 @@ def build_facility_years(
         "naf": NAF_EAJE,
         **PATTERNS,
     }
-    con.execute(SQL.read_text(encoding="utf-8"), params)
-    cols = ", ".join(COLUMNS)
-    con.execute(
-        f"create or replace table int.facility_years as select {cols} from _facility_years_all "
-        "where scope_reason is null order by annee, siret"
+    own_name = normalized_name_sql("concat_ws(' ', n.enseigne1, n.denomination_usuelle)")
+    con.execute(SQL.read_text(encoding="utf-8").replace("{own_name}", own_name), params)
+    candidates = con.sql("select * from _facility_candidates").pl()
+    con.execute("drop table if exists _facility_candidates")
+    scoped = eaje_scope(candidates.rename(_SCOPE_INPUT), rules).with_columns(
+        scope_reason=pl.when(pl.col("etranger")).then(pl.lit("etranger")).otherwise(pl.col("scope_reason")),
+        in_scope=pl.col("in_scope") & ~pl.col("etranger"),
     )
-    con.execute(
-        f"create or replace table int.facility_years_hors_champ as select {cols}, scope_reason from _facility_years_all "
-        "where scope_reason is not null order by annee, siret"
-    )
+    # explicit types: a column that happens to be all null must not come out as DuckDB's NULL type
+    typed = [pl.col(c).cast(_DTYPES[t]) for c, t in COLUMNS.items()]
+    con.execute("create schema if not exists int")
+    for table, rows in (
+        ("int.facility_years", scoped.filter("in_scope")),
+        ("int.facility_years_hors_champ", scoped.filter(~pl.col("in_scope"))),
+    ):
+        con.register("_facility_years_arrow", rows.select(typed).to_arrow())
+        try:
+            con.execute(f"create or replace table {table} as select * from _facility_years_arrow order by annee, siret")
+        finally:
+            con.unregister("_facility_years_arrow")
     excluded = dict(con.execute("select scope_reason, count(*) from int.facility_years_hors_champ group by 1 order by 1").fetchall())
     by_methode = dict(con.execute("select code_commune_method, count(*) from int.facility_years group by 1 order by 1").fetchall())
     per_year = dict(con.execute("select annee, count(*) from int.facility_years group by 1 order by 1").fetchall())
     by_type = dict(con.execute("select type_structure, count(*) from int.facility_years group by 1 order by 1").fetchall())
+    included = dict(con.execute("select scope_reason, count(*) from int.facility_years group by 1 order by 1").fetchall())
     totals = con.execute(
         "select (select count(*) from int.facility_years), (select count(*) from int.facility_years_hors_champ), "
         "(select count(*) from int.facility_years where code_commune is null)"
     ).fetchone()
-    con.execute("drop table if exists _facility_years_all")
     return {
         "first_year": first_year,
         "last_year": last_year,
@@ -151,6 +174,7 @@ def build_facility_years(
         "in_scope_rows": totals[0],
         "hors_champ_rows": totals[1],
         "excluded_by_reason": excluded,
+        "included_by_reason": included,
         "in_scope_without_commune": totals[2],
         "code_commune_method": by_methode,
         "facilities_per_year": {str(k): v for k, v in per_year.items()},

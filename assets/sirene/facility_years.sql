@@ -1,8 +1,10 @@
--- One row per establishment and 1 January when it was active (A) with activity 88.91A, with its
--- scope reason (null = in-scope EAJE) and its commune brought to the geography of that year.
+-- One candidate row per establishment and 1 January when it was active (A) and either had activity
+-- 88.91A or an own name (enseigne 1 or usual name) that says EAJE, with what the scope rule reads
+-- (assets/sirene/classification.py, eaje_scope, applied in facility_years.py: the rule is not written
+-- here) and its commune brought to the geography of that year. Only `etranger` is decided here.
 -- Parameters: $first_year, $last_year, $geo_first, $geo_last (years covered by int.commune_code_map),
--- $naf, $re_mam, $re_rpe, $re_laep and the $re_type_* patterns (see facility_years.py).
-create or replace temp table _facility_years_all as
+-- $naf, $re_eaje and the $re_type_* patterns (see facility_years.py).
+create or replace temp table _facility_candidates as
 with years as (
     select unnest(range($first_year, $last_year + 1))::integer as annee
 ),
@@ -15,11 +17,12 @@ in_force as (
      and (p.date_fin is null or p.date_fin >= make_date(y.annee, 1, 1))
     qualify row_number() over (partition by p.siret, y.annee order by p.date_debut desc nulls last) = 1
 ),
+-- A code of another nomenclature is no NAF rév. 2 code: the rule sees it as "no code" (never 88.91A).
 active as (
-    select * from in_force
+    select * replace (case when nomenclature_activite is null or nomenclature_activite = 'NAFRev2'
+                           then activite_principale end as activite_principale)
+    from in_force
     where etat_administratif = 'A'
-      and activite_principale = $naf
-      and (nomenclature_activite is null or nomenclature_activite = 'NAFRev2')
 ),
 -- Closure = start of the first closed (F) period after the last active one.
 closures as (
@@ -43,6 +46,10 @@ named as (
         e.date_creation,
         coalesce(c.date_fermeture, case when e.etat_administratif = 'F' then e.date_debut end) as date_fermeture,
         o.categorie_juridique,
+        o.denomination as denomination_unite_legale,
+        a.activite_principale,
+        coalesce(a.enseigne1, e.enseigne1) as enseigne1,
+        coalesce(a.denomination_usuelle, e.denomination_usuelle) as denomination_usuelle,
         trim(regexp_replace(strip_accents(upper(concat_ws(' ',
             a.enseigne1, a.enseigne2, a.enseigne3, a.denomination_usuelle, o.denomination,
             e.enseigne1, e.denomination_usuelle))), '[^A-Z0-9&]+', ' ', 'g')) as nom_normalise
@@ -77,13 +84,15 @@ select
         when regexp_matches(n.nom_normalise, $re_type_creche) then 'creche_collective'
         else 'non_determine'
     end as type_structure,
-    case
-        when n.code_commune_releve is null and n.code_pays_etranger is not null then 'etranger'
-        when n.categorie_juridique like '1%' then 'entrepreneur_individuel'
-        when regexp_matches(n.nom_normalise, $re_mam) then 'mam'
-        when regexp_matches(n.nom_normalise, $re_rpe) then 'relais_petite_enfance'
-        when regexp_matches(n.nom_normalise, $re_laep) then 'lieu_accueil_enfants_parents'
-    end as scope_reason
+    n.code_commune_releve is null and n.code_pays_etranger is not null as etranger,
+    n.activite_principale,
+    n.categorie_juridique,
+    n.denomination_unite_legale,
+    n.enseigne1,
+    n.denomination_usuelle
 from named n
 left join int.commune_code_map m
   on m.code_commune = n.code_commune_releve and m.annee = n.geography_year
+-- the rule's prefilter (as in the extraction): every row it could take in, and no row it could only
+-- file as sans_nom_eaje / operateur_hors_champ for want of an EAJE name
+where n.activite_principale = $naf or regexp_matches({own_name}, $re_eaje)

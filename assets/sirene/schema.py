@@ -1,6 +1,12 @@
-"""The four INSEE SIRENE stock Parquet files: names, columns in file order and Parquet types.
+"""The INSEE SIRENE stock Parquet files: names, columns in file order and Parquet types.
 
-Source: SCHEMAS.md §1 (format 3.11, types from ``parquet_schema()`` of the June 2026 files). A
+The four stock files (``STOCK_FILES``) describe establishments and legal units; the fifth,
+``SUCCESSION_FILE`` (StockEtablissementLiensSuccession), links a predecessor establishment to its
+successor. It is kept out of ``STOCK_FILES`` because it is read on its own (``stg.sirene_successions``),
+not with the four files the establishment / legal-unit extraction validates together.
+
+Source: SCHEMAS.md §1 (format 3.11, types from ``parquet_schema()`` of the June 2026 files; the
+succession file's Parquet types are unverified, SCHEMAS.md §1.4b). A
 column with no explicit type is VARCHAR. Used by the loader (required columns, type fixes), by the
 synthetic-sample generator (every column, in order) and by the tests (tiny files in the real schema).
 
@@ -82,6 +88,11 @@ ETABLISSEMENT_HISTORIQUE = _parse(
     caractereEmployeurEtablissement, changementCaractereEmployeurEtablissement:BOOLEAN"""
 )
 
+LIENS_SUCCESSION = _parse(
+    """siretEtablissementPredecesseur, siretEtablissementSuccesseur, dateLienSuccession:DATE,
+    transfertSiege:BOOLEAN, continuiteEconomique:BOOLEAN, dateDernierTraitementLienSuccession:TIMESTAMP"""
+)
+
 
 @dataclass(frozen=True)
 class StockFile:
@@ -121,6 +132,12 @@ UNITE_LEGALE_HISTORIQUE_FILE = StockFile(
     key="unite_legale_historique",
     filename="StockUniteLegaleHistorique_utf8.parquet",
     columns=UNITE_LEGALE_HISTORIQUE,
+)
+
+SUCCESSION_FILE = StockFile(
+    key="succession",
+    filename="StockEtablissementLiensSuccession_utf8.parquet",
+    columns=LIENS_SUCCESSION,
 )
 
 STOCK_FILES = (ETABLISSEMENT_FILE, ETABLISSEMENT_HISTORIQUE_FILE, UNITE_LEGALE_FILE, UNITE_LEGALE_HISTORIQUE_FILE)

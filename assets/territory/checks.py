@@ -5,6 +5,7 @@ import dagster as dg
 from assets.common.identifiers import COMMUNE_RE, epci_siren
 from assets.common.passage import METHODS
 from assets.common.years import TERRITORY_YEARS as YEARS
+from assets.territory.columns import CODE_MAP, POLYGONS
 from assets.territory.mergers import EVENT_TYPES
 from assets.territory.reconciliation import NATURES, OPERATIONS, STATUSES
 from assets.territory.sql import KEYS
@@ -12,16 +13,7 @@ from observatory.quality import Columns, InSet, Matches, NotNull, Sql, Unique, t
 from observatory.resources import sql_literal
 
 CODE_MAP_SUITE = [
-    Columns(
-        {
-            "code_commune": "VARCHAR",
-            "annee": "INTEGER",
-            "code_commune_annee": "VARCHAR",
-            "method": "VARCHAR",
-            "estimated": "BOOLEAN",
-            "annee_reference": "INTEGER",
-        }
-    ),
+    Columns(CODE_MAP.types),
     Unique("code_commune", "annee"),
     Matches("code_commune", COMMUNE_RE),
     InSet("method", METHODS),
@@ -43,6 +35,7 @@ CODE_MAP_SUITE = [
 ]
 
 POLYGONS_SUITE = [
+    Columns(POLYGONS.types),
     Unique("annee", "zone", "epci_siren"),
     epci_siren("epci_siren"),
     InSet("zone", ("metro", "971", "972", "973", "974", "976")),

@@ -16,7 +16,7 @@ import polars as pl
 from assets.common.passage import PassageRow, code_map, complete_steps
 from assets.common.years import TERRITORY_YEARS
 from assets.contours.source import SPEC as CONTOURS
-from assets.territory import names, sql
+from assets.territory import columns, names, sql
 from assets.territory.checks import all_checks
 from assets.territory.mergers import YearInputs, compare_all
 from assets.territory.reconciliation import REFERENCE, load_reference, reconcile
@@ -84,7 +84,7 @@ def int_commune_code_map(context: dg.AssetExecutionContext, warehouse: Warehouse
         )
         _store(con, "int.commune_code_map", frame)
         methods = con.execute("select method, estimated, count(*) from int.commune_code_map group by all order by 3 desc").fetchall()
-        md = warehouse.table_metadata(con, "int.commune_code_map")
+        md = warehouse.table_metadata(con, columns.CODE_MAP)
     return dg.MaterializeResult(metadata={**md, "rows_per_method": _json([list(m) for m in methods])})
 
 
@@ -248,7 +248,7 @@ def int_epci_polygons(context: dg.AssetExecutionContext, warehouse: Warehouse, d
         steps = _steps(con)
         frame, meta = build_epci_polygons(con, downloader, steps, geo_dir)
         _store(con, "int.epci_polygons", frame)
-        md = warehouse.table_metadata(con, "int.epci_polygons")
+        md = warehouse.table_metadata(con, columns.POLYGONS)
     return dg.MaterializeResult(
         metadata={
             **md,

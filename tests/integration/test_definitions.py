@@ -68,6 +68,15 @@ def test_every_staging_table_has_a_check():
     assert not lacking, f"stg tables without a check: {lacking}"
 
 
+def test_every_staging_table_declares_its_minimum_rows():
+    from observatory.definitions import declared_minimums, source_definitions
+
+    stg = sorted(".".join(n.key.path) for name, n in MATERIALIZABLE.items() if layer(name) == "stg")
+    minimums = declared_minimums(dg.Definitions.merge(*source_definitions()))
+    assert sorted(minimums) == stg and all(n > 0 for n in minimums.values())
+    assert minimums["stg.sirene_etablissements"] == 10_000 and minimums["stg.communes"] == 30_000
+
+
 def test_raw_assets_carry_a_known_cadence_and_its_freshness_policy():
     raws = {n: node for n, node in MATERIALIZABLE.items() if layer(n) == "raw"}
     for name, node in raws.items():

@@ -9,11 +9,13 @@ from pathlib import Path
 
 import duckdb
 
-from assets.sirene.schema import STOCK_FILES
+from assets.sirene.schema import STOCK_FILES, SUCCESSION_FILE
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "data" / "raw" / "sirene" / "embedded"
 MANIFEST = json.loads((SAMPLE / "manifest.json").read_text(encoding="utf-8"))
+#: The five publisher files: the four stock files and the succession links.
+PUBLISHER_FILES = (*STOCK_FILES, SUCCESSION_FILE)
 
 
 def _sha(path: Path) -> str:
@@ -22,18 +24,18 @@ def _sha(path: Path) -> str:
 
 def test_exact_insee_file_names_columns_and_types():
     con = duckdb.connect()
-    for stock in STOCK_FILES:
+    for stock in PUBLISHER_FILES:
         path = SAMPLE / stock.filename
         cols = con.execute("describe select * from read_parquet(?)", [str(path)]).fetchall()
         assert [(c[0], c[1]) for c in cols] == list(stock.columns), stock.filename
-    assert sorted(p.name for p in SAMPLE.glob("*.parquet")) == sorted(s.filename for s in STOCK_FILES)
+    assert sorted(p.name for p in SAMPLE.glob("*.parquet")) == sorted(s.filename for s in PUBLISHER_FILES)
 
 
 def test_manifest_labels_it_synthetic_and_matches_the_files():
     assert MANIFEST["synthetic"] is True
     assert "SYNTHETIC" in MANIFEST["description"]
     assert MANIFEST["generator"] == "scripts/generate_sirene_sample.py" and isinstance(MANIFEST["seed"], int)
-    for stock in STOCK_FILES:
+    for stock in PUBLISHER_FILES:
         entry = MANIFEST["files"][stock.filename]
         path = SAMPLE / stock.filename
         assert entry["sha256"] == _sha(path) and entry["size"] == path.stat().st_size
@@ -42,7 +44,7 @@ def test_manifest_labels_it_synthetic_and_matches_the_files():
 
 
 def test_sample_stays_small():
-    total = sum((SAMPLE / s.filename).stat().st_size for s in STOCK_FILES)
+    total = sum((SAMPLE / s.filename).stat().st_size for s in PUBLISHER_FILES)
     assert total < 6_000_000
 
 
@@ -158,7 +160,30 @@ def test_generator_reproduces_the_committed_files(tmp_path):
         cwd=REPO,
         capture_output=True,
     )
-    for stock in STOCK_FILES:
+    for stock in PUBLISHER_FILES:
         assert _sha(tmp_path / stock.filename) == MANIFEST["files"][stock.filename]["sha256"], stock.filename
     regenerated = json.loads((tmp_path / "manifest.json").read_text(encoding="utf-8"))
     assert regenerated["planted_effect"] == MANIFEST["planted_effect"]
+    assert regenerated["planted_successions"] == MANIFEST["planted_successions"]
+
+
+def test_succession_links_name_real_establishments_of_the_sample():
+    """Every link joins two establishments of StockEtablissement: the predecessor closed (on or before the link
+    date; a transfer closes and opens on the same day), the successor opened on the link date; one row per link."""
+    con = duckdb.connect()
+    links, etab = str(SAMPLE / SUCCESSION_FILE.filename), str(SAMPLE / "StockEtablissement_utf8.parquet")
+    n, distinct, bad = con.execute(
+        """
+        select count(*), count(distinct (l.siretEtablissementPredecesseur, l.siretEtablissementSuccesseur, l.dateLienSuccession)),
+               count(*) filter (where p.siret is null or s.siret is null or p.etatAdministratifEtablissement <> 'F'
+                                or p.dateDebut > l.dateLienSuccession or s.dateCreationEtablissement <> l.dateLienSuccession)
+        from read_parquet(?) l
+        left join read_parquet(?) p on p.siret = l.siretEtablissementPredecesseur
+        left join read_parquet(?) s on s.siret = l.siretEtablissementSuccesseur
+        """,
+        [links, etab, etab],
+    ).fetchone()
+    assert (
+        n == distinct == sum(MANIFEST["planted_successions"]["by_kind"].values()) == MANIFEST["counts"]["StockEtablissementLiensSuccession"]
+    )
+    assert bad == 0

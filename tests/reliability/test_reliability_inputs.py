@@ -18,6 +18,7 @@ STOCKS = (
     "StockEtablissementHistorique_utf8.parquet",
     "StockUniteLegale_utf8.parquet",
     "StockUniteLegaleHistorique_utf8.parquet",
+    "StockEtablissementLiensSuccession_utf8.parquet",  # required in a local directory like the four others
 )
 
 

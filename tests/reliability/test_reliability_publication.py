@@ -184,3 +184,83 @@ def test_a_mart_with_a_fraction_of_the_published_rows_is_refused_unless_the_drop
     assert published_files(marts) != before and len(duckdb.sql(f"select * from '{marts}/parquet/demo.parquet'").fetchall()) == 8
     publish(build, marts, ["marts.demo"], max_row_drop=1)  # the setting, when a real change is expected
     assert len(duckdb.sql(f"select * from '{marts}/parquet/demo.parquet'").fetchall()) == 5
+
+
+def test_a_staging_table_under_its_minimum_or_far_below_the_published_one_is_refused(tmp_path):
+    build, marts = tmp_path / "build.duckdb", tmp_path / "marts"
+
+    def stock(n: int) -> None:
+        with duckdb.connect(str(build)) as con:
+            con.execute("create schema if not exists stg; create schema if not exists marts")
+            con.execute(f"create or replace table stg.stock as select range as v from range({n})")
+            con.execute("create or replace table marts.demo as select 1 as v")
+            record_outcome(con, "marts.demo", "quality", True)
+
+    stock(10)
+    publish(build, marts, ["marts.demo"], minimums={"stg.stock": 6})
+    assert json.loads((marts / "manifest.json").read_text())["staging_row_counts"] == {"stg.stock": 10}
+    before = published_files(marts)
+    stock(5)  # under the declared minimum: refused whatever the drop setting says
+    for max_row_drop in (0.2, 1):
+        with pytest.raises(
+            PublicationRefused,
+            match=r"^not publishing: stg.stock: 5 rows, below its declared minimum of 6 \(min_rows\) "
+            r"\(an empty or partial input: check the source's files; .* lower its min_rows beside its asset",
+        ):
+            publish(build, marts, ["marts.demo"], minimums={"stg.stock": 6}, max_row_drop=max_row_drop)
+    with pytest.raises(PublicationRefused, match=r"^not publishing: stg.missing: 0 rows, below its declared minimum of 1"):
+        publish(build, marts, ["marts.demo"], minimums={"stg.missing": 1})
+    stock(7)  # above the minimum, 30 % fewer than the stock behind the current publication
+    with pytest.raises(
+        PublicationRefused,
+        match=r"^not publishing: stg.stock: 7 rows against 10 in the current publication \(30% fewer\) "
+        r"\(blocking above 20% fewer rows .*OBSERVATORY_MAX_ROW_DROP=1\)$",
+    ):
+        publish(build, marts, ["marts.demo"], minimums={"stg.stock": 6})
+    assert published_files(marts) == before  # byte-identical
+    publish(build, marts, ["marts.demo"], minimums={"stg.stock": 6}, max_row_drop=1)  # a real change, expected
+    assert json.loads((marts / "manifest.json").read_text())["staging_row_counts"] == {"stg.stock": 7}
+
+
+def test_a_run_whose_staging_table_is_under_its_declared_minimum_fails_naming_it_and_publishes_nothing(tmp_path):
+    """The minimum declared beside the staging asset (metadata min_rows) reaches the gate through the composition
+    root's declared_minimums; the run's last line names the table, its count and the minimum."""
+    import dagster as dg
+
+    from observatory.__main__ import summary
+    from observatory.definitions import declared_minimums, resources_for
+    from observatory.publish import MIN_ROWS, publication_asset
+    from observatory.resources import Warehouse
+
+    def definitions(settings: Settings, n: int) -> dg.Definitions:
+        @dg.asset(key=["stg", "stock"], metadata={MIN_ROWS: 3}, pool="duckdb")
+        def stock(warehouse: Warehouse) -> None:
+            with warehouse.connect() as con:
+                con.execute(f"create or replace table stg.stock as select range as v from range({n})")
+
+        @dg.asset(key=["marts", "demo"], deps=[stock], pool="duckdb")
+        def demo(warehouse: Warehouse) -> None:
+            with warehouse.connect() as con:
+                con.execute("create or replace table marts.demo as select count(*) as n from stg.stock")
+                record_outcome(con, "marts.demo", "quality", True)
+
+        base = dg.Definitions(assets=[stock, demo])
+        publication = publication_asset([dg.AssetKey(["marts", "demo"])], minimums=declared_minimums(base))
+        return dg.Definitions(assets=[stock, demo, publication], resources=resources_for(settings))
+
+    settings = Settings(data_dir=tmp_path / "data")
+    results = []
+    for n in (4, 2):
+        defs = definitions(settings, n)
+        with dg.DagsterInstance.ephemeral() as instance:
+            result = defs.resolve_implicit_global_asset_job_def().execute_in_process(instance=instance, raise_on_error=False)
+            results.append((result.success, summary(settings, defs, result, instance, 1.0)[1][-1]))
+        if n == 4:
+            before = published_files(settings.marts_dir)
+    assert results[0][0] and results[1][0] is False
+    assert results[1][1] == (
+        "FAILED publish/observatory: not publishing: stg.stock: 2 rows, below its declared minimum of 3 (min_rows) (an empty "
+        "or partial input: check the source's files; if the table is really that small now, lower its min_rows beside its "
+        "asset in assets/<source>/defs.py)"
+    )
+    assert published_files(settings.marts_dir) == before

@@ -116,7 +116,8 @@ def _world(seed: int = 2017) -> duckdb.DuckDBPyConnection:
     con.register("fy", fy.to_arrow())
     con.execute("""create table int.facility_years as select siret, siren, annee, code_commune as code_commune_releve, code_commune,
                    'identique' as code_commune_method, 'EAJE ' || siret as nom, date '2000-01-01' as date_creation,
-                   null::date as date_fermeture, 'creche' as type_structure from fy""")
+                   null::date as date_fermeture, 'creche' as type_structure,
+                   'naf_88_91A' as scope_reason from fy""")
     con.execute("""create table int.operator_years as select * from (values
         ('100000001', 'ess_association', 'ess'), ('200000002', 'public_commune', 'public')) o(siren, operator_class, sector),
         (select range::integer as annee from range(2010, 2019)) y

@@ -94,6 +94,7 @@ def test_embedded_run_exact_rows(tmp_path, con):
             "https://example.org/demo",
             "yearly",
             "embedded",
+            "this run",
             False,
             "2024-06-30",
             "manifest.json",
@@ -109,6 +110,7 @@ def test_embedded_run_exact_rows(tmp_path, con):
             SIRENE.homepage,
             "monthly",
             "embedded",
+            "this run",
             True,
             "2026-10-31",
             "manifest.json",
@@ -123,6 +125,28 @@ def test_embedded_run_exact_rows(tmp_path, con):
     assert all(o.success for o in run_suite(con, "marts.sources", suites.SOURCES)), [
         (o.name, o.error, o.examples) for o in run_suite(con, "marts.sources", suites.SOURCES) if not o.success
     ]
+
+
+def test_a_source_this_run_did_not_read_keeps_the_row_recorded_when_its_tables_were_built(tmp_path, con):
+    raw = tmp_path / "raw"
+    embed(raw, SIRENE, synthetic=True, data_date=SIRENE_DATA_DATE)
+    embed(raw, DEMO, data_date="2024-06-30")
+    dl = Downloader(raw_dir=str(raw), source_mode="embedded")
+    provenance.build_sources(con, [read_source(dl, SIRENE), read_source(dl, DEMO)], {})
+    first = {r[0]: r for r in _rows(con)}
+    # DEMO's staging rebuilt (its raw asset not), SIRENE untouched; marts/sources itself reads every raw asset
+    parents = {"raw/demo_src": [], "stg/demo": ["raw/demo_src"], "raw/sirene": [], "marts/sources": ["raw/demo_src", "raw/sirene"]}
+    assert provenance.read_by_run(parents, ["stg/demo", "marts/sources"], [SIRENE, DEMO]) == {"demo_src"}
+    assert provenance.read_by_run(parents, ["marts/sources"], [SIRENE, DEMO]) == set()
+    earlier = provenance.earlier_records(con, ["sirene"])
+    assert list(earlier) == ["sirene"] and earlier["sirene"] == first["sirene"][6:7] + first["sirene"][8:13]
+    embed(raw, SIRENE, synthetic=False, data_date="2027-01-31")  # what a new read would find: not what the tables hold
+    summary = provenance.build_sources(con, [read_source(dl, DEMO)], {"sirene": ["marts.facilities"]}, [(SIRENE, earlier["sirene"])])
+    rows = {r[0]: r for r in _rows(con)}
+    assert rows["demo_src"] == first["demo_src"]
+    assert rows["sirene"] == (*first["sirene"][:7], "an earlier run", *first["sirene"][8:13], ["marts.facilities"])
+    assert summary["read_by_an_earlier_run"] == ["sirene"] and summary["synthetic"] == ["sirene"]
+    assert all(o.success for o in run_suite(con, "marts.sources", suites.SOURCES))
 
 
 def test_a_modified_embedded_file_is_refused(tmp_path):
@@ -243,6 +267,7 @@ def test_a_local_directory_of_real_files_is_not_synthetic_and_is_dated_by_the_st
             SIRENE.homepage,
             "monthly",
             "local directory",
+            "this run",
             False,
             "2025-11-30",
             SIRENE_DATE_SQL,

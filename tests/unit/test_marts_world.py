@@ -112,7 +112,7 @@ def test_a_micro_creche_gets_at_most_its_legal_capacity():
     # 01003 on 1 January 2018: F03 (micro-crèche) plus a new crèche; CAF December 2017: 50 places
     db.execute(
         "insert into int.facility_years select '10000000300099', siren, annee, code_commune_releve, code_commune, "
-        "code_commune_method, 'F11 creche Gamma', date_creation, date_fermeture, 'creche' from int.facility_years "
+        "code_commune_method, 'F11 creche Gamma', date_creation, date_fermeture, 'creche', 'nom_eaje' from int.facility_years "
         "where siret = ? and annee = 2018",
         [F03],
     )
@@ -124,6 +124,10 @@ def test_a_micro_creche_gets_at_most_its_legal_capacity():
         db.execute("select siret, places from int.facility_territory_years where annee = 2018 and code_commune = '01003'").fetchall()
     )
     assert places == {F03: 10.0, "10000000300099": 40.0}  # not 25 / 25
+    # the scope reason of each facility-year travels with it (F11 was taken in by its name)
+    assert dict(
+        db.execute("select siret, scope_reason from int.facility_territory_years where annee = 2018 and code_commune = '01003'").fetchall()
+    ) == {F03: "naf_88_91A", "10000000300099": "nom_eaje"}
     # from 2022 the cap is 12 places
     assert build.MICRO_CRECHE_CAP == {"micro_cap_before_2022": 10, "micro_cap_from_2022": 12}
 

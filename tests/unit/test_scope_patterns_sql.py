@@ -8,7 +8,7 @@ import duckdb
 import polars as pl
 import pytest
 
-from observatory.classification import SCOPE_PATTERNS, normalized_name
+from observatory.classification import SCOPE_PATTERNS, normalized_name, normalized_name_sql
 
 NAMES = [
     "CRÈCHE MUNICIPALE LES PETITS",
@@ -69,13 +69,11 @@ def test_eaje_words_hit_exactly_the_crèche_names() -> None:
     assert hits["name"].to_list() == NAMES[:10]  # the ten crèche names, not CRECHEVILLE nor the look-alikes
 
 
-def test_duckdb_normalisation_of_facility_years_matches_normalized_name() -> None:
-    # facility_years.sql normalises names in SQL; a pattern applied there must see what eaje_scope sees
+def test_duckdb_normalisation_matches_normalized_name() -> None:
+    # the extraction prefilter normalises names in SQL (normalized_name_sql); it must see what eaje_scope sees
     names = pl.DataFrame({"name": NAMES}).with_columns(norm=normalized_name(pl.col("name")))
     con = duckdb.connect()
     con.register("names", names)
-    in_duckdb = con.execute(
-        "select name, trim(regexp_replace(strip_accents(upper(name)), '[^A-Z0-9&]+', ' ', 'g')) as norm_duckdb from names"
-    ).pl()
+    in_duckdb = con.execute(f"select name, {normalized_name_sql('name')} as norm_duckdb from names").pl()
     disagree = names.join(in_duckdb, on="name").filter(pl.col("norm") != pl.col("norm_duckdb"))
     assert disagree.is_empty(), f"SQL and Polars name normalisation differ on {disagree.rows()}"

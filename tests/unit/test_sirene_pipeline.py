@@ -36,6 +36,9 @@ GHOST = siren("50000001")  # legal unit missing from the UL files
 ASSO_X = siren("30000003")  # association (9220), commune code unknown to the map
 ASSO_R = siren("30000004")  # association RUP (9230), closed then reopened
 SHOP = siren("60000001")  # a shop, never childcare
+CCAS = siren("26000001")  # centre communal d'action sociale (7361)
+ASSO_H = siren("30000005")  # association (9220) registered under its own code 94.99Z
+SAS_C = siren("40000003")  # SAS (5710) whose establishment is named crèche
 
 # Establishments
 E1 = siret(PARIS, 1)  # municipal crèche, always 88.91A, Paris 12e (arrondissement code)
@@ -50,6 +53,12 @@ E9 = siret(GHOST, 1)  # legal unit missing
 E10 = siret(ASSO_X, 1)  # commune code absent from the map
 E12 = siret(ASSO_R, 1)  # closed 2013-2014, reopened 2015
 E8 = siret(SHOP, 1)  # never 88.91A
+# EAJE registered under another code (issue 9): selected by their own name, scoped by eaje_scope
+E13 = siret(PARIS, 3)  # municipal crèche registered under the commune's 84.11Z: in, nom_eaje
+E14 = siret(CCAS, 1)  # CCAS multi-accueil under 88.99B: in, nom_eaje
+E15 = siret(ASSO_H, 1)  # association halte-garderie under 94.99Z: in, nom_eaje
+E16 = siret(PARIS, 4)  # relais petite enfance under 84.11Z: no EAJE name, never selected
+E17 = siret(SAS_C, 1)  # a company's crèche under 70.10Z: out, operateur_hors_champ
 
 
 def _period(s, start, end, etat, naf, *, enseigne=None, change_etat=False, change_naf=False, nomenclature="NAFRev2"):
@@ -87,6 +96,11 @@ ETAB_HISTORY = [
     _period(E12, D(2013, 1, 1), D(2014, 12, 31), "F", "88.91A", enseigne="CRECHE PARENTALE LES MOUSSES", change_etat=True),
     _period(E12, D(2015, 1, 1), None, "A", "88.91A", enseigne="CRECHE PARENTALE LES MOUSSES", change_etat=True),
     _period(E8, D(2000, 1, 1), None, "A", "47.11A"),
+    _period(E13, D(2012, 1, 1), None, "A", "84.11Z", enseigne="CRECHE MUNICIPALE LES LUTINS"),
+    _period(E14, D(2015, 3, 1), None, "A", "88.99B", enseigne="Multi-accueil Les Dauphins"),
+    _period(E15, D(2009, 9, 1), None, "A", "94.99Z", enseigne="HALTE-GARDERIE LES COLOMBES"),
+    _period(E16, D(2014, 1, 1), None, "A", "84.11Z", enseigne="RELAIS PETITE ENFANCE"),
+    _period(E17, D(2018, 6, 1), None, "A", "70.10Z", enseigne="CRECHE LES PETITS PAS"),
 ]
 # an exact duplicate of a period, as a bad input the loader must reduce and count
 ETAB_HISTORY.append(dict(ETAB_HISTORY[3]))
@@ -126,6 +140,11 @@ ETAB_STOCK = [
     _stock(E10, "01999", "A", "88.91A", D(2016, 1, 1)),
     _stock(E12, "35238", "A", "88.91A", D(2015, 1, 1), created=D(2008, 1, 1)),
     _stock(E8, "75056", "A", "47.11A", D(2000, 1, 1)),
+    _stock(E13, "75056", "A", "84.11Z", D(2012, 1, 1), enseigne="CRECHE MUNICIPALE LES LUTINS"),
+    _stock(E14, "33063", "A", "88.99B", D(2015, 3, 1), enseigne="Multi-accueil Les Dauphins"),
+    _stock(E15, "35238", "A", "94.99Z", D(2009, 9, 1), enseigne="HALTE-GARDERIE LES COLOMBES"),
+    _stock(E16, "75056", "A", "84.11Z", D(2014, 1, 1), enseigne="RELAIS PETITE ENFANCE"),
+    _stock(E17, "31555", "A", "70.10Z", D(2018, 6, 1), enseigne="CRECHE LES PETITS PAS"),
 ]
 # a stale duplicate of E2's stock row (older processing date): reduced to the newest and counted
 ETAB_STOCK.append(_stock(E2, "33063", "A", "88.99B", D(2009, 1, 1), processed=dt.datetime(2013, 1, 1)))
@@ -159,6 +178,9 @@ UL_HISTORY = [
     _ul_period(ASSO_X, D(2015, 11, 1), None, "9220", ess="O", name="LES GALOPINS"),
     _ul_period(ASSO_R, D(2007, 11, 1), None, "9230", ess="O", name="LES MOUSSES"),
     _ul_period(SHOP, D(2000, 1, 1), None, "5499", name="EPICERIE"),
+    _ul_period(CCAS, None, None, "7361", name="CCAS DE BORDEAUX"),
+    _ul_period(ASSO_H, D(2009, 6, 1), None, "9220", name="LES COLOMBES"),
+    _ul_period(SAS_C, D(2018, 5, 1), None, "5710", name="PETITS PAS SAS"),
 ]
 
 
@@ -190,6 +212,9 @@ UL_STOCK = [
     _ul(ASSO_X, "9220", ess="O", name="LES GALOPINS"),
     _ul(ASSO_R, "9230", ess="O", name="LES MOUSSES"),
     _ul(SHOP, "5499", name="EPICERIE"),
+    _ul(CCAS, "7361", name="CCAS DE BORDEAUX"),
+    _ul(ASSO_H, "9220", name="LES COLOMBES", start=D(2009, 6, 1)),
+    _ul(SAS_C, "5710", name="PETITS PAS SAS", start=D(2018, 5, 1)),
 ]
 
 # int.commune_code_map (territory helper's table), 2015-2022: identity for every code used, the
@@ -243,11 +268,13 @@ def test_the_tiny_files_have_the_real_schema(stock_dir):
     ] == [35, 54, 28, 18]
 
 
-def test_selects_every_establishment_ever_in_88_91a(built):
+def test_selects_every_establishment_ever_in_88_91a_or_named_eaje(built):
     con, s = built
     selected = {r[0] for r in con.execute("select distinct siret from stg.sirene_etablissement_periodes").fetchall()}
-    assert selected == {E1, E2, E3, E4, E5, E6, E7, E9, E10, E12}
-    assert s["etab"]["establishments_selected"] == 10
+    # the town hall, the shop and the relais under 84.11Z (no EAJE word in their names) are not
+    assert selected == {E1, E2, E3, E4, E5, E6, E7, E9, E10, E12} | {E13, E14, E15, E17}
+    assert s["etab"]["establishments_selected"] == 14
+    assert s["etab"]["selected_by_name_only"] == 4
     # all periods are kept, including those outside 88.91A (E2 before, E3 after)
     assert con.execute(
         "select activite_principale from stg.sirene_etablissement_periodes where siret = ? order by date_debut", [E2]
@@ -255,8 +282,8 @@ def test_selects_every_establishment_ever_in_88_91a(built):
     assert con.execute(
         "select activite_principale from stg.sirene_etablissement_periodes where siret = ? order by date_debut", [E3]
     ).fetchall() == [("88.91A",), ("85.59B",)]
-    assert s["etab"]["period_rows"] == 15
-    assert s["etab"]["with_a_period_outside_88_91a"] == 2
+    assert s["etab"]["period_rows"] == 15 + 4
+    assert s["etab"]["with_a_period_outside_88_91a"] == 2 + 4
 
 
 def test_duplicates_are_reduced_and_counted(built):
@@ -281,7 +308,7 @@ def test_stock_columns_and_types(built):
 def test_legal_units_of_the_selected_establishments_only(built):
     con, s = built
     sirens = {r[0] for r in con.execute("select siren from stg.sirene_unites_legales").fetchall()}
-    assert sirens == {PARIS, ASSO, SAS, SARL, EI, MAM, REUNION, ASSO_X, ASSO_R}
+    assert sirens == {PARIS, ASSO, SAS, SARL, EI, MAM, REUNION, ASSO_X, ASSO_R, CCAS, ASSO_H, SAS_C}
     assert s["ul"]["legal_units_missing_from_stock"] == 1
     assert s["ul"]["legal_units_missing_examples"] == [GHOST]
     # categorieJuridiqueUniteLegale is BIGINT in the stock: read as a 4-character code
@@ -294,7 +321,7 @@ def test_legal_units_of_the_selected_establishments_only(built):
 
 def test_operator_years_cover_every_siren_and_year(built):
     con, s = built
-    assert s["ops"]["rows"] == 10 * 13  # 10 sirens (GHOST included) x 2010..2022
+    assert s["ops"]["rows"] == 13 * 13  # 13 sirens (GHOST included) x 2010..2022
     rows = dict(
         con.execute(
             "select annee, operator_class || '/' || rule from int.operator_years where siren = ? and annee in (2015, 2016)", [ASSO]
@@ -327,14 +354,50 @@ def test_scope_exclusions_are_kept_with_their_reason(built):
     con, s = built
     hc = "int.facility_years_hors_champ"
     reasons = dict(con.execute(f"select siret, any_value(scope_reason) from {hc} group by siret").fetchall())
-    assert reasons == {E5: "entrepreneur_individuel", E6: "mam", E7: "relais_petite_enfance"}
+    # E3, the SAS micro-crèche that left 88.91A in 2017, still says crèche: from then on a company's
+    # establishment under another code, listed for review rather than silently forgotten (as E17)
+    assert reasons == {
+        E5: "entrepreneur_individuel",
+        E6: "mam",
+        E7: "relais_petite_enfance",
+        E3: "operateur_hors_champ",
+        E17: "operateur_hors_champ",
+    }
     assert _years(con, hc, E5) == list(range(2015, 2023))
     assert _years(con, hc, E6) == list(range(2015, 2023))
     assert _years(con, hc, E7) == list(range(2011, 2023))
-    assert s["fy"]["excluded_by_reason"] == {"entrepreneur_individuel": 8, "mam": 8, "relais_petite_enfance": 12}
-    assert s["fy"]["in_scope_rows"] == 13 + 9 + 4 + 8 + 11 + 3 + 7  # E1 E2 E3 E4 E12 E9 E10
-    for e in (E5, E6, E7):
+    assert _years(con, hc, E3) == list(range(2017, 2023))
+    assert _years(con, hc, E17) == list(range(2019, 2023))
+    assert s["fy"]["excluded_by_reason"] == {
+        "entrepreneur_individuel": 8,
+        "mam": 8,
+        "relais_petite_enfance": 12,
+        "operateur_hors_champ": 6 + 4,
+    }
+    assert s["fy"]["in_scope_rows"] == 13 + 9 + 4 + 8 + 11 + 3 + 7 + 11 + 7 + 13  # E1 E2 E3 E4 E12 E9 E10 E13 E14 E15
+    assert s["fy"]["included_by_reason"] == {"naf_88_91A": 13 + 9 + 4 + 8 + 11 + 3 + 7, "nom_eaje": 11 + 7 + 13}
+    for e in (E5, E6, E7, E16, E17):
         assert _years(con, "int.facility_years", e) == []
+
+
+def test_eaje_registered_under_another_code_are_found(built):
+    con, _ = built
+    in_scope = dict(con.execute("select siret, string_agg(distinct scope_reason) from int.facility_years group by siret").fetchall())
+    assert {e: in_scope.get(e) for e in (E13, E14, E15, E16, E17, E6)} == {
+        E13: "nom_eaje",  # CRECHE MUNICIPALE LES LUTINS, commune, 84.11Z
+        E14: "nom_eaje",  # CCAS multi-accueil, 88.99B
+        E15: "nom_eaje",  # association halte-garderie, 94.99Z
+        E16: None,  # RELAIS PETITE ENFANCE, 84.11Z
+        E17: None,  # SAS crèche, 70.10Z (hors champ: operateur_hors_champ)
+        E6: None,  # MAM under 88.91A (hors champ: mam)
+    }
+    assert _years(con, "int.facility_years", E13) == list(range(2012, 2023))
+    assert _years(con, "int.facility_years", E14) == list(range(2016, 2023))
+    assert _years(con, "int.facility_years", E15) == list(range(2010, 2023))
+    assert set(in_scope.values()) == {"naf_88_91A", "nom_eaje"}
+    assert con.execute("select type_structure from int.facility_years where siret = ? and annee = 2020", [E15]).fetchall() == [
+        ("halte_garderie",)
+    ]
 
 
 def test_commune_brought_to_the_geography_of_each_year(built):
@@ -395,6 +458,21 @@ def test_quality_suite_catches_a_duplicated_facility_year(built):
     dup = outcomes["unique (siret, annee) (nulls compared equal)"]
     assert not dup.success and dup.unexpected_count == 1
     con.execute("drop table int.facility_years_bad")
+
+
+def test_selection_check_names_an_establishment_with_neither_code_nor_name(built):
+    con, _ = built
+    con.execute("create table stg.periodes_bad as select * from stg.sirene_etablissement_periodes")
+    # the shop (47.11A, no enseigne) and the relais (84.11Z, no EAJE word) slipped in; the crèche under 84.11Z did not
+    con.execute(
+        "insert into stg.periodes_bad (siret, siren, nic, date_debut, etat_administratif, activite_principale, enseigne1) values "
+        f"('{E8}', '{SHOP}', '{E8[9:]}', date '2000-01-01', 'A', '47.11A', null), "
+        f"('{E16}', '{PARIS}', '{E16[9:]}', date '2014-01-01', 'A', '84.11Z', 'RELAIS PETITE ENFANCE')"
+    )
+    name = "every selected establishment had 88.91A or an EAJE name in a period or in the stock"
+    outcome = {o.name: o for o in run_suite(con, "stg.periodes_bad", checks.ETABLISSEMENT_PERIODES)}[name]
+    con.execute("drop table stg.periodes_bad")
+    assert not outcome.success and outcome.unexpected_count == 2
 
 
 def test_operator_polars_frame_roundtrip_types(built):
