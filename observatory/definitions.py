@@ -16,7 +16,7 @@ import dagster as dg
 import assets as assets_pkg
 from observatory.alerts import alert_sensors
 from observatory.automation import cadence_automation
-from observatory.incremental import ROOT, code_version, map_specs, with_code_versions
+from observatory.incremental import code_version, map_specs, package_code, with_code_versions
 from observatory.publish import MIN_ROWS, publication_asset
 from observatory.resources import Downloader, Lineage, Parameters, Warehouse
 from observatory.settings import Settings
@@ -77,7 +77,7 @@ def source_definitions(parameters: str = "") -> list[dg.Definitions]:
         # a defs.py that fails to import fails loudly.
         if mod.ispkg and importlib.util.find_spec(f"assets.{mod.name}.defs") is not None:
             module = importlib.import_module(f"assets.{mod.name}.defs")
-            version = code_version(ROOT / "assets" / mod.name, ROOT / "assets" / "common", parameters=parameters)
+            version = code_version(*package_code(mod.name), parameters=parameters)
             found.append(with_code_versions(module.defs, version))
     return found
 
@@ -112,7 +112,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     )
     lineage = lineage_of([*(merged.assets or []), publication])
     published = with_code_versions(
-        dg.Definitions(assets=[publication]), code_version(ROOT / "assets" / "site", ROOT / "assets" / "marts", parameters=parameters)
+        dg.Definitions(assets=[publication]), code_version(*package_code("site"), *package_code("marts"), parameters=parameters)
     )
     complete = dg.Definitions.merge(merged, published, dg.Definitions(resources=resources_for(settings, lineage)))
     # Refresh jobs + schedules per source cadence, and the rebuild_marts job (observatory.automation); the alert

@@ -19,6 +19,7 @@ Dagster's own versioning, so that the UI's "up to date" / "stale" badges say wha
 from __future__ import annotations
 
 import hashlib
+import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,18 +39,39 @@ PHASE_TAG = "observatory/phase"
 
 
 def _files(folder: Path) -> Iterable[Path]:
+    if folder.is_file():
+        return [folder]
     return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix in CODE_SUFFIXES and "__pycache__" not in p.parts)
 
 
 def code_version(*folders: Path, parameters: str = "") -> str:
-    """sha256 (16 hex digits) of the framework, the lock file, ``folders`` and ``parameters``."""
+    """sha256 (16 hex digits) of the framework, the lock file, ``folders`` (or files) and ``parameters``."""
     h = hashlib.sha256(parameters.encode())
     for folder in (FRAMEWORK, *folders):
+        base = folder.parent if folder.is_file() else folder
         for path in _files(folder):
-            h.update(f"{folder.name}/{path.relative_to(folder)}\0".encode())
+            h.update(f"{folder.name}/{path.relative_to(base)}\0".encode())
             h.update(path.read_bytes())
     h.update(LOCK.read_bytes() if LOCK.exists() else b"")
     return h.hexdigest()[:16]
+
+
+_IMPORT = re.compile(r"^\s*(?:from|import)\s+assets\.(\w+)", re.M)
+
+
+def package_code(name: str, assets_dir: Path = ROOT / "assets") -> list[Path]:
+    """The folder of the source package ``name`` and of every module of ``assets`` it imports, transitively
+    (``assets/marts`` reads ``assets/sirene``'s classification): what its assets' code version hashes."""
+    seen, todo = {name}, [name]
+    while todo:
+        folder = assets_dir / todo.pop()
+        for path in _files(folder if folder.is_dir() else folder.with_suffix(".py")):
+            if path.suffix == ".py":
+                for found in _IMPORT.findall(path.read_text(encoding="utf-8")):
+                    if found not in seen:
+                        seen.add(found)
+                        todo.append(found)
+    return [assets_dir / n if (assets_dir / n).is_dir() else (assets_dir / n).with_suffix(".py") for n in sorted(seen)]
 
 
 def map_specs(defs: dg.Definitions, func: Callable[[dg.AssetSpec], dg.AssetSpec]) -> dg.Definitions:

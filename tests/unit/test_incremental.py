@@ -12,7 +12,7 @@ import dagster as dg
 import duckdb
 import pytest
 
-from observatory.incremental import code_version, raw_data_version, stale, with_code_versions
+from observatory.incremental import code_version, package_code, raw_data_version, stale, with_code_versions
 
 K = dg.AssetKey.from_user_string
 
@@ -146,3 +146,13 @@ def test_raw_data_version_is_the_set_of_files():
     assert raw_data_version([("b.csv", "2"), ("a.csv", "1")]) == one
     assert raw_data_version([("a.csv", "1")]) != one
     assert raw_data_version([("a.csv", "1"), ("b.csv", "3")]) != one
+
+
+def test_a_package_code_covers_what_it_imports_transitively(tmp_path):
+    for name, text in {"a": "from assets.b import x\n", "b": "import assets.c.y\n", "c": "", "d": "from assets.a import z\n"}.items():
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "m.py").write_text(text)
+    (tmp_path / "catalog.py").write_text("")
+    (tmp_path / "c" / "m.py").write_text("from assets.catalog import t\n")
+    assert [p.name for p in package_code("a", tmp_path)] == ["a", "b", "c", "catalog.py"]
+    assert [p.name for p in package_code("c", tmp_path)] == ["c", "catalog.py"]
