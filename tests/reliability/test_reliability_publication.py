@@ -254,7 +254,7 @@ def test_a_run_whose_staging_table_is_under_its_declared_minimum_fails_naming_it
         defs = definitions(settings, n)
         with dg.DagsterInstance.ephemeral() as instance:
             result = defs.resolve_implicit_global_asset_job_def().execute_in_process(instance=instance, raise_on_error=False)
-            results.append((result.success, summary(settings, defs, result, instance, 1.0)[1][-1]))
+            results.append((result.success, summary(settings, defs, [result], instance, 1.0)[1][-1]))
         if n == 4:
             before = published_files(settings.marts_dir)
     assert results[0][0] and results[1][0] is False
