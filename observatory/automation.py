@@ -67,28 +67,14 @@ MARTS_JOB = "rebuild_marts"
 #: Job of every asset, launched by the command line.
 ALL_JOB = "build_everything"
 
-#: The pool of the steps that write the build database (one slot: observatory/dagster.yaml).
-WRITER_POOL = "duckdb"
-
-#: Executor of a job with steps outside the writer pool (downloads, file checks): those run side by side, two
-#: processes at most (the machines this runs on have 2 cores). Forkserver + preload: a step's process is forked
-#: from one that has already imported the code location, instead of re-importing Dagster, Polars, GeoPandas and
-#: every asset package (seconds per step, for steps that often take less).
-PARALLEL_EXECUTOR = dg.multiprocess_executor.configured(
-    {"max_concurrent": 2, "start_method": {"forkserver": {"preload_modules": ["observatory.definitions"]}}},
-    name="parallel_forkserver",
-)
-
-
-def executor_for(graph: Any, selection: dg.AssetSelection) -> dg.ExecutorDefinition:
-    """In-process when every step of ``selection`` (its assets and their checks) writes the warehouse: the pool would
-    let only one of them run at a time anyway, and a process per step costs the code location's import plus the
-    pool's slot-wait backoff (up to 15 s per wait in Dagster 1.13) between consecutive writers. This is how
-    ``python -m observatory run`` executes, so a UI launch of such a job costs what the command line does.
-    Otherwise :data:`PARALLEL_EXECUTOR`."""
-    pools = [graph.get(k).pools for k in selection.resolve(graph)]
-    pools += [{graph.assets_def_for_key(c).op.pool} for c in selection.resolve_checks(graph)]
-    return dg.in_process_executor if all(p == {WRITER_POOL} for p in pools) else PARALLEL_EXECUTOR
+#: The executor of every job: in-process, as ``python -m observatory run`` executes, so that a UI launch costs what
+#: the command line does. Almost every step writes the build database, which the ``duckdb`` pool serialises
+#: anyway; a process per step (Dagster's default) re-imports the code location for each step (seconds, for steps
+#: that often take less) and waits on the pool with Dagster 1.13's slot-wait backoff (up to 15 s) between
+#: consecutive writers. The steps outside the pool (raw file checks and downloads) take under a second each on
+#: the embedded data; running them side by side would save less than a process start costs. (A multiprocess
+#: executor with a forkserver preloading the code location hung in tests/integration/test_definitions_pools.py.)
+JOB_EXECUTOR = dg.in_process_executor
 
 
 def cadence(name: str) -> Cadence:
@@ -134,7 +120,7 @@ def cadence_automation(defs: dg.Definitions) -> dg.Definitions:
             selection=selection,
             description=f"Refresh the {name} sources and everything downstream (staging, marts, publication). {c.why}.",
             tags={CADENCE_TAG: name},
-            executor_def=executor_for(graph, selection),
+            executor_def=JOB_EXECUTOR,
         )
         jobs.append(job)
         schedules.append(_schedule(job, c, next(iter(partitioned), None)))
@@ -145,7 +131,7 @@ def cadence_automation(defs: dg.Definitions) -> dg.Definitions:
             ALL_JOB,
             selection=dg.AssetSelection.all(),
             description="Every asset: sources, staging, marts, publication and the site (what `make run` launches).",
-            executor_def=executor_for(graph, dg.AssetSelection.all()),
+            executor_def=JOB_EXECUTOR,
         )
     )
     marts = dg.AssetSelection.key_prefixes(["marts"]) | dg.AssetSelection.groups("marts") | dg.AssetSelection.groups("site")
@@ -156,7 +142,7 @@ def cadence_automation(defs: dg.Definitions) -> dg.Definitions:
                 selection=marts,
                 description="Rebuild every marts.* table (and the marts group, with publication, and the site) from the "
                 "tables already in the build database, check them and publish.",
-                executor_def=executor_for(graph, marts),
+                executor_def=JOB_EXECUTOR,
             )
         )
     return dg.Definitions(jobs=jobs, schedules=schedules)

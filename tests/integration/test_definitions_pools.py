@@ -1,5 +1,5 @@
 """The `duckdb` pool of observatory/dagster.yaml is honoured by Dagster 1.13: warehouse writers never
-run at the same time, whether steps of one run (the multiprocess executor of the jobs with downloads: the pool alone) or
+run at the same time, whether steps of one run (a multiprocess executor: the pool alone) or
 of two runs in two processes (`python -m observatory run` beside the UI: the pool plus the
 Warehouse's OS lock, since slot claims on SQLite storage can race between processes). Steps record when they start and end;
 the test checks the order of those instants, not a duration."""
@@ -23,7 +23,6 @@ JOBS = textwrap.dedent(
     import json, os, time
     from pathlib import Path
     import dagster as dg
-    from observatory.automation import PARALLEL_EXECUTOR
 
     LOG = Path(os.environ["POOL_TEST_LOG"])
 
@@ -49,8 +48,7 @@ JOBS = textwrap.dedent(
     def job():
         return dg.Definitions(
             assets=[*writers, *downloads],
-            # The executor of the project's jobs with downloads (forkserver, code location preloaded, 2 at a time).
-            jobs=[dg.define_asset_job("all", executor_def=PARALLEL_EXECUTOR)],
+            jobs=[dg.define_asset_job("all", executor_def=dg.multiprocess_executor.configured({"max_concurrent": 5}))],
         ).resolve_job_def("all")
 
     if __name__ == "__main__":
@@ -147,18 +145,15 @@ def test_writers_of_two_in_process_runs_in_two_processes_never_overlap(tmp_path)
     assert_serial(spans)
 
 
-def test_jobs_of_writers_only_run_in_process_and_mixed_jobs_in_parallel_processes():
-    """rebuild_marts is all warehouse writers: in-process, as the command line runs (no process per step, no
-    slot-wait backoff between writers). The jobs with downloads beside their writers run those in parallel."""
-    from observatory.automation import WRITER_POOL
+def test_every_job_runs_in_process_as_the_command_line_does():
+    """A UI launch executes as `python -m observatory run` does (observatory.automation.JOB_EXECUTOR): no process
+    per step, no slot-wait backoff between writers."""
     from observatory.definitions import defs
 
     executors = {job.name: job.executor_def.name for job in (defs.resolve_job_def(j.name) for j in defs.jobs or [])}
     assert executors == {
         "rebuild_marts": "in_process",
-        "build_everything": "parallel_forkserver",
-        "refresh_monthly": "parallel_forkserver",
-        "refresh_yearly": "parallel_forkserver",
+        "build_everything": "in_process",
+        "refresh_monthly": "in_process",
+        "refresh_yearly": "in_process",
     }
-    marts = defs.resolve_job_def("rebuild_marts")
-    assert {node.pool for node in marts.graph.node_defs} == {WRITER_POOL}

@@ -169,7 +169,7 @@ def test_the_readme_sources_query_answers(run):
         pub.close()
     sirene = next(r for r in rows if r[0] == "sirene")
     assert len(rows) == len(source_specs())
-    assert sirene == ("sirene", "embedded", True, "2026-10-31", SYNTHETIC, 4, FACILITY_MARTS)
+    assert sirene == ("sirene", "embedded", True, "2026-10-31", SYNTHETIC, 5, FACILITY_MARTS)
 
 
 def test_real_files_from_a_local_directory_are_not_labelled_synthetic(local_run):
