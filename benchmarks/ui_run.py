@@ -68,7 +68,7 @@ def selection_of(job: str, skip: list[str]) -> tuple[str | None, list[list[str]]
 
 
 def cli_run(job: str, selection: str | None, env: dict[str, str]) -> Timing:
-    cmd = [sys.executable, "-m", "observatory", "run", *(["--select", selection] if selection else [])]
+    cmd = [sys.executable, "-m", "observatory", "run", "--full", *(["--select", selection] if selection else [])]
     before = os.getloadavg()[0]
     started = time.monotonic()
     done = subprocess.run(cmd, cwd=REPO_ROOT, env=env, capture_output=True, text=True)
