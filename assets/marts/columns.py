@@ -580,14 +580,14 @@ TRANSITIONS = (
     "closed",
     "left_scope",
 )
-TRANSITION_METHODS = ("same_siret", "fallback_name_commune", "none")
+TRANSITION_METHODS = ("same_siret", "succession_link", "fallback_name_commune", "none")
 FACILITY_TRANSITIONS = TableSpec(
     "marts.facility_transitions",
     "What became of each EAJE: every in-scope facility active on 1 January from_year (2016), followed to 1 January "
     "to_year (2018, 2020 and the latest year): still open, taken over (same operator under a new establishment, a "
     "public body, a for-profit operator, another ESS operator), closed without successor, or out of scope, with its "
-    "2017 EPCI and merger group. SIRENE succession links are not read yet: successors are found by the documented "
-    "fallback (method). See docs/methodology.md, 'What became of each crèche'.",
+    "2017 EPCI and merger group. Successors come from the SIRENE succession links, else from the documented "
+    "name-and-commune fallback (method). See docs/methodology.md, 'What became of each crèche'.",
     ("from_year", "to_year", "siret"),
     (
         Col("from_year", "INTEGER", "Year of origin: the facility is active on 1 January from_year", "year"),
@@ -610,14 +610,24 @@ FACILITY_TRANSITIONS = TableSpec(
         Col(
             "method",
             "VARCHAR",
-            "same_siret; fallback_name_commune: successor in the same commune (2017 geography) with the same "
+            "How the successor was found, first that applies: same_siret (still open); succession_link: a SIRENE "
+            "succession link (stg.sirene_successions) from the facility, dated before 1 January to_year, to an in-scope "
+            "EAJE active then (a link to any other siret is ignored, the facility keeps the fallback's outcome); "
+            "fallback_name_commune: successor in the same commune (2017 geography) with the same "
             "normalised name, opened 92 days before to 183 days after the closure; none",
         ),
         Col("successor_siret", "VARCHAR", "The establishment active in to_year (the same siret when still open); NULL without successor"),
         Col("successor_siren", "VARCHAR", "Its operator's SIREN"),
         Col("successor_operator_class", "VARCHAR", "Its operator class in to_year"),
         Col("date_fermeture", "DATE", "Closure date of the facility of origin (NULL if not closed)", "date"),
-        Col("successor_date_creation", "DATE", "Opening date of the successor found by the fallback", "date"),
+        Col("successor_date_creation", "DATE", "Opening date of the successor (NULL when still open or without successor)", "date"),
+        Col("date_lien", "DATE", "Date of the succession link (method succession_link; NULL otherwise)", "date"),
+        Col(
+            "continuite_economique",
+            "BOOLEAN",
+            "INSEE's economic-continuity flag of that link (method succession_link; NULL otherwise): reported, not used to "
+            "select links, since a takeover by another operator may lack it while the crèche carries on",
+        ),
         FACILITY_SOURCE,
     ),
 )

@@ -303,3 +303,28 @@ def test_the_one_command_run_builds_every_year_of_every_partitioned_asset(embedd
     )
     caf = next(e for e in events if e.asset_key.to_user_string() == "stg/caf_places_commune").materialization.metadata
     assert sorted(caf["caf_year_missing"].value) == ["2015", "2016", "2017", "2024", "2025", "2026"]
+
+
+def test_succession_links_give_2016_facilities_their_successor(embedded_world):
+    """The sample's planted links reach the mart: the 2016 -> latest transitions with method succession_link are
+    counted again straight from the links and the facility-years (a facility of 2016 gone by the latest year with a
+    link, dated before 1 January of that year, to a facility of that year)."""
+    con, build = embedded_world.marts, embedded_world.build
+    latest = build.execute("select max(annee) from int.facility_years").fetchone()[0]
+    expected = build.execute(
+        """
+        select count(distinct l.siret_predecessor)
+        from stg.sirene_successions l
+        join int.facility_years o on o.siret = l.siret_predecessor and o.annee = 2016
+        join int.facility_years t on t.siret = l.siret_successor and t.annee = $latest
+        where l.date_lien < make_date($latest, 1, 1)
+          and l.siret_predecessor not in (select siret from int.facility_years where annee = $latest)
+        """,
+        {"latest": latest},
+    ).fetchone()[0]
+    linked = con.execute(
+        "select count(*), count(date_lien) from marts.facility_transitions "
+        "where from_year = 2016 and to_year = ? and method = 'succession_link'",
+        [latest],
+    ).fetchone()
+    assert linked[0] > 0 and linked == (expected, expected)

@@ -127,6 +127,10 @@ def _world(seed: int = 2017) -> duckdb.DuckDBPyConnection:
         "siren as denomination, operator_class, sector, 'gen' as rule, 'gen' as rules_version from int.operator_years"
     )
     con.execute("create table stg.caf_places_commune (caf_annee integer, code_commune varchar, places_eaje double)")
+    con.execute(
+        "create table stg.sirene_successions (siret_predecessor varchar, siret_successor varchar, date_lien date, "
+        "transfert_siege boolean, continuite_economique boolean, date_dernier_traitement timestamp)"
+    )
     build.build_facility_territory_years(con)
     return con
 

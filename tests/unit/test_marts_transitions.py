@@ -1,6 +1,7 @@
 """marts.facility_transitions on a hand-made world (the merger study's generated territory, tests/unit/test_marts_merger.py,
 plus a few facilities whose fate is known): still open, taken over by a commune (found by the name-and-commune
-fallback), closed, moved under the same operator, a successor opened too late, and the 2017 groups on each row.
+fallback), closed, moved under the same operator, a successor opened too late, and the 2017 groups on each row;
+SIRENE succession links that beat the fallback, and bad ones (to an unknown siret, cycles, two links, too late).
 Then the 2017 cohort's takeover rate through the merger estimator: more municipalisations planted in treated EPCIs
 after 2017 are recovered."""
 
@@ -46,6 +47,21 @@ def _add(con: duckdb.DuckDBPyConnection, rows: list[tuple]) -> None:
     con.unregister("_extra")
 
 
+#: (predecessor, successor, date_lien, continuite_economique)
+LINKS = [
+    ("91000000000001", "91000000000002", dt.date(2016, 9, 1), False),  # the link beats the name fallback (-> 3)
+    ("91000000000004", "99999999999999", dt.date(2016, 6, 1), True),  # a siret that is no EAJE
+    ("91000000000005", "91000000000006", dt.date(2016, 5, 1), True),
+    ("91000000000006", "91000000000005", dt.date(2016, 5, 1), True),
+    ("91000000000007", "91000000000008", dt.date(2016, 5, 1), True),
+    ("91000000000008", "91000000000007", dt.date(2016, 5, 1), True),
+    ("91000000000009", "91000000000010", dt.date(2016, 7, 1), True),
+    ("91000000000009", "91000000000011", dt.date(2016, 6, 15), True),  # the earlier link wins
+    ("91000000000009", "91000000000010", dt.date(2016, 8, 1), True),  # the same pair again later: still one row
+    ("91000000000012", "91000000000013", dt.date(2018, 1, 1), True),  # not before 1 January 2018
+]
+
+
 @pytest.fixture(scope="module")
 def world():
     con = _world()
@@ -61,8 +77,23 @@ def world():
             ("90000000000005", ASSOC, "les p tits loups", 100, 2017, 2018, None, d(2016, 2, 20)),  # moved, same operator
             ("90000000000006", ASSOC, "Ribambelle", 100, 2012, 2016, d(2016, 1, 15), d(2004, 1, 1)),
             ("90000000000007", COMMUNE, "Ribambelle", 100, 2018, 2018, None, d(2017, 9, 1)),  # opened too late: no match
+            # succession links (LINKS below), all in commune 100
+            ("91000000000001", ASSOC, "Crèche Arc-en-ciel", 100, 2012, 2016, d(2016, 8, 31), d(2002, 1, 1)),
+            ("91000000000002", COMMUNE, "Maison de la petite enfance", 100, 2017, 2018, None, d(2016, 9, 1)),  # linked
+            ("91000000000003", ASSOC, "Creche Arc en Ciel", 100, 2017, 2018, None, d(2016, 10, 1)),  # the name's pick
+            ("91000000000004", ASSOC, "Les Mômes", 100, 2012, 2016, d(2016, 5, 31), d(2002, 1, 1)),  # link to nowhere
+            ("91000000000005", ASSOC, "Cycle Un", 100, 2012, 2016, d(2016, 4, 30), d(2002, 1, 1)),  # 5 <-> 6, both closed
+            ("91000000000006", ASSOC, "Cycle Deux", 100, 2012, 2016, d(2016, 4, 30), d(2002, 1, 1)),
+            ("91000000000007", ASSOC, "Cycle Trois", 100, 2012, 2018, None, d(2002, 1, 1)),  # 7 <-> 8, 7 still open
+            ("91000000000008", COMMUNE, "Cycle Quatre", 100, 2012, 2016, d(2016, 4, 30), d(2002, 1, 1)),
+            ("91000000000009", ASSOC, "Deux Liens", 100, 2012, 2016, d(2016, 6, 30), d(2002, 1, 1)),  # two links
+            ("91000000000010", COMMUNE, "Lien Tardif Cible", 100, 2017, 2018, None, d(2016, 7, 1)),
+            ("91000000000011", ASSOC, "Lien Precoce Cible", 100, 2017, 2018, None, d(2016, 7, 1)),
+            ("91000000000012", ASSOC, "Lien Daté 2018", 100, 2012, 2016, d(2016, 6, 30), d(2002, 1, 1)),  # link too late
+            ("91000000000013", COMMUNE, "Cible 2018", 100, 2017, 2018, None, d(2016, 7, 1)),
         ],
     )
+    con.executemany("insert into stg.sirene_successions values (?, ?, ?, false, ?, null)", LINKS)
     summary = transitions.build_facility_transitions(con)
     return con, summary
 
@@ -92,6 +123,47 @@ def test_each_fate_and_its_method(world):
         (2016, "still_open"),
         (2017, "public_takeover"),
     ]
+
+
+def test_succession_links_first_then_the_fallback_bad_links_ignored(world):
+    con, summary = world
+    rows = con.execute(
+        "select siret, transition, method, successor_siret, date_lien, continuite_economique from marts.facility_transitions "
+        "where siret like '91%' order by siret"
+    ).fetchall()
+    d = dt.date
+    assert rows == [
+        ("91000000000001", "public_takeover", "succession_link", "91000000000002", d(2016, 9, 1), False),
+        ("91000000000004", "closed", "none", None, None, None),
+        ("91000000000005", "closed", "none", None, None, None),
+        ("91000000000006", "closed", "none", None, None, None),
+        ("91000000000007", "still_open", "same_siret", "91000000000007", None, None),
+        ("91000000000008", "other_ess_takeover", "succession_link", "91000000000007", d(2016, 5, 1), True),
+        ("91000000000009", "same_operator", "succession_link", "91000000000011", d(2016, 6, 15), True),
+        ("91000000000012", "closed", "none", None, None, None),
+    ]
+    assert summary["by_method"]["succession_link"] == 3
+    # without the link, the renamed crèche 1 would have gone to the same-name one (the fallback still finds it)
+    con.execute("create temp table _keep as select * from stg.sirene_successions")
+    con.execute("delete from stg.sirene_successions")
+    transitions.build_facility_transitions(con)
+    assert _fate(con, "91000000000001")[:3] == ("same_operator", "fallback_name_commune", "91000000000003")
+    con.execute("insert into stg.sirene_successions select * from _keep")
+    transitions.build_facility_transitions(con)
+    assert _fate(con, "91000000000001")[:3] == ("public_takeover", "succession_link", "91000000000002")
+
+
+def test_one_row_per_facility_and_target_year_whatever_the_links(world):
+    con, _ = world
+    for t in ("marts.facility_transitions", "int.facility_transitions_yearly"):
+        n, distinct = con.execute(f"select count(*), count(distinct (from_year, to_year, siret)) from {t}").fetchone()
+        assert n == distinct > 0, t
+    # the yearly table applies the same date bound: 12's link (1 January 2018) is not before 1 January 2017 either
+    assert _yearly(con, "91000000000012")[-1] == (2017, "closed")
+    assert con.execute(
+        "select transition, method, successor_siret from int.facility_transitions_yearly where siret = ? and to_year = 2017",
+        ["91000000000009"],
+    ).fetchone() == ("same_operator", "succession_link", "91000000000011")
 
 
 def _yearly(con, siret):
