@@ -44,7 +44,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import logging
 import warnings
 from dataclasses import dataclass
 from functools import lru_cache
@@ -111,8 +110,6 @@ REQUIRED_COLUMNS = (
     "economieSocialeSolidaireUniteLegale",
     "denominationUniteLegale",
 )
-
-log = logging.getLogger(__name__)
 
 
 class UnknownLegalCategoryWarning(UserWarning):
@@ -324,7 +321,6 @@ def classify_operators(df: pl.DataFrame, rules: Rules | None = None) -> pl.DataF
             f"{unknown.height} legal unit(s) with a legal category absent from {LEGAL_CATEGORIES_CSV}: "
             f"{codes[:20]} -> operator_class 'indetermine' (add them to the table)"
         )
-        log.warning(message)
         warnings.warn(message, UnknownLegalCategoryWarning, stacklevel=2)
     return out.select(*df.columns, "operator_class", "sector", "rule")
 

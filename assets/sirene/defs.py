@@ -2,11 +2,13 @@
 operator-years and facility-years, each table gated by a blocking quality check."""
 
 import json
+import warnings
 from typing import Any
 
 import dagster as dg
 
 from assets.sirene import checks, columns
+from assets.sirene.classification import UnknownLegalCategoryWarning
 from assets.sirene.extract import SireneFiles, extract_establishments, extract_legal_units, extract_successions
 from assets.sirene.facility_years import build_facility_years
 from assets.sirene.operators import build_operator_years
@@ -195,7 +197,10 @@ def operator_years(context: dg.AssetExecutionContext, warehouse: Warehouse) -> d
     (assets/sirene/classification.py, rules in assets/sirene/reference/, loi 2014-856 art. 1).
     Analysts' overrides (assets/sirene/reference/operator_overrides.csv) always win and are listed here."""
     with warehouse.connect() as con:
-        summary = build_operator_years(con, first_year=FIRST_FACILITY_YEAR)
+        # the classifier's UnknownLegalCategoryWarning is for library callers; here the asset says it once, below
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UnknownLegalCategoryWarning)
+            summary = build_operator_years(con, first_year=FIRST_FACILITY_YEAR)
         if summary["unknown_legal_categories"]:
             context.log.warning(
                 f"legal categories absent from the rules table, classified 'indetermine': {summary['unknown_legal_categories']}"
