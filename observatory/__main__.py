@@ -29,7 +29,7 @@ import dagster as dg
 from observatory.alerts import CLI_TAG, CLI_TODO, Alert, deliver
 from observatory.automation import ALL_JOB
 from observatory.definitions import build_definitions
-from observatory.incremental import PHASE_TAG, Plan, stale
+from observatory.incremental import PHASE_TAG, Plan, is_raw, stale
 from observatory.partitions import all_years_tags
 from observatory.publish import PUBLICATION_KEY, SITE_KEY, current_version, rollback
 from observatory.runs import RunInProgress, exclusive_run, failure_line, guarded_run
@@ -138,6 +138,7 @@ def summary(
     ok = all(r.success for r in results) and not failed and not checks_failed
     materialized = {e.asset_key for e in events if e.event_type_value == "ASSET_MATERIALIZATION"}
     marts = settings.marts_dir.absolute()
+    where = [f"  DuckDB:  {marts / 'observatory.duckdb'}", f"  Parquet: {marts / 'parquet'}/"]
     if ok and plan is not None and plan.skip:
         lines.append(
             f"Up to date: {len(plan.skip)} asset(s) skipped, their code and inputs unchanged since their last "
@@ -162,17 +163,9 @@ def summary(
             ),
             {},
         )
-        lines += [
-            f"OK: {len(rows)} marts published ({sum(rows.values()):,} rows) in {duration(elapsed)}",
-            f"  DuckDB:  {marts / 'observatory.duckdb'}",
-            f"  Parquet: {marts / 'parquet'}/",
-        ]
+        lines += [f"OK: {len(rows)} marts published ({sum(rows.values()):,} rows) in {duration(elapsed)}", *where]
     elif plan is not None and PUBLICATION_KEY in plan.skip:
-        lines += [
-            f"OK: the published marts are current (nothing they depend on changed), checked in {duration(elapsed)}",
-            f"  DuckDB:  {marts / 'observatory.duckdb'}",
-            f"  Parquet: {marts / 'parquet'}/",
-        ]
+        lines += [f"OK: the published marts are current (nothing they depend on changed), checked in {duration(elapsed)}", *where]
     elif plan is not None and not plan.run:
         lines.append(f"OK: every selected asset is up to date, checked in {duration(elapsed)}.")
     else:
@@ -205,13 +198,13 @@ def build(
     if full:
         return [execute(defs, instance, selection, log_level=log_level, run_id=run_id, tags=tags)], None
     keys = selected_keys(defs, selection)
-    raw = [k for k in keys if k.path[0] == "raw"]
+    raw = [k for k in keys if is_raw(k)]
     results = []
     if raw:
         results.append(execute(defs, instance, raw, log_level=log_level, tags={**tags, PHASE_TAG: "inputs"}))
         if not results[-1].success:
             return results, None
-    plan = stale(defs, instance, [k for k in keys if k not in raw], build_db=settings.build_db, present=published_outputs(settings))
+    plan = stale(defs, instance, keys, build_db=settings.build_db, present=published_outputs(settings))
     if plan.run:
         results.append(execute(defs, instance, sorted(plan.run, key=str), log_level=log_level, run_id=run_id, tags=tags))
     return results, plan

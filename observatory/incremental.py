@@ -3,13 +3,14 @@
 Dagster's own versioning, so that the UI's "up to date" / "stale" badges say what the command line does:
 
 * **Code version** of every asset (:func:`with_code_versions`): the sha256 of the files of the source package
-  that defines it (``assets/<package>/``: Python, SQL, reference tables), of the framework (``observatory/``)
+  that defines it (``assets/<package>/``: Python, SQL, reference tables) and of the ``assets`` modules it
+  imports (:func:`package_code`), of the framework (``observatory/``)
   and of ``requirements.lock`` (a new DuckDB or Polars can change a result), plus the run parameters that
   change content (the seed). Coarse on purpose: an edit to the framework rebuilds everything, never too little.
 * **Data version** of every raw asset (:func:`raw_data_version`): the sha256 of its files, as verified by
   the loader. Dagster derives the data version of every other asset from its code version and its inputs'.
-* **What to run** (:func:`plan`): the raw assets of the selection always run (they verify the files, or
-  download them in official mode: cheap), then :func:`stale` gives the assets whose code or inputs changed
+* **What to run** (``observatory.__main__.build``): the raw assets of the selection always run (they verify
+  the files, or download them in official mode: cheap), then :func:`stale` gives the assets whose code or inputs changed
   since their last materialization, whose table is missing from the build database, or that were never
   materialized, plus everything downstream of them in the selection. The rest is skipped.
 
@@ -107,15 +108,15 @@ def _tables(build_db: Path) -> set[str]:
         con.close()
 
 
-def _is_raw(key: dg.AssetKey) -> bool:
+def is_raw(key: dg.AssetKey) -> bool:
+    """A raw asset: it verifies (or downloads) a source's files and always runs."""
     return key.path[0] == "raw"
 
 
 @dataclass(frozen=True)
 class Plan:
-    """What an incremental run does with each asset of its selection."""
+    """What an incremental run does with each asset of its selection but the raw ones."""
 
-    raw: frozenset[dg.AssetKey]
     run: frozenset[dg.AssetKey]
     skip: frozenset[dg.AssetKey]
     #: asset -> why it runs (``code changed``, ``inputs changed``, ``never materialized``, ``table missing``,
@@ -136,19 +137,20 @@ def stale(
     ``present``: non-table assets whose output is known to exist (the publication, the site); an asset of
     another layer than :data:`TABLE_LAYERS` not in it runs."""
     from dagster._core.definitions.data_version import CachingStaleStatusResolver, StaleStatus
+    from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
     from dagster._core.loader import LoadingContextForTest
 
     graph = defs.resolve_asset_graph()
     keys = set(keys)
-    raw = {k for k in keys if _is_raw(k)}
+    keys = {k for k in keys if not is_raw(k)}
     resolver = CachingStaleStatusResolver(instance, graph, LoadingContextForTest(instance))
     tables, present = _tables(build_db), set(present)
     # an asset whose last checks did not all pass runs again: its children must not be built on it unchecked
     checks = [c for c in graph.asset_check_keys if c.asset_key in keys]
     latest = instance.event_log_storage.get_latest_asset_check_execution_by_key(checks) if checks else {}
-    unchecked = {c.asset_key for c in checks if getattr(latest.get(c), "status", None) is None or latest[c].status.value != "SUCCEEDED"}
+    unchecked = {c.asset_key for c in checks if c not in latest or latest[c].status != AssetCheckExecutionRecordStatus.SUCCEEDED}
     why: dict[dg.AssetKey, str] = {}
-    for key in sorted(keys - raw, key=lambda k: k.to_user_string()):
+    for key in sorted(keys, key=lambda k: k.to_user_string()):
         node = graph.get(key)
         partitions = list(node.partitions_def.get_partition_keys()) if node.partitions_def else [None]
         statuses = {resolver.get_status(key, p) for p in partitions}
@@ -165,18 +167,8 @@ def stale(
             why[key] = "code changed" if "code" in causes else "inputs changed"
     # everything downstream of a recomputed asset is recomputed: its content may have changed
     for key in list(why):
-        for child in _descendants(graph, key):
-            if child in keys and child not in raw and child not in why:
+        for child in dg.AssetSelection.assets(key).downstream(include_self=False).resolve(graph):
+            if child in keys and child not in why:
                 why[child] = f"downstream of {key.to_user_string()}"
     run = frozenset(why)
-    return Plan(raw=frozenset(raw), run=run, skip=frozenset(keys - raw - run), why=why)
-
-
-def _descendants(graph, key: dg.AssetKey) -> set[dg.AssetKey]:
-    out, todo = set(), [key]
-    while todo:
-        for child in graph.get(todo.pop()).child_keys:
-            if child not in out:
-                out.add(child)
-                todo.append(child)
-    return out
+    return Plan(run=run, skip=frozenset(keys - run), why=why)
