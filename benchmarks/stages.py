@@ -8,14 +8,18 @@ excluded), peak RSS, and what the call returned (row counts, used by the correct
 Pipeline stages call the real pipeline code with the production settings of the warehouse
 (``observatory.resources.Warehouse``: DuckDB memory limit and threads):
 
-* ``extract_establishments`` / ``extract_legal_units``: ``assets.sirene.extract``;
+* ``extract_establishments`` / ``extract_legal_units`` / ``extract_successions``: ``assets.sirene.extract``
+  (the three together are "the extraction" of the budgets);
 * ``classification``: ``assets.sirene.operators.build_operator_years`` (``int.operator_years``);
 * ``facility_years``: ``assets.sirene.facility_years.build_facility_years``;
 * ``marts``: ``assets.marts.build.rebuild_marts`` (every mart, every year).
 
-Reference stages: ``floor`` (``floor_counts``: DuckDB scanning the columns the extraction needs and
-counting the rows it must return, writing nothing), ``floor_keys`` (the same, reading only the
-filter and key columns) and ``pandas`` (``benchmarks.pandas_baseline``).
+Reference stages, each making the extraction's selection (establishments ever coded 88.91A or whose own
+name says EAJE, their periods and stock rows, their legal units, the succession links touching them):
+``floor`` (``floor_counts``: DuckDB scanning the columns the extraction needs and counting the rows it
+must return, writing nothing), ``floor_keys`` (the same, reading only the columns the selection
+filters and joins on), ``pandas`` (``benchmarks.pandas_baseline``) and ``polars``
+(``benchmarks.polars_reference``: the lazy query a skilled analyst would write instead).
 """
 
 from __future__ import annotations
@@ -33,8 +37,8 @@ from typing import Any, Callable
 NAF_EAJE = "88.91A"
 
 #: Pipeline stages in dependency order (each needs the tables of the previous ones).
-PIPELINE = ("extract_establishments", "extract_legal_units", "classification", "facility_years", "marts")
-REFERENCES = ("floor", "floor_keys", "pandas")
+PIPELINE = ("extract_establishments", "extract_legal_units", "extract_successions", "classification", "facility_years", "marts")
+REFERENCES = ("floor", "floor_keys", "pandas", "polars")
 
 
 class NotAvailable(RuntimeError):
@@ -72,6 +76,25 @@ def _strip(result: Any) -> Any:
     return result
 
 
+def input_paths(sirene_dir: Path) -> dict[str, str]:
+    """The paths of the five files the extraction reads, by their key in ``assets.sirene.extract.COLUMNS``."""
+    from assets.sirene.schema import STOCK_FILES, SUCCESSION_FILE
+
+    return {f.key: str(Path(sirene_dir) / f.filename) for f in (*STOCK_FILES, SUCCESSION_FILE)}
+
+
+#: What every reference stage returns: the rows the extraction must read from each file.
+COUNTS = (
+    "etablissements",
+    "etablissement_periodes",
+    "etablissement_stock_rows",
+    "sirens",
+    "unite_legale_periodes",
+    "unites_legales",
+    "succession_links",
+)
+
+
 def _needed_columns(key: str) -> list[str]:
     """The columns the pipeline's extraction reads from one file (``assets.sirene.extract``)."""
     COLUMNS = _import("assets.sirene.extract", "COLUMNS")
@@ -81,20 +104,17 @@ def _needed_columns(key: str) -> list[str]:
 def floor_counts(con, sirene_dir: Path, needed_columns: bool = True) -> dict[str, int]:
     """The scan floor: find the rows an extraction must return, and count them.
 
-    ``needed_columns`` (the budget's floor): every column the extraction reads is scanned and
-    decoded (``count(column)`` of each) for the matching rows, but nothing is written. Without it
-    (``floor_keys``): only the filter and key columns (activity, siret, siren) are read, the bound an
-    engine reaching the other columns of the few matching rows only (late materialization) could
+    The selection is the extraction's (``assets.sirene.extract``): establishments whose activity was
+    88.91A in a period or in the stock, or whose own names say EAJE. ``needed_columns`` (``floor``):
+    every column the extraction reads is scanned and decoded (``count(column)`` of each) for the
+    matching rows, but nothing is written. Without it (``floor_keys``, the budget's floor): only the
+    columns the selection filters and joins on (activity code, the four names, siret, siren, the two
+    sirets of a link), the bound an engine decoding the other columns of the matching rows only could
     approach.
     """
-    d = Path(sirene_dir)
-    p = {
-        "eh": str(d / "StockEtablissementHistorique_utf8.parquet"),
-        "e": str(d / "StockEtablissement_utf8.parquet"),
-        "ulh": str(d / "StockUniteLegaleHistorique_utf8.parquet"),
-        "ul": str(d / "StockUniteLegale_utf8.parquet"),
-        "naf": NAF_EAJE,
-    }
+    own_name = _import("assets.sirene.extract", "OWN_NAME_MATCHES")
+    patterns = _import("assets.sirene.classification", "SCOPE_PATTERNS")
+    p = input_paths(sirene_dir)
 
     def counted(key: str) -> str:
         if not needed_columns:
@@ -104,35 +124,33 @@ def floor_counts(con, sirene_dir: Path, needed_columns: bool = True) -> dict[str
     # The selection is kept in a temp table, as the pipeline does: a CTE used four times could be
     # inlined and re-scan the files.
     con.execute(
-        """
+        f"""
         create or replace temp table _floor_sirets as
-        select siret from read_parquet($eh) where activitePrincipaleEtablissement = $naf
+        select siret from read_parquet($eh) where activitePrincipaleEtablissement = $naf or {own_name}
         union
-        select siret from read_parquet($e) where activitePrincipaleEtablissement = $naf
+        select siret from read_parquet($e) where activitePrincipaleEtablissement = $naf or {own_name}
         """,
-        {"eh": p["eh"], "e": p["e"], "naf": NAF_EAJE},
+        {"eh": p["etablissement_historique"], "e": p["etablissement"], "naf": NAF_EAJE, "re_eaje": patterns["eaje"]},
     )
     con.execute("create or replace temp table _floor_sirens as select distinct left(siret, 9) as siren from _floor_sirets")
+
+    def count(key: str, where: str) -> int:
+        return con.execute(f"select {counted(key)} from read_parquet($f) where {where}", {"f": p[key]}).fetchone()[0]
+
     row = [
         con.execute("select count(*) from _floor_sirets").fetchone()[0],
-        con.execute(
-            f"select {counted('etablissement_historique')} from read_parquet($f) where siret in (select siret from _floor_sirets)",
-            {"f": p["eh"]},
-        ).fetchone()[0],
-        con.execute(
-            f"select {counted('etablissement')} from read_parquet($f) where siret in (select siret from _floor_sirets)", {"f": p["e"]}
-        ).fetchone()[0],
+        count("etablissement_historique", "siret in (select siret from _floor_sirets)"),
+        count("etablissement", "siret in (select siret from _floor_sirets)"),
         con.execute("select count(*) from _floor_sirens").fetchone()[0],
-        con.execute(
-            f"select {counted('unite_legale_historique')} from read_parquet($f) where siren in (select siren from _floor_sirens)",
-            {"f": p["ulh"]},
-        ).fetchone()[0],
-        con.execute(
-            f"select {counted('unite_legale')} from read_parquet($f) where siren in (select siren from _floor_sirens)", {"f": p["ul"]}
-        ).fetchone()[0],
+        count("unite_legale_historique", "siren in (select siren from _floor_sirens)"),
+        count("unite_legale", "siren in (select siren from _floor_sirens)"),
+        count(
+            "succession",
+            "siretEtablissementPredecesseur in (select siret from _floor_sirets) "
+            "or siretEtablissementSuccesseur in (select siret from _floor_sirets)",
+        ),
     ]
-    keys = ("etablissements", "etablissement_periodes", "etablissement_stock_rows", "sirens", "unite_legale_periodes", "unites_legales")
-    return dict(zip(keys, map(int, row)))
+    return dict(zip(COUNTS, map(int, row)))
 
 
 def run_stage(
@@ -151,6 +169,10 @@ def run_stage(
         from benchmarks.pandas_baseline import extract as pandas_extract
 
         return _timed(lambda: pandas_extract(sirene_dir))
+    if stage == "polars":
+        from benchmarks.polars_reference import extract as polars_extract
+
+        return _timed(lambda: polars_extract(sirene_dir, threads))
 
     if stage in ("floor", "floor_keys"):
         # same DuckDB settings as the pipeline's warehouse, in memory: the floor writes nothing
@@ -166,6 +188,9 @@ def run_stage(
             fn = _import("assets.sirene.extract", "extract_legal_units")
             files = _sirene_files(con, sirene_dir)
             return _timed(lambda: fn(con, files))
+        if stage == "extract_successions":
+            fn = _import("assets.sirene.extract", "extract_successions")
+            return _timed(lambda: fn(con, Path(input_paths(sirene_dir)["succession"])))
         if stage == "classification":
             fn = _import("assets.sirene.operators", "build_operator_years")
             return _timed(lambda: fn(con))

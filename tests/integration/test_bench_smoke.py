@@ -2,8 +2,9 @@
 
 Generates SIRENE-shaped files at scale 0.001 (44,100 establishments, 30,000 legal units), checks
 them against the INSEE schema and against the generator's planted truth, then runs
-``benchmarks.run`` end to end (floor, every pipeline stage, pandas baseline) and checks that the
-floor, the pipeline, pandas and the truth count exactly the same rows. ``make bench-smoke`` runs
+``benchmarks.run`` end to end (floors, every pipeline stage, the Polars reference, the pandas
+baseline) and checks that the floors, the pipeline, Polars, pandas and the truth count exactly the
+same rows. ``make bench-smoke`` runs
 this file. The territorial / CAF reference tables are those of the session's embedded world
 (``--reference-db``, tests/conftest.py) rather than a second build of them.
 """
@@ -145,15 +146,20 @@ def test_benchmark_run_counts_agree_everywhere(bench: dict, generated: Path) -> 
             "floor_keys",
             "extract_establishments",
             "extract_legal_units",
+            "extract_successions",
             "classification",
             "facility_years",
             "marts",
+            "polars",
             "pandas",
         )
     }, bench["runs"]
     c = bench["correctness"]
-    assert set(c["views"]) == {"floor", "floor_keys", "pipeline", "pandas", "generator_truth"}
+    assert set(c["views"]) == {"floor", "floor_keys", "pipeline", "polars", "pandas", "generator_truth"}
     assert c["agree"] and not c["mismatches"]
+    # the succession links touching the selection: the same number in every view that reads the file
+    links = {name: view["succession_links"] for name, view in c["views"].items() if name != "generator_truth"}
+    assert len(set(links.values())) == 1 and links["pipeline"] > 0, links
     # the extraction finds exactly the planted establishments, their periods and legal units
     assert c["views"]["pipeline"]["etablissements"] == expected["etablissements"]
     assert c["views"]["floor"]["unite_legale_periodes"] == expected["unite_legale_periodes"]
