@@ -1,10 +1,13 @@
 """Extraction of childcare establishments (NAF 88.91A) and their legal units from the SIRENE stock.
 
 The national files are large (44 M establishments, 96 M establishment periods, 30 M legal units,
-71 M legal-unit periods). Everything here is one DuckDB query per table straight on the Parquet
-files: only the needed columns are read (projection), and the 88.91A filter and the semi-joins on
-siret/siren run inside DuckDB's scan (predicate pushdown); no table ever goes through Python. The
-only intermediate state is the set of selected sirets/sirens (tens of thousands of strings).
+71 M legal-unit periods). Each file is read in two passes, neither of which goes through Python row
+by row: DuckDB finds the selected sirets (the 88.91A and name filters, reading only the filter and
+key columns), then :func:`_read_matching` reads the needed columns of the matching rows only, with
+Polars' prefiltered scan (it decodes the key column first and the other columns of the matching
+rows only: the rows nobody keeps are never decoded, docs/performance.md), hands them to DuckDB as
+Arrow, where they are typed. The only intermediate state is the set of selected sirets/sirens
+(tens of thousands of strings) and the matching rows.
 
 Selection: an establishment is selected if its activity was 88.91A in ANY period of its history
 (an establishment's code can change, to or from 88.91A) or in the current stock, OR if its own name
@@ -26,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import polars as pl
 
 from assets.sirene.schema import (
     ETABLISSEMENT_FILE,
@@ -423,6 +427,37 @@ def _select(info: FileInfo, cols: tuple[Col, ...]) -> str:
     return ",\n       ".join(info.expr(c) for c in cols)
 
 
+def _read_matching(
+    con: duckdb.DuckDBPyConnection, info: FileInfo, cols: tuple[Col, ...], key: Col, keys_sql: str, target: str
+) -> None:
+    """``create temp table target``: the columns ``cols`` of the rows of ``info.path`` whose ``key`` is among
+    the values of ``keys_sql`` (a one-column query), typed by :meth:`FileInfo.expr` as a DuckDB scan would.
+
+    Polars' prefiltered scan evaluates the key filter first and decodes the other columns of the matching rows
+    only; DuckDB's semi-join decodes every projected column of every row (its join filter prunes row groups,
+    not rows). A key stored as an integer is zero-padded before the comparison (no prefiltering then, but the
+    same rows)."""
+    keys = pl.from_arrow(con.execute(keys_sql).arrow()).to_series()
+    column = pl.col(key.source)
+    if info.types[key.source] != "VARCHAR":
+        column = column.cast(pl.String).str.zfill(key.width)
+    present = [c.source for c in cols if c.source in info.types]
+    try:
+        matching = (
+            pl.scan_parquet(info.path, parallel="prefiltered")
+            .filter(column.is_in(keys.cast(pl.String).implode()))
+            .select(present)
+            .collect()
+        )
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise SireneFormatError(f"reading {info.path} failed (corrupt Parquet data?): {str(exc).splitlines()[0]}") from exc
+    con.register("_sirene_matching", matching.to_arrow())
+    try:
+        con.execute(f"create or replace temp table {target} as select {_select(info, cols)} from _sirene_matching")
+    finally:
+        con.unregister("_sirene_matching")
+
+
 def _query(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any], *paths: Path) -> None:
     """Run an extraction statement; a read error mid-file is reported with the file(s) involved."""
     try:
@@ -500,17 +535,8 @@ def extract_establishments(con: duckdb.DuckDBPyConnection, files: SireneFiles) -
         files.etablissement_historique,
         files.etablissement,
     )
-    _query(
-        con,
-        f"""
-        create or replace temp table _sirene_periodes_raw as
-        select {_select(hist, ETABLISSEMENT_HISTORIQUE_COLS)}
-        from read_parquet($hist)
-        where {siret_h} in (select siret from _sirene_eaje_sirets)
-        """,
-        {"hist": params["hist"]},
-        files.etablissement_historique,
-    )
+    siret = ETABLISSEMENT_HISTORIQUE_COLS[0]
+    _read_matching(con, hist, ETABLISSEMENT_HISTORIQUE_COLS, siret, "select siret from _sirene_eaje_sirets", "_sirene_periodes_raw")
     con.execute(
         """
         create or replace table stg.sirene_etablissement_periodes as
@@ -519,17 +545,7 @@ def extract_establishments(con: duckdb.DuckDBPyConnection, files: SireneFiles) -
         order by siret, date_debut nulls first
         """
     )
-    _query(
-        con,
-        f"""
-        create or replace temp table _sirene_stock_raw as
-        select {_select(stock, ETABLISSEMENT_COLS)}
-        from read_parquet($stock)
-        where {siret_s} in (select siret from _sirene_eaje_sirets)
-        """,
-        {"stock": params["stock"]},
-        files.etablissement,
-    )
+    _read_matching(con, stock, ETABLISSEMENT_COLS, siret, "select siret from _sirene_eaje_sirets", "_sirene_stock_raw")
     con.execute(
         """
         create or replace table stg.sirene_etablissements as
@@ -604,18 +620,8 @@ def extract_legal_units(con: duckdb.DuckDBPyConnection, files: SireneFiles) -> d
         select siren from stg.sirene_etablissements union select siren from stg.sirene_etablissement_periodes
         """
     )
-    siren_h = hist.key("siren", 9)
-    siren_s = stock.key("siren", 9)
-    _query(
-        con,
-        f"""
-        create or replace temp table _sirene_ul_periodes_raw as
-        select {_select(hist, UNITE_LEGALE_HISTORIQUE_COLS)}
-        from read_parquet($hist) where {siren_h} in (select siren from _sirene_eaje_sirens)
-        """,
-        {"hist": str(files.unite_legale_historique)},
-        files.unite_legale_historique,
-    )
+    siren = UNITE_LEGALE_HISTORIQUE_COLS[0]
+    _read_matching(con, hist, UNITE_LEGALE_HISTORIQUE_COLS, siren, "select siren from _sirene_eaje_sirens", "_sirene_ul_periodes_raw")
     con.execute(
         """
         create or replace table stg.sirene_unite_legale_periodes as
@@ -624,16 +630,7 @@ def extract_legal_units(con: duckdb.DuckDBPyConnection, files: SireneFiles) -> d
         order by siren, date_debut nulls first
         """
     )
-    _query(
-        con,
-        f"""
-        create or replace temp table _sirene_ul_raw as
-        select {_select(stock, UNITE_LEGALE_COLS)}
-        from read_parquet($stock) where {siren_s} in (select siren from _sirene_eaje_sirens)
-        """,
-        {"stock": str(files.unite_legale)},
-        files.unite_legale,
-    )
+    _read_matching(con, stock, UNITE_LEGALE_COLS, siren, "select siren from _sirene_eaje_sirens", "_sirene_ul_raw")
     con.execute(
         """
         create or replace table stg.sirene_unites_legales as
