@@ -42,6 +42,7 @@ def resources_for(settings: Settings, lineage: Lineage | None = None) -> dict[st
             source_mode=settings.source_mode,
             offline=settings.offline,
             sirene_dir=str(settings.sirene_dir or ""),
+            hash_cache=str(settings.build_dir / "file_sha256.json"),
         ),
         "parameters": Parameters(seed=settings.seed, max_row_drop=settings.max_row_drop),
     }

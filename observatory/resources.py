@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import re
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
@@ -78,6 +79,43 @@ def sha256_of(path: Path, chunk: int = 1 << 20) -> str:
         for block in iter(lambda: fh.read(chunk), b""):
             h.update(block)
     return h.hexdigest()
+
+
+#: A remembered sha256 is trusted only for a file last changed this long before it was hashed: a file rewritten
+#: within the same timestamp tick as its hashing (coarse file-system clocks) keeps its identity ("racy git").
+RACY_NS = 2_000_000_000
+
+
+def sha256_cached(path: Path, cache: Path | None) -> str:
+    """:func:`sha256_of`, remembered in the JSON file ``cache`` under the file's identity (size, modification and
+    status-change times in ns, inode): the 4 GB of a national SIRENE directory are hashed once per new file, not at
+    every run. Replacing or rewriting a file changes its identity (ctime cannot be set by hand), so a changed file
+    is hashed again; delete ``cache`` to force it. No cache (None): always hashed."""
+    if cache is None:
+        return sha256_of(path)
+    st = Path(path).stat()
+    identity = [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
+    key = str(Path(path).resolve())
+    try:
+        known = json.loads(cache.read_text())
+    except (OSError, ValueError):
+        known = {}
+    entry = known.get(key)
+    if (
+        isinstance(entry, dict)
+        and entry.get("identity") == identity
+        and entry.get("sha256")
+        and st.st_ctime_ns < int(entry.get("hashed_at_ns", 0)) - RACY_NS
+    ):
+        return entry["sha256"]
+    hashed_at = time.time_ns()
+    sha = sha256_of(path)
+    known[key] = {"identity": identity, "sha256": sha, "hashed_at_ns": hashed_at}
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    tmp = cache.with_name(f"{cache.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(known, indent=1, sort_keys=True))
+    tmp.replace(cache)  # atomic: two runs hashing at once never leave a torn file
+    return sha
 
 
 def run_sql_script(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any] | None = None) -> None:
@@ -282,6 +320,8 @@ class Downloader(dg.ConfigurableResource):
     offline: bool = True
     #: Optional directory of real INSEE SIRENE stock Parquet files (overrides the embedded sample).
     sirene_dir: str = ""
+    #: JSON file remembering the sha256 of the files of such local directories (:func:`sha256_cached`); empty: none.
+    hash_cache: str = ""
     timeout_s: int = 120
     #: Largest file accepted (bytes): the SIRENE establishment history, the largest file, is about 2 GB.
     max_bytes: int = 8 * 1024**3

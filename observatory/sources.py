@@ -29,7 +29,7 @@ import dagster as dg
 
 from observatory.automation import CADENCE_TAG, cadence, freshness_policy
 from observatory.incremental import raw_data_version
-from observatory.resources import Downloader, DownloadError, sha256_of, sniff_file
+from observatory.resources import Downloader, DownloadError, sha256_cached, sha256_of, sniff_file
 
 
 @dataclass(frozen=True)
@@ -397,7 +397,8 @@ def read_source(downloader: Downloader, spec: SourceSpec, fetch: Callable[[Remot
     now = dt.datetime.now(dt.timezone.utc)
     variant = preferred_variant(downloader, spec)
     if variant == LOCAL:
-        return _read_local(spec, Path(getattr(downloader, spec.local_dir_field)), now)
+        cache = Path(downloader.hash_cache) if downloader.hash_cache else None
+        return _read_local(spec, Path(getattr(downloader, spec.local_dir_field)), now, cache)
     if variant == EMBEDDED or not (spec.remote_files or spec.manual_files):
         return _read_embedded(downloader, spec, now)
     return _read_official(downloader, spec, fetch, now)
@@ -417,7 +418,7 @@ def embedded_fallback_files(spec: SourceSpec) -> tuple[str, ...]:
     return tuple(dict.fromkeys(out))
 
 
-def _read_local(spec: SourceSpec, directory: Path, now: dt.datetime) -> SourceRead:
+def _read_local(spec: SourceSpec, directory: Path, now: dt.datetime, hash_cache: Path | None = None) -> SourceRead:
     # A manifest beside the files (e.g. a copy of the synthetic sample) says what they are; it must
     # describe these very files.
     manifest = read_manifest(directory) if (directory / "manifest.json").exists() else {}
@@ -429,7 +430,7 @@ def _read_local(spec: SourceSpec, directory: Path, now: dt.datetime) -> SourceRe
         if not path.exists():
             raise DownloadError(f"{path}: missing; {spec.local_dir_field} must hold the publisher's file {name}")
         sniff_file(path)
-        sha = sha256_of(path)
+        sha = sha256_cached(path, hash_cache)
         entry = entries.get(name, {})
         if entry.get("sha256") and entry["sha256"] != sha:
             raise DownloadError(

@@ -6,6 +6,7 @@ each raw asset versioned by the sha256 of its file, each other asset writing its
 """
 
 import hashlib
+import json
 from pathlib import Path
 
 import dagster as dg
@@ -156,3 +157,24 @@ def test_a_package_code_covers_what_it_imports_transitively(tmp_path):
     (tmp_path / "c" / "m.py").write_text("from assets.catalog import t\n")
     assert [p.name for p in package_code("a", tmp_path)] == ["a", "b", "c", "catalog.py"]
     assert [p.name for p in package_code("c", tmp_path)] == ["c", "catalog.py"]
+
+
+def test_a_local_file_is_hashed_once_until_it_changes(tmp_path: Path):
+    from observatory.resources import RACY_NS, sha256_cached
+
+    f, cache = tmp_path / "StockEtablissement_utf8.parquet", tmp_path / "build" / "file_sha256.json"
+    f.write_bytes(b"month 1")
+    first = sha256_cached(f, cache)
+    assert first == hashlib.sha256(b"month 1").hexdigest()
+    (entry,) = json.loads(cache.read_text()).values()
+    assert entry["identity"][0] == 7 and entry["sha256"] == first
+    # just written, just hashed: not trusted yet (a rewrite in the same clock tick would keep the identity)
+    cache.write_text(json.dumps({str(f.resolve()): {**entry, "sha256": "remembered"}}))
+    assert sha256_cached(f, cache) == first
+    # hashed well after its last change: the cache answers while the identity holds (a planted value proves it)
+    trusted = {**entry, "sha256": "remembered", "hashed_at_ns": entry["identity"][2] + RACY_NS + 1}
+    cache.write_text(json.dumps({str(f.resolve()): trusted}))
+    assert sha256_cached(f, cache) == "remembered"
+    f.write_bytes(b"month 2, bigger")  # next month's file: another identity, hashed again
+    assert sha256_cached(f, cache) == hashlib.sha256(b"month 2, bigger").hexdigest()
+    assert sha256_cached(f, None) == hashlib.sha256(b"month 2, bigger").hexdigest()  # no cache: always hashed
