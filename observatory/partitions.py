@@ -136,6 +136,17 @@ def all_years_tags(partitions_def: dg.PartitionsDefinition) -> dict[str, str]:
     return range_tags(keys[0], keys[-1], partitions_def)
 
 
+def selection_tags(graph: Any, keys: Iterable[dg.AssetKey]) -> dict[str, str]:
+    """The run tags of a run of ``keys`` (asset keys of ``graph``, an asset graph): every year when they hold
+    partitioned assets (:func:`all_years_tags`), none otherwise. The command line and the refresh sensors launch
+    their runs with these, so that a yearly asset whose inputs changed rewrites all its years (a raw file holds
+    every year) and Dagster records each partition as up to date."""
+    partitioned = {graph.get(k).partitions_def for k in keys if graph.get(k).partitions_def is not None}
+    if len(partitioned) > 1:
+        raise dg.DagsterInvalidDefinitionError("the partitioned assets must share observatory.partitions.YEARS")
+    return all_years_tags(next(iter(partitioned))) if partitioned else {}
+
+
 def latest_year_key(partitions_def: dg.PartitionsDefinition, when: dt.datetime | None = None) -> str:
     """The partition a scheduled refresh targets: the latest year not after ``when``'s year
     (the last key if none is a year)."""
