@@ -454,3 +454,76 @@ def test_a_ui_backfill_of_the_yearly_job_is_one_run_over_the_range(tmp_path):
             (2026, False),
         ]
         assert con.execute("select distinct mart_run from marts.m").fetchall() == [(run.run_id,)]
+
+
+DAEMON_DEFS = textwrap.dedent(
+    """
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, {tests!r})
+    from test_definitions_automation import build
+
+    defs, _ = build(Path({folder!r}))
+    """
+)
+
+
+def test_the_daemon_ticks_then_its_sensor_runs_only_what_changed(tmp_path):
+    """What `make ui`'s daemon does with the schedule and the sensor RUNNING by default, no switch touched: the
+    monthly tick runs raw/monthly_src; on unchanged files the sensor's tick skips, after a new file it launches one
+    run of exactly stg/monthly_src and its descendants."""
+    import logging
+    from zoneinfo import ZoneInfo
+
+    from dagster._core.scheduler.instigation import TickStatus
+    from dagster._core.test_utils import create_test_daemon_workspace_context, freeze_time, instance_for_test
+    from dagster._core.workspace.load_target import PythonFileTarget
+    from dagster._daemon.sensor import execute_sensor_iteration
+    from dagster._scheduler.scheduler import launch_scheduled_runs
+
+    defs, settings = build(tmp_path)
+    module = tmp_path / "daemon_defs.py"
+    module.write_text(DAEMON_DEFS.format(tests=str(Path(__file__).parent), folder=str(tmp_path)))
+    overrides = {
+        "run_coordinator": {"module": "dagster._core.run_coordinator", "class": "DefaultRunCoordinator"},
+        "run_launcher": {"module": "dagster._core.launcher.sync_in_memory_run_launcher", "class": "SyncInMemoryRunLauncher"},
+    }
+    log = logging.getLogger("test")
+    paris = ZoneInfo("Europe/Paris")
+    with instance_for_test(overrides=overrides) as instance:
+        assert execute(defs, instance).success  # the first build (make run)
+        target = PythonFileTarget(python_file=str(module), attribute="defs", working_directory=str(REPO_ROOT), location_name="t")
+        with create_test_daemon_workspace_context(target, instance) as workspace:
+
+            def daemon_at(when: dt.datetime) -> None:
+                with freeze_time(when):
+                    list(launch_scheduled_runs(workspace, log, when.astimezone(dt.timezone.utc), {}))
+                    list(execute_sensor_iteration(workspace, log, None, None))
+
+            def last_sensor_tick():
+                (state,) = [s for s in instance.all_instigator_state() if s.instigator_name == "refresh_monthly_stale"]
+                return instance.get_ticks(state.instigator_origin_id, state.selector_id, limit=1)[0]
+
+            daemon_at(dt.datetime(2026, 3, 3, 5, 59, tzinfo=paris))  # the daemon starts: nothing due yet
+            before = {r.run_id for r in instance.get_runs()}
+            daemon_at(dt.datetime(2026, 3, 3, 6, 0, 30, tzinfo=paris))  # the tick, then the sensor sees its run's success
+            (inputs,) = [r for r in instance.get_runs() if r.run_id not in before]
+            assert (inputs.job_name, inputs.tags[PHASE_TAG], inputs.asset_selection) == (
+                "refresh_monthly",
+                "inputs",
+                {dg.AssetKey(["raw", "monthly_src"])},
+            )
+            tick = last_sensor_tick()
+            assert tick.status == TickStatus.SKIPPED and tick.skip_reason.startswith("Up to date: 3 asset(s)")
+
+            embed(settings.raw_dir, "monthly_src", "(2024, 'a'), (2025, 'b'), (2026, 'c')")
+            before = {r.run_id for r in instance.get_runs()}
+            daemon_at(dt.datetime(2026, 4, 3, 6, 0, 30, tzinfo=paris))
+            last, inputs = [r for r in instance.get_runs() if r.run_id not in before]  # newest first
+            assert inputs.asset_selection == {dg.AssetKey(["raw", "monthly_src"])} and PHASE_TAG not in last.tags
+            assert last.asset_selection == {
+                dg.AssetKey.from_user_string(k) for k in ("stg/monthly_src", "marts/combined", "publish/observatory")
+            }
+            assert instance.get_run_by_id(last.run_id).status == dg.DagsterRunStatus.SUCCESS
+            assert last_sensor_tick().status == TickStatus.SUCCESS
