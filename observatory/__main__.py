@@ -30,8 +30,8 @@ from observatory.alerts import CLI_TAG, CLI_TODO, Alert, deliver
 from observatory.automation import ALL_JOB
 from observatory.definitions import build_definitions
 from observatory.incremental import PHASE_TAG, Plan, is_raw, stale
-from observatory.partitions import all_years_tags
-from observatory.publish import PUBLICATION_KEY, SITE_KEY, current_version, rollback
+from observatory.partitions import selection_tags
+from observatory.publish import PUBLICATION_KEY, SITE_KEY, published_outputs, rollback
 from observatory.runs import RunInProgress, exclusive_run, failure_line, guarded_run
 from observatory.settings import Settings
 
@@ -65,10 +65,7 @@ def execute(
     job = defs.resolve_job_def(ALL_JOB) if named else defs.resolve_implicit_global_asset_job_def()
     graph = defs.resolve_asset_graph()
     keys = selected_keys(defs, selection) if selection is not None else None
-    partitioned = {graph.get(k).partitions_def for k in (keys or graph.get_all_asset_keys()) if graph.get(k).partitions_def}
-    if len(partitioned) > 1:
-        raise dg.DagsterInvalidDefinitionError("the partitioned assets must share observatory.partitions.YEARS")
-    tags = {LAUNCHED_BY_TAG: CLI_TAG[1], **(all_years_tags(next(iter(partitioned))) if partitioned else {}), **(tags or {})}
+    tags = {LAUNCHED_BY_TAG: CLI_TAG[1], **selection_tags(graph, keys or graph.get_all_asset_keys()), **(tags or {})}
     return job.execute_in_process(
         instance=instance,
         raise_on_error=False,
@@ -175,12 +172,6 @@ def summary(
     return ok, lines
 
 
-def published_outputs(settings: Settings) -> set[dg.AssetKey]:
-    """The non-table assets whose output exists: the current publication, its site."""
-    current = current_version(settings.marts_dir)
-    return {k for k, found in ((PUBLICATION_KEY, current), (SITE_KEY, current and (current / "site" / "index.html").exists())) if found}
-
-
 def build(
     settings: Settings,
     defs: dg.Definitions,
@@ -204,7 +195,7 @@ def build(
         results.append(execute(defs, instance, raw, log_level=log_level, tags={**tags, PHASE_TAG: "inputs"}))
         if not results[-1].success:
             return results, None
-    plan = stale(defs, instance, keys, build_db=settings.build_db, present=published_outputs(settings))
+    plan = stale(defs, instance, keys, build_db=settings.build_db, present=published_outputs(settings.marts_dir))
     if plan.run:
         results.append(execute(defs, instance, sorted(plan.run, key=str), log_level=log_level, run_id=run_id, tags=tags))
     return results, plan

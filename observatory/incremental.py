@@ -14,7 +14,9 @@ Dagster's own versioning, so that the UI's "up to date" / "stale" badges say wha
   since their last materialization, whose table is missing from the build database, or that were never
   materialized, plus everything downstream of them in the selection. The rest is skipped.
 
-``python -m observatory run --full`` (``make run FULL=1``) rebuilds everything regardless.
+The scheduled refreshes do the same in two runs (``observatory.automation``: the tick runs the raw assets, a
+run-status sensor then launches what :func:`stale` gives). ``python -m observatory run --full`` (``make run FULL=1``),
+or a refresh job launched as is from the UI, rebuilds everything regardless.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ LOCK = ROOT / "requirements.lock"
 CODE_SUFFIXES = {".py", ".sql", ".csv", ".json", ".yaml", ".txt", ".html", ".css", ".js", ".j2", ".jinja"}
 #: Layers whose assets write a table of the same name (``stg/communes`` -> ``stg.communes``).
 TABLE_LAYERS = ("stg", "int", "marts")
-#: Tag of the raw-input phase of an incremental command-line run.
+#: Tag of the raw-input phase of an incremental run (command line or scheduled refresh).
 PHASE_TAG = "observatory/phase"
 
 

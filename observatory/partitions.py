@@ -22,8 +22,8 @@ How a partitioned asset is written:
    ``_end``), so the range is written in one transaction and the run's blocking checks and
    downstream marts see every year of it;
 2. the asset builds ``years_to_build(context)`` (the partition keys of the run: one year from a
-   schedule tick, a range from a backfill or ``python -m observatory run``, which launches the
-   full range with :func:`all_years_tags`) and writes them with
+   UI launch of one partition, a range from a backfill, or the full range of :func:`selection_tags` from
+   ``python -m observatory run`` and the scheduled refreshes) and writes them with
    ``replace_years(con, "stg.x", years, "select ... where list_contains($years, annee)", {"years": years})``:
    the old rows of those years are deleted and the new ones inserted in one transaction, other
    years untouched; a failed run leaves the previous rows;
@@ -38,12 +38,11 @@ In the UI, *Materialize* on the ``refresh_yearly`` job offers a partition picker
 years launches a backfill that is ONE run per contiguous range, sources to publication (the job's
 backfill policy is single-run). A backfill launched from the asset graph runs the partitioned
 assets in one run but the unpartitioned assets below them in separate runs (docs/operations.md,
-*Backfills*). The yearly schedule refreshes the latest year up to the schedule's date, see
-``observatory.automation``. A run holding two partitioned assets in a chain needs a partition
+*Backfills*). The yearly schedule's refresh rebuilds every year of what is stale (a raw file holds every
+year), see ``observatory.automation``. A run holding two partitioned assets in a chain needs a partition
 key or range: Dagster refuses to run it without one.
 """
 
-import datetime as dt
 import re
 import uuid
 import warnings
@@ -96,8 +95,8 @@ def partition_years(context: Any) -> list[int]:
 
 
 def years_to_build(context: Any, years: Iterable[int] | None = None) -> list[int]:
-    """The years a partitioned asset builds: its run's partition key or key range (schedule tick,
-    UI backfill, ``python -m observatory run``); in a run without any partition (e.g.
+    """The years a partitioned asset builds: its run's partition key or key range (UI launch or
+    backfill, scheduled refresh, ``python -m observatory run``); in a run without any partition (e.g.
     ``dg.materialize`` in a test), every year of ``years`` (default: every key of the asset's
     partitions definition), which Dagster then records as one unpartitioned materialization
     (logged as a warning: the UI shows no partition as built)."""
@@ -136,18 +135,15 @@ def all_years_tags(partitions_def: dg.PartitionsDefinition) -> dict[str, str]:
     return range_tags(keys[0], keys[-1], partitions_def)
 
 
-def latest_year_key(partitions_def: dg.PartitionsDefinition, when: dt.datetime | None = None) -> str:
-    """The partition a scheduled refresh targets: the latest year not after ``when``'s year
-    (the last key if none is a year)."""
-    keys = list(partitions_def.get_partition_keys())
-    years = [k for k in keys if _YEAR_KEY.fullmatch(k)]
-    if when is not None:
-        years = [k for k in years if int(k) <= when.year] or years
-    if years:
-        return max(years)
-    if not keys:
-        raise ValueError("latest_year_key: the partitions definition has no key")
-    return keys[-1]
+def selection_tags(graph: Any, keys: Iterable[dg.AssetKey]) -> dict[str, str]:
+    """The run tags of a run of ``keys`` (asset keys of ``graph``, an asset graph): every year when they hold
+    partitioned assets (:func:`all_years_tags`), none otherwise. The command line and the refresh sensors launch
+    their runs with these, so that a yearly asset whose inputs changed rewrites all its years (a raw file holds
+    every year) and Dagster records each partition as up to date."""
+    partitioned = {graph.get(k).partitions_def for k in keys if graph.get(k).partitions_def is not None}
+    if len(partitioned) > 1:
+        raise dg.DagsterInvalidDefinitionError("the partitioned assets must share observatory.partitions.YEARS")
+    return all_years_tags(next(iter(partitioned))) if partitioned else {}
 
 
 def replace_years(

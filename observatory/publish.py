@@ -89,6 +89,13 @@ def current_version(marts_dir: Path) -> Path | None:
     return link.resolve() if link.is_symlink() and link.resolve().is_dir() else None
 
 
+def published_outputs(marts_dir: Path) -> set[dg.AssetKey]:
+    """The non-table assets whose output exists (the current publication, its site): what
+    ``observatory.incremental.stale`` takes as ``present``."""
+    current = current_version(marts_dir)
+    return {k for k, found in ((PUBLICATION_KEY, current), (SITE_KEY, current and (current / "site" / "index.html").exists())) if found}
+
+
 def _new_version_id(run_id: str) -> str:
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
     return f"{stamp}-{(run_id or uuid.uuid4().hex)[:8]}"

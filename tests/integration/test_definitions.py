@@ -135,7 +135,7 @@ def test_warehouse_writers_run_in_the_duckdb_pool_and_downloads_in_none(kind):
     assert not problems, "\n".join(problems)
 
 
-def test_yearly_partitions_are_shared_single_run_and_scheduled_on_the_latest_year():
+def test_yearly_partitions_are_shared_single_run_and_the_ticks_run_the_raw_assets():
     from assets.common.years import YEARS
 
     partitioned = {n: node for n, node in MATERIALIZABLE.items() if node.partitions_def is not None}
@@ -147,10 +147,10 @@ def test_yearly_partitions_are_shared_single_run_and_scheduled_on_the_latest_yea
     monthly = {k.to_user_string() for k in defs.resolve_job_def("refresh_monthly").asset_layer.selected_asset_keys}
     assert set(partitioned) <= yearly and not set(partitioned) & monthly
     assert defs.resolve_job_def("refresh_monthly").partitions_def is None  # the SIRENE run takes no partition key
-    schedule = defs.resolve_schedule_def("refresh_yearly_schedule")
-    with dg.build_schedule_context(scheduled_execution_time=dt.datetime(2027, 1, 15, 6), repository_def=defs.get_repository_def()) as ctx:
-        (request,) = schedule.evaluate_tick(ctx).run_requests
-    assert request.partition_key == "2026"
-    with dg.build_schedule_context(scheduled_execution_time=dt.datetime(2026, 3, 3, 6), repository_def=defs.get_repository_def()) as ctx:
-        (request,) = defs.resolve_schedule_def("refresh_monthly_schedule").evaluate_tick(ctx).run_requests
-    assert request.partition_key is None
+    # a tick runs its cadence's raw assets only, no partition key: the sensor then runs what is stale, every year
+    for cadence, when in (("yearly", dt.datetime(2027, 1, 15, 6)), ("monthly", dt.datetime(2026, 3, 3, 6))):
+        with dg.build_schedule_context(scheduled_execution_time=when, repository_def=defs.get_repository_def()) as ctx:
+            (request,) = defs.resolve_schedule_def(f"refresh_{cadence}_schedule").evaluate_tick(ctx).run_requests
+        raw = {k for k, node in MATERIALIZABLE.items() if node.tags.get("cadence") == cadence}
+        assert raw and {k.to_user_string() for k in request.asset_selection} == raw, cadence
+        assert request.partition_key is None and request.tags["observatory/phase"] == "inputs"

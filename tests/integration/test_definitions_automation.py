@@ -1,4 +1,4 @@
-"""Schedules, refresh jobs, yearly partitions and freshness, derived from the sources' cadences, on a
+"""Schedules, refresh jobs and sensors, yearly partitions and freshness, derived from the sources' cadences, on a
 tiny self-contained graph: two embedded sources (monthly, yearly) -> staging -> mart -> publication."""
 
 import datetime as dt
@@ -10,8 +10,10 @@ import dagster as dg
 import duckdb
 import pytest
 
+from observatory.__main__ import execute
 from observatory.automation import cadence_automation
 from observatory.definitions import resources_for
+from observatory.incremental import PHASE_TAG, with_code_versions
 from assets.common.years import YEARS
 from observatory.partitions import all_years_tags, range_tags, replace_years, yearly_partitions, years_to_build
 from observatory.publish import publication_asset
@@ -24,7 +26,7 @@ from observatory.sources import PlanFile, SourceSpec, raw_asset
 def embed(raw_dir: Path, name: str, rows: str) -> SourceSpec:
     """A source with one embedded Parquet file and its manifest."""
     directory = raw_dir / name / "embedded"
-    directory.mkdir(parents=True)
+    directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{name}.parquet"
     with duckdb.connect() as con:
         con.execute(f"copy (select * from (values {rows}) v(annee, code)) to '{path}' (format parquet)")
@@ -98,21 +100,29 @@ def build(tmp_path: Path, *, partitions: dg.PartitionsDefinition | None = None) 
             return dg.MaterializeResult(metadata=warehouse.table_metadata(con, "marts.combined"))
 
     base = dg.Definitions.merge(
-        dg.Definitions(
-            assets=[*raws, *stgs, combined, publication_asset([combined.key])], asset_checks=[table_check("marts.combined", [RowCount(1)])]
+        with_code_versions(
+            dg.Definitions(
+                assets=[*raws, *stgs, combined, publication_asset([combined.key])],
+                asset_checks=[table_check("marts.combined", [RowCount(1)])],
+            ),
+            "1",
         ),
         dg.Definitions(resources=resources_for(settings)),
     )
     return dg.Definitions.merge(base, cadence_automation(base)), settings
 
 
-def test_one_job_and_schedule_per_cadence_with_their_crons(tmp_path):
+def test_one_job_schedule_and_sensor_per_cadence_with_their_crons(tmp_path):
     defs, _ = build(tmp_path)
     schedules = {s.name: s for s in defs.schedules}
     assert {n: s.cron_schedule for n, s in schedules.items()} == {
         "refresh_monthly_schedule": "0 6 3 * *",
         "refresh_yearly_schedule": "0 6 15 1 *",
     }
+    sensors = {s.name: s for s in defs.sensors}
+    assert set(sensors) == {"refresh_monthly_stale", "refresh_yearly_stale"}
+    running = dg.DefaultScheduleStatus.RUNNING, dg.DefaultSensorStatus.RUNNING
+    assert {s.default_status for s in schedules.values()} | {s.default_status for s in sensors.values()} == set(running)
     jobs = {
         name: {k.to_user_string() for k in defs.resolve_job_def(name).asset_layer.selected_asset_keys}
         for name in ("refresh_monthly", "refresh_yearly", "rebuild_marts")
@@ -122,49 +132,104 @@ def test_one_job_and_schedule_per_cadence_with_their_crons(tmp_path):
     assert jobs["rebuild_marts"] == {"marts/combined", "publish/observatory"}
 
 
-def test_monthly_tick_runs_the_source_then_the_mart_then_publication(tmp_path):
+def tick(defs: dg.Definitions, cadence: str, instance: dg.DagsterInstance, when: dt.datetime) -> dg.ExecuteInProcessResult:
+    """The schedule's tick, and its run as the daemon would launch it."""
+    with dg.build_schedule_context(scheduled_execution_time=when, repository_def=defs.get_repository_def(), instance=instance) as context:
+        (request,) = defs.resolve_schedule_def(f"refresh_{cadence}_schedule").evaluate_tick(context).run_requests
+    return launch(defs, cadence, instance, request)
+
+
+def launch(defs: dg.Definitions, cadence: str, instance: dg.DagsterInstance, request: dg.RunRequest) -> dg.ExecuteInProcessResult:
+    return defs.resolve_job_def(f"refresh_{cadence}").execute_in_process(
+        instance=instance, asset_selection=request.asset_selection, tags=request.tags, partition_key=request.partition_key
+    )
+
+
+def after(defs: dg.Definitions, cadence: str, instance: dg.DagsterInstance, result: dg.ExecuteInProcessResult):
+    """What the refresh sensor of ``cadence`` answers to the successful run ``result``."""
+    assert result.success
+    sensor = defs.resolve_sensor_def(f"refresh_{cadence}_stale")
+    context = dg.build_run_status_sensor_context(
+        sensor_name=sensor.name,
+        dagster_event=result.get_run_success_event(),
+        dagster_instance=instance,
+        dagster_run=instance.get_run_by_id(result.run_id),
+        resources={"warehouse": defs.resources["warehouse"]},
+        repository_def=defs.get_repository_def(),
+    )
+    return sensor(context)
+
+
+def names(result: dg.ExecuteInProcessResult) -> list[str]:
+    """The assets the run materialized, in order, once each (a ranged run writes a partitioned asset once per year)."""
+    return list(dict.fromkeys(e.asset_key.to_user_string() for e in result.get_asset_materialization_events()))
+
+
+def test_monthly_tick_checks_the_files_then_recomputes_only_what_changed(tmp_path):
     defs, settings = build(tmp_path)
-    schedule = defs.resolve_schedule_def("refresh_monthly_schedule")
-    with dg.build_schedule_context(
-        scheduled_execution_time=dt.datetime(2026, 3, 3, 6), repository_def=defs.get_repository_def()
-    ) as context:
-        (request,) = schedule.evaluate_tick(context).run_requests
-    assert request.partition_key is None
-    # the yearly staging table must already exist (a first "materialize all" built it)
-    assert defs.resolve_job_def("refresh_yearly").execute_in_process(asset_selection=[dg.AssetKey(["stg", "yearly_src"])]).success
-    result = defs.resolve_job_def("refresh_monthly").execute_in_process()
-    assert result.success
-    order = [e.asset_key.to_user_string() for e in result.get_asset_materialization_events()]
-    assert order == ["raw/monthly_src", "stg/monthly_src", "marts/combined", "publish/observatory"]
+    with dg.DagsterInstance.ephemeral() as instance:
+        assert execute(defs, instance).success  # the first build (make run)
+        inputs = tick(defs, "monthly", instance, dt.datetime(2026, 3, 3, 6))
+        assert names(inputs) == ["raw/monthly_src"] and inputs.dagster_run.tags[PHASE_TAG] == "inputs"
+        skip = after(defs, "monthly", instance, inputs)
+        assert isinstance(skip, dg.SkipReason) and skip.skip_message.startswith("Up to date: 3 asset(s) unchanged")
+
+        embed(settings.raw_dir, "monthly_src", "(2024, 'a'), (2025, 'b'), (2026, 'c')")  # INSEE's new month
+        request = after(defs, "monthly", instance, tick(defs, "monthly", instance, dt.datetime(2026, 4, 3, 6)))
+        assert isinstance(request, dg.RunRequest)
+        assert sorted(k.to_user_string() for k in request.asset_selection) == ["marts/combined", "publish/observatory", "stg/monthly_src"]
+        stale_run = launch(defs, "monthly", instance, request)
+        assert names(stale_run) == ["stg/monthly_src", "marts/combined", "publish/observatory"]
+        # its own success is not followed by another run, and the next tick finds everything up to date
+        assert isinstance(after(defs, "monthly", instance, stale_run), dg.SkipReason)
+        assert isinstance(after(defs, "monthly", instance, tick(defs, "monthly", instance, dt.datetime(2026, 5, 3, 6))), dg.SkipReason)
     with duckdb.connect(str(settings.marts_dir / "observatory.duckdb"), read_only=True) as con:
-        assert con.execute("select count(*) from marts.combined").fetchone()[0] == 5
+        assert con.execute("select count(*) from marts.combined").fetchone()[0] == 6
 
 
-def test_yearly_tick_refreshes_the_latest_year_partition(tmp_path):
-    defs, settings = build(tmp_path, partitions=yearly_partitions([2024, 2025, 2026]))
-    schedule = defs.resolve_schedule_def("refresh_yearly_schedule")
-    keys = {}
-    for when in (dt.datetime(2025, 1, 15, 6), dt.datetime(2027, 1, 15, 6)):
-        with dg.build_schedule_context(scheduled_execution_time=when, repository_def=defs.get_repository_def()) as context:
-            (request,) = schedule.evaluate_tick(context).run_requests
-        keys[when.year] = request.partition_key
-    assert keys == {2025: "2025", 2027: "2026"}
+def test_a_full_refresh_job_run_is_not_followed_by_the_sensor(tmp_path):
+    defs, _ = build(tmp_path)
+    with dg.DagsterInstance.ephemeral() as instance:
+        assert execute(defs, instance).success
+        full = defs.resolve_job_def("refresh_monthly").execute_in_process(instance=instance)
+        assert names(full) == ["raw/monthly_src", "stg/monthly_src", "marts/combined", "publish/observatory"]
+        skip = after(defs, "monthly", instance, full)
+        assert isinstance(skip, dg.SkipReason) and "not the inputs phase" in skip.skip_message
 
-    # the monthly staging table must already exist (a first "materialize all" built it)
-    first = [dg.AssetKey(["raw", "monthly_src"]), dg.AssetKey(["stg", "monthly_src"])]
-    assert defs.resolve_job_def("refresh_monthly").execute_in_process(asset_selection=first).success
-    result = defs.resolve_job_def("refresh_yearly").execute_in_process(partition_key="2025")
-    assert result.success
-    with duckdb.connect(str(settings.build_db), read_only=True) as con:
-        assert con.execute("select annee, code from stg.yearly_src").fetchall() == [(2025, "y")]
 
-    # With the range tags of python -m observatory run (every partition in one run), every year is built.
-    instance = dg.DagsterInstance.ephemeral()
+def test_yearly_tick_after_a_changed_file_rebuilds_every_year_of_its_descendants(tmp_path):
     pdef = yearly_partitions([2024, 2025, 2026])
-    assert defs.resolve_job_def("refresh_yearly").execute_in_process(tags=all_years_tags(pdef), instance=instance).success
+    defs, settings = build(tmp_path, partitions=pdef)
+    with dg.DagsterInstance.ephemeral() as instance:
+        assert execute(defs, instance).success
+        assert isinstance(after(defs, "yearly", instance, tick(defs, "yearly", instance, dt.datetime(2027, 1, 15, 6))), dg.SkipReason)
+
+        embed(settings.raw_dir, "yearly_src", "(2024, 'x'), (2025, 'y2'), (2026, 'z2')")
+        request = after(defs, "yearly", instance, tick(defs, "yearly", instance, dt.datetime(2028, 1, 15, 6)))
+        assert sorted(k.to_user_string() for k in request.asset_selection) == ["marts/combined", "publish/observatory", "stg/yearly_src"]
+        assert request.tags == {"cadence": "yearly", **all_years_tags(pdef)}
+        assert names(launch(defs, "yearly", instance, request)) == ["stg/yearly_src", "marts/combined", "publish/observatory"]
+        assert instance.get_materialized_partitions(dg.AssetKey(["stg", "yearly_src"])) == {"2024", "2025", "2026"}
+        assert isinstance(after(defs, "yearly", instance, tick(defs, "yearly", instance, dt.datetime(2029, 1, 15, 6))), dg.SkipReason)
     with duckdb.connect(str(settings.build_db), read_only=True) as con:
-        assert con.execute("select annee, code from stg.yearly_src order by 1").fetchall() == [(2024, "x"), (2025, "y"), (2026, "z")]
-    assert instance.get_materialized_partitions(dg.AssetKey(["stg", "yearly_src"])) == {"2024", "2025", "2026"}
+        assert con.execute("select annee, code from stg.yearly_src order by 1").fetchall() == [(2024, "x"), (2025, "y2"), (2026, "z2")]
+
+
+def test_a_failed_blocking_check_in_the_stale_run_stops_publication(tmp_path):
+    defs, settings = build(tmp_path)
+    with dg.DagsterInstance.ephemeral() as instance:
+        assert execute(defs, instance).success
+        published = (settings.marts_dir / "current").resolve()
+        with duckdb.connect(str(settings.build_db)) as con:  # with the yearly table emptied...
+            con.execute("delete from stg.yearly_src")
+        embed(settings.raw_dir, "monthly_src", "(2024, 'a') limit 0")  # ...a monthly file without rows empties the mart
+        request = after(defs, "monthly", instance, tick(defs, "monthly", instance, dt.datetime(2026, 4, 3, 6)))
+        result = defs.resolve_job_def("refresh_monthly").execute_in_process(
+            instance=instance, asset_selection=request.asset_selection, tags=request.tags, raise_on_error=False
+        )
+    assert not result.success
+    assert names(result) == ["stg/monthly_src", "marts/combined"]  # publication did not run
+    assert (settings.marts_dir / "current").resolve() == published
 
 
 def test_backfill_of_several_years_fills_each_year_once(tmp_path):
@@ -389,3 +454,76 @@ def test_a_ui_backfill_of_the_yearly_job_is_one_run_over_the_range(tmp_path):
             (2026, False),
         ]
         assert con.execute("select distinct mart_run from marts.m").fetchall() == [(run.run_id,)]
+
+
+DAEMON_DEFS = textwrap.dedent(
+    """
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, {tests!r})
+    from test_definitions_automation import build
+
+    defs, _ = build(Path({folder!r}))
+    """
+)
+
+
+def test_the_daemon_ticks_then_its_sensor_runs_only_what_changed(tmp_path):
+    """What `make ui`'s daemon does with the schedule and the sensor RUNNING by default, no switch touched: the
+    monthly tick runs raw/monthly_src; on unchanged files the sensor's tick skips, after a new file it launches one
+    run of exactly stg/monthly_src and its descendants."""
+    import logging
+    from zoneinfo import ZoneInfo
+
+    from dagster._core.scheduler.instigation import TickStatus
+    from dagster._core.test_utils import create_test_daemon_workspace_context, freeze_time, instance_for_test
+    from dagster._core.workspace.load_target import PythonFileTarget
+    from dagster._daemon.sensor import execute_sensor_iteration
+    from dagster._scheduler.scheduler import launch_scheduled_runs
+
+    defs, settings = build(tmp_path)
+    module = tmp_path / "daemon_defs.py"
+    module.write_text(DAEMON_DEFS.format(tests=str(Path(__file__).parent), folder=str(tmp_path)))
+    overrides = {
+        "run_coordinator": {"module": "dagster._core.run_coordinator", "class": "DefaultRunCoordinator"},
+        "run_launcher": {"module": "dagster._core.launcher.sync_in_memory_run_launcher", "class": "SyncInMemoryRunLauncher"},
+    }
+    log = logging.getLogger("test")
+    paris = ZoneInfo("Europe/Paris")
+    with instance_for_test(overrides=overrides) as instance:
+        assert execute(defs, instance).success  # the first build (make run)
+        target = PythonFileTarget(python_file=str(module), attribute="defs", working_directory=str(REPO_ROOT), location_name="t")
+        with create_test_daemon_workspace_context(target, instance) as workspace:
+
+            def daemon_at(when: dt.datetime) -> None:
+                with freeze_time(when):
+                    list(launch_scheduled_runs(workspace, log, when.astimezone(dt.timezone.utc), {}))
+                    list(execute_sensor_iteration(workspace, log, None, None))
+
+            def last_sensor_tick():
+                (state,) = [s for s in instance.all_instigator_state() if s.instigator_name == "refresh_monthly_stale"]
+                return instance.get_ticks(state.instigator_origin_id, state.selector_id, limit=1)[0]
+
+            daemon_at(dt.datetime(2026, 3, 3, 5, 59, tzinfo=paris))  # the daemon starts: nothing due yet
+            before = {r.run_id for r in instance.get_runs()}
+            daemon_at(dt.datetime(2026, 3, 3, 6, 0, 30, tzinfo=paris))  # the tick, then the sensor sees its run's success
+            (inputs,) = [r for r in instance.get_runs() if r.run_id not in before]
+            assert (inputs.job_name, inputs.tags[PHASE_TAG], inputs.asset_selection) == (
+                "refresh_monthly",
+                "inputs",
+                {dg.AssetKey(["raw", "monthly_src"])},
+            )
+            tick = last_sensor_tick()
+            assert tick.status == TickStatus.SKIPPED and tick.skip_reason.startswith("Up to date: 3 asset(s)")
+
+            embed(settings.raw_dir, "monthly_src", "(2024, 'a'), (2025, 'b'), (2026, 'c')")
+            before = {r.run_id for r in instance.get_runs()}
+            daemon_at(dt.datetime(2026, 4, 3, 6, 0, 30, tzinfo=paris))
+            last, inputs = [r for r in instance.get_runs() if r.run_id not in before]  # newest first
+            assert inputs.asset_selection == {dg.AssetKey(["raw", "monthly_src"])} and PHASE_TAG not in last.tags
+            assert last.asset_selection == {
+                dg.AssetKey.from_user_string(k) for k in ("stg/monthly_src", "marts/combined", "publish/observatory")
+            }
+            assert instance.get_run_by_id(last.run_id).status == dg.DagsterRunStatus.SUCCESS
+            assert last_sensor_tick().status == TickStatus.SUCCESS

@@ -1,7 +1,7 @@
 """Yearly partitions of the territory on the tiny France of test_territory_graph: a backfill of a
-year range replaces exactly those years in one run, the yearly schedule refreshes the latest year
-only, and the blocking checks read the whole table, so a bad year outside the range still stops
-everything below it.
+year range replaces exactly those years in one run, the yearly schedule's refresh rebuilds every year
+of what is stale, and the blocking checks read the whole table, so a bad year outside the range still
+stops everything below it.
 
 Each test starts from a full build (every year, as ``python -m observatory run``) and marks every
 row ``stale``; what a later run rebuilds loses the mark, what it must not touch keeps it.
@@ -101,23 +101,36 @@ def test_a_backfill_of_a_year_range_replaces_exactly_those_years_in_one_run(buil
     assert set(meta["dgcl_cross_check"].value) == {"2017"}  # DGCL covers 2015-2017: only 2017 is in the range
 
 
-def test_the_yearly_schedule_refreshes_only_the_latest_year_then_the_marts(built):
+def test_the_yearly_refresh_rebuilds_every_year_of_what_is_stale_then_the_marts(built):
+    """On an instance that never saw them materialized, the refresh sensor finds every asset stale and
+    requests ONE run of all of them with every year: each partition is rewritten and recorded."""
     settings, defs = built
-    schedule = defs.resolve_schedule_def("refresh_yearly_schedule")
-    with dg.build_schedule_context(
-        scheduled_execution_time=dt.datetime(2027, 1, 15, 6), repository_def=defs.get_repository_def()
-    ) as context:
-        (request,) = schedule.evaluate_tick(context).run_requests
-    assert request.partition_key == "2026"
     with dg.DagsterInstance.ephemeral() as instance:
-        result = defs.resolve_job_def("refresh_yearly").execute_in_process(instance=instance, partition_key=request.partition_key)
+        with dg.build_schedule_context(
+            scheduled_execution_time=dt.datetime(2027, 1, 15, 6), repository_def=defs.get_repository_def(), instance=instance
+        ) as context:
+            (request,) = defs.resolve_schedule_def("refresh_yearly_schedule").evaluate_tick(context).run_requests
+        job = defs.resolve_job_def("refresh_yearly")
+        inputs = job.execute_in_process(instance=instance, asset_selection=request.asset_selection, tags=request.tags)
+        sensor = defs.resolve_sensor_def("refresh_yearly_stale")
+        stale_request = sensor(
+            dg.build_run_status_sensor_context(
+                sensor_name=sensor.name,
+                dagster_event=inputs.get_run_success_event(),
+                dagster_instance=instance,
+                dagster_run=instance.get_run_by_id(inputs.run_id),
+                resources={"warehouse": defs.resources["warehouse"]},
+                repository_def=defs.get_repository_def(),
+            )
+        )
+        result = job.execute_in_process(instance=instance, asset_selection=stale_request.asset_selection, tags=stale_request.tags)
         assert result.success
         for key in PARTITIONED:
-            assert instance.get_materialized_partitions(key) == {"2026"}, key
+            assert instance.get_materialized_partitions(key) == set(PARTITIONS.get_partition_keys()), key
     assert_every_year_complete(settings)
-    assert fresh_rows(settings) == expected([2026])
+    assert fresh_rows(settings) == expected(YEARS)
     done = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
-    assert {"int/commune_code_map", "marts/commune_epci", "publish/observatory"} <= done  # unpartitioned: rebuilt whole
+    assert {"int/commune_code_map", "marts/commune_epci", "publish/observatory"} <= done
     with duckdb.connect(str(settings.marts_dir / "observatory.duckdb"), read_only=True) as pub:
         assert pub.execute("select annee, count(*) from marts.commune_epci group by 1 order by 1").fetchall() == [(y, 55) for y in YEARS]
 

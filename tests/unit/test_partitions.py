@@ -1,8 +1,6 @@
 """Yearly partitions: the shared definition, the scheduled year, the range tags, and the atomic
 replacement of one year or a range of years."""
 
-import datetime as dt
-
 import duckdb
 import pytest
 
@@ -10,7 +8,6 @@ from observatory.partitions import (
     RANGE_END_TAG,
     RANGE_START_TAG,
     all_years_tags,
-    latest_year_key,
     partition_year,
     partition_years,
     range_tags,
@@ -52,14 +49,6 @@ def test_years_partitions_are_the_territory_years():
     assert yearly_partitions([2019, 2017, 2018, 2017]).get_partition_keys() == ["2017", "2018", "2019"]
     with pytest.raises(ValueError):
         yearly_partitions([])
-
-
-def test_latest_year_key_is_the_latest_year_up_to_the_date():
-    p = yearly_partitions(range(2015, 2027))
-    assert latest_year_key(p, dt.datetime(2027, 1, 15)) == "2026"
-    assert latest_year_key(p, dt.datetime(2021, 1, 15)) == "2021"
-    assert latest_year_key(p, dt.datetime(2010, 1, 15)) == "2026"  # before every key: the last one
-    assert latest_year_key(p) == "2026"
 
 
 def test_partition_year_reads_the_context_key():
