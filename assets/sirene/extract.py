@@ -427,9 +427,7 @@ def _select(info: FileInfo, cols: tuple[Col, ...]) -> str:
     return ",\n       ".join(info.expr(c) for c in cols)
 
 
-def _read_matching(
-    con: duckdb.DuckDBPyConnection, info: FileInfo, cols: tuple[Col, ...], key: Col, keys_sql: str, target: str
-) -> None:
+def _read_matching(con: duckdb.DuckDBPyConnection, info: FileInfo, cols: tuple[Col, ...], key: Col, keys_sql: str, target: str) -> None:
     """``create temp table target``: the columns ``cols`` of the rows of ``info.path`` whose ``key`` is among
     the values of ``keys_sql`` (a one-column query), typed by :meth:`FileInfo.expr` as a DuckDB scan would.
 
