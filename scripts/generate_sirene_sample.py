@@ -560,6 +560,8 @@ class Facility:
     scic_date: D | None = None  # its association becomes a SCIC (same SIREN) on this date
     recode_from: tuple[str, D] | None = None  # (previous code, date it became 88.91A)
     leave_to: tuple[str, D] | None = None  # (new code, date it left 88.91A)
+    own_code: str | None = None  # registered its whole life under this code, not 88.91A (planted: scope rule)
+    usual_name: bool = False  # its name is in denominationUsuelleEtablissement, not in the enseigne
     units: list = field(default_factory=list)  # [(start, LegalUnit)]
 
 
@@ -1018,48 +1020,62 @@ class Generator:
             ul.append(self.unit_row(unit, periods, processed_base))
         # town halls: establishments of the communes that are not childcare (must not be selected)
         for unit in sorted((u for u in self.distinct_units() if u.kind == "commune" and u.establishments), key=lambda u: u.siren):
-            unit.nics += 1
-            s = make_siret(unit.siren, unit.nics)
+            s = self.next_siret(unit)
             self.town_halls[unit.siren] = s
-            p = {
-                "dateFin": None,
-                "dateDebut": unit.created,
-                "etatAdministratifEtablissement": "A",
-                "changementEtatAdministratifEtablissement": False,
-                "activitePrincipaleEtablissement": "84.11Z",
-                "nomenclatureActivitePrincipaleEtablissement": "NAFRev2",
-                "changementActivitePrincipaleEtablissement": False,
-                "enseigne1Etablissement": "MAIRIE",
-                "changementEnseigneEtablissement": False,
-                "changementDenominationUsuelleEtablissement": False,
-                "changementCaractereEmployeurEtablissement": False,
-            }
-            if unit.ceased:
-                etab_hist.append({"siren": unit.siren, "nic": s[9:], "siret": s, **p, "dateFin": unit.ceased - dt.timedelta(days=1)})
-                p = {**p, "dateDebut": unit.ceased, "etatAdministratifEtablissement": "F", "changementEtatAdministratifEtablissement": True}
-            etab_hist.append({"siren": unit.siren, "nic": s[9:], "siret": s, **p})
-            loc = unit.establishments[0].loc
-            code = self.frame.code_at(loc, (unit.ceased - dt.timedelta(days=1)).year if unit.ceased else LAST_COG)
-            etab.append(
-                {
-                    "siren": unit.siren,
-                    "nic": s[9:],
-                    "siret": s,
-                    "statutDiffusionEtablissement": "O",
-                    "dateCreationEtablissement": unit.created,
-                    "etablissementSiege": True,
-                    "nombrePeriodesEtablissement": 2 if unit.ceased else 1,
-                    "dateDernierTraitementEtablissement": processed_base - dt.timedelta(days=400),
-                    "codeCommuneEtablissement": PARENT_OF.get(code, code),
-                    "libelleCommuneEtablissement": ascii_upper(self.frame.name(PARENT_OF.get(code, code), LAST_COG)),
-                    "dateDebut": p["dateDebut"],
-                    "etatAdministratifEtablissement": p["etatAdministratifEtablissement"],
-                    "enseigne1Etablissement": "MAIRIE",
-                    "activitePrincipaleEtablissement": "84.11Z",
-                    "nomenclatureActivitePrincipaleEtablissement": "NAFRev2",
-                }
-            )
+            periods, row = self.plain_establishment(unit, s, unit.created, "84.11Z", "MAIRIE", None, unit.ceased, siege=True)
+            etab_hist.extend(periods)
+            etab.append(row)
         return {"etab": etab, "etab_hist": etab_hist, "ul": ul, "ul_hist": ul_hist}
+
+    def next_siret(self, unit: LegalUnit) -> str:
+        unit.nics += 1
+        return make_siret(unit.siren, unit.nics)
+
+    def plain_establishment(
+        self, unit: LegalUnit, s: str, start: D, naf: str, enseigne: str | None, usual: str | None, ceased: D | None, siege: bool
+    ) -> tuple[list[dict], dict]:
+        """History periods and stock row of an establishment outside the simulated facilities (a town hall,
+        a planted look-alike): one activity and one name for its whole life, closed from ``ceased``."""
+        p = {
+            "dateFin": None,
+            "dateDebut": start,
+            "etatAdministratifEtablissement": "A",
+            "changementEtatAdministratifEtablissement": False,
+            "activitePrincipaleEtablissement": naf,
+            "nomenclatureActivitePrincipaleEtablissement": "NAFRev2",
+            "changementActivitePrincipaleEtablissement": False,
+            "enseigne1Etablissement": enseigne,
+            "denominationUsuelleEtablissement": usual,
+            "changementEnseigneEtablissement": False,
+            "changementDenominationUsuelleEtablissement": False,
+            "changementCaractereEmployeurEtablissement": False,
+        }
+        ids = {"siren": unit.siren, "nic": s[9:], "siret": s}
+        periods = []
+        if ceased:
+            periods.append({**ids, **p, "dateFin": ceased - dt.timedelta(days=1)})
+            p = {**p, "dateDebut": ceased, "etatAdministratifEtablissement": "F", "changementEtatAdministratifEtablissement": True}
+        periods.append({**ids, **p})
+        loc = unit.establishments[0].loc
+        code = self.frame.code_at(loc, (ceased - dt.timedelta(days=1)).year if ceased else LAST_COG)
+        processed_base = dt.datetime(self.stock_date.year, self.stock_date.month, self.stock_date.day, 23, 0)
+        row = {
+            **ids,
+            "statutDiffusionEtablissement": "O",
+            "dateCreationEtablissement": start,
+            "etablissementSiege": siege,
+            "nombrePeriodesEtablissement": len(periods),
+            "dateDernierTraitementEtablissement": processed_base - dt.timedelta(days=400),
+            "codeCommuneEtablissement": PARENT_OF.get(code, code),
+            "libelleCommuneEtablissement": ascii_upper(self.frame.name(PARENT_OF.get(code, code), LAST_COG)),
+            "dateDebut": p["dateDebut"],
+            "etatAdministratifEtablissement": p["etatAdministratifEtablissement"],
+            "enseigne1Etablissement": enseigne,
+            "denominationUsuelleEtablissement": usual,
+            "activitePrincipaleEtablissement": naf,
+            "nomenclatureActivitePrincipaleEtablissement": "NAFRev2",
+        }
+        return periods, row
 
     def successions(self, seed: int) -> tuple[list[dict], dict[str, int]]:
         """StockEtablissementLiensSuccession rows (run after :meth:`rows`), and their count per kind.
@@ -1140,8 +1156,18 @@ class Generator:
             return f"{f.label} {f.petname}"
         return f.petname
 
+    @staticmethod
+    def own_names(f: Facility, name: str | None) -> dict:
+        """The establishment's own name columns: the enseigne, or the usual name for a planted facility
+        that SIRENE knows by its usual name (the scope rule must read both)."""
+        if f.usual_name:
+            return {"enseigne1Etablissement": None, "denominationUsuelleEtablissement": name}
+        return {"enseigne1Etablissement": name}
+
     def activity_timeline(self, f: Facility) -> list[tuple[D, str, str]]:
         """(from date, activity code, nomenclature) over the facility's life."""
+        if f.own_code:
+            return [(f.created, f.own_code, "NAFRev2")]
         if f.recode_from:
             line = [(f.created, f.recode_from[0], "NAFRev2"), (f.recode_from[1], "88.91A", "NAFRev2")]
         elif f.created < D(2008, 1, 7):  # 85.3K in NAF rev. 1 (2003), recoded to NAF rev. 2 in January 2008
@@ -1171,7 +1197,7 @@ class Generator:
                     "dateDebut": s,
                     "etatAdministratifEtablissement": etat,
                     "changementEtatAdministratifEtablissement": bool(prev and prev[1] != etat),
-                    "enseigne1Etablissement": enseigne,
+                    **self.own_names(f, enseigne),
                     "changementEnseigneEtablissement": False,
                     "changementDenominationUsuelleEtablissement": False,
                     "activitePrincipaleEtablissement": naf,
@@ -1216,7 +1242,7 @@ class Generator:
             "codeCommuneEtablissement": code,
             "dateDebut": last["dateDebut"],
             "etatAdministratifEtablissement": last["etatAdministratifEtablissement"],
-            "enseigne1Etablissement": "[ND]" if partial and enseigne else enseigne,
+            **self.own_names(f, "[ND]" if partial and enseigne else enseigne),
             "activitePrincipaleEtablissement": last["activitePrincipaleEtablissement"],
             "nomenclatureActivitePrincipaleEtablissement": last["nomenclatureActivitePrincipaleEtablissement"],
         }
