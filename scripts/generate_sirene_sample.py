@@ -1046,7 +1046,16 @@ class Generator:
                 key=lambda u: u.siren,
             ),
             "association": sorted(
-                (u for u in self.distinct_units() if u.kind == "association" and u.establishments and u.ceased is None and not u.cj_change),
+                (
+                    u
+                    for u in self.distinct_units()
+                    if u.kind == "association"
+                    and u.establishments
+                    and u.ceased is None
+                    and not u.cj_change
+                    # an association running EAJE (a MAM association's own name would be read first)
+                    and all(f.segment in IN_SCOPE for f in u.establishments)
+                ),
                 key=lambda u: u.siren,
             ),
         }
@@ -1067,7 +1076,7 @@ class Generator:
                 pool = holders["association" if rng.random() < LOOK_ALIKE_ASSOCIATION_SHARE else "public"]
                 unit = pool[int(rng.integers(0, len(pool)))]
                 name = f"{names[i % len(names)]} {PETNAMES[int(rng.integers(0, len(PETNAMES)))]}"
-                start = D(int(rng.integers(max(2000, unit.created.year + 1), 2026)), int(rng.integers(1, 13)), 1)
+                start = max(unit.created + dt.timedelta(days=1), D(int(rng.integers(2000, 2026)), int(rng.integers(1, 13)), 1))
                 plant(unit, kind, naf, name, start, None, kind)
         for cog in CRECHE_COMMUNES:
             unit = self.units[("commune", cog, 0)]  # the commune's town hall (MAIRIE) is planted by rows()
