@@ -6,6 +6,7 @@ tests/conftest.py), which builds the whole graph."""
 import json
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
@@ -51,13 +52,24 @@ def test_every_step_and_blocking_check_passes(run):
 
 
 def test_facility_years_match_the_generator_year_by_year(run):
-    """The generator's calibration counts its facilities under 88.91A. It also writes crèche enseignes on
-    periods under other codes (before a late recoding to 88.91A, after leaving it, and on a few successor
+    """The generator's calibration counts every facility whatever its code: the 88.91A ones and those it
+    planted under their operator's code (scope_truth.csv.gz). It also writes crèche enseignes on periods
+    under other codes (before a late recoding to 88.91A, after leaving it, and on a few successor
     establishments never coded 88.91A) without counting them; the scope rule takes those of public and
-    associative operators in as nom_eaje. Until the generator plants them with their truth, the
-    calibration is compared with the naf_88_91A rows and the nom_eaje rows are checked for what they are."""
+    associative operators in as nom_eaje too. So the calibration is compared with the naf_88_91A rows and
+    the planted nom_eaje rows, and every nom_eaje row is checked for what it is."""
     _, con = run
-    per_year = dict(con.execute("select annee, count(*) from int.facility_years where scope_reason = 'naf_88_91A' group by 1").fetchall())
+    planted = pl.read_csv(SAMPLE / MANIFEST["planted_scope"]["file"], schema_overrides={"siret": pl.String}).filter("in_scope")
+    per_year = dict(
+        con.execute(
+            """
+            select annee, count(*) from int.facility_years
+            where scope_reason = 'naf_88_91A' or (scope_reason = 'nom_eaje' and siret in (select unnest(?::varchar[])))
+            group by 1
+            """,
+            [planted["siret"].to_list()],
+        ).fetchall()
+    )
     assert min(per_year) == 2010 and max(per_year) == 2026
     for year, cal in MANIFEST["calibration"].items():
         assert per_year[int(year)] == cal["in_scope_facilities"], year
