@@ -115,16 +115,21 @@ def test_scope_exclusions_are_counted_in_metadata(run):
     meta = _materialization(result, "int/facility_years")
     excluded = meta["excluded_by_reason"]
     # operateur_hors_champ: companies' establishments named as crèches under another code (the generator's
-    # recodings away from 88.91A keep the enseigne), listed for review
+    # recodings away from 88.91A keep the enseigne), listed for review; service_administratif: the planted
+    # "SERVICE PETITE ENFANCE - CRECHES" (the only planted look-alikes whose name the extraction selects)
     assert set(excluded) == {
         "entrepreneur_individuel",
         "mam",
         "relais_petite_enfance",
         "lieu_accueil_enfants_parents",
         "operateur_hors_champ",
+        "service_administratif",
     }
     assert excluded == dict(con.execute("select scope_reason, count(*) from int.facility_years_hors_champ group by 1").fetchall())
-    assert all(v > 1000 for k, v in excluded.items() if k != "lieu_accueil_enfants_parents")
+    assert all(v > 1000 for k, v in excluded.items() if k not in ("lieu_accueil_enfants_parents", "service_administratif"))
+    assert con.execute(
+        "select count(*) from int.facility_years_hors_champ where scope_reason = 'service_administratif' and concat_ws(' ', enseigne1, denomination_usuelle) not like '%CRECHES%'"
+    ).fetchone() == (0,)
 
 
 def test_operator_classification_on_the_sample(run):
