@@ -34,12 +34,19 @@ EAJE located in a 2017 EPCI formed by a fusion closes each year with an extra pr
 ``--extra-closure`` (0.04) on top of the base hazard. The same random draws are replayed without
 the extra hazard (the counterfactual), so the true effect on the number of active associative EAJE
 per EPCI and year is known exactly; it is written to the manifest.
+
+Planted for the scope rule (``eaje_scope``), on a stream of its own (``[seed, 2]``): a share of the
+public and associative EAJE registered their whole life under their operator's code (84.11Z, 88.99B,
+94.99Z, 85.10Z) with an EAJE name, and look-alikes under other codes (relais, LAEP, école maternelle,
+accueil de loisirs, périscolaire, cantine, petite-enfance services, the town halls of La Crèche and
+Crêches-sur-Saône, a nativity scene); their truth is in ``scope_truth.csv.gz``.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import gzip
 import json
 import sys
 import time
@@ -69,6 +76,8 @@ from observatory.resources import sha256_of  # noqa: E402
 D = dt.date
 RAW = REPO / "data" / "raw"
 DEFAULT_OUT = RAW / "sirene" / "embedded"
+#: The planted truth of the scope rule, beside the sample (not an INSEE file).
+SCOPE_TRUTH_FILE = "scope_truth.csv.gz"
 FIRST_YEAR = 2010
 LAST_YEAR = 2026  # latest 1 January described by the stock
 YEARS = list(range(FIRST_YEAR, LAST_YEAR + 1))
@@ -214,6 +223,32 @@ SURNAMES = [
 FIRSTNAMES = ["MARIE", "NATHALIE", "ISABELLE", "SYLVIE", "CATHERINE", "SANDRINE", "CELINE", "AURELIE", "JULIE", "SOPHIE"]
 PSU_TYPES = [("MULTI-ACCUEIL", 0.50), ("CRECHE COLLECTIVE", 0.28), ("HALTE-GARDERIE", 0.12), ("JARDIN D'ENFANTS", 0.03), ("", 0.07)]
 ALSACE_MOSELLE = ("57", "67", "68")
+
+# Planted for the scope rule (eaje_scope), drawn from their own stream: crèches never coded 88.91A and
+# their look-alikes. The shares are assumptions, argued with a range in docs/methodology.md.
+#: Share of the public EAJE (commune, CCAS/CIAS, EPCI) and of the associative ones registered their whole
+#: life under the operator's own code instead of 88.91A.
+OWN_CODE_SHARE = {"public": 0.15, "association": 0.03}
+#: Codes of an association's crèche registered under its own activity (social action, club, school).
+ASSOCIATION_CODES = (("88.99B", 0.5), ("94.99Z", 0.3), ("85.10Z", 0.2))
+#: Share of those whose name is in denominationUsuelleEtablissement (the rest: in the enseigne).
+USUAL_NAME_SHARE = 0.3
+#: Look-alikes under another code (kind = the scope_reason expected): activity code and names.
+LOOK_ALIKES = {
+    "relais_petite_enfance": ("88.99B", ("RELAIS PETITE ENFANCE", "RAM", "RELAIS ASSISTANTES MATERNELLES")),
+    "lieu_accueil_enfants_parents": ("88.99B", ("LAEP", "LIEU D'ACCUEIL ENFANTS PARENTS")),
+    "ecole_maternelle": ("85.10Z", ("ECOLE MATERNELLE", "GROUPE SCOLAIRE")),
+    "accueil_loisirs": ("88.99B", ("ACCUEIL DE LOISIRS", "CENTRE DE LOISIRS", "ALSH")),
+    "periscolaire": ("88.99B", ("ACCUEIL PERISCOLAIRE", "GARDERIE PERISCOLAIRE")),
+    "restauration_scolaire": ("56.29B", ("RESTAURATION SCOLAIRE", "CANTINE")),
+    # "- CRECHES": the service that runs the crèches is not one (the rule reads service_administratif first)
+    "service_administratif": ("84.11Z", ("SERVICE PETITE ENFANCE", "SERVICE PETITE ENFANCE - CRECHES", "DIRECTION DE LA PETITE ENFANCE")),
+}
+LOOK_ALIKES_PER_KIND = 20
+#: Share of the look-alikes held by an association (the rest by a commune, CCAS or EPCI).
+LOOK_ALIKE_ASSOCIATION_SHARE = 0.3
+#: Communes whose name holds "crèche": their town halls (enseigne MAIRIE) must stay out of scope.
+CRECHE_COMMUNES = ("79048", "71150")  # La Crèche (Deux-Sèvres), Crêches-sur-Saône (Saône-et-Loire)
 EPCI_CJ = {"CC": "7346", "CA": "7348", "CU": "7343", "ME": "7344", "SA": "7349"}
 
 
@@ -560,6 +595,8 @@ class Facility:
     scic_date: D | None = None  # its association becomes a SCIC (same SIREN) on this date
     recode_from: tuple[str, D] | None = None  # (previous code, date it became 88.91A)
     leave_to: tuple[str, D] | None = None  # (new code, date it left 88.91A)
+    own_code: str | None = None  # registered its whole life under this code, not 88.91A (planted: scope rule)
+    usual_name: bool = False  # its name is in denominationUsuelleEtablissement, not in the enseigne
     units: list = field(default_factory=list)  # [(start, LegalUnit)]
 
 
@@ -970,6 +1007,111 @@ class Generator:
             for _, unit in f.units:
                 unit.establishments.append(f)
 
+    def register_under_own_code(self, rng: np.random.Generator) -> None:
+        """Planted (after :meth:`decorate`, on ``rng``, a stream apart): a share of the public and associative
+        EAJE is registered its whole life under the operator's own code, with its EAJE name in the enseigne or
+        the usual name. Converted, not added: the national totals, which count every EAJE whatever its code,
+        do not move. Associations of the EPCIs formed by a fusion are left alone, so the merger study's
+        outcome stays as its truth defines it."""
+        for f in self.facilities:
+            share = OWN_CODE_SHARE.get("association" if f.kind == "association" else f.family, 0.0)
+            if f.kind not in ("commune", "ccas", "epci", "association"):
+                continue
+            # every facility of these kinds takes its draws, so the stream does not depend on the filters below
+            take, usual, r = rng.random() < share, rng.random() < USUAL_NAME_SHARE, rng.random()
+            eligible = (
+                f.segment in IN_SCOPE
+                and f.label
+                and not (f.recode_from or f.leave_to or f.scic_date or (f.treated and f.kind == "association"))
+            )
+            if not (take and eligible):
+                continue
+            if f.kind == "association":
+                codes, p = zip(*ASSOCIATION_CODES)
+                f.own_code = codes[int(np.searchsorted(np.cumsum(p), r, side="right"))]
+                for _, unit in f.units:
+                    if len(unit.establishments) == 1:
+                        unit.ape = f.own_code
+            else:
+                f.own_code = f.units[0][1].ape  # 84.11Z (commune, EPCI), 88.99B (CCAS)
+            f.usual_name = usual
+
+    def plant_look_alikes(self, rows: dict[str, list[dict]], rng: np.random.Generator) -> list[dict]:
+        """Planted (after :meth:`rows`, on ``rng``): establishments of active public bodies and associations under
+        another code whose names look like childcare but are not EAJE, appended to ``rows``. Returns their
+        truth rows (see :meth:`scope_truth`)."""
+        holders = {
+            "public": sorted(
+                (u for u in self.distinct_units() if u.kind in ("commune", "ccas", "epci") and u.establishments and u.ceased is None),
+                key=lambda u: u.siren,
+            ),
+            "association": sorted(
+                (
+                    u
+                    for u in self.distinct_units()
+                    if u.kind == "association"
+                    and u.establishments
+                    and u.ceased is None
+                    and not u.cj_change
+                    # an association running EAJE (a MAM association's own name would be read first)
+                    and all(f.segment in IN_SCOPE for f in u.establishments)
+                ),
+                key=lambda u: u.siren,
+            ),
+        }
+        truth = []
+
+        def plant(unit: LegalUnit, kind: str, naf: str, name: str | None, start: D, ceased: D | None, reason: str) -> None:
+            s = self.next_siret(unit)
+            usual = rng.random() < USUAL_NAME_SHARE
+            periods, row = self.plain_establishment(
+                unit, s, start, naf, None if usual else name, name if usual else None, ceased, siege=False
+            )
+            rows["etab_hist"].extend(periods)
+            rows["etab"].append(row)
+            truth.append({"siret": s, "in_scope": False, "kind": kind, "expected_scope_reason": reason})
+
+        for kind, (naf, names) in LOOK_ALIKES.items():
+            for i in range(LOOK_ALIKES_PER_KIND):
+                pool = holders["association" if rng.random() < LOOK_ALIKE_ASSOCIATION_SHARE else "public"]
+                unit = pool[int(rng.integers(0, len(pool)))]
+                name = f"{names[i % len(names)]} {PETNAMES[int(rng.integers(0, len(PETNAMES)))]}"
+                start = max(unit.created + dt.timedelta(days=1), D(int(rng.integers(2000, 2026)), int(rng.integers(1, 13)), 1))
+                plant(unit, kind, naf, name, start, None, kind)
+        for cog in CRECHE_COMMUNES:
+            unit = self.units[("commune", cog, 0)]  # the commune's town hall (MAIRIE) is planted by rows()
+            truth.append(
+                {
+                    "siret": self.town_halls[unit.siren],
+                    "in_scope": False,
+                    "kind": "mairie_commune_creche",
+                    "expected_scope_reason": "service_administratif",
+                }
+            )
+            # a service with no name of its own: only the legal unit's name ("COMMUNE DE LA CRECHE") says crèche
+            plant(unit, "service_commune_creche", "84.11Z", None, D(2012, 3, 1), None, "sans_nom_eaje")
+        # a nativity scene: the rule cannot tell it from a crèche (known false positive); it lasts one December,
+        # so it is active on no 1 January and never becomes a facility-year
+        unit = holders["association"][int(rng.integers(0, len(holders["association"])))]
+        plant(unit, "creche_de_noel", "94.99Z", "CRECHE DE NOEL", D(2019, 12, 1), D(2020, 1, 1), "nom_eaje")
+        return truth
+
+    def scope_truth(self, look_alikes: list[dict]) -> list[dict]:
+        """The planted truth of the scope rule, one row per siret: every establishment of the facilities
+        registered under their operator's code (in scope, ``nom_eaje``), then the look-alikes (out of scope)."""
+        planted = [
+            {
+                "siret": self.segment_sirets[(f.fid, i)],
+                "in_scope": True,
+                "kind": "eaje_code_association" if f.kind == "association" else "eaje_code_public",
+                "expected_scope_reason": "nom_eaje",
+            }
+            for f in self.facilities
+            if f.own_code
+            for i in range(len(f.units))
+        ]
+        return sorted(planted + look_alikes, key=lambda r: r["siret"])
+
     def plant_bad_input(self) -> dict:
         """A few deliberate oddities the pipeline must report (documented in PROVENANCE.md)."""
         rng = self.rng
@@ -1018,48 +1160,62 @@ class Generator:
             ul.append(self.unit_row(unit, periods, processed_base))
         # town halls: establishments of the communes that are not childcare (must not be selected)
         for unit in sorted((u for u in self.distinct_units() if u.kind == "commune" and u.establishments), key=lambda u: u.siren):
-            unit.nics += 1
-            s = make_siret(unit.siren, unit.nics)
+            s = self.next_siret(unit)
             self.town_halls[unit.siren] = s
-            p = {
-                "dateFin": None,
-                "dateDebut": unit.created,
-                "etatAdministratifEtablissement": "A",
-                "changementEtatAdministratifEtablissement": False,
-                "activitePrincipaleEtablissement": "84.11Z",
-                "nomenclatureActivitePrincipaleEtablissement": "NAFRev2",
-                "changementActivitePrincipaleEtablissement": False,
-                "enseigne1Etablissement": "MAIRIE",
-                "changementEnseigneEtablissement": False,
-                "changementDenominationUsuelleEtablissement": False,
-                "changementCaractereEmployeurEtablissement": False,
-            }
-            if unit.ceased:
-                etab_hist.append({"siren": unit.siren, "nic": s[9:], "siret": s, **p, "dateFin": unit.ceased - dt.timedelta(days=1)})
-                p = {**p, "dateDebut": unit.ceased, "etatAdministratifEtablissement": "F", "changementEtatAdministratifEtablissement": True}
-            etab_hist.append({"siren": unit.siren, "nic": s[9:], "siret": s, **p})
-            loc = unit.establishments[0].loc
-            code = self.frame.code_at(loc, (unit.ceased - dt.timedelta(days=1)).year if unit.ceased else LAST_COG)
-            etab.append(
-                {
-                    "siren": unit.siren,
-                    "nic": s[9:],
-                    "siret": s,
-                    "statutDiffusionEtablissement": "O",
-                    "dateCreationEtablissement": unit.created,
-                    "etablissementSiege": True,
-                    "nombrePeriodesEtablissement": 2 if unit.ceased else 1,
-                    "dateDernierTraitementEtablissement": processed_base - dt.timedelta(days=400),
-                    "codeCommuneEtablissement": PARENT_OF.get(code, code),
-                    "libelleCommuneEtablissement": ascii_upper(self.frame.name(PARENT_OF.get(code, code), LAST_COG)),
-                    "dateDebut": p["dateDebut"],
-                    "etatAdministratifEtablissement": p["etatAdministratifEtablissement"],
-                    "enseigne1Etablissement": "MAIRIE",
-                    "activitePrincipaleEtablissement": "84.11Z",
-                    "nomenclatureActivitePrincipaleEtablissement": "NAFRev2",
-                }
-            )
+            periods, row = self.plain_establishment(unit, s, unit.created, "84.11Z", "MAIRIE", None, unit.ceased, siege=True)
+            etab_hist.extend(periods)
+            etab.append(row)
         return {"etab": etab, "etab_hist": etab_hist, "ul": ul, "ul_hist": ul_hist}
+
+    def next_siret(self, unit: LegalUnit) -> str:
+        unit.nics += 1
+        return make_siret(unit.siren, unit.nics)
+
+    def plain_establishment(
+        self, unit: LegalUnit, s: str, start: D, naf: str, enseigne: str | None, usual: str | None, ceased: D | None, siege: bool
+    ) -> tuple[list[dict], dict]:
+        """History periods and stock row of an establishment outside the simulated facilities (a town hall,
+        a planted look-alike): one activity and one name for its whole life, closed from ``ceased``."""
+        p = {
+            "dateFin": None,
+            "dateDebut": start,
+            "etatAdministratifEtablissement": "A",
+            "changementEtatAdministratifEtablissement": False,
+            "activitePrincipaleEtablissement": naf,
+            "nomenclatureActivitePrincipaleEtablissement": "NAFRev2",
+            "changementActivitePrincipaleEtablissement": False,
+            "enseigne1Etablissement": enseigne,
+            "denominationUsuelleEtablissement": usual,
+            "changementEnseigneEtablissement": False,
+            "changementDenominationUsuelleEtablissement": False,
+            "changementCaractereEmployeurEtablissement": False,
+        }
+        ids = {"siren": unit.siren, "nic": s[9:], "siret": s}
+        periods = []
+        if ceased:
+            periods.append({**ids, **p, "dateFin": ceased - dt.timedelta(days=1)})
+            p = {**p, "dateDebut": ceased, "etatAdministratifEtablissement": "F", "changementEtatAdministratifEtablissement": True}
+        periods.append({**ids, **p})
+        loc = unit.establishments[0].loc
+        code = self.frame.code_at(loc, (ceased - dt.timedelta(days=1)).year if ceased else LAST_COG)
+        processed_base = dt.datetime(self.stock_date.year, self.stock_date.month, self.stock_date.day, 23, 0)
+        row = {
+            **ids,
+            "statutDiffusionEtablissement": "O",
+            "dateCreationEtablissement": start,
+            "etablissementSiege": siege,
+            "nombrePeriodesEtablissement": len(periods),
+            "dateDernierTraitementEtablissement": processed_base - dt.timedelta(days=400),
+            "codeCommuneEtablissement": PARENT_OF.get(code, code),
+            "libelleCommuneEtablissement": ascii_upper(self.frame.name(PARENT_OF.get(code, code), LAST_COG)),
+            "dateDebut": p["dateDebut"],
+            "etatAdministratifEtablissement": p["etatAdministratifEtablissement"],
+            "enseigne1Etablissement": enseigne,
+            "denominationUsuelleEtablissement": usual,
+            "activitePrincipaleEtablissement": naf,
+            "nomenclatureActivitePrincipaleEtablissement": "NAFRev2",
+        }
+        return periods, row
 
     def successions(self, seed: int) -> tuple[list[dict], dict[str, int]]:
         """StockEtablissementLiensSuccession rows (run after :meth:`rows`), and their count per kind.
@@ -1140,8 +1296,18 @@ class Generator:
             return f"{f.label} {f.petname}"
         return f.petname
 
+    @staticmethod
+    def own_names(f: Facility, name: str | None) -> dict:
+        """The establishment's own name columns: the enseigne, or the usual name for a planted facility
+        that SIRENE knows by its usual name (the scope rule must read both)."""
+        if f.usual_name:
+            return {"enseigne1Etablissement": None, "denominationUsuelleEtablissement": name}
+        return {"enseigne1Etablissement": name}
+
     def activity_timeline(self, f: Facility) -> list[tuple[D, str, str]]:
         """(from date, activity code, nomenclature) over the facility's life."""
+        if f.own_code:
+            return [(f.created, f.own_code, "NAFRev2")]
         if f.recode_from:
             line = [(f.created, f.recode_from[0], "NAFRev2"), (f.recode_from[1], "88.91A", "NAFRev2")]
         elif f.created < D(2008, 1, 7):  # 85.3K in NAF rev. 1 (2003), recoded to NAF rev. 2 in January 2008
@@ -1171,7 +1337,7 @@ class Generator:
                     "dateDebut": s,
                     "etatAdministratifEtablissement": etat,
                     "changementEtatAdministratifEtablissement": bool(prev and prev[1] != etat),
-                    "enseigne1Etablissement": enseigne,
+                    **self.own_names(f, enseigne),
                     "changementEnseigneEtablissement": False,
                     "changementDenominationUsuelleEtablissement": False,
                     "activitePrincipaleEtablissement": naf,
@@ -1216,7 +1382,7 @@ class Generator:
             "codeCommuneEtablissement": code,
             "dateDebut": last["dateDebut"],
             "etatAdministratifEtablissement": last["etatAdministratifEtablissement"],
-            "enseigne1Etablissement": "[ND]" if partial and enseigne else enseigne,
+            **self.own_names(f, "[ND]" if partial and enseigne else enseigne),
             "activitePrincipaleEtablissement": last["activitePrincipaleEtablissement"],
             "nomenclatureActivitePrincipaleEtablissement": last["nomenclatureActivitePrincipaleEtablissement"],
         }
@@ -1414,14 +1580,48 @@ def calibration(gen: Generator) -> dict:
     return out
 
 
+def write_scope_truth(path: Path, truth: list[dict]) -> None:
+    """Gzipped CSV, byte-identical from one run to the next (no file name or time in the gzip header)."""
+    lines = ["siret,in_scope,kind,expected_scope_reason"]
+    lines += [f"{r['siret']},{str(r['in_scope']).lower()},{r['kind']},{r['expected_scope_reason']}" for r in truth]
+    with path.open("wb") as raw, gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0) as gz:
+        gz.write(("\n".join(lines) + "\n").encode("utf-8"))
+
+
+def planted_scope(path: Path, truth: list[dict]) -> dict:
+    by_kind = defaultdict(int)
+    for r in truth:
+        by_kind[r["kind"]] += 1
+    return {
+        "description": (
+            "SYNTHETIC truth of the scope rule eaje_scope, one row per planted siret in "
+            f"{SCOPE_TRUTH_FILE}: establishments of public and associative EAJE registered their whole life under "
+            f"their operator's own code (shares {OWN_CODE_SHARE}, converted from simulated facilities, not added: "
+            "in scope, expected scope_reason nom_eaje) and look-alikes under another code (relais, LAEP, école "
+            "maternelle, accueil de loisirs, périscolaire, restauration scolaire, administrative services, the town "
+            "halls and an unnamed service of the communes called La Crèche and Crêches-sur-Saône, a nativity scene "
+            "'CRECHE DE NOEL', the rule's one known false positive: out of scope). Drawn from a generator seeded apart."
+        ),
+        "file": SCOPE_TRUTH_FILE,
+        "sha256": sha256_of(path),
+        "in_scope": sum(r["in_scope"] for r in truth),
+        "out_of_scope": sum(not r["in_scope"] for r in truth),
+        "by_kind": dict(sorted(by_kind.items())),
+        "known_false_positives": [r["siret"] for r in truth if not r["in_scope"] and r["expected_scope_reason"] == "nom_eaje"],
+    }
+
+
 def write_sample(out: Path, seed: int, extra_closure: float, effect_from: int, stock_date: D) -> dict:
     t0 = time.time()
     frame = load_frame()
     gen = Generator(frame, seed, extra_closure, effect_from, stock_date)
     gen.simulate()
     gen.decorate()
+    scope_rng = np.random.default_rng([seed, 2])  # apart: every draw of gen.rng stays what it was
+    gen.register_under_own_code(scope_rng)
     planted = gen.plant_bad_input()
     rows = gen.rows()
+    scope_truth = gen.scope_truth(gen.plant_look_alikes(rows, scope_rng))
     out.mkdir(parents=True, exist_ok=True)
     files = {
         ETABLISSEMENT_FILE: sorted(rows["etab"], key=lambda r: r["siret"]),
@@ -1446,14 +1646,16 @@ def write_sample(out: Path, seed: int, extra_closure: float, effect_from: int, s
     if len(set(keys)) != len(keys):
         raise AssertionError(f"{SUCCESSION_FILE.filename}: duplicated succession links in the generated rows")
     write_stock_parquet(out / SUCCESSION_FILE.filename, SUCCESSION_FILE, links)
+    write_scope_truth(out / SCOPE_TRUTH_FILE, scope_truth)
     truth = gen.truth()
     manifest = {
         "synthetic": True,
         "data_date": stock_date.isoformat(),
         "description": (
-            "SYNTHETIC national sample of the INSEE SIRENE stock (childcare establishments, NAF 88.91A, their legal "
-            "units, and noise), in the exact format of the four stock Parquet files and of the succession links file. "
-            "Not real data."
+            "SYNTHETIC national sample of the INSEE SIRENE stock (childcare establishments, NAF 88.91A, public and "
+            "associative crèches registered under their operator's own code, their look-alikes, their legal units, and "
+            "noise), in the exact format of the four stock Parquet files and of the succession links file, with the "
+            f"planted truth of the scope rule in {SCOPE_TRUTH_FILE}. Not real data."
         ),
         "generator": "scripts/generate_sirene_sample.py",
         "seed": seed,
@@ -1496,6 +1698,7 @@ def write_sample(out: Path, seed: int, extra_closure: float, effect_from: int, s
             "by_kind": planted_links,
             "outside_88_91a": ["town_hall_commune_nouvelle"],
         },
+        "planted_scope": planted_scope(out / SCOPE_TRUTH_FILE, scope_truth),
         "calibration": calibration(gen),
         "counts": {
             "StockEtablissement": len(files[ETABLISSEMENT_FILE]),

@@ -212,8 +212,9 @@ def test_supply_counted_right_on_the_embedded_data(embedded_world):
     ).fetchall()
     assert all(e == f for _, _, e, f, _ in sums), [r for r in sums if r[2] != r[3]]
     year_2015 = next(r for r in sums if r[:2] == ("year", 2015))
-    # 13,107 facilities under 88.91A (the generator's calibration) + 346 nom_eaje: the sample's crèche-named
-    # periods of public and associative operators under other codes, taken in by the scope rule
+    # 13,107 facilities of the generator's calibration (12,175 under 88.91A, 932 planted under their operator's
+    # code, nom_eaje) + 346 nom_eaje: the sample's crèche-named periods of public and associative operators
+    # under other codes, which the calibration does not count, taken in by the scope rule
     assert year_2015[3:] == (13453, 1340)
     # no micro-crèche above its cap; places never 0 when unknown
     over = build.execute(

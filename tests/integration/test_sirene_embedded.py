@@ -6,6 +6,7 @@ tests/conftest.py), which builds the whole graph."""
 import json
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
@@ -51,13 +52,24 @@ def test_every_step_and_blocking_check_passes(run):
 
 
 def test_facility_years_match_the_generator_year_by_year(run):
-    """The generator's calibration counts its facilities under 88.91A. It also writes crèche enseignes on
-    periods under other codes (before a late recoding to 88.91A, after leaving it, and on a few successor
+    """The generator's calibration counts every facility whatever its code: the 88.91A ones and those it
+    planted under their operator's code (scope_truth.csv.gz). It also writes crèche enseignes on periods
+    under other codes (before a late recoding to 88.91A, after leaving it, and on a few successor
     establishments never coded 88.91A) without counting them; the scope rule takes those of public and
-    associative operators in as nom_eaje. Until the generator plants them with their truth, the
-    calibration is compared with the naf_88_91A rows and the nom_eaje rows are checked for what they are."""
+    associative operators in as nom_eaje too. So the calibration is compared with the naf_88_91A rows and
+    the planted nom_eaje rows, and every nom_eaje row is checked for what it is."""
     _, con = run
-    per_year = dict(con.execute("select annee, count(*) from int.facility_years where scope_reason = 'naf_88_91A' group by 1").fetchall())
+    planted = pl.read_csv(SAMPLE / MANIFEST["planted_scope"]["file"], schema_overrides={"siret": pl.String}).filter("in_scope")
+    per_year = dict(
+        con.execute(
+            """
+            select annee, count(*) from int.facility_years
+            where scope_reason = 'naf_88_91A' or (scope_reason = 'nom_eaje' and siret in (select unnest(?::varchar[])))
+            group by 1
+            """,
+            [planted["siret"].to_list()],
+        ).fetchall()
+    )
     assert min(per_year) == 2010 and max(per_year) == 2026
     for year, cal in MANIFEST["calibration"].items():
         assert per_year[int(year)] == cal["in_scope_facilities"], year
@@ -103,16 +115,21 @@ def test_scope_exclusions_are_counted_in_metadata(run):
     meta = _materialization(result, "int/facility_years")
     excluded = meta["excluded_by_reason"]
     # operateur_hors_champ: companies' establishments named as crèches under another code (the generator's
-    # recodings away from 88.91A keep the enseigne), listed for review
+    # recodings away from 88.91A keep the enseigne), listed for review; service_administratif: the planted
+    # "SERVICE PETITE ENFANCE - CRECHES" (the only planted look-alikes whose name the extraction selects)
     assert set(excluded) == {
         "entrepreneur_individuel",
         "mam",
         "relais_petite_enfance",
         "lieu_accueil_enfants_parents",
         "operateur_hors_champ",
+        "service_administratif",
     }
     assert excluded == dict(con.execute("select scope_reason, count(*) from int.facility_years_hors_champ group by 1").fetchall())
-    assert all(v > 1000 for k, v in excluded.items() if k != "lieu_accueil_enfants_parents")
+    assert all(v > 1000 for k, v in excluded.items() if k not in ("lieu_accueil_enfants_parents", "service_administratif"))
+    assert con.execute(
+        "select count(*) from int.facility_years_hors_champ where scope_reason = 'service_administratif' and concat_ws(' ', enseigne1, denomination_usuelle) not like '%CRECHES%'"
+    ).fetchone() == (0,)
 
 
 def test_operator_classification_on_the_sample(run):

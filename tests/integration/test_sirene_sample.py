@@ -8,14 +8,18 @@ import sys
 from pathlib import Path
 
 import duckdb
+import polars as pl
 
 from assets.sirene.schema import STOCK_FILES, SUCCESSION_FILE
+from observatory.classification import NAF_EAJE, eaje_scope
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "data" / "raw" / "sirene" / "embedded"
 MANIFEST = json.loads((SAMPLE / "manifest.json").read_text(encoding="utf-8"))
 #: The five publisher files: the four stock files and the succession links.
 PUBLISHER_FILES = (*STOCK_FILES, SUCCESSION_FILE)
+#: The planted truth of the scope rule (synthetic, not an INSEE file).
+SCOPE_TRUTH = SAMPLE / MANIFEST["planted_scope"]["file"]
 
 
 def _sha(path: Path) -> str:
@@ -28,7 +32,8 @@ def test_exact_insee_file_names_columns_and_types():
         path = SAMPLE / stock.filename
         cols = con.execute("describe select * from read_parquet(?)", [str(path)]).fetchall()
         assert [(c[0], c[1]) for c in cols] == list(stock.columns), stock.filename
-    assert sorted(p.name for p in SAMPLE.glob("*.parquet")) == sorted(s.filename for s in PUBLISHER_FILES)
+    expected = [s.filename for s in PUBLISHER_FILES] + ["manifest.json", "PROVENANCE.md", "scope_truth.csv.gz"]
+    assert sorted(p.name for p in SAMPLE.iterdir()) == sorted(expected)
 
 
 def test_manifest_labels_it_synthetic_and_matches_the_files():
@@ -41,6 +46,8 @@ def test_manifest_labels_it_synthetic_and_matches_the_files():
         assert entry["sha256"] == _sha(path) and entry["size"] == path.stat().st_size
         assert entry["url"] == f"https://object.files.data.gouv.fr/data-pipeline-open/siren/stock/{stock.filename}"
     assert "SYNTHETIC" in (SAMPLE / "PROVENANCE.md").read_text(encoding="utf-8").upper()
+    assert "SYNTHETIC" in MANIFEST["planted_scope"]["description"]
+    assert MANIFEST["planted_scope"]["sha256"] == _sha(SCOPE_TRUTH)
 
 
 def test_sample_stays_small():
@@ -165,6 +172,8 @@ def test_generator_reproduces_the_committed_files(tmp_path):
     regenerated = json.loads((tmp_path / "manifest.json").read_text(encoding="utf-8"))
     assert regenerated["planted_effect"] == MANIFEST["planted_effect"]
     assert regenerated["planted_successions"] == MANIFEST["planted_successions"]
+    assert regenerated["planted_scope"] == MANIFEST["planted_scope"]
+    assert _sha(tmp_path / SCOPE_TRUTH.name) == MANIFEST["planted_scope"]["sha256"]
 
 
 def test_succession_links_name_real_establishments_of_the_sample():
@@ -187,3 +196,43 @@ def test_succession_links_name_real_establishments_of_the_sample():
         n == distinct == sum(MANIFEST["planted_successions"]["by_kind"].values()) == MANIFEST["counts"]["StockEtablissementLiensSuccession"]
     )
     assert bad == 0
+
+
+def _scope_of_planted_sirets() -> pl.DataFrame:
+    """The planted truth beside what eaje_scope says of every period of those sirets (legal unit: its
+    current period, as the rule's own unit tests feed it)."""
+    truth = pl.read_csv(SCOPE_TRUTH, schema_overrides={"siret": pl.String})
+    periods = pl.read_parquet(SAMPLE / "StockEtablissementHistorique_utf8.parquet").join(truth.select("siret"), on="siret")
+    units = (
+        pl.read_parquet(SAMPLE / "StockUniteLegaleHistorique_utf8.parquet")
+        .filter(pl.col("dateFin").is_null())
+        .select("siren", "categorieJuridiqueUniteLegale", "denominationUniteLegale")
+    )
+    scoped = (
+        eaje_scope(periods.join(units, on="siren", how="left"))
+        .group_by("siret")
+        .agg(
+            predicted=pl.col("in_scope").any(),
+            reasons=pl.col("scope_reason").unique(),
+            coded_88_91a=(pl.col("activitePrincipaleEtablissement") == NAF_EAJE).any(),
+        )
+    )
+    return truth.join(scoped, on="siret", how="left")
+
+
+def test_scope_rule_precision_and_recall_against_the_planted_truth():
+    planted = MANIFEST["planted_scope"]
+    j = _scope_of_planted_sirets()
+    assert j.height == planted["in_scope"] + planted["out_of_scope"] and j["predicted"].null_count() == 0
+    tp = j.filter(pl.col("predicted") & pl.col("in_scope")).height
+    fp = j.filter(pl.col("predicted") & ~pl.col("in_scope")).height
+    fn = j.filter(~pl.col("predicted") & pl.col("in_scope")).height
+    # the one false positive is the nativity scene the manifest names: the rule cannot tell it from a crèche
+    assert (tp, fp, fn) == (planted["in_scope"], len(planted["known_false_positives"]), 0)
+    assert j.filter(pl.col("predicted") & ~pl.col("in_scope"))["siret"].to_list() == planted["known_false_positives"]
+    assert tp / (tp + fp) >= 0.98 and tp / (tp + fn) >= 0.98
+    # every siret for the reason its kind was planted for (each look-alike is excluded by its own pattern)
+    assert j.filter((pl.col("reasons").list.len() != 1) | (pl.col("reasons").list.first() != pl.col("expected_scope_reason"))).height == 0
+    # what an 88.91A-only selection misses: every planted crèche, which is never coded 88.91A
+    assert j.filter(pl.col("in_scope") & pl.col("coded_88_91a")).height == 0
+    assert dict(j.group_by("kind").len().iter_rows()) == planted["by_kind"]
