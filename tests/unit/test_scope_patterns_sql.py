@@ -77,3 +77,30 @@ def test_duckdb_normalisation_matches_normalized_name() -> None:
     in_duckdb = con.execute(f"select name, {normalized_name_sql('name')} as norm_duckdb from names").pl()
     disagree = names.join(in_duckdb, on="name").filter(pl.col("norm") != pl.col("norm_duckdb"))
     assert disagree.is_empty(), f"SQL and Polars name normalisation differ on {disagree.rows()}"
+
+
+def test_the_cheap_word_prefilter_keeps_every_name_the_rule_matches() -> None:
+    # OWN_NAME_MATCHES tests each raw name against EAJE_WORD_PREFILTER before normalising the four of them:
+    # it must be true wherever the normalised pattern is, whatever the accents, case and column split
+    from assets.sirene.extract import EAJE_WORD_PREFILTER, OWN_NAME_COLUMNS, OWN_NAME_MATCHES
+
+    variants = ["crêche", "CRÉCHES", "Cre\u0301che", "micro-CRÈCHE", "É.A.J.E.", "ÉAJE", "multi-Accueils", "HALTES-GARDERIES"]
+    rows = [(n, None, None, None) for n in NAMES + variants]
+    rows += [("HALTE", "GARDERIE", None, None), (None, None, "JARDIN", "D'ENFANTS"), ("MICRO", None, None, "CRECHE")]
+    rows += [("BOULANGERIE", "ACCUEIL PAYSAN", None, None), ("JARDINERIE", None, None, None)]  # prefilter only
+    con = duckdb.connect()
+    con.execute(
+        "create table n as select * from (values " + ", ".join(["(?, ?, ?, ?)"] * len(rows)) + ") t(" + ", ".join(OWN_NAME_COLUMNS) + ")",
+        [v for r in rows for v in r],
+    )
+    full = normalized_name_sql("concat_ws(' ', " + ", ".join(OWN_NAME_COLUMNS) + ")")
+    pre = " or ".join(f"regexp_matches({c}, '{EAJE_WORD_PREFILTER}')" for c in OWN_NAME_COLUMNS)
+    result = con.execute(
+        f"select count(*) filter (where regexp_matches({full}, $re_eaje)), count(*) filter (where ({pre})), "
+        f"count(*) filter (where regexp_matches({full}, $re_eaje) and not coalesce({pre}, false)), "
+        f"count(*) filter (where {OWN_NAME_MATCHES}) from n",
+        {"re_eaje": SCOPE_PATTERNS["eaje"]},
+    ).fetchone()
+    # 10 crèche names of NAMES, 7 of the variants (not É.A.J.E.), the 3 split names; the prefilter also keeps 4
+    # look-alikes of NAMES (CRECHEVILLE, two accueils, a garderie) and the 2 last rows, for the full test to drop
+    assert result == (20, 26, 0, 20), result
