@@ -128,7 +128,8 @@ def test_scope_exclusions_are_counted_in_metadata(run):
     assert excluded == dict(con.execute("select scope_reason, count(*) from int.facility_years_hors_champ group by 1").fetchall())
     assert all(v > 1000 for k, v in excluded.items() if k not in ("lieu_accueil_enfants_parents", "service_administratif"))
     assert con.execute(
-        "select count(*) from int.facility_years_hors_champ where scope_reason = 'service_administratif' and concat_ws(' ', enseigne1, denomination_usuelle) not like '%CRECHES%'"
+        "select count(*) from int.facility_years_hors_champ h join stg.sirene_etablissements e using (siret) "
+        "where h.scope_reason = 'service_administratif' and concat_ws(' ', e.enseigne1, e.denomination_usuelle) not like '%CRECHES%'"
     ).fetchone() == (0,)
 
 
