@@ -8,6 +8,9 @@ STAMP  := $(VENV)/.installed-stamp
 
 export DAGSTER_HOME := $(CURDIR)/.dagster_home
 export GX_ANALYTICS_ENABLED := false
+# One BLAS thread: the merger study's thousands of small least-squares fits (statsmodels IRLS) run 2 x slower with
+# OpenBLAS's default thread per core, and far slower on a loaded machine; results are bit-identical (docs/performance.md).
+export OPENBLAS_NUM_THREADS ?= 1
 
 .PHONY: install lock run site test ui sample bench bench-smoke bench-site bench-ui clean
 

@@ -19,6 +19,12 @@ once and Dagster records every partition as materialized; unpartitioned assets r
 
 from __future__ import annotations
 
+import os
+
+# Before numpy is first imported (through dagster): one BLAS thread, as the Makefile sets, for a direct
+# `python -m observatory run` too; the merger study's small least-squares fits are 2 x slower with more.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 import argparse
 import sys
 import time
