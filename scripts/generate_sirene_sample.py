@@ -249,6 +249,15 @@ LOOK_ALIKES_PER_KIND = 20
 LOOK_ALIKE_ASSOCIATION_SHARE = 0.3
 #: Communes whose name holds "crèche": their town halls (enseigne MAIRIE) must stay out of scope.
 CRECHE_COMMUNES = ("79048", "71150")  # La Crèche (Deux-Sèvres), Crêches-sur-Saône (Saône-et-Loire)
+# Planted municipalisations (issue 10), drawn from their own stream [seed, 3]: the merger study's public-takeover
+# outcome must have a known effect to recover. The shares are assumptions of the sample, not estimates.
+#: Share of the associative EAJE closed by the planted extra hazard that a public body takes over.
+MUNICIPALISATION_SHARE = 0.4
+#: Share of those taken over by the 2017 EPCI (the rest: by the commune).
+MUNICIPALISATION_EPCI_SHARE = 0.3
+#: The public crèche opens 0 to this many days after the closure, and before 31 December of the closure year, so that
+#: it is active on the next 1 January, where the yearly transitions look for the successor.
+MUNICIPALISATION_MAX_DAYS = 92
 EPCI_CJ = {"CC": "7346", "CA": "7348", "CU": "7343", "ME": "7344", "SA": "7349"}
 
 
@@ -597,6 +606,7 @@ class Facility:
     leave_to: tuple[str, D] | None = None  # (new code, date it left 88.91A)
     own_code: str | None = None  # registered its whole life under this code, not 88.91A (planted: scope rule)
     usual_name: bool = False  # its name is in denominationUsuelleEtablissement, not in the enseigne
+    successor_of: int | None = None  # planted municipalisation: the fid of the associative EAJE it takes over
     units: list = field(default_factory=list)  # [(start, LegalUnit)]
 
 
@@ -1172,10 +1182,20 @@ class Generator:
         return make_siret(unit.siren, unit.nics)
 
     def plain_establishment(
-        self, unit: LegalUnit, s: str, start: D, naf: str, enseigne: str | None, usual: str | None, ceased: D | None, siege: bool
+        self,
+        unit: LegalUnit,
+        s: str,
+        start: D,
+        naf: str,
+        enseigne: str | None,
+        usual: str | None,
+        ceased: D | None,
+        siege: bool,
+        loc: str | None = None,
     ) -> tuple[list[dict], dict]:
-        """History periods and stock row of an establishment outside the simulated facilities (a town hall,
-        a planted look-alike): one activity and one name for its whole life, closed from ``ceased``."""
+        """History periods and stock row of an establishment with one activity and one name for its whole life
+        (a town hall, a planted look-alike or municipal crèche), closed from ``ceased``, located at ``loc`` (by
+        default where the unit's first facility is: an EPCI's establishments are not all in one commune)."""
         p = {
             "dateFin": None,
             "dateDebut": start,
@@ -1196,7 +1216,7 @@ class Generator:
             periods.append({**ids, **p, "dateFin": ceased - dt.timedelta(days=1)})
             p = {**p, "dateDebut": ceased, "etatAdministratifEtablissement": "F", "changementEtatAdministratifEtablissement": True}
         periods.append({**ids, **p})
-        loc = unit.establishments[0].loc
+        loc = loc or unit.establishments[0].loc
         code = self.frame.code_at(loc, (ceased - dt.timedelta(days=1)).year if ceased else LAST_COG)
         processed_base = dt.datetime(self.stock_date.year, self.stock_date.month, self.stock_date.day, 23, 0)
         row = {
@@ -1230,12 +1250,19 @@ class Generator:
           same commune under another operator (commune, EPCI, another association, a company); half of these
           pairs are declared (not every takeover is);
         * ``town_hall_commune_nouvelle``: a merged commune's town hall succeeded by the commune nouvelle's,
-          a link outside 88.91A that stg.sirene_successions must leave out.
+          a link outside 88.91A that stg.sirene_successions must leave out;
+        * ``municipalisation_2017``: every planted municipalisation (:meth:`plant_municipalisations`), drawn last.
         """
         rng = np.random.default_rng([seed, 1])
         processed_base = dt.datetime(self.stock_date.year, self.stock_date.month, self.stock_date.day, 23, 0)
         rows: list[dict] = []
-        counts = {"transfer_commune_nouvelle": 0, "transfer_epci_2017": 0, "takeover_after_closure": 0, "town_hall_commune_nouvelle": 0}
+        counts = {
+            "transfer_commune_nouvelle": 0,
+            "transfer_epci_2017": 0,
+            "takeover_after_closure": 0,
+            "town_hall_commune_nouvelle": 0,
+            "municipalisation_2017": 0,
+        }
 
         def link(kind: str, pred: str, succ: str, when: D, siege: bool) -> None:
             processed = dt.datetime.combine(when, dt.time(9, 0)) + dt.timedelta(days=int(rng.integers(1, 60)))
@@ -1263,12 +1290,26 @@ class Generator:
         for (old, new), when in sorted(town_hall_pairs.items()):
             if old in self.town_halls and new in self.town_halls:
                 link("town_hall_commune_nouvelle", self.town_halls[old], self.town_halls[new], when, True)
+        for f, g in self.takeover_pairs():
+            if rng.random() < 0.5:
+                link("takeover_after_closure", self.segment_sirets[(f.fid, 0)], self.segment_sirets[(g.fid, 0)], g.created, False)
+        # last, so that every earlier link keeps its draws
+        for g in self.facilities:
+            if g.successor_of is not None:
+                link("municipalisation_2017", self.segment_sirets[(g.successor_of, 0)], self.segment_sirets[(g.fid, 0)], g.created, False)
+        return rows, counts
+
+    def takeover_pairs(self) -> list[tuple[Facility, Facility]]:
+        """(closed associative EAJE, new EAJE of another operator opened in the same commune within 6 months), each
+        opening paired once, earliest closure first. The planted municipalisations are not openings here: they have
+        their own link (and the closures they take over are chosen among the unpaired ones)."""
         taken = {"association", "commune", "epci", "company", "group"}
         openings = defaultdict(list)
         for g in sorted(self.facilities, key=lambda g: (g.created, g.fid)):
-            if g.segment in IN_SCOPE and g.kind in taken:
+            if g.segment in IN_SCOPE and g.kind in taken and g.successor_of is None:
                 openings[g.loc].append(g)
         used: set[int] = set()
+        pairs = []
         closures = [
             f
             for f in self.facilities
@@ -1280,10 +1321,70 @@ class Generator:
                 if g.fid in used or not f.closed <= g.created <= f.closed + dt.timedelta(days=183) or g.units[0][1].siren == siren:
                     continue
                 used.add(g.fid)
-                if rng.random() < 0.5:
-                    link("takeover_after_closure", self.segment_sirets[(f.fid, 0)], self.segment_sirets[(g.fid, 0)], g.created, False)
+                pairs.append((f, g))
                 break
-        return rows, counts
+        return pairs
+
+    def closed_by_extra_hazard(self, f: Facility) -> bool:
+        """An associative EAJE coded 88.91A its whole life that closes, before the stock's last year, only because of
+        the planted extra hazard (still open on that date in the counterfactual)."""
+        return (
+            f.treated
+            and f.kind == "association"
+            and f.closed is not None
+            and (f.closed_cf is None or f.closed < f.closed_cf)
+            and f.closed.year < LAST_YEAR
+            and self.is_association(f, f.closed)
+            and len(f.units) == 1
+            and not (f.recode_from or f.leave_to or f.own_code)
+        )
+
+    def plant_municipalisations(self, rows: dict[str, list[dict]], rng: np.random.Generator) -> None:
+        """Planted (after :meth:`rows`, on ``rng``, a stream apart): a share of the associative EAJE closed by the
+        planted extra hazard, and not already paired by :meth:`takeover_pairs`, is taken over by the commune or the
+        2017 EPCI: a new 88.91A crèche of that public body opens in the same commune (linked by :meth:`successions`),
+        appended to ``rows`` and to the facilities (so the calibration counts it). The associative EAJE closes as
+        before: the planted effect on the associative stock is unchanged. The main stream's later draws (a new
+        SIREN, a processing date) come after every draw of the rows already written."""
+        paired = {f.fid for f, _ in self.takeover_pairs()}
+        processed_base = dt.datetime(self.stock_date.year, self.stock_date.month, self.stock_date.day, 23, 0)
+        for f in sorted((f for f in self.facilities if self.closed_by_extra_hazard(f)), key=lambda f: (f.closed, f.fid)):
+            # every candidate takes its draws, so the stream does not depend on the filter below
+            take, by_epci = rng.random() < MUNICIPALISATION_SHARE, rng.random() < MUNICIPALISATION_EPCI_SHARE
+            delay = int(rng.integers(0, MUNICIPALISATION_MAX_DAYS + 1))
+            if not take or f.fid in paired:
+                continue
+            opened = min(f.closed + dt.timedelta(days=delay), D(f.closed.year, 12, 31))
+            unit = self.epci_unit(f.loc, opened.year) if by_epci else self.commune_unit(f.loc, opened)
+            if unit.ceased is not None:  # a commune merged later would need a transfer too: the EPCI takes it over
+                unit = self.epci_unit(f.loc, opened.year)
+            label = "CRECHE MUNICIPALE" if unit.kind == "commune" else "CRECHE INTERCOMMUNALE"
+            g = Facility(
+                fid=len(self.facilities),
+                loc=f.loc,
+                dept=f.dept,
+                segment="psu",
+                family="public",
+                kind=unit.kind,
+                label=label,
+                petname=f.petname,
+                created=opened,
+                u=np.empty(0),
+                treated=True,
+                successor_of=f.fid,
+                units=[(opened, unit)],
+            )
+            if not unit.establishments:  # a legal unit rows() did not write
+                periods = self.unit_periods(unit)
+                rows["ul_hist"].extend({"siren": unit.siren, **p} for p in periods)
+                rows["ul"].append(self.unit_row(unit, periods, processed_base))
+            unit.establishments.append(g)
+            self.facilities.append(g)
+            s = self.next_siret(unit)
+            self.segment_sirets[(g.fid, 0)] = s
+            periods, row = self.plain_establishment(unit, s, opened, "88.91A", f"{label} {f.petname}", None, None, False, loc=f.loc)
+            rows["etab_hist"].extend(periods)
+            rows["etab"].append(row)
 
     def enseigne(self, f: Facility, unit: LegalUnit) -> str | None:
         if f.segment == "ei":
@@ -1546,6 +1647,31 @@ class Generator:
             "true_effect_by_year": by_year,
         }
 
+    def municipalisation_truth(self, associations_2017: int) -> dict:
+        """The planted municipalisations, and their exact effect on the merger study's public-takeover outcome: per
+        target year (1 January after the closure) and per 100 associative EAJE of the treated EPCIs on 1 January
+        2017 (``associations_2017``), treated with them minus the same world without them."""
+        planted = [g for g in self.facilities if g.successor_of is not None]
+        per_year = defaultdict(int)
+        for g in planted:
+            per_year[g.created.year + 1] += 1
+        rate = {str(y): round(100.0 * per_year[y] / associations_2017, 4) for y in range(2018, LAST_YEAR + 1)}
+        return {
+            "count_by_to_year": {str(y): per_year[y] for y in range(2018, LAST_YEAR + 1)},
+            "true_effect_pour_100_2017_by_year": rate,
+            "true_effect_pour_100_2017_pooled": round(sum(rate.values()) / len(rate), 4),
+            "pairs": [
+                {
+                    "siret_association": self.segment_sirets[(g.successor_of, 0)],
+                    "siret_public": self.segment_sirets[(g.fid, 0)],
+                    "operator": g.kind,
+                    "date_fermeture": self.facilities[g.successor_of].closed.isoformat(),
+                    "date_creation": g.created.isoformat(),
+                }
+                for g in planted
+            ],
+        }
+
 
 # ---------------------------------------------------------------------------------------------
 # Output
@@ -1622,6 +1748,7 @@ def write_sample(out: Path, seed: int, extra_closure: float, effect_from: int, s
     planted = gen.plant_bad_input()
     rows = gen.rows()
     scope_truth = gen.scope_truth(gen.plant_look_alikes(rows, scope_rng))
+    gen.plant_municipalisations(rows, np.random.default_rng([seed, 3]))
     out.mkdir(parents=True, exist_ok=True)
     files = {
         ETABLISSEMENT_FILE: sorted(rows["etab"], key=lambda r: r["siret"]),
@@ -1687,12 +1814,32 @@ def write_sample(out: Path, seed: int, extra_closure: float, effect_from: int, s
             "reference_year": 2016,
             **truth,
         },
+        "planted_municipalisations": {
+            "description": (
+                f"From {effect_from}, in the treated 2017 EPCIs, a share {MUNICIPALISATION_SHARE} of the associative EAJE that "
+                "close only because of the planted extra hazard (coded 88.91A their whole life, closed before "
+                f"{LAST_YEAR}, not already followed by another operator's opening) is taken over by a public body: the "
+                f"2017 EPCI (share {MUNICIPALISATION_EPCI_SHARE}, else the commune) opens a crèche (88.91A) in the same "
+                f"commune 0-{MUNICIPALISATION_MAX_DAYS} days after the closure and before 31 December of that year, with "
+                "a succession link (municipalisation_2017). The associative EAJE still closes (planted_effect unchanged); "
+                "the new crèches add to the public supply (in the calibration). True effect: public takeovers of "
+                "associative EAJE in the treated EPCIs per year (1 January annee - 1 -> annee) per 100 associative EAJE "
+                "of these EPCIs on 1 January 2017, with minus without the municipalisations (the scale of the merger "
+                "study's public_takeovers outcome, taux_pour_100_2017); pooled = mean over 2018-"
+                f"{LAST_YEAR}. Drawn from a generator seeded apart ([seed, 3])."
+            ),
+            "share": MUNICIPALISATION_SHARE,
+            "epci_share": MUNICIPALISATION_EPCI_SHARE,
+            "max_days": MUNICIPALISATION_MAX_DAYS,
+            "associative_eaje_treated_2017": truth["true_effect_by_year"]["2017"]["actual_total"],
+            **gen.municipalisation_truth(truth["true_effect_by_year"]["2017"]["actual_total"]),
+        },
         "bad_input_planted": planted,
         "planted_successions": {
             "description": (
                 "Succession links in StockEtablissementLiensSuccession, by kind: every operator transfer of the simulation "
                 "(commune nouvelle, 2017 EPCI), half of the associative EAJE closures followed within 6 months by a new EAJE "
-                "of another operator in the same commune, and the merged communes' town halls (outside 88.91A: not in "
+                "of another operator in the same commune, the planted municipalisations, and the merged communes' town halls (outside 88.91A: not in "
                 "stg.sirene_successions). Drawn from a generator seeded apart, after the four stock files."
             ),
             "by_kind": planted_links,

@@ -329,3 +329,49 @@ def test_succession_links_give_2016_facilities_their_successor(embedded_world):
         [latest],
     ).fetchone()
     assert linked[0] > 0 and linked == (expected, expected)
+
+
+def test_the_planted_municipalisations_are_recovered(embedded_world):
+    """The sample's planted municipalisations (manifest planted_municipalisations) reach the transitions: each is a
+    public takeover found by its succession link, the year after the closure; the treated EPCIs' 2016 -> latest
+    public-takeover rate exceeds the controls'; the merger study's pooled public_takeovers effect for cohort 2017
+    covers the planted truth (per 100 associative EAJE of 2017 and year) and excludes 0."""
+    con, build = embedded_world.marts, embedded_world.build
+    planted = json.loads(SIRENE_MANIFEST.read_text())["planted_municipalisations"]
+    pairs = {p["siret_association"]: p["siret_public"] for p in planted["pairs"]}
+    yearly = build.execute(
+        "select siret, to_year, transition, method, successor_siret, groupe_2017 from int.facility_transitions_yearly "
+        "where siret in (select unnest(?::varchar[])) and transition <> 'still_open'",
+        [list(pairs)],
+    ).fetchall()
+    assert sorted((r[0], r[2:]) for r in yearly) == sorted(
+        (a, ("public_takeover", "succession_link", p, "traite")) for a, p in pairs.items()
+    )
+    by_year = {str(y): sum(r[1] == y for r in yearly) for y in range(2018, 2027)}
+    assert by_year == planted["count_by_to_year"]
+    latest = con.execute("select max(to_year) from marts.facility_transitions").fetchone()[0]
+    of_2016 = build.execute(
+        "select count(*) from int.facility_years where annee = 2016 and siret in (select unnest(?::varchar[]))", [list(pairs)]
+    ).fetchone()[0]
+    fates = con.execute(
+        "select siret, transition, method, successor_siret from marts.facility_transitions "
+        "where from_year = 2016 and to_year = ? and siret in (select unnest(?::varchar[]))",
+        [latest, list(pairs)],
+    ).fetchall()
+    assert of_2016 > 50 and sorted(fates) == sorted((s, "public_takeover", "succession_link", pairs[s]) for s, *_ in fates)
+    assert len(fates) == of_2016
+    rate = dict(
+        con.execute(
+            "select groupe_2017, avg((transition = 'public_takeover')::int) from marts.facility_transitions "
+            "where from_year = 2016 and to_year = ? and operator_class_from = 'ess_association' "
+            "and groupe_2017 in ('traite', 'controle') group by 1",
+            [latest],
+        ).fetchall()
+    )
+    assert rate["traite"] > rate["controle"], rate
+    did = con.execute(
+        "select estimate, ci_low, ci_high, period_start, annee, status from marts.merger_effect where cohort = 2017 "
+        "and outcome = 'public_takeovers' and estimand = 'taux_pour_100_2017' and estimator = 'did'"
+    ).fetchone()
+    truth = planted["true_effect_pour_100_2017_pooled"]
+    assert did[3:5] == (2018, 2026) and did[1] < truth < did[2] and did[1] > 0, (did, truth)

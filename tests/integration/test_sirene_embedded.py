@@ -128,8 +128,7 @@ def test_scope_exclusions_are_counted_in_metadata(run):
     assert excluded == dict(con.execute("select scope_reason, count(*) from int.facility_years_hors_champ group by 1").fetchall())
     assert all(v > 1000 for k, v in excluded.items() if k not in ("lieu_accueil_enfants_parents", "service_administratif"))
     assert con.execute(
-        "select count(*) from int.facility_years_hors_champ h join stg.sirene_etablissements e using (siret) "
-        "where h.scope_reason = 'service_administratif' and concat_ws(' ', e.enseigne1, e.denomination_usuelle) not like '%CRECHES%'"
+        "select count(*) from int.facility_years_hors_champ where scope_reason = 'service_administratif' and nom not like '%CRECHES%'"
     ).fetchone() == (0,)
 
 
@@ -180,21 +179,24 @@ def test_communes_nouvelles_and_pre_merger_codes(run):
 def test_successions_are_exactly_the_planted_links_touching_88_91a(run):
     """stg.sirene_successions holds every planted link of an EAJE, none of the town halls' (outside 88.91A); each
     kind told apart by its legal units' categories in StockUniteLegale (an end outside 88.91A has no stg row): an
-    association's takeover, a transfer to a 2017 EPCI, to a commune nouvelle."""
+    association's takeover, a transfer to a 2017 EPCI, to a commune nouvelle; the planted municipalisations (also an
+    association's takeover) by their pairs in the manifest."""
     result, con = run
     planted = MANIFEST["planted_successions"]
     ul = f"(select siren, categorieJuridiqueUniteLegale::varchar as cj from read_parquet('{SAMPLE / 'StockUniteLegale_utf8.parquet'}'))"
     kinds = dict(
         con.execute(
             f"""
-            select case when starts_with(p.cj, '92') then 'takeover_after_closure'
+            select case when list_contains(?::varchar[], l.siret_predecessor || '>' || l.siret_successor) then 'municipalisation_2017'
+                        when starts_with(p.cj, '92') then 'takeover_after_closure'
                         when starts_with(s.cj, '734') then 'transfer_epci_2017'
                         else 'transfer_commune_nouvelle' end, count(*)
             from stg.sirene_successions l
             join {ul} p on p.siren = left(l.siret_predecessor, 9)
             join {ul} s on s.siren = left(l.siret_successor, 9)
             group by 1
-            """
+            """,
+            [[f"{p['siret_association']}>{p['siret_public']}" for p in MANIFEST["planted_municipalisations"]["pairs"]]],
         ).fetchall()
     )
     expected = {k: n for k, n in planted["by_kind"].items() if k not in planted["outside_88_91a"]}

@@ -173,6 +173,7 @@ def test_generator_reproduces_the_committed_files(tmp_path):
     assert regenerated["planted_effect"] == MANIFEST["planted_effect"]
     assert regenerated["planted_successions"] == MANIFEST["planted_successions"]
     assert regenerated["planted_scope"] == MANIFEST["planted_scope"]
+    assert regenerated["planted_municipalisations"] == MANIFEST["planted_municipalisations"]
     assert _sha(tmp_path / SCOPE_TRUTH.name) == MANIFEST["planted_scope"]["sha256"]
 
 
@@ -196,6 +197,53 @@ def test_succession_links_name_real_establishments_of_the_sample():
         n == distinct == sum(MANIFEST["planted_successions"]["by_kind"].values()) == MANIFEST["counts"]["StockEtablissementLiensSuccession"]
     )
     assert bad == 0
+
+
+def test_planted_municipalisations_are_linked_public_creches_of_the_same_commune_in_treated_epcis():
+    """Each planted municipalisation, read from the files: an associative 88.91A crèche of a treated 2017 EPCI
+    closes from 2017, a crèche of the commune or the EPCI (88.91A, active on the stock date) opens in the same
+    commune 0-92 days later and before 31 December, with a link of economic continuity from one to the other."""
+    planted = MANIFEST["planted_municipalisations"]
+    pairs = pl.DataFrame(planted["pairs"]).select("siret_association", "siret_public")
+    con = duckdb.connect()
+    con.register("pairs", pairs.to_arrow())
+    etab, units = str(SAMPLE / "StockEtablissement_utf8.parquet"), str(SAMPLE / "StockUniteLegale_utf8.parquet")
+    epci = str(REPO / "data" / "raw" / "insee_epci" / "embedded" / "appartenance_epci_2015_2019.parquet")
+    rows = con.execute(
+        """
+        select year(a.dateDebut) + 1 as to_year, count(*) as n,
+               count(*) filter (where
+                   a.etatAdministratifEtablissement = 'F' and a.activitePrincipaleEtablissement = '88.91A'
+                   and ua.categorieJuridiqueUniteLegale in (9220, 9260) and year(a.dateDebut) >= 2017
+                   and m.EPCI in (select unnest(?::varchar[]))
+                   and b.codeCommuneEtablissement = a.codeCommuneEtablissement
+                   and b.dateCreationEtablissement between a.dateDebut and a.dateDebut + interval 92 day
+                   and year(b.dateCreationEtablissement) = year(a.dateDebut)
+                   and b.etatAdministratifEtablissement = 'A' and b.activitePrincipaleEtablissement = '88.91A'
+                   and b.enseigne1Etablissement like 'CRECHE %'
+                   and (ub.categorieJuridiqueUniteLegale = 7210 or ub.categorieJuridiqueUniteLegale between 7343 and 7349)
+                   and l.continuiteEconomique and l.dateLienSuccession = b.dateCreationEtablissement) as n_ok
+        from pairs p
+        join read_parquet(?) a on a.siret = p.siret_association
+        join read_parquet(?) b on b.siret = p.siret_public
+        join read_parquet(?) ua on ua.siren = a.siren
+        join read_parquet(?) ub on ub.siren = b.siren
+        left join read_parquet(?) m on m.annee = 2017 and m.CODGEO = a.codeCommuneEtablissement
+        left join read_parquet(?) l
+          on l.siretEtablissementPredecesseur = p.siret_association and l.siretEtablissementSuccesseur = p.siret_public
+        group by 1 order by 1
+        """,
+        [MANIFEST["planted_effect"]["treated_epci_2017"], etab, etab, units, units, epci, str(SAMPLE / SUCCESSION_FILE.filename)],
+    ).fetchall()
+    assert all(n == n_ok for _, n, n_ok in rows), rows
+    assert {str(y): n for y, n, _ in rows} == {y: n for y, n in planted["count_by_to_year"].items() if n}
+    assert len(pairs) == pairs.n_unique() == MANIFEST["planted_successions"]["by_kind"]["municipalisation_2017"] > 50
+    # the truth is on the merger study's scale: takeovers per 100 associative EAJE of the treated EPCIs in 2017
+    base = planted["associative_eaje_treated_2017"]
+    assert base == MANIFEST["planted_effect"]["true_effect_by_year"]["2017"]["actual_total"]
+    rate = planted["true_effect_pour_100_2017_by_year"]
+    assert rate == {y: round(100.0 * n / base, 4) for y, n in planted["count_by_to_year"].items()}
+    assert planted["true_effect_pour_100_2017_pooled"] == round(sum(rate.values()) / len(rate), 4) > 0
 
 
 def _scope_of_planted_sirets() -> pl.DataFrame:
